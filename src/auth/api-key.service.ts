@@ -1,0 +1,97 @@
+import { newId } from '../shared/ids.js';
+import type { Clock } from '../shared/time.js';
+import { generateApiKey, hashApiKey, isWellFormedApiKey, type KeyMode } from './api-key.js';
+import type { ApiKeyRepository, ApiKeyRow } from './api-key.repository.js';
+import type { Scope } from './scopes.js';
+import type { TenantRepository } from '../tenants/tenant.repository.js';
+
+export interface ApiKeyInfo {
+  id: string;
+  tenantId: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  mode: KeyMode;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface CreatedApiKey extends ApiKeyInfo {
+  /** The secret: returned once, never stored. */
+  apiKey: string;
+}
+
+/** Who is calling, once a request's key has been verified. */
+export interface Principal {
+  keyId: string;
+  tenantId: string;
+  scopes: ReadonlySet<Scope>;
+  mode: KeyMode;
+}
+
+export class ApiKeyService {
+  constructor(
+    private readonly deps: { keys: ApiKeyRepository; tenants: TenantRepository; clock: Clock },
+  ) {}
+
+  async create(input: { tenantId: string; scopes: Scope[]; name?: string; mode?: KeyMode }): Promise<CreatedApiKey> {
+    const tenant = await this.deps.tenants.getById(input.tenantId);
+    if (!tenant) throw new Error(`tenant ${input.tenantId} not found`);
+    const mode = input.mode ?? 'live';
+    const generated = generateApiKey(mode);
+    const row: ApiKeyRow = {
+      id: newId(),
+      tenant_id: tenant.id,
+      name: input.name?.trim() || 'default',
+      prefix: generated.prefix,
+      key_hash: generated.hash,
+      scopes: input.scopes.join(','),
+      mode,
+      created_at: this.deps.clock().toISOString(),
+      last_used_at: null,
+      revoked_at: null,
+    };
+    await this.deps.keys.insert(row);
+    return { ...toInfo(row), apiKey: generated.key };
+  }
+
+  async list(tenantId: string): Promise<ApiKeyInfo[]> {
+    return (await this.deps.keys.listByTenant(tenantId)).map(toInfo);
+  }
+
+  /** Throws when there is no such key; revoking a revoked key is a no-op. */
+  async revoke(id: string): Promise<ApiKeyInfo> {
+    await this.deps.keys.revoke(id, this.deps.clock().toISOString());
+    const row = await this.deps.keys.getById(id);
+    if (!row) throw new Error(`API key ${id} not found`);
+    return toInfo(row);
+  }
+
+  /** The key's principal, or undefined for a malformed, unknown or revoked key. */
+  async verify(key: string): Promise<Principal | undefined> {
+    if (!isWellFormedApiKey(key)) return undefined;
+    const row = await this.deps.keys.getByHash(hashApiKey(key));
+    if (!row || row.revoked_at !== null) return undefined;
+    return {
+      keyId: row.id,
+      tenantId: row.tenant_id,
+      scopes: new Set(row.scopes.split(',') as Scope[]),
+      mode: row.mode,
+    };
+  }
+}
+
+function toInfo(row: ApiKeyRow): ApiKeyInfo {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    prefix: row.prefix,
+    scopes: row.scopes.split(',') as Scope[],
+    mode: row.mode,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}

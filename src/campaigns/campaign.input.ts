@@ -1,0 +1,56 @@
+import { validationError, type ErrorDetail } from '../shared/errors.js';
+import { normaliseLocale } from '../shared/locale.js';
+import { normaliseTimeZone } from '../shared/timezone.js';
+import type { AudienceFilter, CreateCampaignBody, UpdateCampaignBody } from './campaign.schemas.js';
+import type { CampaignPatch } from './campaign.repository.js';
+
+/**
+ * Pure checks the JSON schema cannot express (trimmed name length, real IANA
+ * zone, well-formed BCP 47 locale), turning a validated body into column
+ * values. Every problem is reported at once, as a 400 with one detail per field.
+ */
+export function campaignColumns(body: CreateCampaignBody | UpdateCampaignBody): CampaignPatch {
+  const details: ErrorDetail[] = [];
+  const columns: CampaignPatch = {};
+
+  if (body.name !== undefined) {
+    const name = body.name.trim();
+    const length = [...name].length;
+    if (length === 0 || length > 200) details.push({ field: 'name', message: 'must be 1 to 200 characters after trimming' });
+    columns.name = name;
+  }
+  if (body.templateVersionId !== undefined) columns.template_version_id = body.templateVersionId;
+  if (body.subject !== undefined) columns.subject = body.subject;
+  if (body.projectId !== undefined) columns.project_id = body.projectId;
+  if (body.timezone !== undefined) {
+    if (body.timezone === null) columns.timezone = null;
+    else {
+      const zone = normaliseTimeZone(body.timezone);
+      if (!zone) details.push({ field: 'timezone', message: `"${body.timezone}" is not an IANA time zone` });
+      columns.timezone = zone ?? null;
+    }
+  }
+  if (body.audienceFilter !== undefined) {
+    if (body.audienceFilter === null) columns.audience_filter = null;
+    else {
+      const filter = normaliseAudienceFilter(body.audienceFilter, details);
+      columns.audience_filter = JSON.stringify(filter);
+    }
+  }
+  if (details.length > 0) throw validationError('Invalid campaign', details);
+  return columns;
+}
+
+function normaliseAudienceFilter(filter: AudienceFilter, details: ErrorDetail[]): AudienceFilter {
+  const out: AudienceFilter = { ...filter };
+  if (filter.locale !== undefined) {
+    const locale = normaliseLocale(filter.locale);
+    if (!locale) details.push({ field: 'audienceFilter.locale', message: `"${filter.locale}" is not a BCP 47 language tag` });
+    else out.locale = locale;
+  }
+  if (filter.attributes) {
+    // A plain object with no prototype: keys such as "__proto__" stay data.
+    out.attributes = Object.assign(Object.create(null), filter.attributes);
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+import { ApiKeyRepository } from './auth/api-key.repository.js';
+import { ApiKeyService } from './auth/api-key.service.js';
+import { LastUsedRecorder } from './auth/last-used.js';
+import { CampaignRepository } from './campaigns/campaign.repository.js';
+import { CampaignService } from './campaigns/campaign.service.js';
+import type { Database } from './db/database.js';
+import { systemClock, type Clock } from './shared/time.js';
+import { TenantRepository } from './tenants/tenant.repository.js';
+import { TenantService } from './tenants/tenant.service.js';
+
+/** The composition root: every repository and service, wired once. */
+export interface Container {
+  database: Database;
+  clock: Clock;
+  apiKeys: ApiKeyService;
+  lastUsed: LastUsedRecorder;
+  tenants: TenantService;
+  campaigns: CampaignService;
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  clock?: Clock;
+  lastUsedFlushMs?: number;
+  onBackgroundError?: (error: unknown) => void;
+}
+
+export function createContainer(database: Database, options: ContainerOptions = {}): Container {
+  const clock = options.clock ?? systemClock;
+  const { db } = database;
+  const tenantRepository = new TenantRepository(db);
+  const keyRepository = new ApiKeyRepository(db);
+  const apiKeys = new ApiKeyService({ keys: keyRepository, tenants: tenantRepository, clock });
+  const lastUsed = new LastUsedRecorder(keyRepository, options.lastUsedFlushMs, options.onBackgroundError);
+  return {
+    database,
+    clock,
+    apiKeys,
+    lastUsed,
+    tenants: new TenantService({ tenants: tenantRepository, apiKeys, clock }),
+    campaigns: new CampaignService({ campaigns: new CampaignRepository(db), clock }),
+    async close() {
+      await lastUsed.flush();
+      await database.close();
+    },
+  };
+}

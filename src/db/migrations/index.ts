@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import type { MigrationDialect } from './helpers.js';
+import { foundation } from './0001_foundation.js';
+
+/** Every migration in order; names are timestamps so they sort as they were written. */
+export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
+  return {
+    '20261126_0001_foundation': foundation(dialect),
+  };
+}

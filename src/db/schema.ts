@@ -1,0 +1,53 @@
+/**
+ * Row types as both engines return them: timestamps are ISO 8601 strings,
+ * booleans are 0/1 integers, JSON documents are text.
+ */
+export interface TenantsTable {
+  id: string;
+  name: string;
+  monthly_quota: number;
+  fallback_locale: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  scopes: string;
+  mode: 'live' | 'test';
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface CampaignsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  template_version_id: string | null;
+  subject: string | null;
+  audience_filter: string | null;
+  project_id: string | null;
+  timezone: string | null;
+  status: string;
+  scheduled_at: string | null;
+  created_at: string;
+  updated_at: string;
+  cancelled_at: string | null;
+}
+
+export interface DB {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  settings: SettingsTable;
+  campaigns: CampaignsTable;
+}

@@ -1,0 +1,26 @@
+import { campaignRoutes } from '../campaigns/campaign.routes.js';
+import type { Container } from '../container.js';
+import type { App } from './types.js';
+
+/**
+ * The map of the API: every feature's routes, registered in one place. Each
+ * route declares its scope in `config`; `app.routeTable` lists them all so
+ * the scope and tenant-isolation tests can walk every route.
+ */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  scope: string | undefined;
+  public: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteInfo[];
+  }
+}
+
+export function registerRoutes(app: App, container: Container): void {
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+  campaignRoutes(app, container);
+}

@@ -1,0 +1,47 @@
+import Ajv, { type ErrorObject, type Options } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+import type { ErrorDetail } from '../shared/errors.js';
+
+/**
+ * Bodies are validated strictly: no type coercion ("5" is not 5) and unknown
+ * fields rejected rather than silently dropped. Query strings and path
+ * parameters arrive as text, so they are coerced.
+ */
+function makeAjv(options: Options): Ajv.default {
+  const ajv = new Ajv.default({ allErrors: true, strict: false, useDefaults: true, removeAdditional: false, ...options });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+const bodyAjv = makeAjv({ coerceTypes: false });
+const textAjv = makeAjv({ coerceTypes: 'array' });
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+
+/** Ajv's errors → one entry per bad field, named as the client wrote it (`audienceFilter.locale`). */
+export function validationDetails(errors: ErrorObject[], context: string | undefined): ErrorDetail[] {
+  const byField = new Map<string, string>();
+  for (const error of errors) {
+    if (error.keyword === 'anyOf' || error.keyword === 'oneOf') continue;
+    let field = error.instancePath.slice(1).replace(/\//g, '.');
+    let message = error.message ?? 'is invalid';
+    if (error.keyword === 'required') {
+      field = join(field, String(error.params.missingProperty));
+      message = 'is required';
+    } else if (error.keyword === 'additionalProperties') {
+      field = join(field, String(error.params.additionalProperty));
+      message = 'is not an allowed field';
+    } else if (error.keyword === 'enum') {
+      message = `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
+    } else if (error.keyword === 'propertyNames') {
+      continue; // the nested error names the offending key
+    }
+    const name = field || (context === 'body' ? '(body)' : `(${context ?? 'request'})`);
+    if (!byField.has(name)) byField.set(name, message);
+  }
+  return [...byField].map(([field, message]) => ({ field, message }));
+}
+
+const join = (parent: string, child: string) => (parent ? `${parent}.${child}` : child);

@@ -1,0 +1,12 @@
+import { v7 as uuidv7 } from 'uuid';
+
+/**
+ * Entity ids are UUIDv7: unique across processes and time-ordered, so
+ * "newest first" is an index scan on the id and cursors are stable.
+ */
+export const newId = (): string => uuidv7();
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Anything that cannot be one of our ids is answered 404 without a query. */
+export const isId = (value: string): boolean => UUID_PATTERN.test(value);

@@ -1,0 +1,121 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
+import { SCOPES, type Scope } from '../../src/auth/scopes.js';
+import { createContainer, type Container } from '../../src/container.js';
+import { openDatabase } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { buildApp } from '../../src/http/app.js';
+import type { App } from '../../src/http/types.js';
+import { createTestDatabase, type TestDialect } from './databases.js';
+
+/** A settable clock so tests can move time (schedules, quotas) without sleeping. */
+export class TestClock {
+  constructor(public now = new Date()) {}
+  readonly fn = () => new Date(this.now);
+  advance(ms: number) {
+    this.now = new Date(this.now.getTime() + ms);
+  }
+}
+
+export interface TestTenant {
+  tenantId: string;
+  apiKey: string;
+  headers: Record<string, string>;
+  /** A further key of this tenant with only the given scopes. */
+  keyWith(scopes: Scope[], mode?: 'live' | 'test'): Promise<{ apiKey: string; id: string; headers: Record<string, string> }>;
+}
+
+export interface TestContext {
+  dialect: TestDialect;
+  app: App;
+  container: Container;
+  clock: TestClock;
+  newTenant(name?: string): Promise<TestTenant>;
+  request(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    options?: { tenant?: TestTenant; headers?: Record<string, string>; body?: unknown; payload?: string },
+  ): Promise<LightMyRequestResponse>;
+  /** Counts rows of a table, for "nothing was written" assertions. */
+  count(table: string): Promise<number>;
+}
+
+const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenantId });
+
+/**
+ * Registers beforeAll/afterAll hooks that start the real app (every route,
+ * real database) for one dialect, and returns a handle filled in before the
+ * tests run.
+ */
+export function useTestApp(dialect: TestDialect): TestContext {
+  const ctx = { dialect } as TestContext;
+  let drop: () => Promise<void> = async () => {};
+
+  beforeAll(async () => {
+    const testDb = await createTestDatabase(dialect);
+    drop = testDb.drop;
+    const database = openDatabase(testDb.config, { poolSize: 5 });
+    await migrateToLatest(database);
+    ctx.clock = new TestClock();
+    ctx.container = createContainer(database, { clock: ctx.clock.fn });
+    ctx.app = await buildApp(ctx.container);
+    ctx.newTenant = async (name = 'Test tenant') => {
+      const { tenant, apiKey } = await ctx.container.tenants.create({ name });
+      return {
+        tenantId: tenant.id,
+        apiKey,
+        headers: headersFor(tenant.id, apiKey),
+        keyWith: async (scopes, mode = 'live') => {
+          const key = await ctx.container.apiKeys.create({ tenantId: tenant.id, scopes, mode });
+          return { apiKey: key.apiKey, id: key.id, headers: headersFor(tenant.id, key.apiKey) };
+        },
+      };
+    };
+    ctx.request = (method, url, options = {}) =>
+      ctx.app.inject({
+        method,
+        url,
+        headers: { ...(options.tenant?.headers ?? {}), ...(options.headers ?? {}) },
+        ...(options.payload !== undefined
+          ? { payload: options.payload }
+          : options.body !== undefined
+            ? { payload: options.body as object }
+            : {}),
+      });
+    ctx.count = async (table) => {
+      const row = await ctx.container.database.db
+        .selectFrom(table as never)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number((row as { n: number }).n);
+    };
+  });
+
+  afterAll(async () => {
+    await ctx.app?.close();
+    await ctx.container?.close();
+    await drop();
+  });
+
+  return ctx;
+}
+
+export const ALL_SCOPES = SCOPES;
+
+/** Asserts the documented error shape and returns the parsed body. */
+export function errorBody(response: LightMyRequestResponse) {
+  const body = response.json() as {
+    statusCode: number;
+    code: string;
+    message: string;
+    path: string;
+    timestamp: string;
+    details?: { field: string; message: string }[];
+    [key: string]: unknown;
+  };
+  if (body.statusCode !== response.statusCode) throw new Error(`statusCode ${body.statusCode} ≠ HTTP ${response.statusCode}`);
+  for (const field of ['code', 'message', 'path', 'timestamp'] as const) {
+    if (typeof body[field] !== 'string') throw new Error(`error body lacks ${field}: ${response.body}`);
+  }
+  return body;
+}

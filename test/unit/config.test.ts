@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('defaults to the embedded SQLite file under ./data', () => {
+    const config = loadConfig({});
+    expect(config.database).toEqual({ dialect: 'sqlite', file: path.resolve('data/mailingcore.db') });
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.publicUrl).toBe('http://127.0.0.1:3000');
+    expect(config.secret).toBeUndefined();
+  });
+
+  it('reads every setting', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://u:p@db:5432/mc',
+      DATA_DIR: '/var/lib/mc',
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      PUBLIC_URL: 'https://mail.example.com/',
+      MAILINGCORE_SECRET: 'x'.repeat(32),
+      SMTP_URL: 'smtp://user:pw@smtp.example.com:587',
+    });
+    expect(config.database).toEqual({ dialect: 'postgres', url: 'postgresql://u:p@db:5432/mc' });
+    expect(config.dataDir).toBe('/var/lib/mc');
+    expect(config.port).toBe(8080);
+    expect(config.publicUrl).toBe('https://mail.example.com');
+    expect(config.secret).toBe('x'.repeat(32));
+    expect(config.smtpUrl).toBe('smtp://user:pw@smtp.example.com:587');
+  });
+
+  it('takes sqlite: and file: URLs', () => {
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/a.db' }).database).toEqual({ dialect: 'sqlite', file: '/tmp/a.db' });
+    expect(loadConfig({ DATABASE_URL: 'file:rel.db' }).database).toEqual({ dialect: 'sqlite', file: path.resolve('rel.db') });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    [{ PUBLIC_URL: 'ftp://x' }, /PUBLIC_URL/],
+    [{ MAILINGCORE_SECRET: 'short' }, /at least 32/],
+    [{ SMTP_URL: 'http://x' }, /SMTP_URL/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ])('refuses %j with a clear message', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never echoes an SMTP password in its error', () => {
+    expect(() => loadConfig({ SMTP_URL: 'http://user:hunter2@x' })).toThrow(/^(?!.*hunter2)/);
+  });
+});

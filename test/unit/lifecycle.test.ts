@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { CAMPAIGN_STATUSES, canPerform, isCampaignStatus, isFinal, targetOf, type CampaignAction } from '../../src/campaigns/lifecycle.js';
+
+const expected: Record<CampaignAction, string[]> = {
+  update: ['DRAFT'],
+  schedule: ['DRAFT', 'SCHEDULED'],
+  cancel: ['DRAFT', 'SCHEDULED'],
+};
+
+describe('campaign lifecycle', () => {
+  for (const [action, allowed] of Object.entries(expected) as [CampaignAction, string[]][]) {
+    for (const status of CAMPAIGN_STATUSES) {
+      it(`${action} from ${status} is ${allowed.includes(status) ? 'allowed' : 'refused'}`, () => {
+        expect(canPerform(action, status)).toBe(allowed.includes(status));
+      });
+    }
+  }
+
+  it('moves schedule to SCHEDULED, cancel to CANCELLED and keeps the status on update', () => {
+    expect(targetOf('schedule')).toBe('SCHEDULED');
+    expect(targetOf('cancel')).toBe('CANCELLED');
+    expect(targetOf('update')).toBeUndefined();
+  });
+
+  it('knows the final states and the status names', () => {
+    expect(CAMPAIGN_STATUSES.filter(isFinal)).toEqual(['SENT', 'CANCELLED']);
+    expect(isCampaignStatus('DRAFT')).toBe(true);
+    expect(isCampaignStatus('draft')).toBe(false);
+  });
+});
