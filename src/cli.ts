@@ -6,12 +6,14 @@ import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { parseScopes } from './auth/scopes.js';
 import { startServer, type Role } from './server.js';
+import { resolveSecret } from './settings/secret.js';
 
 /** Runs `task` with a migrated database and closes it afterwards. */
 async function withContainer<T>(config: Config, task: (container: Container) => Promise<T>): Promise<T> {
   const database = openDatabase(config.database, { poolSize: 2 });
   await migrateToLatest(database);
-  const container = createContainer(database);
+  const { secret } = await resolveSecret(database.db, config.secret);
+  const container = createContainer(database, { secret });
   try {
     return await task(container);
   } finally {

@@ -11,6 +11,8 @@ import { TenantService } from './tenants/tenant.service.js';
 /** The composition root: every repository and service, wired once. */
 export interface Container {
   database: Database;
+  /** Signs unsubscribe tokens and encrypts SMTP passwords (MAILINGCORE_SECRET or the stored one). */
+  secret: string;
   clock: Clock;
   apiKeys: ApiKeyService;
   lastUsed: LastUsedRecorder;
@@ -20,12 +22,13 @@ export interface Container {
 }
 
 export interface ContainerOptions {
+  secret: string;
   clock?: Clock;
   lastUsedFlushMs?: number;
   onBackgroundError?: (error: unknown) => void;
 }
 
-export function createContainer(database: Database, options: ContainerOptions = {}): Container {
+export function createContainer(database: Database, options: ContainerOptions): Container {
   const clock = options.clock ?? systemClock;
   const { db } = database;
   const tenantRepository = new TenantRepository(db);
@@ -34,6 +37,7 @@ export function createContainer(database: Database, options: ContainerOptions = 
   const lastUsed = new LastUsedRecorder(keyRepository, options.lastUsedFlushMs, options.onBackgroundError);
   return {
     database,
+    secret: options.secret,
     clock,
     apiKeys,
     lastUsed,

@@ -34,6 +34,8 @@ export interface RunningServer {
 /** Boots one process role: `start` migrates then serves; `serve` requires a current schema. */
 export async function startServer(config: Config, role: Role, logger = createLogger(config)): Promise<RunningServer> {
   const database = openDatabase(config.database);
+  let secret: string;
+  let generated: boolean;
   try {
     if (role === 'start') {
       const applied = await migrateToLatest(database);
@@ -41,7 +43,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     } else if (!(await isSchemaCurrent(database))) {
       throw new Error('the database schema is not current: run "mailingcore migrate" first');
     }
-    const { generated } = await resolveSecret(database.db, config.secret);
+    ({ secret, generated } = await resolveSecret(database.db, config.secret));
     if (generated) {
       logger.warn('MAILINGCORE_SECRET is not set: using a secret generated and stored in the database; set it in production');
     }
@@ -50,7 +52,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     throw error;
   }
 
-  const container = createContainer(database, { onBackgroundError: (err) => logger.error({ err }, 'background task failed') });
+  const container = createContainer(database, { secret, onBackgroundError: (err) => logger.error({ err }, 'background task failed') });
   const app = await buildApp(container, { logger });
   const url = await app.listen({ host: config.host, port: config.port });
   logger.info({ url, database: config.database.dialect, role }, 'MailingCore is listening');

@@ -40,6 +40,8 @@ export interface TestContext {
   count(table: string): Promise<number>;
 }
 
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+
 const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenantId });
 
 /**
@@ -57,7 +59,7 @@ export function useTestApp(dialect: TestDialect): TestContext {
     const database = openDatabase(testDb.config, { poolSize: 5 });
     await migrateToLatest(database);
     ctx.clock = new TestClock();
-    ctx.container = createContainer(database, { clock: ctx.clock.fn });
+    ctx.container = createContainer(database, { clock: ctx.clock.fn, secret: TEST_SECRET });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
       const { tenant, apiKey } = await ctx.container.tenants.create({ name });

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../helpers/databases.js';
+import { errorBody, useTestApp } from '../helpers/app.js';
+
+describe.each(DIALECTS)('authentication (%s)', (dialect) => {
+  const ctx = useTestApp(dialect);
+
+  it('lets /healthz through without a key', async () => {
+    const res = await ctx.request('GET', '/healthz');
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('answers 401 for a missing, malformed, unknown or revoked key', async () => {
+    const tenant = await ctx.newTenant();
+    const tenantHeader = { 'x-tenant-id': tenant.tenantId };
+    const cases: Record<string, string | undefined> = {
+      missing: undefined,
+      basic: `Basic ${Buffer.from('a:b').toString('base64')}`,
+      malformed: 'Bearer not-a-key',
+      unknown: `Bearer mc_live_${'A'.repeat(40)}`,
+    };
+    for (const [name, authorization] of Object.entries(cases)) {
+      const res = await ctx.request('GET', '/campaigns', {
+        headers: { ...tenantHeader, ...(authorization ? { authorization } : {}) },
+      });
+      expect(res.statusCode, name).toBe(401);
+      expect(errorBody(res).code).toBe('UNAUTHORIZED');
+    }
+
+    const extra = await tenant.keyWith(['campaigns:read']);
+    expect((await ctx.request('GET', '/campaigns', { headers: extra.headers })).statusCode).toBe(200);
+    await ctx.container.apiKeys.revoke(extra.id);
+    const revoked = await ctx.request('GET', '/campaigns', { headers: extra.headers });
+    expect(revoked.statusCode).toBe(401);
+    expect(errorBody(revoked).message).toMatch(/revoked/);
+  });
+
+  it('answers 400 without X-Tenant-Id and 403 with another tenant id', async () => {
+    const a = await ctx.newTenant('A');
+    const b = await ctx.newTenant('B');
+    const noTenant = await ctx.request('GET', '/campaigns', { headers: { authorization: `Bearer ${a.apiKey}` } });
+    expect(noTenant.statusCode).toBe(400);
+    expect(errorBody(noTenant).code).toBe('MISSING_TENANT');
+
+    const other = await ctx.request('GET', '/campaigns', {
+      headers: { authorization: `Bearer ${a.apiKey}`, 'x-tenant-id': b.tenantId },
+    });
+    expect(other.statusCode).toBe(403);
+    expect(errorBody(other).code).toBe('TENANT_MISMATCH');
+  });
+
+  it('answers 403 INSUFFICIENT_SCOPE naming the missing scope, for every campaign route', async () => {
+    const tenant = await ctx.newTenant();
+    const readOnly = await tenant.keyWith(['campaigns:read']);
+    const writeOnly = await tenant.keyWith(['campaigns:write']);
+    const id = '01a21603-0000-7000-8000-000000000000';
+    const writes: [string, string][] = [
+      ['POST', '/campaigns'],
+      ['PATCH', `/campaigns/${id}`],
+      ['POST', `/campaigns/${id}/schedule`],
+      ['POST', `/campaigns/${id}/cancel`],
+    ];
+    for (const [method, url] of writes) {
+      const res = await ctx.request(method as 'POST', url, { headers: readOnly.headers, body: { name: 'x' } });
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+      const body = errorBody(res);
+      expect(body.code).toBe('INSUFFICIENT_SCOPE');
+      expect(body.message).toContain('campaigns:write');
+    }
+    for (const url of ['/campaigns', `/campaigns/${id}`]) {
+      const res = await ctx.request('GET', url, { headers: writeOnly.headers });
+      expect(res.statusCode).toBe(403);
+      expect(errorBody(res).message).toContain('campaigns:read');
+    }
+    expect(await ctx.count('campaigns')).toBe(0);
+  });
+
+  it('covers every registered route with a scope or an explicit public flag', () => {
+    for (const route of ctx.app.routeTable) {
+      expect(route.public || route.scope !== undefined, `${route.method} ${route.url}`).toBe(true);
+    }
+    expect(ctx.app.routeTable.filter((r) => r.public).map((r) => r.url)).toEqual(['/healthz']);
+  });
+
+  it('records when a key was last used, without a write per request', async () => {
+    const tenant = await ctx.newTenant();
+    const [before] = await ctx.container.apiKeys.list(tenant.tenantId);
+    expect(before!.lastUsedAt).toBeNull();
+    for (let i = 0; i < 5; i++) await ctx.request('GET', '/campaigns', { tenant });
+    let [after] = await ctx.container.apiKeys.list(tenant.tenantId);
+    expect(after!.lastUsedAt).toBeNull(); // buffered, not yet written
+    await ctx.container.lastUsed.flush();
+    [after] = await ctx.container.apiKeys.list(tenant.tenantId);
+    expect(after!.lastUsedAt).not.toBeNull();
+  });
+
+  it('stores only a hash and a display prefix of each key', async () => {
+    const tenant = await ctx.newTenant();
+    const rows = await ctx.container.database.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenant.tenantId)
+      .execute();
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(tenant.apiKey);
+    expect(tenant.apiKey.startsWith(rows[0]!.prefix)).toBe(true);
+  });
+});
