@@ -42,6 +42,26 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
 }
 
 /**
+ * Text no database can store faithfully (NUL, unpaired UTF-16 surrogates) is
+ * refused at the door, in keys as in values, rather than failing at insert.
+ */
+class UnstorableTextError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'MC_UNSTORABLE_TEXT';
+}
+
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function rejectUnstorableText(key: string, value: unknown): unknown {
+  for (const text of [key, value]) {
+    if (typeof text === 'string' && UNSTORABLE.test(text)) {
+      throw new UnstorableTextError('Body contains a NUL character or an unpaired surrogate, which cannot be stored');
+    }
+  }
+  return value;
+}
+
+/**
  * JSON bodies: an empty body reads as "no body" (curl -X POST with a JSON
  * content type and nothing else is common for action endpoints), and
  * `__proto__` / `constructor.prototype` keys are refused as Fastify does by default.
@@ -52,8 +72,9 @@ function registerJsonParser(app: App): void {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      done(null, secureJson.parse(text, rejectUnstorableText, { protoAction: 'error', constructorAction: 'error' }));
     } catch (error) {
+      if (error instanceof UnstorableTextError) return done(error, undefined);
       const err = error as Error & { statusCode?: number; code?: string };
       err.statusCode = 400;
       err.code = 'FST_ERR_CTP_INVALID_JSON_BODY';

@@ -29,6 +29,7 @@ const FRAMEWORK_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  MC_UNSTORABLE_TEXT: 'VALIDATION_ERROR',
 };
 
 export function registerErrorHandlers(app: FastifyInstance): void {
