@@ -1,0 +1,48 @@
+/**
+ * What to do with a failed SMTP send (pure).
+ * - 5xx to RCPT TO: the address is bad → FAILED at once and suppressed (`bounce`).
+ * - other 5xx answers to MAIL FROM / DATA (content or policy rejection) → FAILED at once.
+ * - 4xx answers, timeouts, connection and auth problems → retried with
+ *   exponential backoff and jitter until the attempt budget is spent, then FAILED.
+ */
+export type FailureKind = 'bounce' | 'permanent' | 'transient';
+
+export interface SmtpFailure {
+  responseCode?: number;
+  command?: string;
+  code?: string;
+}
+
+const RECIPIENT_COMMANDS = new Set(['RCPT TO', 'RCPT']);
+const MESSAGE_COMMANDS = new Set(['MAIL FROM', 'DATA', 'MAIL']);
+
+export function classifyFailure(error: SmtpFailure): FailureKind {
+  const code = error.responseCode;
+  if (code !== undefined && code >= 500 && code < 600) {
+    const command = (error.command ?? '').toUpperCase();
+    if (RECIPIENT_COMMANDS.has(command)) return 'bounce';
+    if (MESSAGE_COMMANDS.has(command)) return 'permanent';
+  }
+  return 'transient';
+}
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 };
+
+/**
+ * Delay before attempt `attempt + 1` after `attempt` failed ones: base·2^(attempt-1),
+ * capped, with "equal jitter" (half fixed, half random) so retries of one
+ * outage spread out instead of arriving together.
+ */
+export function retryDelayMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exponential / 2 + random() * (exponential / 2));
+}
+
+export const canRetry = (policy: RetryPolicy, attemptsMade: number): boolean => attemptsMade < policy.maxAttempts;
