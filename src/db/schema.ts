@@ -45,9 +45,28 @@ export interface CampaignsTable {
   cancelled_at: string | null;
 }
 
+export interface ProjectsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  smtp_host: string;
+  smtp_port: number;
+  smtp_secure: number;
+  smtp_user: string | null;
+  /** SecretBox-sealed, bound to `project:<id>`; never leaves the server. */
+  smtp_pass_encrypted: string | null;
+  from_email: string;
+  from_name: string | null;
+  reply_to: string | null;
+  rate_limit_per_second: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DB {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   settings: SettingsTable;
   campaigns: CampaignsTable;
+  projects: ProjectsTable;
 }

@@ -1,0 +1,191 @@
+/**
+ * A real SMTP server for tests (the `smtp-server` package), listening on
+ * 127.0.0.1 at a random port, that records every message it accepts.
+ *
+ *   const sink = await startSmtpSink({ auth: { user: 'u', pass: 'p' } });
+ *   // point a transport at 127.0.0.1:sink.port and send …
+ *   const [message] = await sink.waitFor(1);          // resolves once ≥ 1 message arrived
+ *   message.envelope.to;                              // ['a@example.com']
+ *   message.headers.get('list-unsubscribe');          // parsed by mailparser
+ *   message.raw;                                      // the exact bytes received (Buffer)
+ *   await sink.close();
+ *
+ * Options
+ * - `auth: {user, pass}`: AUTH PLAIN/LOGIN required, only these credentials
+ *   pass (535 otherwise). Without it AUTH is optional and any login passes.
+ * - `rejectAuth`: every AUTH attempt fails with 535.
+ * - `recipientResponse(address)`: return `{code, message}` to refuse that RCPT
+ *   TO (e.g. 550 for a hard bounce, 451 for a soft one); undefined accepts.
+ *   Refused recipients are listed in `sink.refused`.
+ * - `secure: true` + `tls: {key, cert}`: implicit TLS from the first byte.
+ *   `tls` without `secure`: STARTTLS offered. Neither: plain text only
+ *   (STARTTLS disabled, AUTH allowed without TLS).
+ *
+ * A message is recorded (and parsed) before the server answers 250 to DATA,
+ * so once a client's sendMail resolves the message is already in
+ * `sink.messages`. `sink.sessions` records each connection's remote port
+ * and whether it was secure, so a test can tie a client socket to a server
+ * session. `sink.reset()` forgets everything recorded so far.
+ */
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type HeaderValue, type ParsedMail } from 'mailparser';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+
+export interface SinkMessage {
+  envelope: { from: string | null; to: string[] };
+  raw: Buffer;
+  /** Lower-cased header names, as mailparser gives them. */
+  headers: Map<string, HeaderValue>;
+  parsed: ParsedMail;
+  /** The user that authenticated on the connection, if any. */
+  user: string | null;
+  secure: boolean;
+}
+
+export interface SinkSession {
+  remoteAddress: string;
+  remotePort: number;
+  secure: boolean;
+}
+
+export interface SmtpSinkOptions {
+  auth?: { user: string; pass: string };
+  rejectAuth?: boolean;
+  recipientResponse?: (address: string) => { code: number; message?: string } | undefined;
+  secure?: boolean;
+  tls?: { key: string | Buffer; cert: string | Buffer };
+}
+
+export interface SmtpSink {
+  host: '127.0.0.1';
+  port: number;
+  messages: SinkMessage[];
+  refused: { address: string; code: number }[];
+  sessions: SinkSession[];
+  authAttempts: { user: string; ok: boolean }[];
+  waitFor(count: number, timeoutMs?: number): Promise<SinkMessage[]>;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
+  const messages: SinkMessage[] = [];
+  const refused: SmtpSink['refused'] = [];
+  const sessions: SinkSession[] = [];
+  const authAttempts: SmtpSink['authAttempts'] = [];
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((check) => check());
+
+  const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
+
+  const serverOptions: SMTPServerOptions = {
+    secure: options.secure === true,
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+    disabledCommands: options.tls ? [] : ['STARTTLS'],
+    allowInsecureAuth: true,
+    authOptional: !options.auth && !options.rejectAuth,
+    authMethods: ['PLAIN', 'LOGIN'],
+    logger: false,
+    banner: 'MailingCore test sink',
+    size: 50 * 1024 * 1024,
+    // close() waits this long for clients (e.g. a pooled transport left open) before cutting them off.
+    closeTimeout: 1000,
+    onConnect(session, callback) {
+      sessions.push({ remoteAddress: session.remoteAddress, remotePort: session.remotePort, secure: session.secure });
+      callback();
+    },
+    onSecure(_socket, session, callback) {
+      const recorded = sessions.find((s) => s.remotePort === session.remotePort);
+      if (recorded) recorded.secure = true;
+      callback();
+    },
+    onAuth(auth, _session, callback) {
+      const user = auth.username ?? '';
+      const ok =
+        !options.rejectAuth &&
+        (!options.auth || (user === options.auth.user && auth.password === options.auth.pass));
+      authAttempts.push({ user, ok });
+      if (!ok) return callback(smtpError(535, '5.7.8 Authentication credentials invalid'));
+      callback(null, { user });
+    },
+    onRcptTo(address, _session, callback) {
+      const answer = options.recipientResponse?.(address.address);
+      if (answer) {
+        refused.push({ address: address.address, code: answer.code });
+        return callback(smtpError(answer.code, answer.message ?? `Recipient ${address.address} refused`));
+      }
+      callback();
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('error', (error) => callback(error));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        record(raw, session)
+          .then(() => callback())
+          .catch((error: Error) => callback(smtpError(451, `4.3.0 sink could not parse the message: ${error.message}`)));
+      });
+    },
+  };
+
+  async function record(raw: Buffer, session: SMTPServerSession): Promise<void> {
+    const parsed = await simpleParser(raw);
+    const from = session.envelope.mailFrom;
+    messages.push({
+      envelope: { from: from ? from.address : null, to: session.envelope.rcptTo.map((r) => r.address) },
+      raw,
+      headers: parsed.headers,
+      parsed,
+      user: typeof session.user === 'string' ? session.user : null,
+      secure: session.secure,
+    });
+    notify();
+  }
+
+  const server = new SMTPServer(serverOptions);
+  // Clients that drop the connection mid-test are expected; do not crash the run.
+  server.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+
+  return {
+    host: '127.0.0.1',
+    port,
+    messages,
+    refused,
+    sessions,
+    authAttempts,
+    waitFor(count, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (messages.length < count) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(messages.slice());
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`SMTP sink: expected ${count} message(s) within ${timeoutMs} ms, got ${messages.length}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    reset() {
+      messages.length = 0;
+      refused.length = 0;
+      sessions.length = 0;
+      authAttempts.length = 0;
+    },
+    close() {
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
