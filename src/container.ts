@@ -4,6 +4,9 @@ import { LastUsedRecorder } from './auth/last-used.js';
 import { CampaignRepository } from './campaigns/campaign.repository.js';
 import { CampaignService } from './campaigns/campaign.service.js';
 import type { Database } from './db/database.js';
+import { ProjectRepository } from './projects/project.repository.js';
+import { ProjectService } from './projects/project.service.js';
+import { SecretBox } from './shared/secret-box.js';
 import { systemClock, type Clock } from './shared/time.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
 import { TenantService } from './tenants/tenant.service.js';
@@ -18,6 +21,11 @@ export interface Container {
   lastUsed: LastUsedRecorder;
   tenants: TenantService;
   campaigns: CampaignService;
+  projects: ProjectService;
+  /** For the send pipeline: getById (then smtpSettingsOfProject with secretBox). */
+  projectRepository: ProjectRepository;
+  /** Encrypts secrets at rest (SMTP passwords) with a key derived from `secret`. */
+  secretBox: SecretBox;
   close(): Promise<void>;
 }
 
@@ -31,6 +39,8 @@ export interface ContainerOptions {
 export function createContainer(database: Database, options: ContainerOptions): Container {
   const clock = options.clock ?? systemClock;
   const { db } = database;
+  const secretBox = new SecretBox(options.secret);
+  const projectRepository = new ProjectRepository(db);
   const tenantRepository = new TenantRepository(db);
   const keyRepository = new ApiKeyRepository(db);
   const apiKeys = new ApiKeyService({ keys: keyRepository, tenants: tenantRepository, clock });
@@ -43,6 +53,9 @@ export function createContainer(database: Database, options: ContainerOptions): 
     lastUsed,
     tenants: new TenantService({ tenants: tenantRepository, apiKeys, clock }),
     campaigns: new CampaignService({ campaigns: new CampaignRepository(db), clock }),
+    projects: new ProjectService({ projects: projectRepository, secretBox, clock }),
+    projectRepository,
+    secretBox,
     async close() {
       await lastUsed.flush();
       await database.close();

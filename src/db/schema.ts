@@ -63,10 +63,37 @@ export interface ProjectsTable {
   updated_at: string;
 }
 
+export interface TemplatesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TemplateVersionsTable {
+  id: string;
+  tenant_id: string;
+  template_id: string;
+  status: 'DRAFT' | 'PUBLISHED';
+  subject: string;
+  html_body: string;
+  text_body: string | null;
+  locale: string | null;
+  locale_group_id: string | null;
+  /** JSON text written; SQLite reads back text, PostgreSQL (jsonb) the parsed value. */
+  variables: import('kysely').ColumnType<unknown, string | null, string | null>;
+  published_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DB {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   settings: SettingsTable;
   campaigns: CampaignsTable;
   projects: ProjectsTable;
+  templates: TemplatesTable;
+  template_versions: TemplateVersionsTable;
 }

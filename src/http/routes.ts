@@ -1,5 +1,6 @@
 import { campaignRoutes } from '../campaigns/campaign.routes.js';
 import type { Container } from '../container.js';
+import { projectRoutes } from '../projects/project.routes.js';
 import type { App } from './types.js';
 
 /**
@@ -23,4 +24,5 @@ declare module 'fastify' {
 export function registerRoutes(app: App, container: Container): void {
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   campaignRoutes(app, container);
+  projectRoutes(app, container);
 }

@@ -2,11 +2,13 @@ import type { Migration } from 'kysely';
 import type { MigrationDialect } from './helpers.js';
 import { foundation } from './0001_foundation.js';
 import { projects } from './0003_projects.js';
+import { templates } from './0004_templates.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
   return {
     '20261126_0001_foundation': foundation(dialect),
     '20261126_0003_projects': projects(dialect),
+    '20261126_0004_templates': templates(dialect),
   };
 }

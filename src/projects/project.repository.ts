@@ -1,0 +1,74 @@
+import type { Kysely, Selectable, Updateable } from 'kysely';
+import { CAMPAIGN_STATUSES, isFinal } from '../campaigns/lifecycle.js';
+import type { DB, ProjectsTable } from '../db/schema.js';
+import { offsetOf, type PageRequest } from '../shared/pagination.js';
+
+export type ProjectRow = Selectable<ProjectsTable>;
+export type ProjectPatch = Omit<Updateable<ProjectsTable>, 'id' | 'tenant_id' | 'created_at'>;
+
+/** Campaigns in these states may still send, so their project must stay. */
+const UNFINISHED = CAMPAIGN_STATUSES.filter((status) => !isFinal(status));
+
+export class ProjectRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async insert(row: ProjectRow): Promise<void> {
+    await this.db.insertInto('projects').values(row).execute();
+  }
+
+  getById(tenantId: string, id: string): Promise<ProjectRow | undefined> {
+    return this.db
+      .selectFrom('projects')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** Newest first (UUIDv7 ids sort by creation time). */
+  async list(tenantId: string, page: PageRequest): Promise<{ rows: ProjectRow[]; total: number }> {
+    const query = this.db.selectFrom('projects').where('tenant_id', '=', tenantId);
+    const [rows, count] = await Promise.all([
+      query.selectAll().orderBy('id', 'desc').limit(page.limit).offset(offsetOf(page)).execute(),
+      query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.total) };
+  }
+
+  /** False when the project does not exist for this tenant. */
+  async update(tenantId: string, id: string, patch: ProjectPatch): Promise<boolean> {
+    const result = await this.db
+      .updateTable('projects')
+      .set(patch)
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Deletes the project unless an unfinished campaign of the tenant sends
+   * through it — one statement, so the check and the delete cannot be split
+   * by a concurrent request.
+   */
+  async deleteUnlessInUse(tenantId: string, id: string): Promise<'deleted' | 'in-use' | 'missing'> {
+    const result = await this.db
+      .deleteFrom('projects')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('campaigns')
+              .select('campaigns.id')
+              .where('campaigns.tenant_id', '=', tenantId)
+              .where('campaigns.project_id', '=', id)
+              .where('campaigns.status', 'in', UNFINISHED),
+          ),
+        ),
+      )
+      .executeTakeFirst();
+    if (result.numDeletedRows > 0n) return 'deleted';
+    return (await this.getById(tenantId, id)) ? 'in-use' : 'missing';
+  }
+}

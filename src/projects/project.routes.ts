@@ -1,0 +1,52 @@
+import type { App } from '../http/types.js';
+import { tenantOf } from '../http/types.js';
+import { ErrorResponse, IdParams } from '../shared/schema.js';
+import { CreateProjectBody, ListProjectsQuery, Project, ProjectPage, UpdateProjectBody, VerifyResult } from './project.schemas.js';
+import type { ProjectService } from './project.service.js';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+const read = { scope: 'projects:read' } as const;
+const write = { scope: 'projects:write' } as const;
+const tags = ['projects'];
+
+export function projectRoutes(app: App, { projects }: { projects: ProjectService }): void {
+  app.post(
+    '/projects',
+    { config: write, schema: { tags, body: CreateProjectBody, response: { 201: Project, ...errors } } },
+    async (request, reply) => reply.status(201).send(await projects.create(tenantOf(request), request.body)),
+  );
+
+  app.get(
+    '/projects',
+    { config: read, schema: { tags, querystring: ListProjectsQuery, response: { 200: ProjectPage, ...errors } } },
+    async (request) => projects.list(tenantOf(request), request.query),
+  );
+
+  app.get(
+    '/projects/:id',
+    { config: read, schema: { tags, params: IdParams, response: { 200: Project, ...errors } } },
+    async (request) => projects.get(tenantOf(request), request.params.id),
+  );
+
+  app.patch(
+    '/projects/:id',
+    { config: write, schema: { tags, params: IdParams, body: UpdateProjectBody, response: { 200: Project, ...errors } } },
+    async (request) => projects.update(tenantOf(request), request.params.id, request.body),
+  );
+
+  app.delete(
+    '/projects/:id',
+    { config: write, schema: { tags, params: IdParams, response: { 204: { type: 'null' }, ...errors } } },
+    async (request, reply) => {
+      await projects.delete(tenantOf(request), request.params.id);
+      return reply.status(204).send();
+    },
+  );
+
+  // Opens an outbound connection with the stored credentials: a write-scope action, not a read.
+  app.post(
+    '/projects/:id/verify',
+    { config: write, schema: { tags, params: IdParams, response: { 200: VerifyResult, ...errors } } },
+    async (request) => projects.verify(tenantOf(request), request.params.id),
+  );
+}

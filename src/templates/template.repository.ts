@@ -1,0 +1,195 @@
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import type { DB, TemplatesTable, TemplateVersionsTable } from '../db/schema.js';
+import { offsetOf, type PageRequest } from '../shared/pagination.js';
+
+export type TemplateRow = Selectable<TemplatesTable>;
+export type VersionRow = Selectable<TemplateVersionsTable>;
+/** A version as written: variables as JSON text. */
+export type NewVersionRow = Omit<VersionRow, 'variables'> & { variables: string | null };
+export type VersionPatch = Omit<Updateable<TemplateVersionsTable>, 'id' | 'tenant_id' | 'template_id' | 'created_at'>;
+
+/** What preview reads of a contact. */
+export interface ContactForRender {
+  email: string;
+  locale: string | null;
+  external_id: string | null;
+  attributes: unknown;
+}
+
+/** The group a version belongs to: its localeGroupId, or its own id when it anchors one. */
+const groupKey = sql<string>`COALESCE(locale_group_id, id)`;
+
+export class TemplateRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  /** Inserts a template with its first version, atomically. */
+  async insertWithVersion(template: TemplateRow, version: NewVersionRow): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('templates').values(template).execute();
+      await trx.insertInto('template_versions').values(version).execute();
+    });
+  }
+
+  async insertVersion(version: NewVersionRow): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('template_versions').values(version).execute();
+      await trx
+        .updateTable('templates')
+        .set({ updated_at: version.created_at })
+        .where('tenant_id', '=', version.tenant_id)
+        .where('id', '=', version.template_id)
+        .execute();
+    });
+  }
+
+  getTemplate(tenantId: string, id: string): Promise<TemplateRow | undefined> {
+    return this.db
+      .selectFrom('templates')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** Newest first (UUIDv7 ids sort by creation time). */
+  async listTemplates(tenantId: string, page: PageRequest): Promise<{ rows: TemplateRow[]; total: number }> {
+    const query = this.db.selectFrom('templates').where('tenant_id', '=', tenantId);
+    const [rows, count] = await Promise.all([
+      query.selectAll().orderBy('id', 'desc').limit(page.limit).offset(offsetOf(page)).execute(),
+      query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.total) };
+  }
+
+  /** Oldest first: the order they were written. */
+  async listVersions(
+    tenantId: string,
+    templateId: string,
+    page?: PageRequest,
+  ): Promise<{ rows: VersionRow[]; total: number }> {
+    const query = this.db
+      .selectFrom('template_versions')
+      .where('tenant_id', '=', tenantId)
+      .where('template_id', '=', templateId);
+    let rowsQuery = query.selectAll().orderBy('id', 'asc');
+    if (page) rowsQuery = rowsQuery.limit(page.limit).offset(offsetOf(page));
+    const [rows, count] = await Promise.all([
+      rowsQuery.execute(),
+      query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.total) };
+  }
+
+  /** A version of one template (for the API, where the path names both). */
+  getTemplateVersion(tenantId: string, templateId: string, versionId: string): Promise<VersionRow | undefined> {
+    return this.db
+      .selectFrom('template_versions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('template_id', '=', templateId)
+      .where('id', '=', versionId)
+      .executeTakeFirst();
+  }
+
+  /** A version by id alone, for the send pipeline. */
+  getVersion(tenantId: string, versionId: string): Promise<VersionRow | undefined> {
+    return this.db
+      .selectFrom('template_versions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', versionId)
+      .executeTakeFirst();
+  }
+
+  /**
+   * The published versions of the locale group the given version belongs to
+   * (itself included when published): the candidates of locale routing.
+   */
+  async publishedVariants(tenantId: string, baseVersionId: string): Promise<VersionRow[]> {
+    const base = await this.getVersion(tenantId, baseVersionId);
+    if (!base) return [];
+    const group = base.locale_group_id ?? base.id;
+    return this.db
+      .selectFrom('template_versions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('id', '=', group), eb('locale_group_id', '=', group)]))
+      .where('status', '=', 'PUBLISHED')
+      .orderBy('id', 'asc')
+      .execute();
+  }
+
+  /** How many other versions name this one as their group anchor. */
+  async countGroupMembers(tenantId: string, anchorId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('template_versions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('locale_group_id', '=', anchorId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Another PUBLISHED version of the same group with the same locale, if any. */
+  findPublishedTwin(
+    tenantId: string,
+    version: { id: string; locale: string | null; locale_group_id: string | null },
+  ): Promise<{ id: string } | undefined> {
+    if (version.locale === null) return Promise.resolve(undefined);
+    const group = version.locale_group_id ?? version.id;
+    return this.db
+      .selectFrom('template_versions')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where(groupKey, '=', group)
+      .where('locale', '=', version.locale)
+      .where('status', '=', 'PUBLISHED')
+      .where('id', '<>', version.id)
+      .executeTakeFirst();
+  }
+
+  /**
+   * The one way a version changes: a conditional update applied only while
+   * the version is in `fromStatus`. False means it was not (or is gone).
+   */
+  async updateIfStatus(
+    tenantId: string,
+    templateId: string,
+    id: string,
+    fromStatus: VersionRow['status'],
+    patch: VersionPatch,
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('template_versions')
+        .set(patch)
+        .where('tenant_id', '=', tenantId)
+        .where('template_id', '=', templateId)
+        .where('id', '=', id)
+        .where('status', '=', fromStatus)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      if (patch.updated_at) {
+        await trx
+          .updateTable('templates')
+          .set({ updated_at: patch.updated_at })
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', templateId)
+          .execute();
+      }
+      return true;
+    });
+  }
+
+  /** The contact preview renders for, read straight from the contacts table. */
+  async getContact(tenantId: string, contactId: string): Promise<ContactForRender | undefined> {
+    // The contacts table belongs to another feature; read only the columns rendering needs.
+    const db = this.db as unknown as Kysely<{ contacts: ContactForRender & { id: string; tenant_id: string } }>;
+    return db
+      .selectFrom('contacts')
+      .select(['email', 'locale', 'external_id', 'attributes'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', contactId)
+      .executeTakeFirst();
+  }
+}
