@@ -8,6 +8,9 @@ import { ProjectRepository } from './projects/project.repository.js';
 import { ProjectService } from './projects/project.service.js';
 import { SecretBox } from './shared/secret-box.js';
 import { systemClock, type Clock } from './shared/time.js';
+import { TemplateRenderer } from './templates/render.js';
+import { TemplateRepository } from './templates/template.repository.js';
+import { TemplateService } from './templates/template.service.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
 import { TenantService } from './tenants/tenant.service.js';
 
@@ -26,6 +29,11 @@ export interface Container {
   projectRepository: ProjectRepository;
   /** Encrypts secrets at rest (SMTP passwords) with a key derived from `secret`. */
   secretBox: SecretBox;
+  templates: TemplateService;
+  /** For the send pipeline: getVersion, publishedVariants. */
+  templateRepository: TemplateRepository;
+  /** Parses each template version once (LRU); shared by preview and delivery. */
+  templateRenderer: TemplateRenderer;
   close(): Promise<void>;
 }
 
@@ -45,6 +53,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const keyRepository = new ApiKeyRepository(db);
   const apiKeys = new ApiKeyService({ keys: keyRepository, tenants: tenantRepository, clock });
   const lastUsed = new LastUsedRecorder(keyRepository, options.lastUsedFlushMs, options.onBackgroundError);
+  const templateRepository = new TemplateRepository(db);
+  const templateRenderer = new TemplateRenderer();
   return {
     database,
     secret: options.secret,
@@ -56,6 +66,9 @@ export function createContainer(database: Database, options: ContainerOptions): 
     projects: new ProjectService({ projects: projectRepository, secretBox, clock }),
     projectRepository,
     secretBox,
+    templates: new TemplateService({ templates: templateRepository, renderer: templateRenderer, clock }),
+    templateRepository,
+    templateRenderer,
     async close() {
       await lastUsed.flush();
       await database.close();

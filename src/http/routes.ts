@@ -1,5 +1,6 @@
 import { campaignRoutes } from '../campaigns/campaign.routes.js';
 import type { Container } from '../container.js';
+import { templateRoutes } from '../templates/template.routes.js';
 import { projectRoutes } from '../projects/project.routes.js';
 import type { App } from './types.js';
 
@@ -25,4 +26,5 @@ export function registerRoutes(app: App, container: Container): void {
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   campaignRoutes(app, container);
   projectRoutes(app, container);
+  templateRoutes(app, container);
 }
