@@ -3,11 +3,16 @@ import { ApiKeyService } from './auth/api-key.service.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { CampaignRepository } from './campaigns/campaign.repository.js';
 import { CampaignService } from './campaigns/campaign.service.js';
+import { ContactImporter } from './contacts/contact.import.js';
+import { ContactRepository } from './contacts/contact.repository.js';
+import { ContactService } from './contacts/contact.service.js';
 import type { Database } from './db/database.js';
 import { ProjectRepository } from './projects/project.repository.js';
 import { ProjectService } from './projects/project.service.js';
 import { SecretBox } from './shared/secret-box.js';
 import { systemClock, type Clock } from './shared/time.js';
+import { SuppressionRepository } from './suppressions/suppression.repository.js';
+import { SuppressionService } from './suppressions/suppression.service.js';
 import { TemplateRenderer } from './templates/render.js';
 import { TemplateRepository } from './templates/template.repository.js';
 import { TemplateService } from './templates/template.service.js';
@@ -24,6 +29,11 @@ export interface Container {
   lastUsed: LastUsedRecorder;
   tenants: TenantService;
   campaigns: CampaignService;
+  contacts: ContactService;
+  contactImporter: ContactImporter;
+  suppressions: SuppressionService;
+  /** For other features: suppress(tenantId, email, reason), isSuppressed(tenantId, email). */
+  suppressionRepository: SuppressionRepository;
   projects: ProjectService;
   /** For the send pipeline: getById (then smtpSettingsOfProject with secretBox). */
   projectRepository: ProjectRepository;
@@ -53,6 +63,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const keyRepository = new ApiKeyRepository(db);
   const apiKeys = new ApiKeyService({ keys: keyRepository, tenants: tenantRepository, clock });
   const lastUsed = new LastUsedRecorder(keyRepository, options.lastUsedFlushMs, options.onBackgroundError);
+  const contacts = new ContactService({ contacts: new ContactRepository(db), clock });
+  const suppressionRepository = new SuppressionRepository(db);
   const templateRepository = new TemplateRepository(db);
   const templateRenderer = new TemplateRenderer();
   return {
@@ -63,6 +75,10 @@ export function createContainer(database: Database, options: ContainerOptions): 
     lastUsed,
     tenants: new TenantService({ tenants: tenantRepository, apiKeys, clock }),
     campaigns: new CampaignService({ campaigns: new CampaignRepository(db), clock }),
+    contacts,
+    contactImporter: new ContactImporter({ contacts }),
+    suppressions: new SuppressionService({ suppressions: suppressionRepository, clock }),
+    suppressionRepository,
     projects: new ProjectService({ projects: projectRepository, secretBox, clock }),
     projectRepository,
     secretBox,

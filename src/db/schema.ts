@@ -88,11 +88,36 @@ export interface TemplateVersionsTable {
   updated_at: string;
 }
 
+export interface ContactsTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  external_id: string | null;
+  locale: string | null;
+  opt_in: number;
+  /** JSON object written as text; SQLite reads back text, PostgreSQL (jsonb) the parsed object. */
+  attributes: import('kysely').ColumnType<unknown, string | undefined, string>;
+  consent_version: string | null;
+  source: string | null;
+  project_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SuppressionsTable {
+  tenant_id: string;
+  email: string;
+  reason: string;
+  created_at: string;
+}
+
 export interface DB {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   settings: SettingsTable;
   campaigns: CampaignsTable;
+  contacts: ContactsTable;
+  suppressions: SuppressionsTable;
   projects: ProjectsTable;
   templates: TemplatesTable;
   template_versions: TemplateVersionsTable;

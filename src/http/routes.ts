@@ -1,5 +1,7 @@
 import { campaignRoutes } from '../campaigns/campaign.routes.js';
+import { contactRoutes } from '../contacts/contact.routes.js';
 import type { Container } from '../container.js';
+import { suppressionRoutes } from '../suppressions/suppression.routes.js';
 import { templateRoutes } from '../templates/template.routes.js';
 import { projectRoutes } from '../projects/project.routes.js';
 import type { App } from './types.js';
@@ -26,5 +28,7 @@ export function registerRoutes(app: App, container: Container): void {
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   campaignRoutes(app, container);
   projectRoutes(app, container);
+  contactRoutes(app, container);
+  suppressionRoutes(app, container);
   templateRoutes(app, container);
 }

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import type { MigrationDialect } from './helpers.js';
 import { foundation } from './0001_foundation.js';
+import { contacts } from './0002_contacts.js';
 import { projects } from './0003_projects.js';
 import { templates } from './0004_templates.js';
 
@@ -8,6 +9,7 @@ import { templates } from './0004_templates.js';
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
   return {
     '20261126_0001_foundation': foundation(dialect),
+    '20261126_0002_contacts': contacts(dialect),
     '20261126_0003_projects': projects(dialect),
     '20261126_0004_templates': templates(dialect),
   };

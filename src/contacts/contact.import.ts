@@ -1,0 +1,290 @@
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { parse as parseCsv, CsvError } from 'csv-parse';
+import secureJson from 'secure-json-parse';
+import { AppError, validationError } from '../shared/errors.js';
+import { ATTRIBUTE_LIMITS, checkUpsertItem, describeDetails, type UpsertValues } from './contact.input.js';
+import type { ImportResult } from './contact.schemas.js';
+import type { ContactService } from './contact.service.js';
+
+export type ImportFormat = 'csv' | 'ndjson';
+
+export const IMPORT_MEDIA_TYPES: Record<string, ImportFormat> = {
+  'text/csv': 'csv',
+  'application/x-ndjson': 'ndjson',
+};
+
+const MAX_REPORTED_ERRORS = 100;
+const MAX_LINE_BYTES = 64 * 1024;
+
+/** One input row: the contact it describes, or why it could not be read. `line` is 1-based. */
+type Row = { line: number; item: Record<string, unknown> } | { line: number; error: string; fatal?: boolean };
+
+/**
+ * Streaming import: rows are read, checked and written in batches of
+ * `batchSize` (one transaction each), so memory stays flat whatever the size
+ * of the body. Rows already written stay written if a later one fails; each
+ * failure is reported with its line.
+ */
+export class ContactImporter {
+  private readonly batchSize: number;
+
+  constructor(private readonly deps: { contacts: ContactService; batchSize?: number }) {
+    this.batchSize = deps.batchSize ?? 1000;
+  }
+
+  async run(tenantId: string, format: ImportFormat, body: Readable): Promise<ImportResult> {
+    const result: ImportResult = { processed: 0, created: 0, updated: 0, failed: 0, errors: [] };
+    const fail = (line: number, message: string) => {
+      result.failed += 1;
+      if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push({ line, message });
+    };
+    let batch: { line: number; values: UpsertValues }[] = [];
+    const write = async () => {
+      const items = batch;
+      batch = [];
+      let outcomes;
+      try {
+        outcomes = await this.deps.contacts.writeBatch(tenantId, items.map((item) => item.values));
+      } catch (error) {
+        if (!(error instanceof AppError) || error.statusCode !== 409) throw error;
+        items.forEach((item) => fail(item.line, error.message));
+        return;
+      }
+      outcomes.forEach((outcome, position) => {
+        if (outcome.status === 'failed') fail(items[position]!.line, outcome.message);
+        else result[outcome.status] += 1;
+      });
+    };
+
+    const rows = format === 'csv' ? csvRows(body) : ndjsonRows(body);
+    for await (const row of rows) {
+      if ('error' in row) {
+        if (row.fatal) {
+          fail(row.line, row.error);
+          break;
+        }
+        result.processed += 1;
+        fail(row.line, row.error);
+        continue;
+      }
+      result.processed += 1;
+      const checked = checkUpsertItem(row.item);
+      if (!checked.ok) fail(row.line, describeDetails(checked.details));
+      else batch.push({ line: row.line, values: checked.values });
+      if (batch.length >= this.batchSize) await write();
+    }
+    if (batch.length > 0) await write();
+    if (result.processed === 0 && result.failed === 0) {
+      throw validationError('The import holds no contacts', [{ field: '(body)', message: 'no data rows' }]);
+    }
+    return result;
+  }
+}
+
+const FIELD_COLUMNS: Record<string, string> = {
+  email: 'email',
+  externalid: 'externalId',
+  locale: 'locale',
+  optin: 'optIn',
+  projectid: 'projectId',
+  consentversion: 'consentVersion',
+  source: 'source',
+};
+
+type Column = { field: string } | { attribute: string };
+
+/** Header → columns. Known names match loosely (`external_id`, `OptIn`); any other column is a string attribute. */
+export function csvColumns(header: string[]): Column[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  let attributes = 0;
+  const columns = header.map((raw, index): Column => {
+    const name = raw.trim();
+    const field = FIELD_COLUMNS[name.toLowerCase().replace(/[\s_-]/g, '')];
+    const key = field ?? `attribute:${name}`;
+    if (seen.has(key)) problems.push(`column "${name}" appears twice`);
+    seen.add(key);
+    if (field) return { field };
+    attributes += 1;
+    if (name.length === 0 || name.length > ATTRIBUTE_LIMITS.keyLength) {
+      problems.push(`column ${index + 1}: attribute names must be 1 to ${ATTRIBUTE_LIMITS.keyLength} characters`);
+    }
+    return { attribute: name };
+  });
+  if (!seen.has('email')) problems.push('an "email" column is required');
+  if (attributes > ATTRIBUTE_LIMITS.keys) problems.push(`at most ${ATTRIBUTE_LIMITS.keys} attribute columns`);
+  if (problems.length > 0) {
+    throw validationError('Invalid CSV header', problems.map((message) => ({ field: 'header', message })));
+  }
+  return columns;
+}
+
+const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false };
+
+/** One data record → an upsert item. Empty cells are "not given": they leave stored values alone. */
+export function csvItem(columns: Column[], record: string[]): Record<string, unknown> | string {
+  const item: Record<string, unknown> = {};
+  let attributes: Record<string, string> | undefined;
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i]!;
+    const cell = record[i]!;
+    if (cell === '') continue;
+    if ('attribute' in column) {
+      // No prototype: a column named "__proto__" stays an ordinary key.
+      attributes ??= Object.create(null) as Record<string, string>;
+      attributes[column.attribute] = cell;
+    } else if (column.field === 'optIn') {
+      const value = BOOLEANS[cell.trim().toLowerCase()];
+      if (value === undefined) return `optIn: "${cell}" is not one of true, false, 1, 0, yes, no`;
+      item.optIn = value;
+    } else {
+      item[column.field] = column.field === 'email' ? cell : cell.trim();
+    }
+  }
+  if (attributes) item.attributes = attributes;
+  return item;
+}
+
+async function* csvRows(body: Readable): AsyncGenerator<Row> {
+  const parser = parseCsv({
+    bom: true,
+    info: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    max_record_size: MAX_LINE_BYTES,
+  });
+  let columns: Column[] | undefined;
+  try {
+    for await (const { record, info } of csvRecords(body, parser)) {
+      // `info.lines` is where the record ends; report where it starts.
+      const line = info.lines - record.reduce((n, cell) => n + countNewlines(cell), 0);
+      if (!columns) {
+        columns = csvColumns(record);
+        continue;
+      }
+      if (record.length !== columns.length) {
+        yield { line, error: `expected ${columns.length} fields, found ${record.length}` };
+        continue;
+      }
+      const item = csvItem(columns, record);
+      yield typeof item === 'string' ? { line, error: item } : { line, item };
+    }
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    if (!columns) throw validationError('Invalid CSV', [{ field: '(body)', message: error.message }]);
+    const line = (error as CsvError & { lines?: number }).lines ?? 0;
+    // csv-parse cannot resynchronise after a syntax error, so the import stops here.
+    yield { line, error: `CSV parsing stopped: ${error.message}`, fatal: true };
+  }
+  if (!columns) throw validationError('Invalid CSV', [{ field: 'header', message: 'the body has no header row' }]);
+}
+
+type CsvRecord = { record: string[]; info: { lines: number } };
+
+/**
+ * The parser's records as an async iterable. Async-iterating the parser
+ * itself would drop the records it had parsed but not yet handed over when it
+ * fails; here it stays in flowing mode, and backpressure pauses the request
+ * body instead.
+ */
+async function* csvRecords(body: Readable, parser: ReturnType<typeof parseCsv>): AsyncGenerator<CsvRecord> {
+  const queue: CsvRecord[] = [];
+  let failure: unknown;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  parser.on('data', (record: CsvRecord) => {
+    queue.push(record);
+    if (queue.length >= 2000) body.pause();
+    notify();
+  });
+  parser.on('error', (error) => {
+    failure ??= error;
+    notify();
+  });
+  parser.on('end', () => {
+    ended = true;
+    notify();
+  });
+  body.on('data', (chunk: Buffer) => parser.write(chunk));
+  body.on('end', () => parser.end());
+  body.on('error', (error) => {
+    failure ??= error;
+    notify();
+  });
+  try {
+    for (;;) {
+      const record = queue.shift();
+      if (record) {
+        if (queue.length < 500 && body.isPaused()) body.resume();
+        yield record;
+      } else if (failure !== undefined) {
+        throw failure;
+      } else if (ended) {
+        return;
+      } else {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    }
+  } finally {
+    body.removeAllListeners('data');
+    body.resume();
+    parser.destroy();
+  }
+}
+
+function countNewlines(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count += 1;
+  return count;
+}
+
+/** Newline-delimited JSON, split by hand so that one huge line cannot exhaust memory. */
+async function* ndjsonRows(body: Readable): AsyncGenerator<Row> {
+  const decoder = new StringDecoder('utf8');
+  let buffer = '';
+  let line = 0;
+  let skipping = false;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    buffer += decoder.write(chunk);
+    let start = 0;
+    for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n', start)) {
+      line += 1;
+      if (skipping) skipping = false;
+      else {
+        const row = ndjsonRow(buffer.slice(start, end), line);
+        if (row) yield row;
+      }
+      start = end + 1;
+    }
+    buffer = buffer.slice(start);
+    if (buffer.length > MAX_LINE_BYTES) {
+      if (!skipping) yield { line: line + 1, error: `line longer than ${MAX_LINE_BYTES} bytes` };
+      skipping = true;
+      buffer = '';
+    }
+  }
+  buffer += decoder.end();
+  if (!skipping && buffer.trim() !== '') {
+    const row = ndjsonRow(buffer, line + 1);
+    if (row) yield row;
+  }
+}
+
+function ndjsonRow(text: string, line: number): Row | undefined {
+  if (text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    return { line, error: `not valid JSON: ${(error as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { line, error: 'each line must be a JSON object' };
+  }
+  return { line, item: value as Record<string, unknown> };
+}

@@ -1,0 +1,97 @@
+import type { Readable } from 'node:stream';
+import { Type } from '@sinclair/typebox';
+import type { App } from '../http/types.js';
+import { tenantOf } from '../http/types.js';
+import { AppError } from '../shared/errors.js';
+import { ErrorResponse, IdParams } from '../shared/schema.js';
+import { IMPORT_MEDIA_TYPES, type ContactImporter } from './contact.import.js';
+import {
+  BulkContactsBody,
+  BulkResult,
+  Contact,
+  ContactList,
+  ImportResult,
+  ListContactsQuery,
+  PatchContactBody,
+  UpsertContactBody,
+} from './contact.schemas.js';
+import type { ContactService } from './contact.service.js';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+const read = { scope: 'contacts:read' } as const;
+const write = { scope: 'contacts:write' } as const;
+
+/** 1000 contacts with full 8 KiB attribute objects. */
+const BULK_BODY_LIMIT = 10 * 1024 * 1024;
+/** Import bodies are streamed, never buffered; the limit only documents that there is none in practice. */
+const IMPORT_BODY_LIMIT = 2 ** 31;
+
+export function contactRoutes(
+  app: App,
+  { contacts, contactImporter }: { contacts: ContactService; contactImporter: ContactImporter },
+): void {
+  app.put(
+    '/contacts',
+    { config: write, schema: { tags: ['contacts'], body: UpsertContactBody, response: { 200: Contact, ...errors } } },
+    async (request) => contacts.upsert(tenantOf(request), request.body),
+  );
+
+  app.post(
+    '/contacts/bulk',
+    {
+      config: write,
+      bodyLimit: BULK_BODY_LIMIT,
+      schema: { tags: ['contacts'], body: BulkContactsBody, response: { 200: BulkResult, ...errors } },
+    },
+    async (request) => contacts.bulk(tenantOf(request), request.body),
+  );
+
+  app.get(
+    '/contacts',
+    { config: read, schema: { tags: ['contacts'], querystring: ListContactsQuery, response: { 200: ContactList, ...errors } } },
+    async (request) => contacts.list(tenantOf(request), request.query),
+  );
+
+  app.get(
+    '/contacts/:id',
+    { config: read, schema: { tags: ['contacts'], params: IdParams, response: { 200: Contact, ...errors } } },
+    async (request) => contacts.get(tenantOf(request), request.params.id),
+  );
+
+  app.patch(
+    '/contacts/:id',
+    { config: write, schema: { tags: ['contacts'], params: IdParams, body: PatchContactBody, response: { 200: Contact, ...errors } } },
+    async (request) => contacts.patch(tenantOf(request), request.params.id, request.body),
+  );
+
+  app.delete(
+    '/contacts/:id',
+    { config: write, schema: { tags: ['contacts'], params: IdParams, response: { 204: Type.Null(), ...errors } } },
+    async (request, reply) => {
+      await contacts.eraseContact(tenantOf(request), request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  // Its own plugin scope, so that only this route accepts CSV / NDJSON bodies,
+  // handed over as the raw request stream.
+  app.register(async (scope) => {
+    scope.addContentTypeParser(Object.keys(IMPORT_MEDIA_TYPES), (_request, payload, done) => done(null, payload));
+    scope.post(
+      '/contacts/import',
+      {
+        config: write,
+        bodyLimit: IMPORT_BODY_LIMIT,
+        schema: { tags: ['contacts'], response: { 200: ImportResult, ...errors, 415: ErrorResponse } },
+      },
+      async (request) => {
+        const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const format = IMPORT_MEDIA_TYPES[mediaType];
+        if (!format) {
+          throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the import as text/csv or application/x-ndjson');
+        }
+        return contactImporter.run(tenantOf(request), format, request.body as Readable);
+      },
+    );
+  });
+}

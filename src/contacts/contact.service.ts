@@ -1,0 +1,167 @@
+import { conflict, notFound, validationError } from '../shared/errors.js';
+import { isId } from '../shared/ids.js';
+import { normaliseLocale } from '../shared/locale.js';
+import { toPage } from '../shared/pagination.js';
+import type { Clock } from '../shared/time.js';
+import { checkUpsertItem, contactValues, type UpsertValues } from './contact.input.js';
+import { isUniqueViolation, type ContactListFilter, type ContactRepository, type ContactRow, type ContactTx } from './contact.repository.js';
+import type {
+  BulkContactsBody,
+  BulkResult,
+  Contact,
+  ContactList,
+  ListContactsQuery,
+  PatchContactBody,
+  UpsertContactBody,
+} from './contact.schemas.js';
+import { writeContacts, type WriteOutcome } from './contact.writer.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+export class ContactService {
+  constructor(private readonly deps: { contacts: ContactRepository; clock: Clock }) {}
+
+  /** PUT /contacts: 200 with the contact, created or updated; 409 when the match rule refuses. */
+  async upsert(tenantId: string, body: UpsertContactBody): Promise<Contact> {
+    const checked = contactValues(body);
+    if (!checked.ok) throw validationError('Invalid contact', checked.details);
+    const [outcome] = await this.writeBatch(tenantId, [checked.values as UpsertValues]);
+    if (!outcome || outcome.status === 'failed') throw conflict(outcome?.message ?? 'Contact not written');
+    return toContact((await this.deps.contacts.getById(tenantId, outcome.id))!);
+  }
+
+  /** POST /contacts/bulk: bad items fail alone; the good ones are written in one transaction. */
+  async bulk(tenantId: string, body: BulkContactsBody): Promise<BulkResult> {
+    const results: BulkResult['results'] = [];
+    const valid: { index: number; values: UpsertValues }[] = [];
+    body.contacts.forEach((item, index) => {
+      const checked = checkUpsertItem(item);
+      if (checked.ok) valid.push({ index, values: checked.values });
+      else results[index] = { index, status: 'failed', error: { code: 'VALIDATION_ERROR', message: 'Invalid contact', details: checked.details } };
+    });
+    const outcomes = await this.writeBatch(
+      tenantId,
+      valid.map((item) => item.values),
+    );
+    valid.forEach(({ index }, position) => {
+      const outcome = outcomes[position]!;
+      results[index] =
+        outcome.status === 'failed'
+          ? { index, status: 'failed', error: { code: outcome.code, message: outcome.message } }
+          : { index, status: outcome.status, id: outcome.id };
+    });
+    const count = (status: string) => results.filter((r) => r.status === status).length;
+    return { created: count('created'), updated: count('updated'), failed: count('failed'), results };
+  }
+
+  /**
+   * One transaction for a batch of already-checked upserts (bulk calls and
+   * import batches). A unique violation means another writer got in between
+   * our matching query and the insert: the batch is rolled back and resolved
+   * again once against the new state.
+   */
+  async writeBatch(tenantId: string, items: UpsertValues[]): Promise<WriteOutcome[]> {
+    if (items.length === 0) return [];
+    const attempt = () =>
+      this.deps.contacts.transaction((tx) => writeContacts(tx.contacts, tenantId, items, this.deps.clock().toISOString()));
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      try {
+        return await attempt();
+      } catch (again) {
+        if (isUniqueViolation(again)) throw conflict('These contacts were changed concurrently; retry the request');
+        throw again;
+      }
+    }
+  }
+
+  async get(tenantId: string, ref: string): Promise<Contact> {
+    return toContact(await this.load(this.deps.contacts, tenantId, ref));
+  }
+
+  async list(tenantId: string, query: ListContactsQuery): Promise<ContactList> {
+    const filter: ContactListFilter = { optIn: query.optIn, projectId: query.projectId };
+    if (query.locale !== undefined) {
+      const locale = normaliseLocale(query.locale);
+      if (!locale) throw validationError('Invalid query', [{ field: 'locale', message: `"${query.locale}" is not a BCP 47 language tag` }]);
+      filter.locale = locale;
+    }
+    if (query.updatedSince !== undefined) {
+      const since = new Date(query.updatedSince);
+      if (Number.isNaN(since.getTime())) throw validationError('Invalid query', [{ field: 'updatedSince', message: 'must be an ISO 8601 date-time' }]);
+      filter.updatedSince = since.toISOString();
+    }
+    if (query.cursor === undefined) {
+      const page = { page: query.page, limit: query.limit };
+      const { rows, total } = await this.deps.contacts.list(tenantId, filter, page);
+      return toPage(rows.map(toContact), total, page);
+    }
+    const after = decodeCursor(query.cursor, isId);
+    const rows = await this.deps.contacts.listAfter(tenantId, filter, after, query.limit + 1);
+    const data = rows.slice(0, query.limit);
+    const nextCursor = rows.length > query.limit ? encodeCursor(data[data.length - 1]!.id) : null;
+    return { data: data.map(toContact), meta: { limit: query.limit, nextCursor } };
+  }
+
+  async patch(tenantId: string, ref: string, body: PatchContactBody): Promise<Contact> {
+    const checked = contactValues(body);
+    if (!checked.ok) throw validationError('Invalid contact', checked.details);
+    const values = checked.values;
+    const contact = await this.load(this.deps.contacts, tenantId, ref);
+    const taken = await this.deps.contacts.findOthers(tenantId, contact.id, values.email, values.external_id ?? undefined);
+    if (taken.some((row) => row.email === values.email)) throw conflict(`email ${values.email} already belongs to another contact`);
+    if (taken.length > 0) throw conflict(`externalId ${values.external_id} already belongs to another contact`);
+    try {
+      await this.deps.contacts.updateById(tenantId, contact.id, values, this.deps.clock().toISOString());
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict('email or externalId already belongs to another contact');
+      throw error;
+    }
+    return toContact((await this.deps.contacts.getById(tenantId, contact.id))!);
+  }
+
+  /**
+   * GDPR erasure: the contact row goes, and its address is suppressed (reason
+   * `manual` unless a suppression already exists) in the same transaction, so
+   * it is never mailed again. Whatever else holds the person's data joins
+   * this transaction here.
+   */
+  async eraseContact(tenantId: string, ref: string): Promise<void> {
+    await this.deps.contacts.transaction(async (tx: ContactTx) => {
+      const contact = await this.load(tx.contacts, tenantId, ref);
+      await tx.contacts.deleteById(tenantId, contact.id);
+      await tx.suppressions.suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
+    });
+  }
+
+  /** A UUID is tried as an id first, then (like anything else) as an externalId. */
+  private async load(contacts: ContactRepository, tenantId: string, ref: string): Promise<ContactRow> {
+    const row =
+      (isId(ref) ? await contacts.getById(tenantId, ref) : undefined) ??
+      (ref.length > 0 && ref.length <= 128 ? await contacts.getByExternalId(tenantId, ref) : undefined);
+    if (!row) throw notFound('Contact');
+    return row;
+  }
+}
+
+export function toContact(row: ContactRow): Contact {
+  return {
+    id: row.id,
+    email: row.email,
+    externalId: row.external_id,
+    locale: row.locale,
+    optIn: row.opt_in === 1,
+    attributes: parseAttributes(row.attributes),
+    consentVersion: row.consent_version,
+    source: row.source,
+    projectId: row.project_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** SQLite hands back JSON text, PostgreSQL the parsed jsonb. */
+const parseAttributes = (value: unknown): Record<string, unknown> =>
+  typeof value === 'string' ? (JSON.parse(value) as Record<string, unknown>) : ((value ?? {}) as Record<string, unknown>);
+

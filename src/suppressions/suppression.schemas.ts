@@ -1,0 +1,35 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, StringEnum } from '../shared/schema.js';
+import { SUPPRESSION_REASONS } from './suppression.repository.js';
+
+export const SuppressionReasonSchema = StringEnum(SUPPRESSION_REASONS);
+
+export const CreateSuppressionBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 320 }),
+    reason: SuppressionReasonSchema,
+  },
+  { additionalProperties: false },
+);
+export type CreateSuppressionBody = Static<typeof CreateSuppressionBody>;
+
+export const ListSuppressionsQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 1000 })),
+});
+export type ListSuppressionsQuery = Static<typeof ListSuppressionsQuery>;
+
+export const EmailParams = Type.Object({ email: Type.String({ maxLength: 400 }) });
+
+export const Suppression = Type.Object({
+  email: Type.String(),
+  reason: SuppressionReasonSchema,
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type Suppression = Static<typeof Suppression>;
+
+export const SuppressionList = Type.Object({
+  data: Type.Array(Suppression),
+  meta: Type.Object({ limit: Type.Integer(), nextCursor: Nullable(Type.String()) }),
+});
+export type SuppressionList = Static<typeof SuppressionList>;

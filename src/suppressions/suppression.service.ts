@@ -1,0 +1,39 @@
+import { decodeCursor, encodeCursor } from '../contacts/cursor.js';
+import { normaliseEmail } from '../contacts/email.js';
+import { notFound, validationError } from '../shared/errors.js';
+import type { Clock } from '../shared/time.js';
+import type { SuppressionReason, SuppressionRepository, SuppressionRow } from './suppression.repository.js';
+import type { CreateSuppressionBody, ListSuppressionsQuery, Suppression, SuppressionList } from './suppression.schemas.js';
+
+export class SuppressionService {
+  constructor(private readonly deps: { suppressions: SuppressionRepository; clock: Clock }) {}
+
+  async list(tenantId: string, query: ListSuppressionsQuery): Promise<SuppressionList> {
+    const after = query.cursor === undefined ? null : decodeCursor(query.cursor, (key) => key.length > 0);
+    const rows = await this.deps.suppressions.listAfter(tenantId, after, query.limit + 1);
+    const data = rows.slice(0, query.limit);
+    const nextCursor = rows.length > query.limit ? encodeCursor(data[data.length - 1]!.email) : null;
+    return { data: data.map(toSuppression), meta: { limit: query.limit, nextCursor } };
+  }
+
+  /** Idempotent: an existing suppression is kept as it was (original reason and date). */
+  async add(tenantId: string, body: CreateSuppressionBody): Promise<{ created: boolean; suppression: Suppression }> {
+    const email = normaliseEmail(body.email);
+    if (!email) throw validationError('Invalid suppression', [{ field: 'email', message: 'must be a valid email address' }]);
+    const created = await this.deps.suppressions.suppress(tenantId, email, body.reason, this.deps.clock().toISOString());
+    const row = await this.deps.suppressions.get(tenantId, email);
+    if (!row) throw notFound('Suppression');
+    return { created, suppression: toSuppression(row) };
+  }
+
+  async remove(tenantId: string, email: string): Promise<void> {
+    const address = normaliseEmail(email);
+    if (!address || !(await this.deps.suppressions.remove(tenantId, address))) throw notFound('Suppression');
+  }
+}
+
+const toSuppression = (row: SuppressionRow): Suppression => ({
+  email: row.email,
+  reason: row.reason as SuppressionReason,
+  createdAt: row.created_at,
+});
