@@ -135,6 +135,16 @@ describe.each(DIALECTS)('POST /contacts/import (%s)', (dialect) => {
     expect(await ctx.count('contacts')).toBe(before);
   });
 
+  it('lists the first 100 problems and counts them all', async () => {
+    const tenant = await ctx.newTenant();
+    const rows = Array.from({ length: 150 }, (_, i) => `bad-${i}`);
+    const res = await importBody(tenant, 'text/csv', `email\n${rows.join('\n')}\nok@example.com\n`);
+    const body = res.json();
+    expect(body).toMatchObject({ processed: 151, created: 1, failed: 150 });
+    expect(body.errors).toHaveLength(100);
+    expect(body.errors[99].line).toBe(101);
+  });
+
   it('keeps tenants apart: an import only ever touches its own tenant', async () => {
     const a = await ctx.newTenant('A');
     const b = await ctx.newTenant('B');
