@@ -33,7 +33,7 @@ function parseQuota(value: string): number {
 async function runServer(role: Role): Promise<void> {
   const server = await startServer(loadConfig(), role);
   const shutdown = (signal: string) => {
-    server.app.log.info({ signal }, 'shutting down');
+    server.logger.info({ signal }, 'shutting down');
     server.stop().then(
       () => process.exit(0),
       (error) => {
@@ -52,13 +52,18 @@ const program = new Command('mailingcore')
 
 program
   .command('start')
-  .description('migrate, then run the HTTP API (the embedded all-in-one default)')
+  .description('migrate, then run the HTTP API, scheduler and delivery workers (the embedded all-in-one default)')
   .action(() => runServer('start'));
 
 program
   .command('serve')
   .description('run the HTTP API only (the schema must already be migrated)')
   .action(() => runServer('serve'));
+
+program
+  .command('worker')
+  .description('run the scheduler and delivery workers only (any number may share one PostgreSQL)')
+  .action(() => runServer('worker'));
 
 program
   .command('migrate')

@@ -13,7 +13,11 @@ export interface Config {
   /** Undefined: generated once and stored in the database (see secrets). */
   secret: string | undefined;
   smtpUrl: string | undefined;
+  /** Sender of emails whose campaign has no SMTP project: `Name <address>` or `address`. */
+  mailFrom: string;
   logLevel: string;
+  /** Delivery worker loops in a `start` or `worker` process. */
+  workerConcurrency: number;
 }
 
 /** Thrown for any bad setting; the CLI prints its message as one line and exits. */
@@ -29,11 +33,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const publicUrl = parsePublicUrl(env.PUBLIC_URL, host, port);
   const secret = parseSecret(env.MAILINGCORE_SECRET);
   const smtpUrl = parseSmtpUrl(env.SMTP_URL);
+  const mailFrom = parseMailFrom(env.MAIL_FROM);
+  const workerConcurrency = parsePositiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, 2, 64);
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
-  return { database, dataDir, host, port, publicUrl, secret, smtpUrl, logLevel };
+  return { database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, workerConcurrency };
 }
 
 function parsePort(raw: string | undefined): number {
@@ -105,4 +111,23 @@ function parseSmtpUrl(raw: string | undefined): string | undefined {
     throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
   }
   return value;
+}
+
+const MAIL_FROM = /^\s*(?:"?[^"<]*"?\s*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)\s*$/;
+
+function parseMailFrom(raw: string | undefined): string {
+  const value = raw?.trim();
+  if (!value) return 'MailingCore <noreply@mailingcore.invalid>';
+  if (!MAIL_FROM.test(value) || /[\r\n]/.test(value)) {
+    throw new ConfigError(`MAIL_FROM must be "Name <address@domain>" or "address@domain" (got "${value}")`);
+  }
+  return value;
+}
+
+function parsePositiveInt(name: string, raw: string | undefined, fallback: number, max: number): number {
+  const value = raw?.trim();
+  if (!value) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max) throw new ConfigError(`${name} must be an integer from 1 to ${max} (got "${value}")`);
+  return n;
 }

@@ -1,3 +1,18 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import pino from 'pino';
+import { CampaignReferences } from './campaigns/campaign.references.js';
+import { CampaignSendService } from './campaigns/campaign-send.service.js';
+import { FanOut } from './campaigns/fanout.js';
+import { MessageRepository } from './delivery/message.repository.js';
+import { RateLimiter } from './delivery/rate-limiter.js';
+import { TransportRegistry, type DeliverySettings } from './delivery/transports.js';
+import { DEFAULT_WORKER_OPTIONS, DeliveryWorker, type WorkerOptions } from './delivery/worker.js';
+import { QuotaService } from './quota/quota.service.js';
+import { UsageRepository } from './quota/usage.repository.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
 import { ApiKeyRepository } from './auth/api-key.repository.js';
 import { ApiKeyService } from './auth/api-key.service.js';
 import { LastUsedRecorder } from './auth/last-used.js';
@@ -29,26 +44,37 @@ export interface Container {
   lastUsed: LastUsedRecorder;
   tenants: TenantService;
   campaigns: CampaignService;
-  contacts: ContactService;
-  contactImporter: ContactImporter;
-  suppressions: SuppressionService;
-  /** For other features: suppress(tenantId, email, reason), isSuppressed(tenantId, email). */
-  suppressionRepository: SuppressionRepository;
   projects: ProjectService;
   /** For the send pipeline: getById (then smtpSettingsOfProject with secretBox). */
   projectRepository: ProjectRepository;
   /** Encrypts secrets at rest (SMTP passwords) with a key derived from `secret`. */
   secretBox: SecretBox;
+  contacts: ContactService;
+  contactImporter: ContactImporter;
+  suppressions: SuppressionService;
+  /** For other features: suppress(tenantId, email, reason), isSuppressed(tenantId, email). */
+  suppressionRepository: SuppressionRepository;
   templates: TemplateService;
   /** For the send pipeline: getVersion, publishedVariants. */
   templateRepository: TemplateRepository;
   /** Parses each template version once (LRU); shared by preview and delivery. */
   templateRenderer: TemplateRenderer;
+  quota: QuotaService;
+  campaignSend: CampaignSendService;
+  messageRepository: MessageRepository;
+  transports: TransportRegistry;
+  unsubscribe: UnsubscribeService;
+  fanout: FanOut;
+  /** A delivery worker (not started); `start` and `worker` processes run one. */
+  createWorker(options?: Partial<WorkerOptions>): DeliveryWorker;
+  createScheduler(tickMs?: number): Scheduler;
   close(): Promise<void>;
 }
 
 export interface ContainerOptions {
   secret: string;
+  delivery?: Partial<DeliverySettings>;
+  logger?: FastifyBaseLogger;
   clock?: Clock;
   lastUsedFlushMs?: number;
   onBackgroundError?: (error: unknown) => void;
@@ -67,6 +93,23 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const suppressionRepository = new SuppressionRepository(db);
   const templateRepository = new TemplateRepository(db);
   const templateRenderer = new TemplateRenderer();
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const campaignRepository = new CampaignRepository(db);
+  const messageRepository = new MessageRepository(db, database.dialect);
+  const quota = new QuotaService({ usage: new UsageRepository(db), tenants: tenantRepository, clock });
+  const references = new CampaignReferences({ templates: templateRepository, projects: projectRepository });
+  const fanout = new FanOut({ db, dialect: database.dialect, templates: templateRepository, clock });
+  const transports = new TransportRegistry(
+    {
+      smtpUrl: undefined,
+      outboxDir: path.join(os.tmpdir(), 'mailingcore-outbox'),
+      mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
+      publicUrl: 'http://127.0.0.1:3000',
+      ...options.delivery,
+    },
+    secretBox,
+  );
+  const rateLimiter = new RateLimiter();
   return {
     database,
     secret: options.secret,
@@ -74,18 +117,57 @@ export function createContainer(database: Database, options: ContainerOptions): 
     apiKeys,
     lastUsed,
     tenants: new TenantService({ tenants: tenantRepository, apiKeys, clock }),
-    campaigns: new CampaignService({ campaigns: new CampaignRepository(db), clock }),
+    campaigns: new CampaignService({ campaigns: campaignRepository, references, clock }),
+    quota,
+    messageRepository,
+    transports,
+    fanout,
+    campaignSend: new CampaignSendService({
+      db,
+      campaigns: campaignRepository,
+      messages: messageRepository,
+      references,
+      quota,
+      fanout,
+      templates: templateRepository,
+      projects: projectRepository,
+      renderer: templateRenderer,
+      transports,
+      capture: transports.capture,
+      secret: options.secret,
+      clock,
+      logger,
+    }),
+    unsubscribe: new UnsubscribeService({ db, secret: options.secret, clock }),
+    createWorker: (workerOptions = {}) =>
+      new DeliveryWorker(
+        {
+          messages: messageRepository,
+          templates: templateRepository,
+          projects: projectRepository,
+          renderer: templateRenderer,
+          transports,
+          rateLimiter,
+          clock,
+          secret: options.secret,
+          logger,
+        },
+        { ...DEFAULT_WORKER_OPTIONS, ...workerOptions },
+      ),
+    createScheduler: (tickMs) =>
+      new Scheduler({ campaigns: campaignRepository, messages: messageRepository, fanout, clock, logger }, tickMs),
+    projects: new ProjectService({ projects: projectRepository, secretBox, clock }),
+    projectRepository,
+    secretBox,
     contacts,
     contactImporter: new ContactImporter({ contacts }),
     suppressions: new SuppressionService({ suppressions: suppressionRepository, clock }),
     suppressionRepository,
-    projects: new ProjectService({ projects: projectRepository, secretBox, clock }),
-    projectRepository,
-    secretBox,
     templates: new TemplateService({ templates: templateRepository, renderer: templateRenderer, clock }),
     templateRepository,
     templateRenderer,
     async close() {
+      transports.close();
       await lastUsed.flush();
       await database.close();
     },

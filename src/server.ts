@@ -1,14 +1,18 @@
+import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import type { Config } from './config.js';
 import { createContainer, type Container } from './container.js';
 import { openDatabase } from './db/database.js';
 import { isSchemaCurrent, migrateToLatest } from './db/migrate.js';
+import type { DeliveryWorker } from './delivery/worker.js';
 import { buildApp } from './http/app.js';
 import type { App } from './http/types.js';
+import type { Scheduler } from './scheduler/scheduler.js';
 import { resolveSecret } from './settings/secret.js';
 
-export type Role = 'start' | 'serve';
+/** start: everything in one process; serve: HTTP API only; worker: scheduler and delivery only. */
+export type Role = 'start' | 'serve' | 'worker';
 
 /** Never log what authenticates a caller or reaches an SMTP server. */
 export const REDACTED_PATHS = [
@@ -25,17 +29,17 @@ export function createLogger(config: Config): FastifyBaseLogger {
 }
 
 export interface RunningServer {
-  app: App;
+  app: App | undefined;
   container: Container;
-  url: string;
+  url: string | undefined;
+  logger: FastifyBaseLogger;
   stop(): Promise<void>;
 }
 
-/** Boots one process role: `start` migrates then serves; `serve` requires a current schema. */
+/** Boots one process role. Only `start` migrates; the others require a current schema. */
 export async function startServer(config: Config, role: Role, logger = createLogger(config)): Promise<RunningServer> {
   const database = openDatabase(config.database);
   let secret: string;
-  let generated: boolean;
   try {
     if (role === 'start') {
       const applied = await migrateToLatest(database);
@@ -43,6 +47,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     } else if (!(await isSchemaCurrent(database))) {
       throw new Error('the database schema is not current: run "mailingcore migrate" first');
     }
+    let generated: boolean;
     ({ secret, generated } = await resolveSecret(database.db, config.secret));
     if (generated) {
       logger.warn('MAILINGCORE_SECRET is not set: using a secret generated and stored in the database; set it in production');
@@ -52,16 +57,44 @@ export async function startServer(config: Config, role: Role, logger = createLog
     throw error;
   }
 
-  const container = createContainer(database, { secret, onBackgroundError: (err) => logger.error({ err }, 'background task failed') });
-  const app = await buildApp(container, { logger });
-  const url = await app.listen({ host: config.host, port: config.port });
-  logger.info({ url, database: config.database.dialect, role }, 'MailingCore is listening');
+  const container = createContainer(database, {
+    secret,
+    logger,
+    onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
+    delivery: {
+      smtpUrl: config.smtpUrl,
+      outboxDir: path.join(config.dataDir, 'outbox'),
+      mailFrom: config.mailFrom,
+      publicUrl: config.publicUrl,
+    },
+  });
+  if (!config.smtpUrl && role !== 'serve') {
+    logger.info({ outbox: path.join(config.dataDir, 'outbox') }, 'SMTP_URL is not set: emails without an SMTP project are captured as .eml files');
+  }
+
+  let app: App | undefined;
+  let url: string | undefined;
+  let worker: DeliveryWorker | undefined;
+  let scheduler: Scheduler | undefined;
+  if (role !== 'worker') {
+    app = await buildApp(container, { logger });
+    url = await app.listen({ host: config.host, port: config.port });
+  }
+  if (role !== 'serve') {
+    scheduler = container.createScheduler();
+    worker = container.createWorker({ loops: config.workerConcurrency });
+    scheduler.start();
+    worker.start();
+  }
+  logger.info({ url, database: config.database.dialect, role }, role === 'worker' ? 'MailingCore worker running' : 'MailingCore is listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      await app.close();
+      await app?.close(); // stop taking requests first
+      await scheduler?.stop();
+      await worker?.stop(); // finishes in-flight sends, releases the rest
       await container.close();
     })());
-  return { app, container, url, stop };
+  return { app, container, url, logger, stop };
 }

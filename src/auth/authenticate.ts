@@ -14,7 +14,7 @@ export function authenticate(deps: { apiKeys: ApiKeyService; lastUsed: LastUsedR
     const config = request.routeOptions.config;
     if (config.public || request.is404) return;
     const scope = config.scope;
-    if (!scope) {
+    if (!scope && !config.anyScope) {
       // A route registered without a scope or `public: true` is closed, not open.
       request.log.error({ url: request.routeOptions.url }, 'route has no scope');
       return sendError(request, reply, 403, 'INSUFFICIENT_SCOPE', 'This route is not available to API keys');
@@ -35,7 +35,7 @@ export function authenticate(deps: { apiKeys: ApiKeyService; lastUsed: LastUsedR
       return sendError(request, reply, 403, 'TENANT_MISMATCH', 'This API key does not belong to the tenant in X-Tenant-Id');
     }
     deps.lastUsed.record(principal.keyId, new Date().toISOString());
-    if (!principal.scopes.has(scope)) {
+    if (scope && !principal.scopes.has(scope)) {
       return sendError(request, reply, 403, 'INSUFFICIENT_SCOPE', `This API key lacks the ${scope} scope`, undefined, {
         requiredScope: scope,
       });

@@ -1,4 +1,5 @@
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import { MessageRepository } from '../delivery/message.repository.js';
 import type { CampaignsTable, DB } from '../db/schema.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import type { CampaignStatus } from './lifecycle.js';
@@ -56,5 +57,58 @@ export class CampaignRepository {
       .where('status', 'in', fromStatuses)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Cancels in one transaction: the campaign (from any of `fromStatuses`) and
+   * whatever of its messages is still QUEUED. In-flight sends finish and are
+   * counted as they settle.
+   */
+  async cancel(tenantId: string, id: string, fromStatuses: readonly CampaignStatus[], at: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('campaigns')
+        .set({ status: 'CANCELLED', cancelled_at: at, updated_at: at, fanout_lease_until: null })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('status', 'in', fromStatuses)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      const cancelled = await MessageRepository.cancelQueued(trx, tenantId, id, at);
+      if (cancelled > 0) {
+        await trx
+          .updateTable('campaigns')
+          .set({ cancelled_count: sql`cancelled_count + ${cancelled}` })
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .execute();
+      }
+      return true;
+    });
+  }
+
+  /** SCHEDULED campaigns whose time has come, oldest first (the scheduler's question). */
+  listDue(now: string, limit: number): Promise<Pick<CampaignRow, 'id' | 'tenant_id'>[]> {
+    return this.db
+      .selectFrom('campaigns')
+      .select(['id', 'tenant_id'])
+      .where('status', '=', 'SCHEDULED')
+      .where('scheduled_at', '<=', now)
+      .orderBy('scheduled_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /** SENDING campaigns whose fan-out never committed and nobody holds (a process died mid-way). */
+  listStalledFanOuts(now: string, limit: number): Promise<Pick<CampaignRow, 'id' | 'tenant_id'>[]> {
+    return this.db
+      .selectFrom('campaigns')
+      .select(['id', 'tenant_id'])
+      .where('status', '=', 'SENDING')
+      .where('fanout_completed_at', 'is', null)
+      .where((eb) => eb.or([eb('fanout_lease_until', 'is', null), eb('fanout_lease_until', '<', now)]))
+      .orderBy('started_at')
+      .limit(limit)
+      .execute();
   }
 }

@@ -6,16 +6,34 @@ import {
   CampaignPage,
   CreateCampaignBody,
   ListCampaignsQuery,
+  ListMessagesQuery,
+  MessagePage,
+  MessageParams,
+  RetryFailedResponse,
   ScheduleCampaignBody,
+  TestSendBody,
+  TestSendResponse,
   UpdateCampaignBody,
 } from './campaign.schemas.js';
+import type { CampaignSendService } from './campaign-send.service.js';
 import type { CampaignService } from './campaign.service.js';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+  422: ErrorResponse,
+  429: ErrorResponse,
+};
 const read = { scope: 'campaigns:read' } as const;
 const write = { scope: 'campaigns:write' } as const;
 
-export function campaignRoutes(app: App, { campaigns }: { campaigns: CampaignService }): void {
+export function campaignRoutes(
+  app: App,
+  { campaigns, campaignSend }: { campaigns: CampaignService; campaignSend: CampaignSendService },
+): void {
   app.post(
     '/campaigns',
     { config: write, schema: { tags: ['campaigns'], body: CreateCampaignBody, response: { 201: Campaign, ...errors } } },
@@ -49,7 +67,7 @@ export function campaignRoutes(app: App, { campaigns }: { campaigns: CampaignSer
       config: write,
       schema: { tags: ['campaigns'], params: IdParams, body: ScheduleCampaignBody, response: { 200: Campaign, ...errors } },
     },
-    async (request) => campaigns.schedule(tenantOf(request), request.params.id, request.body),
+    async (request) => campaigns.schedule(tenantOf(request), request.params.id, request.body, request.principal!.mode),
   );
 
   app.post(
@@ -59,5 +77,51 @@ export function campaignRoutes(app: App, { campaigns }: { campaigns: CampaignSer
       schema: { tags: ['campaigns'], params: IdParams, response: { 200: Campaign, ...errors } },
     },
     async (request) => campaigns.cancel(tenantOf(request), request.params.id),
+  );
+
+  app.post(
+    '/campaigns/:id/send',
+    { config: write, schema: { tags: ['campaigns'], params: IdParams, response: { 202: Campaign, ...errors } } },
+    async (request, reply) =>
+      reply.status(202).send(await campaignSend.send(tenantOf(request), request.params.id, request.principal!.mode)),
+  );
+
+  app.post(
+    '/campaigns/:id/test',
+    {
+      config: write,
+      schema: { tags: ['campaigns'], params: IdParams, body: TestSendBody, response: { 200: TestSendResponse, ...errors } },
+    },
+    async (request) => ({
+      results: await campaignSend.test(tenantOf(request), request.params.id, request.body.emails, request.principal!.mode),
+    }),
+  );
+
+  app.get(
+    '/campaigns/:id/messages',
+    {
+      config: read,
+      schema: { tags: ['campaigns'], params: IdParams, querystring: ListMessagesQuery, response: { 200: MessagePage, ...errors } },
+    },
+    async (request) =>
+      campaignSend.listMessages(tenantOf(request), request.params.id, request.query.status, {
+        page: request.query.page,
+        limit: request.query.limit,
+      }),
+  );
+
+  app.get(
+    '/campaigns/:id/messages/:messageId/raw',
+    { config: read, schema: { tags: ['campaigns'], params: MessageParams } },
+    async (request, reply) => {
+      const raw = await campaignSend.capturedEmail(tenantOf(request), request.params.id, request.params.messageId);
+      return reply.type('message/rfc822').send(raw);
+    },
+  );
+
+  app.post(
+    '/campaigns/:id/retry-failed',
+    { config: write, schema: { tags: ['campaigns'], params: IdParams, response: { 200: RetryFailedResponse, ...errors } } },
+    async (request) => campaignSend.retryFailed(tenantOf(request), request.params.id),
   );
 }

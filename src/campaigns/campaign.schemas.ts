@@ -83,7 +83,69 @@ export const Campaign = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   cancelledAt: Nullable(Type.String({ format: 'date-time' })),
+  startedAt: Nullable(Type.String({ format: 'date-time' })),
+  completedAt: Nullable(Type.String({ format: 'date-time' })),
+  counters: Type.Object({
+    total: Type.Integer({ description: 'Contacts the audience matched when the campaign started' }),
+    queued: Type.Integer({ description: 'Messages waiting or in flight' }),
+    sent: Type.Integer(),
+    failed: Type.Integer(),
+    cancelled: Type.Integer(),
+    skipped: Type.Object({
+      quota: Type.Integer({ description: 'Not queued: over the monthly quota ceiling' }),
+      suppressed: Type.Integer({ description: 'Not sent: suppressed or opted out before delivery' }),
+    }),
+  }),
 });
 export type Campaign = Static<typeof Campaign>;
 
 export const CampaignPage = pageOf(Campaign);
+
+export const TestSendBody = Type.Object(
+  {
+    emails: Type.Array(Type.String({ format: 'email', maxLength: 254 }), { minItems: 1, maxItems: 5 }),
+  },
+  { additionalProperties: false },
+);
+export type TestSendBody = Static<typeof TestSendBody>;
+
+export const TestSendResponse = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      email: Type.String(),
+      status: StringEnum(['sent', 'failed'] as const),
+      messageId: Type.Optional(Type.String()),
+      error: Type.Optional(Type.String()),
+    }),
+  ),
+});
+
+export const MESSAGE_STATUS_VALUES = ['QUEUED', 'SENDING', 'SENT', 'FAILED', 'CANCELLED', 'SKIPPED'] as const;
+
+export const ListMessagesQuery = Type.Object({
+  status: Type.Optional(StringEnum(MESSAGE_STATUS_VALUES)),
+  page: PageQuery.page,
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Items per page (1–500)' }),
+});
+export type ListMessagesQuery = Static<typeof ListMessagesQuery>;
+
+export const Message = Type.Object({
+  id: Type.Integer(),
+  contactId: Nullable(Type.String()),
+  email: Nullable(Type.String()),
+  locale: Nullable(Type.String()),
+  templateVersionId: Type.String(),
+  status: StringEnum(MESSAGE_STATUS_VALUES),
+  attempts: Type.Integer(),
+  lastError: Nullable(Type.String()),
+  skipReason: Nullable(Type.String({ description: 'suppressed, opted_out or contact_erased' })),
+  providerMessageId: Nullable(Type.String()),
+  sentAt: Nullable(Type.String({ format: 'date-time' })),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+export const MessagePage = pageOf(Message);
+
+export const MessageParams = Type.Object({ id: Type.String({ maxLength: 200 }), messageId: Type.String({ maxLength: 40 }) });
+
+export const RetryFailedResponse = Type.Object({ requeued: Type.Integer(), campaign: Campaign });

@@ -12,14 +12,17 @@ import type {
   ScheduleCampaignBody,
   UpdateCampaignBody,
 } from './campaign.schemas.js';
-import { allowedFrom, targetOf, type CampaignAction, type CampaignStatus } from './lifecycle.js';
+import { allowedFrom, canPerform, targetOf, type CampaignAction, type CampaignStatus } from './lifecycle.js';
+import type { CampaignReferences } from './campaign.references.js';
+import type { KeyMode } from '../auth/api-key.js';
 import { resolveScheduledAt, ScheduleTimeError } from './schedule-time.js';
 
 export class CampaignService {
-  constructor(private readonly deps: { campaigns: CampaignRepository; clock: Clock }) {}
+  constructor(private readonly deps: { campaigns: CampaignRepository; references: CampaignReferences; clock: Clock }) {}
 
   async create(tenantId: string, body: CreateCampaignBody): Promise<Campaign> {
     const columns = campaignColumns(body);
+    await this.deps.references.assertOwned(tenantId, columns);
     const now = this.deps.clock().toISOString();
     const row: CampaignRow = {
       id: newId(),
@@ -35,6 +38,18 @@ export class CampaignService {
       created_at: now,
       updated_at: now,
       cancelled_at: null,
+      started_at: null,
+      completed_at: null,
+      fanout_completed_at: null,
+      fanout_lease_until: null,
+      send_mode: null,
+      total_count: 0,
+      queued_count: 0,
+      sent_count: 0,
+      failed_count: 0,
+      cancelled_count: 0,
+      skipped_quota: 0,
+      skipped_suppressed: 0,
     };
     await this.deps.campaigns.insert(row);
     return toCampaign(row);
@@ -50,12 +65,18 @@ export class CampaignService {
     return toCampaign(await this.load(tenantId, id));
   }
 
-  update(tenantId: string, id: string, body: UpdateCampaignBody): Promise<Campaign> {
-    return this.apply(tenantId, id, 'update', campaignColumns(body));
+  async update(tenantId: string, id: string, body: UpdateCampaignBody): Promise<Campaign> {
+    const columns = campaignColumns(body);
+    const campaign = await this.load(tenantId, id);
+    if (!canPerform('update', campaign.status as CampaignStatus)) throw invalidState('campaign', campaign.status, 'update');
+    await this.deps.references.assertOwned(tenantId, columns);
+    return this.apply(tenantId, id, 'update', columns);
   }
 
-  async schedule(tenantId: string, id: string, body: ScheduleCampaignBody): Promise<Campaign> {
+  /** Needs a published template; the key's mode (live or test) decides how the campaign will be sent. */
+  async schedule(tenantId: string, id: string, body: ScheduleCampaignBody, mode: KeyMode = 'live'): Promise<Campaign> {
     const campaign = await this.load(tenantId, id);
+    if (!canPerform('schedule', campaign.status as CampaignStatus)) throw invalidState('campaign', campaign.status, 'schedule');
     let timezone = campaign.timezone;
     if (body.timezone !== undefined) {
       timezone = normaliseTimeZone(body.timezone) ?? null;
@@ -72,11 +93,17 @@ export class CampaignService {
       }
       throw error;
     }
-    return this.apply(tenantId, id, 'schedule', { scheduled_at: scheduledAt.toISOString(), timezone });
+    await this.deps.references.assertSendable(tenantId, campaign);
+    return this.apply(tenantId, id, 'schedule', { scheduled_at: scheduledAt.toISOString(), timezone, send_mode: mode });
   }
 
-  cancel(tenantId: string, id: string): Promise<Campaign> {
-    return this.apply(tenantId, id, 'cancel', { cancelled_at: this.deps.clock().toISOString() });
+  /** From DRAFT, SCHEDULED or SENDING; a sending campaign's queued messages are cancelled with it. */
+  async cancel(tenantId: string, id: string): Promise<Campaign> {
+    if (!isId(id)) throw notFound('Campaign');
+    const cancelled = await this.deps.campaigns.cancel(tenantId, id, allowedFrom('cancel'), this.deps.clock().toISOString());
+    const current = await this.load(tenantId, id);
+    if (!cancelled) throw invalidState('campaign', current.status, 'cancel');
+    return toCampaign(current);
   }
 
   /** Applies an action as one conditional update; explains a refusal with the current status. */
@@ -114,5 +141,21 @@ export function toCampaign(row: CampaignRow): Campaign {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     cancelledAt: row.cancelled_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    counters: countersOf(row),
+  };
+}
+
+/** `queued` is what is still waiting or in flight: created minus every settled outcome. */
+export function countersOf(row: CampaignRow): Campaign['counters'] {
+  const settled = row.sent_count + row.failed_count + row.cancelled_count + row.skipped_suppressed;
+  return {
+    total: row.total_count,
+    queued: Math.max(0, row.queued_count - settled),
+    sent: row.sent_count,
+    failed: row.failed_count,
+    cancelled: row.cancelled_count,
+    skipped: { quota: row.skipped_quota, suppressed: row.skipped_suppressed },
   };
 }

@@ -7,17 +7,29 @@
 export const CAMPAIGN_STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING', 'SENT', 'CANCELLED'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
-export type CampaignAction = 'update' | 'schedule' | 'cancel';
+/**
+ * `start` is the scheduler's move when `scheduledAt` comes; `complete` the
+ * delivery's when nothing is left queued or in flight; `test` sends a test
+ * email and keeps the status.
+ */
+export type CampaignAction = 'update' | 'schedule' | 'cancel' | 'send' | 'start' | 'complete' | 'test';
 
 const ALLOWED_FROM: Record<CampaignAction, readonly CampaignStatus[]> = {
   update: ['DRAFT'],
   schedule: ['DRAFT', 'SCHEDULED'],
-  cancel: ['DRAFT', 'SCHEDULED'],
+  cancel: ['DRAFT', 'SCHEDULED', 'SENDING'],
+  send: ['DRAFT', 'SCHEDULED'],
+  start: ['SCHEDULED'],
+  complete: ['SENDING'],
+  test: ['DRAFT', 'SCHEDULED'],
 };
 
 const TARGET: Partial<Record<CampaignAction, CampaignStatus>> = {
   schedule: 'SCHEDULED',
   cancel: 'CANCELLED',
+  send: 'SENDING',
+  start: 'SENDING',
+  complete: 'SENT',
 };
 
 export const isCampaignStatus = (value: string): value is CampaignStatus =>

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Row types as both engines return them: timestamps are ISO 8601 strings,
  * booleans are 0/1 integers, JSON documents are text.
@@ -43,24 +45,49 @@ export interface CampaignsTable {
   created_at: string;
   updated_at: string;
   cancelled_at: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+  fanout_completed_at: string | null;
+  fanout_lease_until: string | null;
+  send_mode: 'live' | 'test' | null;
+  /** Contacts the audience matched at fan-out (queued + skipped for quota). */
+  total_count: Generated<number>;
+  /** Messages the fan-out created. */
+  queued_count: Generated<number>;
+  sent_count: Generated<number>;
+  failed_count: Generated<number>;
+  cancelled_count: Generated<number>;
+  skipped_quota: Generated<number>;
+  /** Suppressed or opted out between fan-out and send. */
+  skipped_suppressed: Generated<number>;
 }
 
-export interface ProjectsTable {
-  id: string;
+export interface MessagesTable {
+  id: Generated<number>;
   tenant_id: string;
-  name: string;
-  smtp_host: string;
-  smtp_port: number;
-  smtp_secure: number;
-  smtp_user: string | null;
-  /** SecretBox-sealed, bound to `project:<id>`; never leaves the server. */
-  smtp_pass_encrypted: string | null;
-  from_email: string;
-  from_name: string | null;
-  reply_to: string | null;
-  rate_limit_per_second: number | null;
+  campaign_id: string;
+  contact_id: string | null;
+  email: string | null;
+  locale: string | null;
+  template_version_id: string;
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  provider_message_id: string | null;
+  provider_response: string | null;
+  last_error: string | null;
+  skip_reason: string | null;
+  sent_at: string | null;
   created_at: string;
   updated_at: string;
+}
+
+export interface UsageTable {
+  tenant_id: string;
+  month: string;
+  used: Generated<number>;
 }
 
 export interface TemplatesTable {
@@ -84,6 +111,24 @@ export interface TemplateVersionsTable {
   /** JSON text written; SQLite reads back text, PostgreSQL (jsonb) the parsed value. */
   variables: import('kysely').ColumnType<unknown, string | null, string | null>;
   published_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProjectsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  smtp_host: string;
+  smtp_port: number;
+  smtp_secure: number;
+  smtp_user: string | null;
+  /** SecretBox-sealed, bound to `project:<id>`; never leaves the server. */
+  smtp_pass_encrypted: string | null;
+  from_email: string;
+  from_name: string | null;
+  reply_to: string | null;
+  rate_limit_per_second: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -112,6 +157,8 @@ export interface SuppressionsTable {
 }
 
 export interface DB {
+  messages: MessagesTable;
+  usage: UsageTable;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   settings: SettingsTable;

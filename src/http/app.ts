@@ -30,7 +30,12 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'HEAD') continue;
-      routes.push({ method, url: route.url, scope: route.config?.scope, public: route.config?.public === true });
+      routes.push({
+        method,
+        url: route.url,
+        scope: route.config?.scope ?? (route.config?.anyScope ? 'any' : undefined),
+        public: route.config?.public === true,
+      });
     }
   });
   app.decorate('routeTable', routes);

@@ -1,9 +1,11 @@
 import { campaignRoutes } from '../campaigns/campaign.routes.js';
 import { contactRoutes } from '../contacts/contact.routes.js';
 import type { Container } from '../container.js';
+import { quotaRoutes } from '../quota/quota.routes.js';
+import { unsubscribeRoutes } from '../unsubscribe/unsubscribe.routes.js';
+import { projectRoutes } from '../projects/project.routes.js';
 import { suppressionRoutes } from '../suppressions/suppression.routes.js';
 import { templateRoutes } from '../templates/template.routes.js';
-import { projectRoutes } from '../projects/project.routes.js';
 import type { App } from './types.js';
 
 /**
@@ -31,4 +33,6 @@ export function registerRoutes(app: App, container: Container): void {
   contactRoutes(app, container);
   suppressionRoutes(app, container);
   templateRoutes(app, container);
+  quotaRoutes(app, container);
+  unsubscribeRoutes(app, container);
 }

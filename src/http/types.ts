@@ -14,6 +14,8 @@ declare module 'fastify' {
     /** The scope a route needs; routes without one must say `public: true`. */
     scope?: Scope;
     public?: boolean;
+    /** Any valid key of the tenant may call it, whatever its scopes (e.g. GET /usage). */
+    anyScope?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | undefined;

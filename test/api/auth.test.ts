@@ -79,7 +79,11 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
     for (const route of ctx.app.routeTable) {
       expect(route.public || route.scope !== undefined, `${route.method} ${route.url}`).toBe(true);
     }
-    expect(ctx.app.routeTable.filter((r) => r.public).map((r) => r.url)).toEqual(['/healthz']);
+    expect(ctx.app.routeTable.filter((r) => r.public).map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /healthz',
+      'GET /u/:token',
+      'POST /u/:token',
+    ]);
   });
 
   it('records when a key was last used, without a write per request', async () => {

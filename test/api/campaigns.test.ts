@@ -1,20 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/databases.js';
-import { errorBody, useTestApp, type TestTenant } from '../helpers/app.js';
+import { errorBody, useTestApp, type TestContext, type TestTenant } from '../helpers/app.js';
+import { publishedTemplate } from '../helpers/flow.js';
 
-const seedCampaign = {
-  name: 'June product update',
-  templateVersionId: 'clxversion',
-  subject: "What's new in June",
-  audienceFilter: { locale: 'en', optIn: true, projectId: 'clxproject', attributes: { plan: 'pro' } },
-  timezone: 'Europe/Madrid',
-};
+/** The seed's example, with ids of a real published template version and project of the tenant. */
+async function seedCampaignFor(ctx: TestContext, tenant: TestTenant) {
+  const { baseVersionId } = await publishedTemplate(ctx, tenant);
+  const project = await ctx.request('POST', '/projects', {
+    tenant,
+    body: { name: 'p', smtp: { host: 'smtp.example.com', port: 587, secure: false }, fromEmail: 'news@example.com' },
+  });
+  return {
+    name: 'June product update',
+    templateVersionId: baseVersionId,
+    subject: "What's new in June",
+    audienceFilter: { locale: 'en', optIn: true, projectId: project.json().id as string, attributes: { plan: 'pro' } },
+    timezone: 'Europe/Madrid',
+  };
+}
 
 describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
   const ctx = useTestApp(dialect);
 
   const create = (tenant: TestTenant, body: unknown = { name: 'Campaign' }) =>
     ctx.request('POST', '/campaigns', { tenant, body });
+
+  /** A campaign body that may be scheduled: it names a published template version. */
+  async function schedulable(tenant: TestTenant) {
+    const { baseVersionId } = await publishedTemplate(ctx, tenant);
+    return { name: 'Campaign', templateVersionId: baseVersionId };
+  }
 
   async function createOk(tenant: TestTenant, body: unknown = { name: 'Campaign' }) {
     const res = await create(tenant, body);
@@ -25,6 +40,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
   describe('POST /campaigns', () => {
     it("creates the seed's example as a DRAFT", async () => {
       const tenant = await ctx.newTenant();
+      const seedCampaign = await seedCampaignFor(ctx, tenant);
       const campaign = await createOk(tenant, seedCampaign);
       expect(campaign).toMatchObject({ ...seedCampaign, projectId: null, status: 'DRAFT', scheduledAt: null });
       expect(campaign.id).toMatch(/^[0-9a-f-]{36}$/);
@@ -162,6 +178,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
   describe('PATCH /campaigns/{id}', () => {
     it('updates some fields, clears with null and keeps the rest', async () => {
       const tenant = await ctx.newTenant();
+      const seedCampaign = await seedCampaignFor(ctx, tenant);
       const campaign = await createOk(tenant, seedCampaign);
       ctx.clock.advance(1000);
       const res = await ctx.request('PATCH', `/campaigns/${campaign.id}`, {
@@ -174,7 +191,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
         name: 'Renamed',
         subject: null,
         audienceFilter: { optIn: true },
-        templateVersionId: 'clxversion',
+        templateVersionId: seedCampaign.templateVersionId,
         timezone: 'Europe/Madrid',
         status: 'DRAFT',
       });
@@ -183,7 +200,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
 
     it('validates like create and writes nothing on error', async () => {
       const tenant = await ctx.newTenant();
-      const campaign = await createOk(tenant, seedCampaign);
+      const campaign = await createOk(tenant, await seedCampaignFor(ctx, tenant));
       for (const body of [{}, { name: null }, { name: ' ' }, { timezone: 'Bad/Zone' }, { status: 'SENT' }, { id: 'x' }]) {
         const res = await ctx.request('PATCH', `/campaigns/${campaign.id}`, { tenant, body });
         expect(res.statusCode, JSON.stringify(body)).toBe(400);
@@ -220,7 +237,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
 
     it('schedules an instant given with Z', async () => {
       const tenant = await ctx.newTenant();
-      const campaign = await createOk(tenant);
+      const campaign = await createOk(tenant, await schedulable(tenant));
       const at = future().toISOString();
       const res = await ctx.request('POST', `/campaigns/${campaign.id}/schedule`, { tenant, body: { scheduledAt: at } });
       expect(res.statusCode).toBe(200);
@@ -230,7 +247,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
     it("reads a time without offset in the campaign's zone, or the body's zone (which is stored)", async () => {
       const tenant = await ctx.newTenant();
       const year = ctx.clock.now.getUTCFullYear() + 1;
-      const campaign = await createOk(tenant, { name: 'x', timezone: 'Europe/Madrid' });
+      const campaign = await createOk(tenant, { ...(await schedulable(tenant)), timezone: 'Europe/Madrid' });
       const madrid = await ctx.request('POST', `/campaigns/${campaign.id}/schedule`, {
         tenant,
         body: { scheduledAt: `${year}-07-01T09:00:00` },
@@ -248,7 +265,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
     it('refuses a past time, a DST gap and a bad zone with 400, leaving the campaign as it was', async () => {
       const tenant = await ctx.newTenant();
       const year = ctx.clock.now.getUTCFullYear() + 1;
-      const campaign = await createOk(tenant, { name: 'x', timezone: 'Europe/Madrid' });
+      const campaign = await createOk(tenant, { ...(await schedulable(tenant)), timezone: 'Europe/Madrid' });
       const bodies = [
         { scheduledAt: new Date(ctx.clock.now.getTime() - 1000).toISOString() },
         { scheduledAt: `${year}-03-28T02:30:00`, timezone: 'Europe/Madrid' },
@@ -268,7 +285,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
 
     it('reschedules a SCHEDULED campaign and refuses a CANCELLED one with 409', async () => {
       const tenant = await ctx.newTenant();
-      const campaign = await createOk(tenant);
+      const campaign = await createOk(tenant, await schedulable(tenant));
       const first = future();
       const second = new Date(first.getTime() + 3_600_000);
       await ctx.request('POST', `/campaigns/${campaign.id}/schedule`, { tenant, body: { scheduledAt: first.toISOString() } });
@@ -291,8 +308,8 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
   describe('POST /campaigns/{id}/cancel', () => {
     it('cancels a DRAFT and a SCHEDULED campaign, then refuses with 409', async () => {
       const tenant = await ctx.newTenant();
-      const draft = await createOk(tenant);
-      const scheduled = await createOk(tenant);
+      const draft = await createOk(tenant, await schedulable(tenant));
+      const scheduled = await createOk(tenant, await schedulable(tenant));
       await ctx.request('POST', `/campaigns/${scheduled.id}/schedule`, {
         tenant,
         body: { scheduledAt: new Date(ctx.clock.now.getTime() + 60_000).toISOString() },
@@ -314,7 +331,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
 
     it('lets exactly one of many concurrent cancels win', async () => {
       const tenant = await ctx.newTenant();
-      const campaign = await createOk(tenant);
+      const campaign = await createOk(tenant, await schedulable(tenant));
       const results = await Promise.all(
         Array.from({ length: 10 }, () => ctx.request('POST', `/campaigns/${campaign.id}/cancel`, { tenant })),
       );
@@ -326,7 +343,7 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
     it('never lets a schedule and a cancel both win', async () => {
       const tenant = await ctx.newTenant();
       for (let round = 0; round < 5; round++) {
-        const campaign = await createOk(tenant);
+        const campaign = await createOk(tenant, await schedulable(tenant));
         const [schedule, cancel] = await Promise.all([
           ctx.request('POST', `/campaigns/${campaign.id}/schedule`, {
             tenant,

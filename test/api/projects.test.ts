@@ -328,7 +328,11 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const a = await ctx.newTenant('A');
       const b = await ctx.newTenant('B');
       const project = await createOk(a);
-      expect((await request('POST', '/campaigns', { tenant: b, body: { name: 'c', projectId: project.id } })).statusCode).toBe(201);
+      // B cannot attach A's project through the API (422); a row naming it anyway must not block A.
+      const refused = await request('POST', '/campaigns', { tenant: b, body: { name: 'c', projectId: project.id } });
+      expect(refused.statusCode).toBe(422);
+      const created = await request('POST', '/campaigns', { tenant: b, body: { name: 'c' } });
+      await ctx.container.database.db.updateTable('campaigns').set({ project_id: project.id }).where('id', '=', created.json().id).execute();
       expect((await request('DELETE', `/projects/${project.id}`, { tenant: a })).statusCode).toBe(204);
     });
   });

@@ -31,7 +31,7 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', (dialect) => {
 
     const created = runCli(['tenants', 'create', '--name', 'Acme', '--quota', '5000', '--json'], env);
     expect(created.status, created.stderr).toBe(0);
-    const { tenant, apiKey } = JSON.parse(created.stdout);
+    const { tenant, apiKey } = JSON.parse(created.stdout) as { tenant: { id: string }; apiKey: string };
     expect(tenant).toMatchObject({ name: 'Acme', monthlyQuota: 5000 });
     expect(apiKey).toMatch(/^mc_live_[0-9A-Za-z]{32,}$/);
 
@@ -43,14 +43,13 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', (dialect) => {
         headers,
         body: JSON.stringify({
           name: 'June product update',
-          templateVersionId: 'clxversion',
           subject: "What's new in June",
-          audienceFilter: { locale: 'en', optIn: true, projectId: 'clxproject', attributes: { plan: 'pro' } },
+          audienceFilter: { locale: 'en', optIn: true, attributes: { plan: 'pro' } },
           timezone: 'Europe/Madrid',
         }),
       });
       expect(res.status).toBe(201);
-      expect((await res.json()).status).toBe('DRAFT');
+      expect(((await res.json()) as { status: string }).status).toBe('DRAFT');
 
       const readKey = runCli(['keys', 'create', '--tenant', tenant.id, '--scopes', 'campaigns:read', '--name', 'ro', '--json'], env);
       expect(readKey.status, readKey.stderr).toBe(0);

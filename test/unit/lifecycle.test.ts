@@ -4,7 +4,11 @@ import { CAMPAIGN_STATUSES, canPerform, isCampaignStatus, isFinal, targetOf, typ
 const expected: Record<CampaignAction, string[]> = {
   update: ['DRAFT'],
   schedule: ['DRAFT', 'SCHEDULED'],
-  cancel: ['DRAFT', 'SCHEDULED'],
+  cancel: ['DRAFT', 'SCHEDULED', 'SENDING'],
+  send: ['DRAFT', 'SCHEDULED'],
+  start: ['SCHEDULED'],
+  complete: ['SENDING'],
+  test: ['DRAFT', 'SCHEDULED'],
 };
 
 describe('campaign lifecycle', () => {
@@ -20,6 +24,10 @@ describe('campaign lifecycle', () => {
     expect(targetOf('schedule')).toBe('SCHEDULED');
     expect(targetOf('cancel')).toBe('CANCELLED');
     expect(targetOf('update')).toBeUndefined();
+    expect(targetOf('test')).toBeUndefined();
+    expect(targetOf('send')).toBe('SENDING');
+    expect(targetOf('start')).toBe('SENDING');
+    expect(targetOf('complete')).toBe('SENT');
   });
 
   it('knows the final states and the status names', () => {

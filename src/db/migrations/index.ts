@@ -4,6 +4,7 @@ import { foundation } from './0001_foundation.js';
 import { contacts } from './0002_contacts.js';
 import { projects } from './0003_projects.js';
 import { templates } from './0004_templates.js';
+import { sending } from './0005_sending.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -12,5 +13,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261126_0002_contacts': contacts(dialect),
     '20261126_0003_projects': projects(dialect),
     '20261126_0004_templates': templates(dialect),
+    '20261126_0005_sending': sending(dialect),
   };
 }

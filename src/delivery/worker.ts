@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { ProjectRepository, ProjectRow } from '../projects/project.repository.js';
+import type { Clock } from '../shared/time.js';
+import { buildContext, type RenderableVersion, type TemplateRenderer } from '../templates/render.js';
+import type { TemplateRepository } from '../templates/template.repository.js';
+import { createUnsubscribeToken } from '../unsubscribe/token.js';
+import { composeEmail } from './compose.js';
+import type { ClaimedMessage, MessageOutcome, MessageRepository } from './message.repository.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { canRetry, classifyFailure, retryDelayMs, type RetryPolicy, type SmtpFailure } from './retry-policy.js';
+import type { TransportRegistry } from './transports.js';
+
+export interface WorkerOptions {
+  /** Messages claimed at once by one loop. */
+  batchSize: number;
+  /** Independent claim → send → record loops in this process. */
+  loops: number;
+  /** Sends in flight at once within a batch. */
+  sendConcurrency: number;
+  /** How long a claim holds a message; renewed while the worker lives. */
+  leaseMs: number;
+  /** Sleep when the queue is empty. */
+  idlePollMs: number;
+  retry: RetryPolicy;
+}
+
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
+  batchSize: 100,
+  loops: 2,
+  sendConcurrency: 10,
+  leaseMs: 120_000,
+  idlePollMs: 500,
+  retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 },
+};
+
+export interface WorkerDeps {
+  messages: MessageRepository;
+  templates: TemplateRepository;
+  projects: ProjectRepository;
+  renderer: TemplateRenderer;
+  transports: TransportRegistry;
+  rateLimiter: RateLimiter;
+  clock: Clock;
+  secret: string;
+  logger: FastifyBaseLogger;
+}
+
+/**
+ * Claims due messages, renders and sends them, records the outcomes. It
+ * knows nothing of HTTP: a store (MessageRepository) and messengers
+ * (TransportRegistry) are all it talks to. Status changes are guarded by the
+ * lease, so a duplicate or late worker changes nothing.
+ */
+export class DeliveryWorker {
+  readonly owner = `worker-${randomUUID()}`;
+  private stopping = false;
+  private loops: Promise<void>[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly options: WorkerOptions = DEFAULT_WORKER_OPTIONS,
+  ) {}
+
+  start(): void {
+    this.heartbeat = setInterval(() => {
+      this.deps.messages
+        .extendLeases(this.owner, this.deps.clock(), this.options.leaseMs)
+        .catch((err: unknown) => this.deps.logger.error({ err }, 'lease renewal failed'));
+    }, Math.max(1000, Math.floor(this.options.leaseMs / 3)));
+    this.heartbeat.unref();
+    this.loops = Array.from({ length: this.options.loops }, () => this.loop());
+  }
+
+  /** Stops claiming, lets in-flight batches finish and record, then releases anything still leased. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await Promise.all(this.loops);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.deps.messages.releaseLeases(this.deps.clock(), this.owner);
+  }
+
+  /** Runs one claim → send → record round; the number of messages handled (used by tests and benchmarks). */
+  async runOnce(): Promise<number> {
+    const { messages, clock } = this.deps;
+    const batch = await messages.claimDue(this.owner, this.options.batchSize, clock(), this.options.leaseMs);
+    if (batch.length === 0) return 0;
+    const outcomes = await this.process(batch);
+    const touched = await messages.recordOutcomes(this.owner, outcomes, clock());
+    const at = clock();
+    await messages.cancelStragglers(touched, at.toISOString());
+    for (const campaignId of touched) await messages.completeIfDone(campaignId, at);
+    return batch.length;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let handled = 0;
+      try {
+        handled = await this.runOnce();
+      } catch (err) {
+        this.deps.logger.error({ err }, 'delivery round failed; retrying');
+        await this.sleep(Math.max(this.options.idlePollMs, 1000));
+        continue;
+      }
+      if (handled === 0) await this.sleep(this.options.idlePollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async process(batch: ClaimedMessage[]): Promise<MessageOutcome[]> {
+    const versions = new Map<string, Promise<RenderableVersion | undefined>>();
+    const projects = new Map<string, Promise<ProjectRow | undefined>>();
+    const version = (m: ClaimedMessage) => {
+      const key = `${m.tenantId}:${m.templateVersionId}`;
+      if (!versions.has(key)) versions.set(key, this.loadVersion(m.tenantId, m.templateVersionId));
+      return versions.get(key)!;
+    };
+    const project = (m: ClaimedMessage) => {
+      if (!m.campaignProjectId) return Promise.resolve(undefined);
+      const key = `${m.tenantId}:${m.campaignProjectId}`;
+      if (!projects.has(key)) projects.set(key, this.deps.projects.getById(m.tenantId, m.campaignProjectId));
+      return projects.get(key)!;
+    };
+
+    const outcomes: MessageOutcome[] = new Array(batch.length);
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(this.options.sendConcurrency, batch.length) }, async () => {
+      while (next < batch.length) {
+        const index = next++;
+        const message = batch[index]!;
+        outcomes[index] = await this.deliver(message, version(message), project(message));
+      }
+    });
+    await Promise.all(lanes);
+    return outcomes;
+  }
+
+  private async loadVersion(tenantId: string, versionId: string): Promise<RenderableVersion | undefined> {
+    const row = await this.deps.templates.getVersion(tenantId, versionId);
+    if (!row) return undefined;
+    const variables = typeof row.variables === 'string' ? JSON.parse(row.variables) : row.variables;
+    return { id: row.id, subject: row.subject, htmlBody: row.html_body, textBody: row.text_body, variables: variables ?? null };
+  }
+
+  private async deliver(
+    m: ClaimedMessage,
+    versionPromise: Promise<RenderableVersion | undefined>,
+    projectPromise: Promise<ProjectRow | undefined>,
+  ): Promise<MessageOutcome> {
+    const skip = (reason: string): MessageOutcome => ({ id: m.id, campaignId: m.campaignId, kind: 'skipped', reason });
+    // Send-time re-checks: the contact may have been erased, suppressed or opted out since fan-out.
+    if (!m.contactExists || !m.email || !m.contactId) return skip('contact_erased');
+    if (m.suppressed) return skip('suppressed');
+    if (!m.contactOptIn && !targetsOptedOut(m.campaignAudienceFilter)) return skip('opted_out');
+
+    const fail = (error: string): MessageOutcome => ({ id: m.id, campaignId: m.campaignId, kind: 'failed', error });
+    let mail;
+    let route;
+    try {
+      const [version, project] = await Promise.all([versionPromise, projectPromise]);
+      if (!version) return fail('template version no longer exists');
+      if (m.campaignProjectId && !project) return fail('SMTP project no longer exists');
+      const unsubscribeUrl = `${this.deps.transports.publicUrl}/u/${createUnsubscribeToken(this.deps.secret, {
+        tenantId: m.tenantId,
+        contactId: m.contactId,
+        campaignId: m.campaignId,
+      })}`;
+      const rendered = await this.deps.renderer.render(
+        m.campaignSubject ? { ...version, subject: m.campaignSubject, id: `${version.id}:${m.campaignId}` } : version,
+        buildContext({
+          contact: { email: m.email, locale: m.contactLocale, externalId: m.contactExternalId, attributes: m.contactAttributes },
+          unsubscribeUrl,
+        }),
+      );
+      route = this.deps.transports.route(project, m.campaignSendMode === 'test');
+      mail = composeEmail({ messageKey: `${m.campaignId}.${m.id}`, to: m.email, sender: route.sender, rendered, unsubscribeUrl });
+    } catch (error) {
+      // Rendering or configuration errors will not fix themselves by retrying.
+      return fail(`could not prepare the email: ${(error as Error).message}`);
+    }
+
+    try {
+      if (route.rate) await this.deps.rateLimiter.take(route.rate.key, route.rate.perSecond);
+      const info = await route.mailer.send(mail, { folder: m.campaignId, name: String(m.id) });
+      return { id: m.id, campaignId: m.campaignId, kind: 'sent', providerMessageId: info.messageId, response: info.response };
+    } catch (error) {
+      const failure = error as Error & SmtpFailure;
+      const description = describeFailure(failure);
+      const kind = classifyFailure(failure);
+      if (kind === 'bounce') {
+        return { id: m.id, campaignId: m.campaignId, kind: 'failed', error: description, bounce: { tenantId: m.tenantId, email: m.email } };
+      }
+      if (kind === 'permanent' || !canRetry(this.options.retry, m.attempts)) {
+        return fail(kind === 'permanent' ? description : `${description} (gave up after ${m.attempts} attempts)`);
+      }
+      const delay = retryDelayMs(this.options.retry, m.attempts);
+      return {
+        id: m.id,
+        campaignId: m.campaignId,
+        kind: 'retry',
+        error: description,
+        nextAttemptAt: new Date(this.deps.clock().getTime() + delay).toISOString(),
+      };
+    }
+  }
+}
+
+/** A campaign whose filter explicitly asks for `optIn: false` targets contacts who have not opted in. */
+function targetsOptedOut(audienceFilter: string | null): boolean {
+  if (!audienceFilter) return false;
+  try {
+    return (JSON.parse(audienceFilter) as { optIn?: boolean }).optIn === false;
+  } catch {
+    return false;
+  }
+}
+
+function describeFailure(error: Error & SmtpFailure): string {
+  const parts = [error.responseCode ? String(error.responseCode) : error.code, error.command, error.message].filter(Boolean);
+  return parts.join(' ').slice(0, 1000);
+}

@@ -1,0 +1,53 @@
+import { Type } from '@sinclair/typebox';
+import type { App } from '../http/types.js';
+import { pageLanguage, renderPage } from './pages.js';
+import type { UnsubscribeService } from './unsubscribe.service.js';
+
+const TokenParams = Type.Object({ token: Type.String({ maxLength: 500 }) });
+const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 10 })) });
+
+/**
+ * Public pages behind `List-Unsubscribe` and `{{unsubscribeUrl}}`. GET asks
+ * for confirmation (mail scanners follow links with GET, so it never acts);
+ * POST acts at once — it is also the RFC 8058 one-click target, whose body
+ * (`List-Unsubscribe=One-Click`, form-encoded or multipart) is accepted and ignored.
+ */
+export function unsubscribeRoutes(app: App, { unsubscribe }: { unsubscribe: UnsubscribeService }): void {
+  app.register(async (plugin) => {
+    const scope = plugin as unknown as App;
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, payload, done) => {
+      payload.resume(); // drain and ignore whatever body a mail client sends
+      payload.on('end', () => done(null, undefined));
+      payload.on('error', (error) => done(error, undefined));
+    });
+
+    scope.get(
+      '/u/:token',
+      { config: { public: true }, schema: { params: TokenParams, querystring: LangQuery, tags: ['unsubscribe'] } },
+      async (request, reply) => {
+        const result = await unsubscribe.lookup(request.params.token);
+        const lang = pageLanguage(request.query.lang, result.kind === 'ok' ? result.locale : undefined);
+        reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer');
+        if (result.kind === 'invalid') return reply.status(400).send(renderPage('invalid', lang));
+        if (result.kind === 'unknown') return reply.status(404).send(renderPage('unknown', lang));
+        if (result.alreadyUnsubscribed) return reply.send(renderPage('done', lang));
+        const action = `/u/${encodeURIComponent(request.params.token)}${request.query.lang ? `?lang=${encodeURIComponent(lang)}` : ''}`;
+        return reply.send(renderPage('confirm', lang, action));
+      },
+    );
+
+    scope.post(
+      '/u/:token',
+      { config: { public: true }, schema: { params: TokenParams, querystring: LangQuery, tags: ['unsubscribe'] } },
+      async (request, reply) => {
+        const result = await unsubscribe.unsubscribe(request.params.token);
+        const lang = pageLanguage(request.query.lang, result.kind === 'ok' ? result.locale : undefined);
+        reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store');
+        if (result.kind === 'invalid') return reply.status(400).send(renderPage('invalid', lang));
+        if (result.kind === 'unknown') return reply.status(404).send(renderPage('unknown', lang));
+        return reply.send(renderPage('done', lang));
+      },
+    );
+  });
+}
