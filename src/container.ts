@@ -5,6 +5,7 @@ import pino from 'pino';
 import { CampaignReferences } from './campaigns/campaign.references.js';
 import { CampaignSendService } from './campaigns/campaign-send.service.js';
 import { FanOut } from './campaigns/fanout.js';
+import { LocaleCoverage } from './campaigns/coverage.js';
 import { MessageRepository } from './delivery/message.repository.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
 import { TransportRegistry, type DeliverySettings } from './delivery/transports.js';
@@ -61,6 +62,7 @@ export interface Container {
   templateRenderer: TemplateRenderer;
   quota: QuotaService;
   campaignSend: CampaignSendService;
+  localeCoverage: LocaleCoverage;
   messageRepository: MessageRepository;
   transports: TransportRegistry;
   unsubscribe: UnsubscribeService;
@@ -78,6 +80,8 @@ export interface ContainerOptions {
   clock?: Clock;
   lastUsedFlushMs?: number;
   onBackgroundError?: (error: unknown) => void;
+  /** How long a process holds a campaign's fan-out before another may take it over (FANOUT_LEASE_MS). */
+  fanoutLeaseMs?: number;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -98,7 +102,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const messageRepository = new MessageRepository(db, database.dialect);
   const quota = new QuotaService({ usage: new UsageRepository(db), tenants: tenantRepository, clock });
   const references = new CampaignReferences({ templates: templateRepository, projects: projectRepository });
-  const fanout = new FanOut({ db, dialect: database.dialect, templates: templateRepository, clock });
+  const fanout = new FanOut({ db, dialect: database.dialect, templates: templateRepository, clock, leaseMs: options.fanoutLeaseMs });
   const transports = new TransportRegistry(
     {
       smtpUrl: undefined,
@@ -138,6 +142,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       clock,
       logger,
     }),
+    localeCoverage: new LocaleCoverage({ db, dialect: database.dialect, campaigns: campaignRepository, templates: templateRepository }),
     unsubscribe: new UnsubscribeService({ db, secret: options.secret, clock }),
     createWorker: (workerOptions = {}) =>
       new DeliveryWorker(

@@ -7,6 +7,7 @@ import {
   CreateCampaignBody,
   ListCampaignsQuery,
   ListMessagesQuery,
+  LocaleCoverageResponse,
   MessagePage,
   MessageParams,
   RetryFailedResponse,
@@ -16,6 +17,7 @@ import {
   UpdateCampaignBody,
 } from './campaign.schemas.js';
 import type { CampaignSendService } from './campaign-send.service.js';
+import type { LocaleCoverage } from './coverage.js';
 import type { CampaignService } from './campaign.service.js';
 
 const errors = {
@@ -32,7 +34,11 @@ const write = { scope: 'campaigns:write' } as const;
 
 export function campaignRoutes(
   app: App,
-  { campaigns, campaignSend }: { campaigns: CampaignService; campaignSend: CampaignSendService },
+  {
+    campaigns,
+    campaignSend,
+    localeCoverage,
+  }: { campaigns: CampaignService; campaignSend: CampaignSendService; localeCoverage: LocaleCoverage },
 ): void {
   app.post(
     '/campaigns',
@@ -123,5 +129,11 @@ export function campaignRoutes(
     '/campaigns/:id/retry-failed',
     { config: write, schema: { tags: ['campaigns'], params: IdParams, response: { 200: RetryFailedResponse, ...errors } } },
     async (request) => campaignSend.retryFailed(tenantOf(request), request.params.id),
+  );
+
+  app.get(
+    '/campaigns/:id/locale-coverage',
+    { config: read, schema: { tags: ['campaigns'], params: IdParams, response: { 200: LocaleCoverageResponse, ...errors } } },
+    async (request) => localeCoverage.forCampaign(tenantOf(request), request.params.id),
   );
 }

@@ -149,3 +149,11 @@ export const MessagePage = pageOf(Message);
 export const MessageParams = Type.Object({ id: Type.String({ maxLength: 200 }), messageId: Type.String({ maxLength: 40 }) });
 
 export const RetryFailedResponse = Type.Object({ requeued: Type.Integer(), campaign: Campaign });
+
+export const LocaleCoverageResponse = Type.Array(
+  Type.Object({
+    locale: Nullable(Type.String({ description: 'Contact locale; null for contacts without one' })),
+    count: Type.Integer({ description: 'Contacts of that locale the campaign would reach now' }),
+    hasTemplate: Type.Boolean({ description: 'A published variant exists for the locale or its language' }),
+  }),
+);

@@ -1,3 +1,4 @@
+import { MessageRepository } from '../delivery/message.repository.js';
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import type { ContactsTable, DB } from '../db/schema.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
@@ -26,6 +27,8 @@ export interface MatchRow {
 export interface ContactTx {
   contacts: ContactRepository;
   suppressions: SuppressionRepository;
+  /** GDPR erasure of the contact's address from the campaigns' message history. */
+  eraseMessageHistory(tenantId: string, contactId: string, email: string): Promise<void>;
 }
 
 /** Columns an upsert may overwrite on an existing contact (never id, tenant or created_at). */
@@ -38,7 +41,13 @@ export class ContactRepository {
   transaction<T>(work: (tx: ContactTx) => Promise<T>): Promise<T> {
     return this.db
       .transaction()
-      .execute((trx) => work({ contacts: new ContactRepository(trx), suppressions: new SuppressionRepository(trx) }));
+      .execute((trx) =>
+        work({
+          contacts: new ContactRepository(trx),
+          suppressions: new SuppressionRepository(trx),
+          eraseMessageHistory: (tenantId, contactId, email) => MessageRepository.eraseContact(trx, tenantId, contactId, email),
+        }),
+      );
   }
 
   getById(tenantId: string, id: string): Promise<ContactRow | undefined> {

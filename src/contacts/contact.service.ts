@@ -131,6 +131,7 @@ export class ContactService {
     await this.deps.contacts.transaction(async (tx: ContactTx) => {
       const contact = await this.load(tx.contacts, tenantId, ref);
       await tx.contacts.deleteById(tenantId, contact.id);
+      await tx.eraseMessageHistory(tenantId, contact.id, contact.email);
       await tx.suppressions.suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
     });
   }

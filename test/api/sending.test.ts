@@ -370,6 +370,22 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     expect(received('capture.test')).toHaveLength(0);
   });
 
+  it('erases a deleted contact from the message history, keeping the counts', async () => {
+    const tenant = await ctx.newTenant();
+    const [goneId] = await addContacts(ctx, tenant, [{ email: 'gone@erase.test', externalId: 'ext-gone' }, { email: 'stays@erase.test' }]);
+    const { baseVersionId } = await publishedTemplate(ctx, tenant);
+    const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId });
+    await ctx.request('POST', `/campaigns/${id}/send`, { tenant });
+    await deliverAll(ctx, tenant, id, ctx.container.createWorker());
+    expect((await ctx.request('DELETE', '/contacts/ext-gone', { tenant })).statusCode).toBe(204);
+
+    const log = (await ctx.request('GET', `/campaigns/${id}/messages`, { tenant })).json().data as { email: string | null; contactId: string | null }[];
+    expect(log.map((m) => m.email).sort()).toEqual([null, 'stays@erase.test'].sort());
+    expect(log.some((m) => m.contactId === goneId)).toBe(false);
+    expect((await getCampaign(ctx, tenant, id)).counters.sent).toBe(2);
+    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'gone@erase.test')).toBe(true);
+  });
+
   it("keeps each tenant's sending endpoints to its own campaigns", async () => {
     const a = await ctx.newTenant('A');
     const b = await ctx.newTenant('B');
@@ -381,6 +397,7 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
       ['GET', `/campaigns/${id}/messages`, undefined],
       ['POST', `/campaigns/${id}/retry-failed`, undefined],
       ['GET', `/campaigns/${id}/messages/1/raw`, undefined],
+      ['GET', `/campaigns/${id}/locale-coverage`, undefined],
     ] as const) {
       const res = await ctx.request(method, url, { tenant: b, body });
       expect(res.statusCode, `${method} ${url}`).toBe(404);
