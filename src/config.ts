@@ -18,6 +18,15 @@ export interface Config {
   logLevel: string;
   /** Delivery worker loops in a `start` or `worker` process. */
   workerConcurrency: number;
+  /** Requests per API key per window; shared through PostgreSQL or Redis, per process on SQLite. */
+  rateLimit: { max: number; windowMs: number };
+  redisUrl: string | undefined;
+  /** How long a worker's claim holds a message before another worker may take it (its process died). */
+  workerLeaseMs: number;
+  /** Messages one worker loop claims at once. */
+  workerBatchSize: number;
+  /** How long one process may hold a campaign's fan-out before another may take it over (its process died). */
+  fanoutLeaseMs: number;
 }
 
 /** Thrown for any bad setting; the CLI prints its message as one line and exits. */
@@ -35,11 +44,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const smtpUrl = parseSmtpUrl(env.SMTP_URL);
   const mailFrom = parseMailFrom(env.MAIL_FROM);
   const workerConcurrency = parsePositiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, 2, 64);
+  const workerLeaseMs = parseMilliseconds('WORKER_LEASE_MS', env.WORKER_LEASE_MS, 120_000, 1000);
+  const workerBatchSize = parsePositiveInt('WORKER_BATCH_SIZE', env.WORKER_BATCH_SIZE, 100, 1000);
+  const fanoutLeaseMs = parseMilliseconds('FANOUT_LEASE_MS', env.FANOUT_LEASE_MS, 60_000, 1000);
+  const rateLimit = {
+    max: parsePositiveInt('RATE_LIMIT_MAX', env.RATE_LIMIT_MAX, 300, 1_000_000),
+    windowMs: parsePositiveInt('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, 60_000, 86_400_000),
+  };
+  const redisUrl = parseRedisUrl(env.REDIS_URL);
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
-  return { database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, workerConcurrency };
+  return {
+    database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel,
+    workerConcurrency, workerLeaseMs, workerBatchSize, fanoutLeaseMs, rateLimit, redisUrl,
+  };
 }
 
 function parsePort(raw: string | undefined): number {
@@ -130,4 +150,23 @@ function parsePositiveInt(name: string, raw: string | undefined, fallback: numbe
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > max) throw new ConfigError(`${name} must be an integer from 1 to ${max} (got "${value}")`);
   return n;
+}
+
+/** A duration in milliseconds: a whole number from `min` up to a day. */
+function parseMilliseconds(name: string, raw: string | undefined, fallback: number, min: number): number {
+  const value = raw?.trim();
+  if (!value) return fallback;
+  const max = 86_400_000;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number of milliseconds from ${min} to ${max} (got "${value}")`);
+  }
+  return n;
+}
+
+function parseRedisUrl(raw: string | undefined): string | undefined {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(value)) throw new ConfigError('REDIS_URL must look like redis://host:6379 or rediss://…');
+  return value;
 }

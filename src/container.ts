@@ -14,6 +14,10 @@ import { QuotaService } from './quota/quota.service.js';
 import { UsageRepository } from './quota/usage.repository.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
+import { Idempotency } from './http/idempotency.js';
+import { DatabaseRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './ratelimit/stores.js';
+import type { RateLimitSettings } from './ratelimit/rate-limit.hook.js';
+import { Redis } from 'ioredis';
 import { ApiKeyRepository } from './auth/api-key.repository.js';
 import { ApiKeyService } from './auth/api-key.service.js';
 import { LastUsedRecorder } from './auth/last-used.js';
@@ -70,6 +74,9 @@ export interface Container {
   /** A delivery worker (not started); `start` and `worker` processes run one. */
   createWorker(options?: Partial<WorkerOptions>): DeliveryWorker;
   createScheduler(tickMs?: number): Scheduler;
+  rateLimit: RateLimitSettings;
+  rateLimitStore: RateLimitStore;
+  idempotency: Idempotency;
   close(): Promise<void>;
 }
 
@@ -77,6 +84,10 @@ export interface ContainerOptions {
   secret: string;
   delivery?: Partial<DeliverySettings>;
   logger?: FastifyBaseLogger;
+  /** Default 300 requests per 60 s per API key. */
+  rateLimit?: RateLimitSettings;
+  /** Share rate-limit counts through Redis instead of the database. */
+  redisUrl?: string;
   clock?: Clock;
   lastUsedFlushMs?: number;
   onBackgroundError?: (error: unknown) => void;
@@ -114,7 +125,19 @@ export function createContainer(database: Database, options: ContainerOptions): 
     secretBox,
   );
   const rateLimiter = new RateLimiter();
+  // Counts must be shared by every API process: Redis if given, else PostgreSQL; SQLite is one host.
+  const rateLimitStore: RateLimitStore = options.redisUrl
+    ? new RedisRateLimitStore(
+        // Errors surface on each command (and the request is let through); the client reconnects by itself.
+        new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 }).on('error', () => {}),
+      )
+    : database.dialect === 'postgres'
+      ? new DatabaseRateLimitStore(db)
+      : new MemoryRateLimitStore();
   return {
+    rateLimit: options.rateLimit ?? { max: 300, windowMs: 60_000 },
+    rateLimitStore,
+    idempotency: new Idempotency({ db, clock }),
     database,
     secret: options.secret,
     clock,
@@ -173,6 +196,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     templateRenderer,
     async close() {
       transports.close();
+      await rateLimitStore.close();
       await lastUsed.flush();
       await database.close();
     },

@@ -61,6 +61,9 @@ export async function startServer(config: Config, role: Role, logger = createLog
     secret,
     logger,
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
+    rateLimit: config.rateLimit,
+    redisUrl: config.redisUrl,
+    fanoutLeaseMs: config.fanoutLeaseMs,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),
@@ -82,7 +85,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
   }
   if (role !== 'serve') {
     scheduler = container.createScheduler();
-    worker = container.createWorker({ loops: config.workerConcurrency });
+    worker = container.createWorker({ loops: config.workerConcurrency, leaseMs: config.workerLeaseMs, batchSize: config.workerBatchSize });
     scheduler.start();
     worker.start();
   }

@@ -42,7 +42,7 @@ export function campaignRoutes(
 ): void {
   app.post(
     '/campaigns',
-    { config: write, schema: { tags: ['campaigns'], body: CreateCampaignBody, response: { 201: Campaign, ...errors } } },
+    { config: { ...write, idempotent: true }, schema: { tags: ['campaigns'], body: CreateCampaignBody, response: { 201: Campaign, ...errors } } },
     async (request, reply) => reply.status(201).send(await campaigns.create(tenantOf(request), request.body)),
   );
 
@@ -87,7 +87,7 @@ export function campaignRoutes(
 
   app.post(
     '/campaigns/:id/send',
-    { config: write, schema: { tags: ['campaigns'], params: IdParams, response: { 202: Campaign, ...errors } } },
+    { config: { ...write, idempotent: true }, schema: { tags: ['campaigns'], params: IdParams, response: { 202: Campaign, ...errors } } },
     async (request, reply) =>
       reply.status(202).send(await campaignSend.send(tenantOf(request), request.params.id, request.principal!.mode)),
   );

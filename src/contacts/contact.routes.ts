@@ -32,14 +32,14 @@ export function contactRoutes(
 ): void {
   app.put(
     '/contacts',
-    { config: write, schema: { tags: ['contacts'], body: UpsertContactBody, response: { 200: Contact, ...errors } } },
+    { config: { ...write, idempotent: true }, schema: { tags: ['contacts'], body: UpsertContactBody, response: { 200: Contact, ...errors } } },
     async (request) => contacts.upsert(tenantOf(request), request.body),
   );
 
   app.post(
     '/contacts/bulk',
     {
-      config: write,
+      config: { ...write, idempotent: true },
       bodyLimit: BULK_BODY_LIMIT,
       schema: { tags: ['contacts'], body: BulkContactsBody, response: { 200: BulkResult, ...errors } },
     },

@@ -156,7 +156,26 @@ export interface SuppressionsTable {
   created_at: string;
 }
 
+export interface RateLimitHitsTable {
+  key: string;
+  window_start: number;
+  count: number;
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  key: string;
+  fingerprint: string;
+  status: 'pending' | 'done';
+  status_code: number | null;
+  response: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DB {
+  rate_limit_hits: RateLimitHitsTable;
+  idempotency_keys: IdempotencyKeysTable;
   messages: MessagesTable;
   usage: UsageTable;
   tenants: TenantsTable;

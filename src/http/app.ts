@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { authenticate } from '../auth/authenticate.js';
+import { rateLimit } from '../ratelimit/rate-limit.hook.js';
 import type { Container } from '../container.js';
 import { registerErrorHandlers } from './errors.js';
 import { registerRoutes, type RouteInfo } from './routes.js';
@@ -41,6 +42,13 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
   app.decorate('routeTable', routes);
 
   app.addHook('onRequest', authenticate({ apiKeys: container.apiKeys, lastUsed: container.lastUsed }));
+  app.addHook(
+    'onRequest',
+    rateLimit(container.rateLimitStore, container.rateLimit, (err) => app.log.error({ err }, 'rate-limit store failed; request allowed')),
+  );
+  app.decorateRequest('idempotencyKey', undefined);
+  app.addHook('preHandler', container.idempotency.preHandler);
+  app.addHook('onSend', container.idempotency.onSend);
   registerRoutes(app, container);
   await app.ready();
   return app;

@@ -49,7 +49,10 @@ const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bear
  * real database) for one dialect, and returns a handle filled in before the
  * tests run.
  */
-export function useTestApp(dialect: TestDialect): TestContext {
+export function useTestApp(
+  dialect: TestDialect,
+  options: { rateLimit?: { max: number; windowMs: number }; redisUrl?: string } = {},
+): TestContext {
   const ctx = { dialect } as TestContext;
   let drop: () => Promise<void> = async () => {};
 
@@ -59,7 +62,12 @@ export function useTestApp(dialect: TestDialect): TestContext {
     const database = openDatabase(testDb.config, { poolSize: 5 });
     await migrateToLatest(database);
     ctx.clock = new TestClock();
-    ctx.container = createContainer(database, { clock: ctx.clock.fn, secret: TEST_SECRET });
+    ctx.container = createContainer(database, {
+      clock: ctx.clock.fn,
+      secret: TEST_SECRET,
+      rateLimit: options.rateLimit ?? { max: 1_000_000, windowMs: 60_000 },
+      redisUrl: options.redisUrl,
+    });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
       const { tenant, apiKey } = await ctx.container.tenants.create({ name });

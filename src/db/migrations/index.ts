@@ -5,6 +5,7 @@ import { contacts } from './0002_contacts.js';
 import { projects } from './0003_projects.js';
 import { templates } from './0004_templates.js';
 import { sending } from './0005_sending.js';
+import { apiSafety } from './0006_api_safety.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -14,5 +15,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261126_0003_projects': projects(dialect),
     '20261126_0004_templates': templates(dialect),
     '20261126_0005_sending': sending(dialect),
+    '20261126_0006_api_safety': apiSafety(dialect),
   };
 }
