@@ -9,8 +9,8 @@ import type { TemplateRepository } from '../templates/template.repository.js';
 import { selectAudience } from './audience.js';
 import type { AudienceFilter } from './campaign.schemas.js';
 
-/** How long one process may hold a campaign's fan-out before another may take it over. */
-const FANOUT_LEASE_MS = 60_000;
+/** How long one process may hold a campaign's fan-out before another may take it over (default). */
+export const FANOUT_LEASE_MS = 60_000;
 
 export interface FanOutResult {
   matched: number;
@@ -53,7 +53,7 @@ export function localeRouting(variants: LocaleVariant[], fallbackLocale: string 
  */
 export class FanOut {
   constructor(
-    private readonly deps: { db: Kysely<DB>; dialect: Dialect; templates: TemplateRepository; clock: Clock },
+    private readonly deps: { db: Kysely<DB>; dialect: Dialect; templates: TemplateRepository; clock: Clock; leaseMs?: number },
   ) {}
 
   /** Counts the contacts a campaign would reach now (for the quota check before sending). */
@@ -73,7 +73,7 @@ export class FanOut {
     const now = clock();
     const claimed = await db
       .updateTable('campaigns')
-      .set({ fanout_lease_until: new Date(now.getTime() + FANOUT_LEASE_MS).toISOString() })
+      .set({ fanout_lease_until: new Date(now.getTime() + (this.deps.leaseMs ?? FANOUT_LEASE_MS)).toISOString() })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', campaignId)
       .where('status', '=', 'SENDING')
