@@ -158,6 +158,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       fanout,
       templates: templateRepository,
       projects: projectRepository,
+      suppressions: suppressionRepository,
       renderer: templateRenderer,
       transports,
       capture: transports.capture,

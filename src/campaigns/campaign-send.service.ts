@@ -13,6 +13,8 @@ import type { Clock } from '../shared/time.js';
 import { resolveVariant } from '../templates/locale-routing.js';
 import { buildContext, type TemplateRenderer } from '../templates/render.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
+import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
+import { normaliseEmail } from '../contacts/email.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
 import type { CampaignReferences } from './campaign.references.js';
 import type { CampaignRepository, CampaignRow } from './campaign.repository.js';
@@ -61,6 +63,7 @@ export class CampaignSendService {
       fanout: FanOut;
       templates: TemplateRepository;
       projects: ProjectRepository;
+      suppressions: SuppressionRepository;
       renderer: TemplateRenderer;
       transports: TransportRegistry;
       capture: CaptureMailer;
@@ -116,8 +119,22 @@ export class CampaignSendService {
     const route = this.deps.transports.route(project, mode === 'test');
     const tenant = await this.deps.db.selectFrom('tenants').select('fallback_locale').where('id', '=', tenantId).executeTakeFirst();
 
+    // Addresses as contacts store them; a suppressed one is refused before anything is sent.
+    const addresses = [...new Set(emails.map((e) => normaliseEmail(e) ?? e.trim()))];
+    const suppressed = [];
+    for (const address of addresses) {
+      if (await this.deps.suppressions.isSuppressed(tenantId, address)) suppressed.push(address);
+    }
+    if (suppressed.length > 0) {
+      throw new AppError(
+        422,
+        'SUPPRESSED_RECIPIENT',
+        `Suppressed addresses are never mailed, not even a test: ${suppressed.join(', ')}`,
+        suppressed.map((address) => ({ field: 'emails', message: `${address} is suppressed` })),
+      );
+    }
     const results: TestSendResult[] = [];
-    for (const [index, email] of [...new Set(emails)].entries()) {
+    for (const [index, email] of addresses.entries()) {
       try {
         const contact = await this.deps.db
           .selectFrom('contacts')
@@ -190,10 +207,11 @@ export class CampaignSendService {
 
   /** Re-queues FAILED messages, except suppressed addresses; the campaign goes back to SENDING. */
   async retryFailed(tenantId: string, id: string): Promise<{ requeued: number; campaign: Campaign }> {
-    const campaign = await this.load(tenantId, id);
-    if (campaign.status !== 'SENDING' && campaign.status !== 'SENT') throw invalidState('campaign', campaign.status, 'retry failed messages of');
+    await this.load(tenantId, id);
     const requeued = await this.deps.messages.retryFailed(tenantId, id, this.deps.clock());
-    return { requeued, campaign: toCampaign(await this.load(tenantId, id)) };
+    const campaign = await this.load(tenantId, id);
+    if (requeued === undefined) throw invalidState('campaign', campaign.status, 'retry failed messages of');
+    return { requeued, campaign: toCampaign(campaign) };
   }
 
   private async load(tenantId: string, id: string): Promise<CampaignRow> {

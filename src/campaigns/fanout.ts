@@ -53,7 +53,15 @@ export function localeRouting(variants: LocaleVariant[], fallbackLocale: string 
  */
 export class FanOut {
   constructor(
-    private readonly deps: { db: Kysely<DB>; dialect: Dialect; templates: TemplateRepository; clock: Clock; leaseMs?: number },
+    private readonly deps: {
+      db: Kysely<DB>;
+      dialect: Dialect;
+      templates: TemplateRepository;
+      clock: Clock;
+      leaseMs?: number;
+      /** Told how long each fan-out took (Prometheus metrics); optional. */
+      observer?: FanOutObserver;
+    },
   ) {}
 
   /** Counts the contacts a campaign would reach now (for the quota check before sending). */
@@ -69,7 +77,7 @@ export class FanOut {
    * process holds it. Undefined when there was nothing to do.
    */
   async run(tenantId: string, campaignId: string): Promise<FanOutResult | undefined> {
-    const { db, dialect, clock } = this.deps;
+    const { db, clock } = this.deps;
     const now = clock();
     const claimed = await db
       .updateTable('campaigns')
@@ -82,6 +90,22 @@ export class FanOut {
       .executeTakeFirst();
     if (claimed.numUpdatedRows === 0n) return undefined;
 
+    const started = performance.now();
+    const observe = (result: 'completed' | 'abandoned' | 'error') =>
+      this.deps.observer?.fannedOut(result, (performance.now() - started) / 1000);
+    try {
+      const result = await this.fanOutClaimed(tenantId, campaignId, now);
+      observe(result ? 'completed' : 'abandoned');
+      return result;
+    } catch (error) {
+      observe('error');
+      throw error;
+    }
+  }
+
+  /** The fan-out proper, once this process holds the campaign's fan-out lease. */
+  private async fanOutClaimed(tenantId: string, campaignId: string, now: Date): Promise<FanOutResult | undefined> {
+    const { db, dialect } = this.deps;
     const campaign = await db
       .selectFrom('campaigns')
       .innerJoin('tenants', 'tenants.id', 'campaigns.tenant_id')
@@ -124,8 +148,8 @@ export class FanOut {
           at.as('created_at'),
           at.as('updated_at'),
         ]);
-        // Over the ceiling: queue the first contacts by id, count the rest as skipped.
-        if (matched > room) select = select.orderBy('contacts.id').limit(room);
+        // Never past the ceiling, even if contacts arrived after the count: the first by id fit.
+        select = select.orderBy('contacts.id').limit(room);
         const result = await trx
           .insertInto('messages')
           .columns([
@@ -139,7 +163,7 @@ export class FanOut {
         await UsageRepository.add(trx, tenantId, month, queued);
       }
 
-      const skippedQuota = matched - queued;
+      const skippedQuota = Math.max(0, matched - queued);
       const stamp = now.toISOString();
       const done = await trx
         .updateTable('campaigns')
@@ -165,6 +189,11 @@ export class FanOut {
       throw error;
     });
   }
+}
+
+/** What a fan-out reports: its duration and how it ended, never which campaign. */
+export interface FanOutObserver {
+  fannedOut(result: 'completed' | 'abandoned' | 'error', seconds: number): void;
 }
 
 class FanOutAbandoned extends Error {

@@ -28,13 +28,15 @@ export interface ClaimedMessage {
   campaignProjectId: string | null;
   campaignAudienceFilter: string | null;
   campaignSendMode: 'live' | 'test' | null;
+  campaignStatus: string;
 }
 
 export type MessageOutcome =
   | { id: number; campaignId: string; kind: 'sent'; providerMessageId: string; response: string }
   | { id: number; campaignId: string; kind: 'retry'; error: string; nextAttemptAt: string }
   | { id: number; campaignId: string; kind: 'failed'; error: string; bounce?: { tenantId: string; email: string } }
-  | { id: number; campaignId: string; kind: 'skipped'; reason: string };
+  | { id: number; campaignId: string; kind: 'skipped'; reason: string }
+  | { id: number; campaignId: string; kind: 'cancelled' };
 
 /**
  * The queue. Workers claim due messages under a lease (PostgreSQL: `FOR
@@ -96,6 +98,7 @@ export class MessageRepository {
         'c.id as c_id', 'c.locale as c_locale', 'c.external_id as c_external_id', 'c.opt_in as c_opt_in', 'c.attributes as c_attributes',
         's.email as s_email',
         'cp.subject as cp_subject', 'cp.project_id as cp_project_id', 'cp.audience_filter as cp_audience_filter', 'cp.send_mode as cp_send_mode',
+        'cp.status as cp_status',
       ])
       .where('m.id', 'in', ids)
       .where('m.lease_owner', '=', owner)
@@ -120,16 +123,26 @@ export class MessageRepository {
       campaignProjectId: r.cp_project_id,
       campaignAudienceFilter: r.cp_audience_filter,
       campaignSendMode: r.cp_send_mode,
+      campaignStatus: r.cp_status,
     }));
   }
 
-  /** Keeps a live worker's leases from expiring while its sends are slow. */
+  /**
+   * Keeps a live worker's leases from expiring while its sends are slow.
+   * PostgreSQL: rows locked by a transaction recording their outcome are
+   * skipped (they are leaving SENDING anyway). Waiting on them, while that
+   * transaction waited on rows this statement had already locked, was a
+   * deadlock; when the outcomes lost, a sent batch stayed SENDING under a
+   * lease this very heartbeat kept renewing, and its campaign never finished.
+   */
   async extendLeases(owner: string, now: Date, leaseMs: number): Promise<void> {
     await this.db
       .updateTable('messages')
       .set({ lease_expires_at: new Date(now.getTime() + leaseMs).toISOString() })
+      .where('id', 'in', (eb) =>
+        this.skipLocked(eb.selectFrom('messages as m').select('m.id').where('m.status', '=', 'SENDING').where('m.lease_owner', '=', owner)),
+      )
       .where('status', '=', 'SENDING')
-      .where('lease_owner', '=', owner)
       .execute();
   }
 
@@ -139,7 +152,7 @@ export class MessageRepository {
    * giving back the attempt it had not made.
    */
   async releaseLeases(now: Date, owner?: string): Promise<number> {
-    let query = this.db
+    const query = this.db
       .updateTable('messages')
       .set({
         status: 'QUEUED',
@@ -148,10 +161,19 @@ export class MessageRepository {
         updated_at: now.toISOString(),
         ...(owner ? { attempts: sql`attempts - 1` } : {}),
       })
+      // Rows whose outcome is being recorded right now are skipped (PostgreSQL), as in extendLeases.
+      .where('id', 'in', (eb) => {
+        const mine = eb.selectFrom('messages as m').select('m.id').where('m.status', '=', 'SENDING');
+        return this.skipLocked(owner ? mine.where('m.lease_owner', '=', owner) : mine.where('m.lease_expires_at', '<', now.toISOString()));
+      })
       .where('status', '=', 'SENDING');
-    query = owner ? query.where('lease_owner', '=', owner) : query.where('lease_expires_at', '<', now.toISOString());
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows);
+  }
+
+  /** PostgreSQL: lock the selected rows, skipping those another transaction holds. SQLite has one writer: nothing to skip. */
+  private skipLocked<Q extends { forUpdate(): { skipLocked(): Q } }>(query: Q): Q {
+    return this.dialect === 'postgres' ? query.forUpdate().skipLocked() : query;
   }
 
   /**
@@ -163,10 +185,13 @@ export class MessageRepository {
     const touched = new Set<string>();
     if (outcomes.length === 0) return touched;
     const at = now.toISOString();
+    // Rows are locked in id order and campaigns in id order, so two workers'
+    // transactions can never wait on each other in a cycle (no deadlock).
+    const ordered = [...outcomes].sort((a, b) => a.id - b.id);
     await this.db.transaction().execute(async (trx) => {
-      const counts = new Map<string, { sent: number; failed: number; skipped: number }>();
-      for (const outcome of outcomes) {
-        const base = trx
+      const counts = new Map<string, { sent: number; failed: number; skipped: number; cancelled: number }>();
+      for (const outcome of ordered) {
+        const mine = trx
           .updateTable('messages')
           .where('id', '=', outcome.id)
           .where('status', '=', 'SENDING')
@@ -175,25 +200,46 @@ export class MessageRepository {
         let query;
         switch (outcome.kind) {
           case 'sent':
-            query = base.set({ ...common, status: 'SENT', sent_at: at, provider_message_id: outcome.providerMessageId, provider_response: outcome.response.slice(0, 1000), last_error: null });
+            // The email is out: record it even if the lease ran out and the message went back to
+            // the queue meanwhile (not yet claimed again), so it is not sent a second time.
+            query = trx
+              .updateTable('messages')
+              .where('id', '=', outcome.id)
+              .where((eb) =>
+                eb.or([
+                  eb.and([eb('status', '=', 'SENDING'), eb('lease_owner', '=', owner)]),
+                  eb.and([eb('status', '=', 'QUEUED'), eb('lease_owner', 'is', null)]),
+                ]),
+              )
+              .set({ ...common, status: 'SENT', sent_at: at, provider_message_id: outcome.providerMessageId, provider_response: outcome.response.slice(0, 1000), last_error: null });
             break;
           case 'retry':
-            query = base.set({ ...common, status: 'QUEUED', next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, 1000) });
+            query = mine.set({ ...common, status: 'QUEUED', next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, 1000) });
             break;
           case 'failed':
-            query = base.set({ ...common, status: 'FAILED', last_error: outcome.error.slice(0, 1000) });
+            query = mine.set({ ...common, status: 'FAILED', last_error: outcome.error.slice(0, 1000) });
             break;
           case 'skipped':
-            query = base.set({ ...common, status: 'SKIPPED', skip_reason: outcome.reason });
+            query = mine.set({
+              ...common,
+              status: 'SKIPPED',
+              skip_reason: outcome.reason,
+              // An erasure that raced the fan-out leaves no address behind.
+              ...(outcome.reason === 'contact_erased' ? { email: null, contact_id: null } : {}),
+            });
+            break;
+          case 'cancelled':
+            query = mine.set({ ...common, status: 'CANCELLED' });
             break;
         }
         const result = await query.executeTakeFirst();
         if (result.numUpdatedRows === 0n) continue; // lease lost: another worker owns it now
         touched.add(outcome.campaignId);
-        const c = counts.get(outcome.campaignId) ?? { sent: 0, failed: 0, skipped: 0 };
+        const c = counts.get(outcome.campaignId) ?? { sent: 0, failed: 0, skipped: 0, cancelled: 0 };
         if (outcome.kind === 'sent') c.sent++;
         if (outcome.kind === 'failed') c.failed++;
         if (outcome.kind === 'skipped') c.skipped++;
+        if (outcome.kind === 'cancelled') c.cancelled++;
         counts.set(outcome.campaignId, c);
         if (outcome.kind === 'failed' && outcome.bounce) {
           await trx
@@ -203,14 +249,15 @@ export class MessageRepository {
             .execute();
         }
       }
-      for (const [campaignId, c] of counts) {
-        if (c.sent + c.failed + c.skipped === 0) continue;
+      for (const [campaignId, c] of [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        if (c.sent + c.failed + c.skipped + c.cancelled === 0) continue;
         await trx
           .updateTable('campaigns')
           .set({
             sent_count: sql`sent_count + ${c.sent}`,
             failed_count: sql`failed_count + ${c.failed}`,
             skipped_suppressed: sql`skipped_suppressed + ${c.skipped}`,
+            cancelled_count: sql`cancelled_count + ${c.cancelled}`,
           })
           .where('id', '=', campaignId)
           .execute();
@@ -239,9 +286,17 @@ export class MessageRepository {
   async cancelStragglers(campaignIds: Iterable<string>, at: string): Promise<void> {
     for (const campaignId of campaignIds) {
       await this.db.transaction().execute(async (trx) => {
-        const campaign = await trx.selectFrom('campaigns').select(['status', 'tenant_id']).where('id', '=', campaignId).executeTakeFirst();
-        if (campaign?.status !== 'CANCELLED') return;
-        const n = await MessageRepository.cancelQueued(trx, campaign.tenant_id, campaignId, at);
+        // Write first: on SQLite this makes the transaction a writer from its start.
+        const result = await trx
+          .updateTable('messages')
+          .set({ status: 'CANCELLED', updated_at: at })
+          .where('campaign_id', '=', campaignId)
+          .where('status', '=', 'QUEUED')
+          .where(({ exists, selectFrom }) =>
+            exists(selectFrom('campaigns').select('campaigns.id').where('campaigns.id', '=', campaignId).where('campaigns.status', '=', 'CANCELLED')),
+          )
+          .executeTakeFirst();
+        const n = Number(result.numUpdatedRows);
         if (n > 0) {
           await trx.updateTable('campaigns').set({ cancelled_count: sql`cancelled_count + ${n}` }).where('id', '=', campaignId).execute();
         }
@@ -249,27 +304,47 @@ export class MessageRepository {
     }
   }
 
-  /** SENDING → SENT once the fan-out is done and nothing is queued or in flight. */
+  /**
+   * SENDING → SENT once the fan-out is done and nothing is queued or in
+   * flight. The campaign row is locked first and the pending check runs as a
+   * later statement, so it sees whatever a concurrent retry-failed committed
+   * (one statement with NOT EXISTS would judge by a snapshot taken before it
+   * waited for the lock).
+   */
   async completeIfDone(campaignId: string, now: Date): Promise<boolean> {
     const at = now.toISOString();
-    const result = await this.db
-      .updateTable('campaigns')
-      .set({ status: 'SENT', completed_at: at, updated_at: at })
-      .where('id', '=', campaignId)
+    return this.db.transaction().execute(async (trx) => {
+      const locked = await trx
+        .updateTable('campaigns')
+        .set({ updated_at: sql`updated_at` })
+        .where('id', '=', campaignId)
+        .where('status', '=', 'SENDING')
+        .where('fanout_completed_at', 'is not', null)
+        .executeTakeFirst();
+      if (locked.numUpdatedRows === 0n) return false;
+      const pending = await trx
+        .selectFrom('messages')
+        .select('id')
+        .where('campaign_id', '=', campaignId)
+        .where('status', 'in', ['QUEUED', 'SENDING'])
+        .limit(1)
+        .executeTakeFirst();
+      if (pending) return false;
+      await trx.updateTable('campaigns').set({ status: 'SENT', completed_at: at, updated_at: at }).where('id', '=', campaignId).execute();
+      return true;
+    });
+  }
+
+  /** SENDING campaigns whose fan-out is done: candidates for the completion sweep. */
+  listSendingFannedOut(limit: number): Promise<{ id: string }[]> {
+    return this.db
+      .selectFrom('campaigns')
+      .select('id')
       .where('status', '=', 'SENDING')
       .where('fanout_completed_at', 'is not', null)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('messages')
-              .select(sql.lit(1).as('one'))
-              .where('messages.campaign_id', '=', campaignId)
-              .where('messages.status', 'in', ['QUEUED', 'SENDING']),
-          ),
-        ),
-      )
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+      .orderBy('started_at')
+      .limit(limit)
+      .execute();
   }
 
   async list(
@@ -300,10 +375,20 @@ export class MessageRepository {
   /**
    * FAILED → QUEUED for a campaign, except addresses now suppressed (hard
    * bounces among them). The campaign goes back to SENDING if it had finished.
+   * Undefined when the campaign is not SENDING or SENT (e.g. cancelled meanwhile).
    */
-  async retryFailed(tenantId: string, campaignId: string, now: Date): Promise<number> {
+  async retryFailed(tenantId: string, campaignId: string, now: Date): Promise<number | undefined> {
     const at = now.toISOString();
     return this.db.transaction().execute(async (trx) => {
+      // The campaign row first: locks it against cancel and completion, and refuses a final state.
+      const open = await trx
+        .updateTable('campaigns')
+        .set({ updated_at: at })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', campaignId)
+        .where('status', 'in', ['SENDING', 'SENT'])
+        .executeTakeFirst();
+      if (open.numUpdatedRows === 0n) return undefined;
       const result = await trx
         .updateTable('messages')
         .set({ status: 'QUEUED', next_attempt_at: at, attempts: 0, updated_at: at })
@@ -325,7 +410,7 @@ export class MessageRepository {
       if (n > 0) {
         await trx
           .updateTable('campaigns')
-          .set({ failed_count: sql`failed_count - ${n}`, status: 'SENDING', completed_at: null, updated_at: at })
+          .set({ failed_count: sql`failed_count - ${n}`, status: 'SENDING', completed_at: null })
           .where('tenant_id', '=', tenantId)
           .where('id', '=', campaignId)
           .execute();

@@ -6,6 +6,7 @@ import { buildContext, type RenderableVersion, type TemplateRenderer } from '../
 import type { TemplateRepository } from '../templates/template.repository.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
 import { composeEmail } from './compose.js';
+import { CaptureMailer } from './mailer.js';
 import type { ClaimedMessage, MessageOutcome, MessageRepository } from './message.repository.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { canRetry, classifyFailure, retryDelayMs, type RetryPolicy, type SmtpFailure } from './retry-policy.js';
@@ -44,6 +45,16 @@ export interface WorkerDeps {
   clock: Clock;
   secret: string;
   logger: FastifyBaseLogger;
+  /** Told what each round did (Prometheus metrics); optional. */
+  observer?: DeliveryObserver;
+}
+
+/** What the worker reports: counts and timings only, never addresses, tenants or campaigns. */
+export interface DeliveryObserver {
+  /** The outcomes of one round, once written. */
+  recorded(outcomes: readonly MessageOutcome[]): void;
+  /** One hand-over to the transport, timed without the rate limiter's wait. */
+  sent(transport: 'smtp' | 'capture', result: 'ok' | 'error', seconds: number): void;
 }
 
 /**
@@ -69,7 +80,7 @@ export class DeliveryWorker {
       this.deps.messages
         .extendLeases(this.owner, this.deps.clock(), this.options.leaseMs)
         .catch((err: unknown) => this.deps.logger.error({ err }, 'lease renewal failed'));
-    }, Math.max(1000, Math.floor(this.options.leaseMs / 3)));
+    }, Math.max(250, Math.floor(this.options.leaseMs / 3))); // a third of the lease: two renewals may fail before it runs out
     this.heartbeat.unref();
     this.loops = Array.from({ length: this.options.loops }, () => this.loop());
   }
@@ -89,11 +100,30 @@ export class DeliveryWorker {
     const batch = await messages.claimDue(this.owner, this.options.batchSize, clock(), this.options.leaseMs);
     if (batch.length === 0) return 0;
     const outcomes = await this.process(batch);
-    const touched = await messages.recordOutcomes(this.owner, outcomes, clock());
+    const touched = await this.record(outcomes);
+    this.deps.observer?.recorded(outcomes);
     const at = clock();
     await messages.cancelStragglers(touched, at.toISOString());
     for (const campaignId of touched) await messages.completeIfDone(campaignId, at);
     return batch.length;
+  }
+
+  /**
+   * The emails are out: their outcomes must be written, or they would be sent
+   * again once the lease runs out. A failed write (deadlock, lost connection,
+   * busy database) is retried — every update is guarded by the lease, so a
+   * repeat is harmless — while the heartbeat keeps the lease alive.
+   */
+  private async record(outcomes: MessageOutcome[]): Promise<Set<string>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.messages.recordOutcomes(this.owner, outcomes, this.deps.clock());
+      } catch (err) {
+        if (attempt >= 50) throw err;
+        this.deps.logger.warn({ err, attempt }, 'recording delivery outcomes failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 50 * 2 ** attempt)));
+      }
+    }
   }
 
   private async loop(): Promise<void> {
@@ -160,6 +190,8 @@ export class DeliveryWorker {
     versionPromise: Promise<RenderableVersion | undefined>,
     projectPromise: Promise<ProjectRow | undefined>,
   ): Promise<MessageOutcome> {
+    // Cancelled after this message was claimed (or released and claimed again): never send.
+    if (m.campaignStatus !== 'SENDING' && m.campaignStatus !== 'SENT') return { id: m.id, campaignId: m.campaignId, kind: 'cancelled' };
     const skip = (reason: string): MessageOutcome => ({ id: m.id, campaignId: m.campaignId, kind: 'skipped', reason });
     // Send-time re-checks: the contact may have been erased, suppressed or opted out since fan-out.
     if (!m.contactExists || !m.email || !m.contactId) return skip('contact_erased');
@@ -167,10 +199,17 @@ export class DeliveryWorker {
     if (!m.contactOptIn && !targetsOptedOut(m.campaignAudienceFilter)) return skip('opted_out');
 
     const fail = (error: string): MessageOutcome => ({ id: m.id, campaignId: m.campaignId, kind: 'failed', error });
+    let version: RenderableVersion | undefined;
+    let project: ProjectRow | undefined;
+    try {
+      [version, project] = await Promise.all([versionPromise, projectPromise]);
+    } catch (error) {
+      // The database hiccuped: not the message's fault, try it again later.
+      return this.retryOrFail(m, `could not load the template or project: ${(error as Error).message}`);
+    }
     let mail;
     let route;
     try {
-      const [version, project] = await Promise.all([versionPromise, projectPromise]);
       if (!version) return fail('template version no longer exists');
       if (m.campaignProjectId && !project) return fail('SMTP project no longer exists');
       const unsubscribeUrl = `${this.deps.transports.publicUrl}/u/${createUnsubscribeToken(this.deps.secret, {
@@ -194,7 +233,10 @@ export class DeliveryWorker {
 
     try {
       if (route.rate) await this.deps.rateLimiter.take(route.rate.key, route.rate.perSecond);
-      const info = await route.mailer.send(mail, { folder: m.campaignId, name: String(m.id) });
+      const mailer = route.mailer;
+      const info = await timed(this.deps.observer, mailer instanceof CaptureMailer ? 'capture' : 'smtp', () =>
+        mailer.send(mail, { folder: m.campaignId, name: String(m.id) }),
+      );
       return { id: m.id, campaignId: m.campaignId, kind: 'sent', providerMessageId: info.messageId, response: info.response };
     } catch (error) {
       const failure = error as Error & SmtpFailure;
@@ -203,18 +245,24 @@ export class DeliveryWorker {
       if (kind === 'bounce') {
         return { id: m.id, campaignId: m.campaignId, kind: 'failed', error: description, bounce: { tenantId: m.tenantId, email: m.email } };
       }
-      if (kind === 'permanent' || !canRetry(this.options.retry, m.attempts)) {
-        return fail(kind === 'permanent' ? description : `${description} (gave up after ${m.attempts} attempts)`);
-      }
-      const delay = retryDelayMs(this.options.retry, m.attempts);
-      return {
-        id: m.id,
-        campaignId: m.campaignId,
-        kind: 'retry',
-        error: description,
-        nextAttemptAt: new Date(this.deps.clock().getTime() + delay).toISOString(),
-      };
+      if (kind === 'permanent') return fail(description);
+      return this.retryOrFail(m, description);
     }
+  }
+
+  /** Back to the queue after a backoff, or FAILED once the attempt budget is spent. */
+  private retryOrFail(m: ClaimedMessage, description: string): MessageOutcome {
+    if (!canRetry(this.options.retry, m.attempts)) {
+      return { id: m.id, campaignId: m.campaignId, kind: 'failed', error: `${description} (gave up after ${m.attempts} attempts)` };
+    }
+    const delay = retryDelayMs(this.options.retry, m.attempts);
+    return {
+      id: m.id,
+      campaignId: m.campaignId,
+      kind: 'retry',
+      error: description,
+      nextAttemptAt: new Date(this.deps.clock().getTime() + delay).toISOString(),
+    };
   }
 }
 
@@ -225,6 +273,20 @@ function targetsOptedOut(audienceFilter: string | null): boolean {
     return (JSON.parse(audienceFilter) as { optIn?: boolean }).optIn === false;
   } catch {
     return false;
+  }
+}
+
+/** Runs one send, telling the observer (if any) how long it took and whether it succeeded. */
+async function timed<T>(observer: DeliveryObserver | undefined, transport: 'smtp' | 'capture', send: () => Promise<T>): Promise<T> {
+  if (!observer) return send();
+  const started = performance.now();
+  try {
+    const result = await send();
+    observer.sent(transport, 'ok', (performance.now() - started) / 1000);
+    return result;
+  } catch (error) {
+    observer.sent(transport, 'error', (performance.now() - started) / 1000);
+    throw error;
   }
 }
 

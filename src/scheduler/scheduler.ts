@@ -11,7 +11,8 @@ import type { Clock } from '../shared/time.js';
  *    a conditional update, so of several processes exactly one wins — and
  *    fans them out;
  * 2. resumes fan-outs that never committed (their process died);
- * 3. returns messages whose lease expired (their worker died) to the queue.
+ * 3. returns messages whose lease expired (their worker died) to the queue;
+ * 4. completes SENDING campaigns with nothing left queued or in flight.
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -66,6 +67,10 @@ export class Scheduler {
     }
     const released = await messages.releaseLeases(now);
     if (released > 0) logger.warn({ released }, 'returned messages with expired leases to the queue');
+    // Workers complete campaigns as their last batch settles; this catches one whose worker died just then.
+    for (const sending of await messages.listSendingFannedOut(50)) {
+      if (await messages.completeIfDone(sending.id, clock())) logger.info({ campaignId: sending.id }, 'campaign completed');
+    }
   }
 
   private async fanOut(tenantId: string, campaignId: string): Promise<void> {

@@ -192,4 +192,27 @@ export class TemplateRepository {
       .where('id', '=', contactId)
       .executeTakeFirst();
   }
+
+  /**
+   * A SCHEDULED or SENDING campaign of the tenant whose template is in the
+   * same locale group as this version: its emails may still be rendered from
+   * any variant of the group.
+   */
+  async activeCampaignUsingGroupOf(tenantId: string, versionId: string): Promise<string | undefined> {
+    const version = await this.getVersion(tenantId, versionId);
+    if (!version) return undefined;
+    const group = version.locale_group_id ?? version.id;
+    const row = await this.db
+      .selectFrom('campaigns')
+      .innerJoin('template_versions as v', (join) =>
+        join.onRef('v.id', '=', 'campaigns.template_version_id').onRef('v.tenant_id', '=', 'campaigns.tenant_id'),
+      )
+      .select('campaigns.id')
+      .where('campaigns.tenant_id', '=', tenantId)
+      .where('campaigns.status', 'in', ['SCHEDULED', 'SENDING'])
+      .where((eb) => eb.or([eb('v.id', '=', group), eb('v.locale_group_id', '=', group)]))
+      .limit(1)
+      .executeTakeFirst();
+    return row?.id;
+  }
 }

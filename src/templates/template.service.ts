@@ -140,8 +140,13 @@ export class TemplateService {
   }
 
   /** Back to DRAFT; messages already queued keep the version id they resolved. */
+  /** Refused (409 VERSION_IN_USE) while a scheduled or sending campaign may still render this group. */
   async unpublish(tenantId: string, templateId: string, versionId: string): Promise<PublishResult> {
     await this.loadVersion(tenantId, templateId, versionId);
+    const campaignId = await this.deps.templates.activeCampaignUsingGroupOf(tenantId, versionId);
+    if (campaignId) {
+      throw new AppError(409, 'VERSION_IN_USE', `Campaign ${campaignId} is scheduled or sending with this template: cancel it or let it finish before unpublishing`);
+    }
     const applied = await this.deps.templates.updateIfStatus(tenantId, templateId, versionId, 'PUBLISHED', {
       status: 'DRAFT',
       published_at: null,

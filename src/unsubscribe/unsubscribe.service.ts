@@ -37,19 +37,16 @@ export class UnsubscribeService {
     if (!claims) return { kind: 'invalid' };
     const at = this.deps.clock().toISOString();
     return this.deps.db.transaction().execute(async (trx) => {
+      // The write comes first: on SQLite that makes this a write transaction from the start, so a
+      // commit by another process in between cannot invalidate it (SQLITE_BUSY_SNAPSHOT).
       const contact = await trx
-        .selectFrom('contacts')
-        .select(['id', 'email', 'locale'])
-        .where('tenant_id', '=', claims.tenantId)
-        .where('id', '=', claims.contactId)
-        .executeTakeFirst();
-      if (!contact) return { kind: 'unknown' } as const;
-      await trx
         .updateTable('contacts')
         .set({ opt_in: 0, updated_at: at })
         .where('tenant_id', '=', claims.tenantId)
-        .where('id', '=', contact.id)
-        .execute();
+        .where('id', '=', claims.contactId)
+        .returning(['id', 'email', 'locale'])
+        .executeTakeFirst();
+      if (!contact) return { kind: 'unknown' } as const;
       await trx
         .insertInto('suppressions')
         .values({ tenant_id: claims.tenantId, email: contact.email, reason: 'unsubscribe', created_at: at })

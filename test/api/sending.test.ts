@@ -386,6 +386,74 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'gone@erase.test')).toBe(true);
   });
 
+  it('never sends a message whose campaign was cancelled after it was claimed', async () => {
+    const tenant = await ctx.newTenant();
+    await addContacts(ctx, tenant, [{ email: 'a@late.test' }, { email: 'b@late.test' }]);
+    const { baseVersionId } = await publishedTemplate(ctx, tenant);
+    const projectId = await smtpProject(ctx, tenant, sink.port);
+    const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId, projectId });
+    await ctx.request('POST', `/campaigns/${id}/send`, { tenant });
+    await waitForFanOut(ctx, tenant, id);
+    // A worker claims both, then dies; the campaign is cancelled; the leases run out.
+    const repo = ctx.container.messageRepository;
+    expect(await repo.claimDue('dead-worker', 10, ctx.clock.now, 1000)).toHaveLength(2);
+    expect((await ctx.request('POST', `/campaigns/${id}/cancel`, { tenant })).statusCode).toBe(200);
+    ctx.clock.advance(2000);
+    await ctx.container.createScheduler().tick(); // returns the expired leases to the queue
+    expect(await ctx.container.createWorker().runOnce()).toBe(2);
+    expect(received('late.test')).toHaveLength(0);
+    const campaign = await getCampaign(ctx, tenant, id);
+    expect(campaign.status).toBe('CANCELLED');
+    expect(campaign.counters).toMatchObject({ sent: 0, cancelled: 2, queued: 0 });
+    const retry = await ctx.request('POST', `/campaigns/${id}/retry-failed`, { tenant });
+    expect(retry.statusCode).toBe(409);
+  });
+
+  it('records a send whose lease ran out before the outcome, instead of sending it again', async () => {
+    const tenant = await ctx.newTenant();
+    await addContacts(ctx, tenant, [{ email: 'slow@lease.test' }]);
+    const { baseVersionId } = await publishedTemplate(ctx, tenant);
+    const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId });
+    await ctx.request('POST', `/campaigns/${id}/send`, { tenant });
+    await waitForFanOut(ctx, tenant, id);
+    const repo = ctx.container.messageRepository;
+    const [claimed] = await repo.claimDue('slow-worker', 10, ctx.clock.now, 1000);
+    ctx.clock.advance(2000);
+    expect(await repo.releaseLeases(ctx.clock.now)).toBe(1); // back to QUEUED, nobody claimed it yet
+    await repo.recordOutcomes('slow-worker', [{ id: claimed!.id, campaignId: id, kind: 'sent', providerMessageId: '<x>', response: '250 ok' }], ctx.clock.now);
+    expect(await ctx.container.createWorker().runOnce()).toBe(0);
+    await ctx.container.createScheduler().tick(); // the completion sweep
+    const campaign = await getCampaign(ctx, tenant, id);
+    expect(campaign).toMatchObject({ status: 'SENT', counters: { sent: 1, queued: 0 } });
+  });
+
+  it('refuses a test send to a suppressed address, however it is written', async () => {
+    const tenant = await ctx.newTenant();
+    await ctx.request('POST', '/suppressions', { tenant, body: { email: 'gone@suppressed.test', reason: 'unsubscribe' } });
+    const { baseVersionId } = await publishedTemplate(ctx, tenant);
+    const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId });
+    const res = await ctx.request('POST', `/campaigns/${id}/test`, { tenant, body: { emails: ['ok@suppressed.test', 'gone@SUPPRESSED.test'] } });
+    expect(res.statusCode).toBe(422);
+    expect(errorBody(res)).toMatchObject({ code: 'SUPPRESSED_RECIPIENT' });
+    expect(received('suppressed.test')).toHaveLength(0);
+  });
+
+  it('refuses to unpublish a template version a scheduled campaign will send', async () => {
+    const tenant = await ctx.newTenant();
+    const { baseVersionId, versionIds } = await publishedTemplate(ctx, tenant, bilingual);
+    const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId });
+    await ctx.request('POST', `/campaigns/${id}/schedule`, { tenant, body: { scheduledAt: new Date(ctx.clock.now.getTime() + 60_000).toISOString() } });
+    const versions = (await ctx.request('GET', `/templates/${(await ctx.container.templateRepository.getVersion(tenant.tenantId, baseVersionId))!.template_id}/versions`, { tenant })).json().data as { id: string; templateId: string }[];
+    const templateId = versions[0]!.templateId;
+    for (const versionId of [baseVersionId, versionIds.es!]) {
+      const res = await ctx.request('POST', `/templates/${templateId}/versions/${versionId}/unpublish`, { tenant });
+      expect(res.statusCode).toBe(409);
+      expect(errorBody(res).code).toBe('VERSION_IN_USE');
+    }
+    await ctx.request('POST', `/campaigns/${id}/cancel`, { tenant });
+    expect((await ctx.request('POST', `/templates/${templateId}/versions/${versionIds.es}/unpublish`, { tenant })).statusCode).toBe(200);
+  });
+
   it("keeps each tenant's sending endpoints to its own campaigns", async () => {
     const a = await ctx.newTenant('A');
     const b = await ctx.newTenant('B');

@@ -6,6 +6,7 @@ import { projects } from './0003_projects.js';
 import { templates } from './0004_templates.js';
 import { sending } from './0005_sending.js';
 import { apiSafety } from './0006_api_safety.js';
+import { messageContactIndex } from './0007_message_contact_index.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -16,5 +17,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261126_0004_templates': templates(dialect),
     '20261126_0005_sending': sending(dialect),
     '20261126_0006_api_safety': apiSafety(dialect),
+    '20261126_0007_message_contact_index': messageContactIndex(dialect),
   };
 }
