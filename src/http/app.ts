@@ -3,7 +3,7 @@ import secureJson from 'secure-json-parse';
 import { authenticate } from '../auth/authenticate.js';
 import { rateLimit } from '../ratelimit/rate-limit.hook.js';
 import type { Container } from '../container.js';
-import { registerErrorHandlers } from './errors.js';
+import { frameworkError, registerErrorHandlers } from './errors.js';
 import { registerRoutes, type RouteInfo } from './routes.js';
 import type { App } from './types.js';
 import { validatorCompiler } from './validation.js';
@@ -19,6 +19,7 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    frameworkErrors: frameworkError,
   }).withTypeProvider() as unknown as App;
 
   app.setValidatorCompiler(validatorCompiler);

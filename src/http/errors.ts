@@ -32,6 +32,19 @@ const FRAMEWORK_CODES: Record<string, string> = {
   MC_UNSTORABLE_TEXT: 'VALIDATION_ERROR',
 };
 
+/**
+ * Errors Fastify raises before routing, which bypass the error handler: a
+ * path that is not valid percent-encoding (`/campaigns/%ZZ`) or a path
+ * parameter over `maxParamLength`. Passed as the `frameworkErrors` option so
+ * they answer in the one documented shape too.
+ */
+export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return sendError(request, reply, status, 'BAD_REQUEST', error.message);
+  request.log.error({ err: error }, 'unhandled framework error');
+  return sendError(request, reply, 500, 'INTERNAL_ERROR', 'Internal server error');
+}
+
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
