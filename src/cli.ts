@@ -1,23 +1,32 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createContainer, type Container } from './container.js';
+import { ApiKeyRepository } from './auth/api-key.repository.js';
+import { ApiKeyService } from './auth/api-key.service.js';
+import { parseScopes } from './auth/scopes.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
-import { parseScopes } from './auth/scopes.js';
-import { startServer, type Role } from './server.js';
-import { resolveSecret } from './settings/secret.js';
+import type { Role } from './server.js';
+import { systemClock } from './shared/time.js';
+import { TenantRepository } from './tenants/tenant.repository.js';
+import { TenantService } from './tenants/tenant.service.js';
+
+/** What the admin commands need: tenants and keys (the server's full container is loaded only to serve). */
+interface AdminServices {
+  tenants: TenantService;
+  apiKeys: ApiKeyService;
+}
 
 /** Runs `task` with a migrated database and closes it afterwards. */
-async function withContainer<T>(config: Config, task: (container: Container) => Promise<T>): Promise<T> {
+async function withAdminServices<T>(config: Config, task: (services: AdminServices) => Promise<T>): Promise<T> {
   const database = openDatabase(config.database, { poolSize: 2 });
-  await migrateToLatest(database);
-  const { secret } = await resolveSecret(database.db, config.secret);
-  const container = createContainer(database, { secret });
   try {
-    return await task(container);
+    await migrateToLatest(database);
+    const tenantRepository = new TenantRepository(database.db);
+    const apiKeys = new ApiKeyService({ keys: new ApiKeyRepository(database.db), tenants: tenantRepository, clock: systemClock });
+    return await task({ apiKeys, tenants: new TenantService({ tenants: tenantRepository, apiKeys, clock: systemClock }) });
   } finally {
-    await container.close();
+    await database.close();
   }
 }
 
@@ -31,6 +40,7 @@ function parseQuota(value: string): number {
 }
 
 async function runServer(role: Role): Promise<void> {
+  const { startServer } = await import('./server.js');
   const server = await startServer(loadConfig(), role);
   const shutdown = (signal: string) => {
     server.logger.info({ signal }, 'shutting down');
@@ -86,7 +96,7 @@ tenants
   .option('--quota <emails>', 'monthly email quota', parseQuota)
   .option('--json', 'print JSON')
   .action(async (opts: { name: string; quota?: number; json?: boolean }) => {
-    const result = await withContainer(loadConfig(), (c) => c.tenants.create({ name: opts.name, monthlyQuota: opts.quota }));
+    const result = await withAdminServices(loadConfig(), (c) => c.tenants.create({ name: opts.name, monthlyQuota: opts.quota }));
     print(
       result,
       Boolean(opts.json),
@@ -111,7 +121,7 @@ keys
   .option('--test', 'create a test-mode key (mc_test_…)')
   .option('--json', 'print JSON')
   .action(async (opts: { tenant: string; scopes: ReturnType<typeof parseScopes>; name?: string; test?: boolean; json?: boolean }) => {
-    const key = await withContainer(loadConfig(), (c) =>
+    const key = await withAdminServices(loadConfig(), (c) =>
       c.apiKeys.create({ tenantId: opts.tenant, scopes: opts.scopes, name: opts.name, mode: opts.test ? 'test' : 'live' }),
     );
     print(
@@ -127,7 +137,7 @@ keys
   .requiredOption('--tenant <id>', 'tenant id')
   .option('--json', 'print JSON')
   .action(async (opts: { tenant: string; json?: boolean }) => {
-    const list = await withContainer(loadConfig(), (c) => c.apiKeys.list(opts.tenant));
+    const list = await withAdminServices(loadConfig(), (c) => c.apiKeys.list(opts.tenant));
     const lines = list.map(
       (k) =>
         `${k.id}  ${k.prefix}…  ${k.name}  ${k.scopes.join(',')}  last used: ${k.lastUsedAt ?? 'never'}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}`,
@@ -141,7 +151,7 @@ keys
   .argument('<id>', 'API key id')
   .option('--json', 'print JSON')
   .action(async (id: string, opts: { json?: boolean }) => {
-    const key = await withContainer(loadConfig(), (c) => c.apiKeys.revoke(id));
+    const key = await withAdminServices(loadConfig(), (c) => c.apiKeys.revoke(id));
     print(key, Boolean(opts.json), `API key ${key.id} revoked at ${key.revokedAt}`);
   });
 

@@ -6,7 +6,7 @@ import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/data
 import { assertBuilt, runCli, startCliServer } from '../helpers/cli.js';
 
 /** The newcomer's path, through the real CLI and real HTTP, on both databases. */
-describe.each(DIALECTS)('mailingcore CLI and server (%s)', (dialect) => {
+describe.each(DIALECTS)('mailingcore CLI and server (%s)', { timeout: 120_000 }, (dialect) => {
   let testDb: TestDatabase;
   let env: Record<string, string>;
   let dataDir: string;
