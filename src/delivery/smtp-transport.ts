@@ -75,7 +75,11 @@ export function createSmtpTransport(settings: SmtpSettings | string, options: Sm
     getSocket: (socketOptions, callback) => {
       connectNoDelay(socketOptions.host ?? smtp.host, socketOptions.port ?? smtp.port, connectionTimeout)
         .then((connection) => callback(null, { connection }))
-        .catch((error: Error) => callback(error, undefined));
+        // Handing Nodemailer's pool an error here leaves the messages queued behind it waiting
+        // forever (Nodemailer 7: the pool resource is never released). Instead let Nodemailer make
+        // the connection itself; if the server is really unreachable it fails through its own
+        // path, which rejects every queued message as it should.
+        .catch(() => callback(null, {}));
     },
   };
   if (options.pool === false) return nodemailer.createTransport(common);

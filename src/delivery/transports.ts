@@ -15,6 +15,8 @@ export interface DeliverySettings {
   publicUrl: string;
   /** Pooled SMTP connections per transport. */
   maxConnections?: number;
+  /** How long an SMTP conversation may be silent before it is abandoned (and retried); default 30 s. */
+  socketTimeoutMs?: number;
 }
 
 export interface Route {
@@ -43,10 +45,14 @@ export class TransportRegistry {
     const sender = parseSender(settings.mailFrom) ?? { fromEmail: 'noreply@mailingcore.invalid', fromName: 'MailingCore', replyTo: null };
     this.fallback = {
       mailer: settings.smtpUrl
-        ? new SmtpMailer(createSmtpTransport(settings.smtpUrl, { maxConnections: settings.maxConnections }))
+        ? new SmtpMailer(createSmtpTransport(settings.smtpUrl, this.transportOptions()))
         : this.capture,
       sender,
     };
+  }
+
+  private transportOptions() {
+    return { maxConnections: this.settings.maxConnections, socketTimeoutMs: this.settings.socketTimeoutMs };
   }
 
   get publicUrl(): string {
@@ -65,7 +71,7 @@ export class TransportRegistry {
     cached?.route.mailer.close();
     const route: Route = {
       mailer: new SmtpMailer(
-        createSmtpTransport(smtpSettingsOfProject(project, this.secretBox), { maxConnections: this.settings.maxConnections }),
+        createSmtpTransport(smtpSettingsOfProject(project, this.secretBox), this.transportOptions()),
       ),
       sender: { fromEmail: project.from_email, fromName: project.from_name, replyTo: project.reply_to },
       ...(project.rate_limit_per_second ? { rate: { key: project.id, perSecond: project.rate_limit_per_second } } : {}),

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   leaseMs: number;
   /** Sleep when the queue is empty. */
   idlePollMs: number;
+  /** A send that has not settled by then is abandoned and retried: a lost callback must not hold a batch forever. */
+  sendTimeoutMs: number;
   retry: RetryPolicy;
 }
 
@@ -32,6 +34,7 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   sendConcurrency: 10,
   leaseMs: 120_000,
   idlePollMs: 500,
+  sendTimeoutMs: 120_000,
   retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 },
 };
 
@@ -235,7 +238,7 @@ export class DeliveryWorker {
       if (route.rate) await this.deps.rateLimiter.take(route.rate.key, route.rate.perSecond);
       const mailer = route.mailer;
       const info = await timed(this.deps.observer, mailer instanceof CaptureMailer ? 'capture' : 'smtp', () =>
-        mailer.send(mail, { folder: m.campaignId, name: String(m.id) }),
+        withTimeout(mailer.send(mail, { folder: m.campaignId, name: String(m.id) }), this.options.sendTimeoutMs),
       );
       return { id: m.id, campaignId: m.campaignId, kind: 'sent', providerMessageId: info.messageId, response: info.response };
     } catch (error) {
@@ -288,6 +291,14 @@ async function timed<T>(observer: DeliveryObserver | undefined, transport: 'smtp
     observer.sent(transport, 'error', (performance.now() - started) / 1000);
     throw error;
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`send did not settle within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 function describeFailure(error: Error & SmtpFailure): string {

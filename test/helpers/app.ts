@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { createContainer, type Container } from '../../src/container.js';
+import type { DeliverySettings } from '../../src/delivery/transports.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { buildApp } from '../../src/http/app.js';
@@ -51,7 +52,7 @@ const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bear
  */
 export function useTestApp(
   dialect: TestDialect,
-  options: { rateLimit?: { max: number; windowMs: number }; redisUrl?: string } = {},
+  options: { rateLimit?: { max: number; windowMs: number }; redisUrl?: string; delivery?: Partial<DeliverySettings> } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
   let drop: () => Promise<void> = async () => {};
@@ -67,6 +68,7 @@ export function useTestApp(
       secret: TEST_SECRET,
       rateLimit: options.rateLimit ?? { max: 1_000_000, windowMs: 60_000 },
       redisUrl: options.redisUrl,
+      delivery: options.delivery,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

@@ -20,6 +20,11 @@
  * - `secure: true` + `tls: {key, cert}`: implicit TLS from the first byte.
  *   `tls` without `secure`: STARTTLS offered. Neither: plain text only
  *   (STARTTLS disabled, AUTH allowed without TLS).
+ * - `delayMs`: wait this long after each message's data before recording
+ *   it and answering 250, like a slow server (default 0: answer at once).
+ * - `parse: false`: skip mailparser (costly with thousands of messages):
+ *   `headers` holds each header's raw unfolded text, and `parsed` only
+ *   `headers`, `headerLines`, `messageId` and `subject` (html is false).
  *
  * A message is recorded (and parsed) before the server answers 250 to DATA,
  * so once a client's sendMail resolves the message is already in
@@ -28,7 +33,7 @@
  * session. `sink.reset()` forgets everything recorded so far.
  */
 import type { AddressInfo } from 'node:net';
-import { simpleParser, type HeaderValue, type ParsedMail } from 'mailparser';
+import { simpleParser, type HeaderValue, type Headers, type ParsedMail } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 
 export interface SinkMessage {
@@ -54,6 +59,18 @@ export interface SmtpSinkOptions {
   recipientResponse?: (address: string) => { code: number; message?: string } | undefined;
   secure?: boolean;
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Per-message delay before the message is recorded and DATA answered (ms). */
+  delayMs?: number;
+  /** False: headers only, without mailparser (default true). */
+  parse?: boolean;
+  /** Listen on this port (e.g. to come back after a simulated outage); default: a free one. */
+  port?: number;
+  /**
+   * A fault at the end of DATA for a message to these recipients: 'drop' cuts the
+   * connection before answering, 'stall' never answers (the client times out),
+   * `{code}` answers with that SMTP code. Undefined: accept.
+   */
+  dataFault?: (recipients: string[]) => 'drop' | 'stall' | { code: number; message?: string } | undefined;
 }
 
 export interface SmtpSink {
@@ -122,7 +139,17 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       stream.on('error', (error) => callback(error));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
-        record(raw, session)
+        const fault = options.dataFault?.(session.envelope.rcptTo.map((r) => r.address));
+        if (fault === 'stall') return;
+        if (fault === 'drop') {
+          const connections = (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections;
+          for (const connection of connections) if (connection.id === session.id) connection._socket.destroy();
+          return;
+        }
+        if (fault) return callback(smtpError(fault.code, fault.message ?? `${fault.code} fault injected by the sink`));
+        const delay = options.delayMs ? new Promise<void>((resolve) => setTimeout(resolve, options.delayMs)) : Promise.resolve();
+        delay
+          .then(() => record(raw, session))
           .then(() => callback())
           .catch((error: Error) => callback(smtpError(451, `4.3.0 sink could not parse the message: ${error.message}`)));
       });
@@ -130,7 +157,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   };
 
   async function record(raw: Buffer, session: SMTPServerSession): Promise<void> {
-    const parsed = await simpleParser(raw);
+    const parsed = options.parse === false ? headersOnly(raw) : await simpleParser(raw);
     const from = session.envelope.mailFrom;
     messages.push({
       envelope: { from: from ? from.address : null, to: session.envelope.rcptTo.map((r) => r.address) },
@@ -148,7 +175,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   server.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       server.removeListener('error', reject);
       resolve();
     });
@@ -187,5 +214,31 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     close() {
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/** The header block split into unfolded lines, without decoding anything (for `parse: false`). */
+function headersOnly(raw: Buffer): ParsedMail {
+  const text = raw.toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  const block = end === -1 ? text : text.slice(0, end);
+  const headers: Headers = new Map();
+  const headerLines: { key: string; line: string }[] = [];
+  for (const line of block.split(/\r?\n(?![ \t])/)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const key = line.slice(0, colon).trim().toLowerCase();
+    headerLines.push({ key, line });
+    if (!headers.has(key)) headers.set(key, line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim());
+  }
+  const messageId = headers.get('message-id');
+  const subject = headers.get('subject');
+  return {
+    attachments: [],
+    headers,
+    headerLines,
+    html: false,
+    ...(typeof messageId === 'string' ? { messageId } : {}),
+    ...(typeof subject === 'string' ? { subject } : {}),
   };
 }

@@ -145,7 +145,8 @@ describe('createSmtpTransport', () => {
     const port = (server.address() as net.AddressInfo).port;
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const t = transport({ host: '127.0.0.1', port, secure: false }, { pool: false });
-    await expect(t.verify()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    // Nodemailer reports it (code ESOCKET) once our own no-delay connection attempt has failed.
+    await expect(t.verify()).rejects.toThrow(/ECONNREFUSED/);
   });
 });
 
