@@ -17,8 +17,40 @@ function makeAjv(options: Options): Ajv.default {
 const bodyAjv = makeAjv({ coerceTypes: false });
 const textAjv = makeAjv({ coerceTypes: 'array' });
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  if (httpPart === 'body') return bodyAjv.compile(schema as object);
+  const validate = textAjv.compile(schema as object);
+  // NUL in a path or query value is refused as in bodies (app.ts): PostgreSQL
+  // cannot even compare text containing it, so it must not reach a query.
+  const validateText = Object.assign(
+    (data: unknown, context?: object) => {
+      const fields = fieldsWithNul(data);
+      if (fields.length > 0) {
+        validateText.errors = fields.map((field) => ({
+          instancePath: `/${field}`,
+          schemaPath: '',
+          keyword: 'nul',
+          params: {},
+          message: 'must not contain NUL characters',
+        }));
+        return false;
+      }
+      const valid = validate(data, context as never);
+      validateText.errors = validate.errors ?? null;
+      return valid;
+    },
+    { schemaEnv: validate.schemaEnv, errors: null as ErrorObject[] | null },
+  );
+  return validateText;
+};
+
+/** Top-level fields (path parameters, query keys) holding a NUL character, in a key or a value. */
+function fieldsWithNul(data: unknown): string[] {
+  if (!data || typeof data !== 'object') return [];
+  return Object.entries(data)
+    .filter(([key, value]) => key.includes('\u0000') || [value].flat().some((v) => typeof v === 'string' && v.includes('\u0000')))
+    .map(([key]) => key.replace(/\u0000/g, '\\0'));
+}
 
 /** Ajv's errors → one entry per bad field, named as the client wrote it (`audienceFilter.locale`). */
 export function validationDetails(errors: ErrorObject[], context: string | undefined): ErrorDetail[] {
