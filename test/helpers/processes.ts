@@ -34,16 +34,30 @@ export interface WorkerHandle extends ChildHandle {
   ready: Promise<void>;
 }
 
-/** Every child started or adopted here is SIGKILLed by killAll(), and on exit of the test process. */
+const FATAL_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/**
+ * Every child started or adopted here is SIGKILLed by killAll(), and when the
+ * test process exits or is stopped by a signal (a run cut short by `timeout`
+ * or Ctrl-C), so no worker outlives the test. Only a SIGKILL of the test
+ * process itself escapes this.
+ */
 export class ProcessGroup {
   private readonly children = new Set<ChildHandle>();
   private counter = 0;
   private readonly onExit = () => {
     for (const handle of this.children) if (handle.running()) handle.child.kill('SIGKILL');
   };
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.onExit();
+    this.unhook();
+    // Then die of it as if we had not been here — unless someone else (the test runner) handles it.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
 
   constructor() {
     process.once('exit', this.onExit);
+    for (const signal of FATAL_SIGNALS) process.once(signal, this.onSignal);
   }
 
   /** `mailingcore worker` with the given environment (LOG_LEVEL=info unless set, for the ready line). */
@@ -86,10 +100,15 @@ export class ProcessGroup {
     await Promise.all(this.running().map((c) => c.kill('SIGKILL')));
   }
 
-  /** killAll, and forget the exit hook. */
+  /** killAll, and forget the exit and signal hooks. */
   async dispose(): Promise<void> {
     await this.killAll();
+    this.unhook();
+  }
+
+  private unhook(): void {
     process.removeListener('exit', this.onExit);
+    for (const signal of FATAL_SIGNALS) process.removeListener(signal, this.onSignal);
   }
 
   private track(name: string, child: ChildProcess, output?: () => string): ChildHandle {
