@@ -21,7 +21,8 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 const BATCH_SIZE = 20;
 const LOOPS = 2; // WORKER_CONCURRENCY: claim → send → record loops per worker process
 const LEASE_MS = 3000;
-const KILLS = 4;
+/** `npm run chaos` raises these (CHAOS_RECIPIENTS, CHAOS_KILLS, CHAOS_WORKERS) for a larger run. */
+const KILLS = Number(process.env.CHAOS_KILLS ?? 4);
 /**
  * Per-message delay of the sink (each worker process sends over 5 pooled
  * connections): even on an idle machine a campaign takes ≥ 6 s, so the kills
@@ -39,8 +40,8 @@ interface CampaignView {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => {
-  const N = dialect === 'sqlite' ? 2000 : 3000;
-  const WORKERS = dialect === 'sqlite' ? 1 : 2;
+  const N = Number(process.env.CHAOS_RECIPIENTS ?? (dialect === 'sqlite' ? 2000 : 3000));
+  const WORKERS = dialect === 'sqlite' ? 1 : Number(process.env.CHAOS_WORKERS ?? 2);
 
   let testDb: TestDatabase;
   let dataDir: string;
@@ -89,7 +90,7 @@ describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => 
   }
 
   /** Generous: on a loaded 2-core machine a campaign of 3000 may take a minute. */
-  async function waitUntilSent(id: string, timeoutMs = 120_000): Promise<CampaignView> {
+  async function waitUntilSent(id: string, timeoutMs = Math.max(120_000, N * 60)): Promise<CampaignView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const campaign = await getCampaign(id);
@@ -285,7 +286,7 @@ describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => 
     expect(await messageStatuses(id)).toEqual({ SENT: N });
     // Lease renewal and outcome writes never wait on each other (they used to deadlock on PostgreSQL).
     for (const w of workers) expect(w.output(), w.name).not.toContain('deadlock');
-  }, 180_000);
+  }, Math.max(180_000, Number(process.env.CHAOS_RECIPIENTS ?? 0) * 100));
 
   it('SIGTERM: the worker exits 0 within seconds, leaves nothing leased, and a new worker finishes exactly once', async () => {
     const workers: WorkerHandle[] = [];
