@@ -130,7 +130,8 @@ export class ContactService {
   async eraseContact(tenantId: string, ref: string): Promise<void> {
     await this.deps.contacts.transaction(async (tx: ContactTx) => {
       const contact = await this.load(tx.contacts, tenantId, ref);
-      await tx.contacts.deleteById(tenantId, contact.id);
+      // A concurrent erasure may have deleted it since the load: that one answers 204, this one 404.
+      if (!(await tx.contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
       await tx.eraseMessageHistory(tenantId, contact.id, contact.email);
       await tx.suppressions.suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
     });
