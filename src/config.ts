@@ -27,6 +27,10 @@ export interface Config {
   workerBatchSize: number;
   /** How long one process may hold a campaign's fan-out before another may take it over (its process died). */
   fanoutLeaseMs: number;
+  /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+  /** A `worker` process serves /healthz, /readyz and /metrics on this port when set (it has no API to serve them). */
+  metricsPort: number | undefined;
 }
 
 /** Thrown for any bad setting; the CLI prints its message as one line and exits. */
@@ -52,21 +56,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     windowMs: parsePositiveInt('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, 60_000, 86_400_000),
   };
   const redisUrl = parseRedisUrl(env.REDIS_URL);
+  const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
+  const metricsPort = env.METRICS_PORT?.trim() ? parsePort(env.METRICS_PORT, 'METRICS_PORT') : undefined;
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel,
-    workerConcurrency, workerLeaseMs, workerBatchSize, fanoutLeaseMs, rateLimit, redisUrl,
+    workerConcurrency, workerLeaseMs, workerBatchSize, fanoutLeaseMs, rateLimit, redisUrl, metricsToken, metricsPort,
   };
 }
 
-function parsePort(raw: string | undefined): number {
+function parsePort(raw: string | undefined, name = 'PORT'): number {
   if (raw === undefined || raw.trim() === '') return 3000;
   const port = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || port < 0 || port > 65535) {
-    throw new ConfigError(`PORT must be an integer from 0 to 65535 (got "${raw}")`);
+    throw new ConfigError(`${name} must be an integer from 0 to 65535 (got "${raw}")`);
   }
   return port;
 }
@@ -162,6 +168,13 @@ function parseMilliseconds(name: string, raw: string | undefined, fallback: numb
     throw new ConfigError(`${name} must be a whole number of milliseconds from ${min} to ${max} (got "${value}")`);
   }
   return n;
+}
+
+function parseMetricsToken(raw: string | undefined): string | undefined {
+  const value = raw?.trim();
+  if (!value) return undefined;
+  if (value.length < 16 || /\s/.test(value)) throw new ConfigError('METRICS_TOKEN must be at least 16 characters, without spaces');
+  return value;
 }
 
 function parseRedisUrl(raw: string | undefined): string | undefined {

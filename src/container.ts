@@ -15,6 +15,8 @@ import { UsageRepository } from './quota/usage.repository.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
 import { Idempotency } from './http/idempotency.js';
+import { Metrics } from './operations/metrics.js';
+import { Readiness } from './operations/readiness.js';
 import { DatabaseRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './ratelimit/stores.js';
 import type { RateLimitSettings } from './ratelimit/rate-limit.hook.js';
 import { Redis } from 'ioredis';
@@ -77,6 +79,10 @@ export interface Container {
   rateLimit: RateLimitSettings;
   rateLimitStore: RateLimitStore;
   idempotency: Idempotency;
+  /** Prometheus metrics of this process (a registry of its own). */
+  metrics: Metrics;
+  /** GET /readyz: the database answers and its schema is current. */
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -93,6 +99,8 @@ export interface ContainerOptions {
   onBackgroundError?: (error: unknown) => void;
   /** How long a process holds a campaign's fan-out before another may take it over (FANOUT_LEASE_MS). */
   fanoutLeaseMs?: number;
+  /** Also export Node.js process metrics (CPU, memory, event loop, GC): on in real processes, off in tests. */
+  processMetrics?: boolean;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -113,7 +121,15 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const messageRepository = new MessageRepository(db, database.dialect);
   const quota = new QuotaService({ usage: new UsageRepository(db), tenants: tenantRepository, clock });
   const references = new CampaignReferences({ templates: templateRepository, projects: projectRepository });
-  const fanout = new FanOut({ db, dialect: database.dialect, templates: templateRepository, clock, leaseMs: options.fanoutLeaseMs });
+  const metrics = new Metrics({ db, processMetrics: options.processMetrics });
+  const fanout = new FanOut({
+    db,
+    dialect: database.dialect,
+    templates: templateRepository,
+    clock,
+    leaseMs: options.fanoutLeaseMs,
+    observer: metrics.fanout,
+  });
   const transports = new TransportRegistry(
     {
       smtpUrl: undefined,
@@ -138,6 +154,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
     rateLimit: options.rateLimit ?? { max: 300, windowMs: 60_000 },
     rateLimitStore,
     idempotency: new Idempotency({ db, clock }),
+    metrics,
+    readiness: new Readiness({ database }),
     database,
     secret: options.secret,
     clock,
@@ -180,6 +198,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
           clock,
           secret: options.secret,
           logger,
+          observer: metrics.delivery,
         },
         { ...DEFAULT_WORKER_OPTIONS, ...workerOptions },
       ),

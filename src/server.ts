@@ -8,6 +8,7 @@ import { isSchemaCurrent, migrateToLatest } from './db/migrate.js';
 import type { DeliveryWorker } from './delivery/worker.js';
 import { buildApp } from './http/app.js';
 import type { App } from './http/types.js';
+import { buildOperationsApp } from './operations/operations.app.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import { resolveSecret } from './settings/secret.js';
 
@@ -64,6 +65,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     rateLimit: config.rateLimit,
     redisUrl: config.redisUrl,
     fanoutLeaseMs: config.fanoutLeaseMs,
+    processMetrics: true,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),
@@ -77,11 +79,16 @@ export async function startServer(config: Config, role: Role, logger = createLog
 
   let app: App | undefined;
   let url: string | undefined;
+  let operationsApp: App | undefined;
+  let metricsUrl: string | undefined;
   let worker: DeliveryWorker | undefined;
   let scheduler: Scheduler | undefined;
   if (role !== 'worker') {
-    app = await buildApp(container, { logger });
+    app = await buildApp(container, { logger, metricsToken: config.metricsToken });
     url = await app.listen({ host: config.host, port: config.port });
+  } else if (config.metricsPort !== undefined) {
+    operationsApp = await buildOperationsApp(container, { logger, metricsToken: config.metricsToken });
+    metricsUrl = await operationsApp.listen({ host: config.host, port: config.metricsPort });
   }
   if (role !== 'serve') {
     scheduler = container.createScheduler();
@@ -89,12 +96,13 @@ export async function startServer(config: Config, role: Role, logger = createLog
     scheduler.start();
     worker.start();
   }
-  logger.info({ url, database: config.database.dialect, role }, role === 'worker' ? 'MailingCore worker running' : 'MailingCore is listening');
+  logger.info({ url, metricsUrl, database: config.database.dialect, role }, role === 'worker' ? 'MailingCore worker running' : 'MailingCore is listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await app?.close(); // stop taking requests first
+      await operationsApp?.close();
       await scheduler?.stop();
       await worker?.stop(); // finishes in-flight sends, releases the rest
       await container.close();

@@ -42,19 +42,49 @@ export function campaignRoutes(
 ): void {
   app.post(
     '/campaigns',
-    { config: { ...write, idempotent: true }, schema: { tags: ['campaigns'], body: CreateCampaignBody, response: { 201: Campaign, ...errors } } },
+    {
+      config: { ...write, idempotent: true },
+      schema: {
+        operationId: 'createCampaign',
+        summary: 'Create a campaign',
+        description: 'A DRAFT campaign: a template version sent to an audience filter.',
+        tags: ['campaigns'],
+        body: CreateCampaignBody,
+        response: { 201: Campaign, ...errors },
+      },
+    },
     async (request, reply) => reply.status(201).send(await campaigns.create(tenantOf(request), request.body)),
   );
 
   app.get(
     '/campaigns',
-    { config: read, schema: { tags: ['campaigns'], querystring: ListCampaignsQuery, response: { 200: CampaignPage, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'listCampaigns',
+        summary: 'List campaigns',
+        description: 'Newest first, optionally by status.',
+        tags: ['campaigns'],
+        querystring: ListCampaignsQuery,
+        response: { 200: CampaignPage, ...errors },
+      },
+    },
     async (request) => campaigns.list(tenantOf(request), request.query),
   );
 
   app.get(
     '/campaigns/:id',
-    { config: read, schema: { tags: ['campaigns'], params: IdParams, response: { 200: Campaign, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'getCampaign',
+        summary: 'Get a campaign',
+        description: 'With its status and delivery counters.',
+        tags: ['campaigns'],
+        params: IdParams,
+        response: { 200: Campaign, ...errors },
+      },
+    },
     async (request) => campaigns.get(tenantOf(request), request.params.id),
   );
 
@@ -62,7 +92,15 @@ export function campaignRoutes(
     '/campaigns/:id',
     {
       config: write,
-      schema: { tags: ['campaigns'], params: IdParams, body: UpdateCampaignBody, response: { 200: Campaign, ...errors } },
+      schema: {
+        operationId: 'updateCampaign',
+        summary: 'Update a draft campaign',
+        description: 'Partial update with the create rules; `null` clears an optional field. DRAFT only (409 `INVALID_STATE` otherwise).',
+        tags: ['campaigns'],
+        params: IdParams,
+        body: UpdateCampaignBody,
+        response: { 200: Campaign, ...errors },
+      },
     },
     async (request) => campaigns.update(tenantOf(request), request.params.id, request.body),
   );
@@ -71,7 +109,15 @@ export function campaignRoutes(
     '/campaigns/:id/schedule',
     {
       config: write,
-      schema: { tags: ['campaigns'], params: IdParams, body: ScheduleCampaignBody, response: { 200: Campaign, ...errors } },
+      schema: {
+        operationId: 'scheduleCampaign',
+        summary: 'Schedule a campaign',
+        description: "DRAFT or SCHEDULED → SCHEDULED. A `scheduledAt` without offset is wall-clock time in `timezone` (the body's, else the campaign's, else UTC).",
+        tags: ['campaigns'],
+        params: IdParams,
+        body: ScheduleCampaignBody,
+        response: { 200: Campaign, ...errors },
+      },
     },
     async (request) => campaigns.schedule(tenantOf(request), request.params.id, request.body, request.principal!.mode),
   );
@@ -80,14 +126,31 @@ export function campaignRoutes(
     '/campaigns/:id/cancel',
     {
       config: write,
-      schema: { tags: ['campaigns'], params: IdParams, response: { 200: Campaign, ...errors } },
+      schema: {
+        operationId: 'cancelCampaign',
+        summary: 'Cancel a campaign',
+        description: "DRAFT, SCHEDULED or SENDING → CANCELLED; a sending campaign's queued messages are cancelled with it. No body.",
+        tags: ['campaigns'],
+        params: IdParams,
+        response: { 200: Campaign, ...errors },
+      },
     },
     async (request) => campaigns.cancel(tenantOf(request), request.params.id),
   );
 
   app.post(
     '/campaigns/:id/send',
-    { config: { ...write, idempotent: true }, schema: { tags: ['campaigns'], params: IdParams, response: { 202: Campaign, ...errors } } },
+    {
+      config: { ...write, idempotent: true },
+      schema: {
+        operationId: 'sendCampaign',
+        summary: 'Send a campaign now',
+        description: 'DRAFT or SCHEDULED → SENDING; the fan-out and delivery run in the background (poll the campaign). 422 without a published template version; 429 `QUOTA_EXCEEDED` when the audience would pass the quota ceiling.',
+        tags: ['campaigns'],
+        params: IdParams,
+        response: { 202: Campaign, ...errors },
+      },
+    },
     async (request, reply) =>
       reply.status(202).send(await campaignSend.send(tenantOf(request), request.params.id, request.principal!.mode)),
   );
@@ -96,7 +159,15 @@ export function campaignRoutes(
     '/campaigns/:id/test',
     {
       config: write,
-      schema: { tags: ['campaigns'], params: IdParams, body: TestSendBody, response: { 200: TestSendResponse, ...errors } },
+      schema: {
+        operationId: 'testSendCampaign',
+        summary: 'Send test copies',
+        description: 'Synchronous `[Test]` copies to 1–5 addresses; status, counters and quota are untouched; a draft template version may be tested.',
+        tags: ['campaigns'],
+        params: IdParams,
+        body: TestSendBody,
+        response: { 200: TestSendResponse, ...errors },
+      },
     },
     async (request) => ({
       results: await campaignSend.test(tenantOf(request), request.params.id, request.body.emails, request.principal!.mode),
@@ -107,7 +178,15 @@ export function campaignRoutes(
     '/campaigns/:id/messages',
     {
       config: read,
-      schema: { tags: ['campaigns'], params: IdParams, querystring: ListMessagesQuery, response: { 200: MessagePage, ...errors } },
+      schema: {
+        operationId: 'listCampaignMessages',
+        summary: "List a campaign's messages",
+        description: 'The per-recipient log: address, locale, status, attempts, last error.',
+        tags: ['campaigns'],
+        params: IdParams,
+        querystring: ListMessagesQuery,
+        response: { 200: MessagePage, ...errors },
+      },
     },
     async (request) =>
       campaignSend.listMessages(tenantOf(request), request.params.id, request.query.status, {
@@ -118,7 +197,20 @@ export function campaignRoutes(
 
   app.get(
     '/campaigns/:id/messages/:messageId/raw',
-    { config: read, schema: { tags: ['campaigns'], params: MessageParams } },
+    {
+      config: read,
+      schema: {
+        operationId: 'getCapturedEmail',
+        summary: 'Get a captured email',
+        description: 'A captured email (no SMTP transport, or an `mc_test_` key) exactly as it would have been sent, as `message/rfc822`.',
+        tags: ['campaigns'],
+        params: MessageParams,
+        docsResponses: {
+          200: { description: 'The email, headers included', content: { 'message/rfc822': { schema: { type: 'string' } } } },
+          404: ErrorResponse,
+        },
+      },
+    },
     async (request, reply) => {
       const raw = await campaignSend.capturedEmail(tenantOf(request), request.params.id, request.params.messageId);
       return reply.type('message/rfc822').send(raw);
@@ -127,13 +219,33 @@ export function campaignRoutes(
 
   app.post(
     '/campaigns/:id/retry-failed',
-    { config: write, schema: { tags: ['campaigns'], params: IdParams, response: { 200: RetryFailedResponse, ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'retryFailedMessages',
+        summary: 'Retry failed messages',
+        description: 'FAILED messages (not bounced or suppressed addresses) go back to the queue and the campaign back to SENDING.',
+        tags: ['campaigns'],
+        params: IdParams,
+        response: { 200: RetryFailedResponse, ...errors },
+      },
+    },
     async (request) => campaignSend.retryFailed(tenantOf(request), request.params.id),
   );
 
   app.get(
     '/campaigns/:id/locale-coverage',
-    { config: read, schema: { tags: ['campaigns'], params: IdParams, response: { 200: LocaleCoverageResponse, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'getLocaleCoverage',
+        summary: 'Locale coverage',
+        description: 'Contacts the campaign would reach now, by locale, and whether a published variant covers each.',
+        tags: ['campaigns'],
+        params: IdParams,
+        response: { 200: LocaleCoverageResponse, ...errors },
+      },
+    },
     async (request) => localeCoverage.forCampaign(tenantOf(request), request.params.id),
   );
 }

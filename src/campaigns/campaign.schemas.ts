@@ -42,7 +42,18 @@ export const CreateCampaignBody = Type.Object(
     projectId: Type.Optional(campaignFields.projectId),
     timezone: Type.Optional(campaignFields.timezone),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: 'June product update',
+        templateVersionId: '0197a1c2-6b1e-7c3d-9a4f-2b8e5d7c9a10',
+        subject: "What's new in June",
+        audienceFilter: { locale: 'en', optIn: true, projectId: '0197a1c2-5d0a-7e21-8b3c-4f6a9d2e1b07', attributes: { plan: 'pro' } },
+        timezone: 'Europe/Madrid',
+      },
+    ],
+  },
 );
 export type CreateCampaignBody = Static<typeof CreateCampaignBody>;
 

@@ -32,7 +32,17 @@ export function contactRoutes(
 ): void {
   app.put(
     '/contacts',
-    { config: { ...write, idempotent: true }, schema: { tags: ['contacts'], body: UpsertContactBody, response: { 200: Contact, ...errors } } },
+    {
+      config: { ...write, idempotent: true },
+      schema: {
+        operationId: 'upsertContact',
+        summary: 'Create or update a contact',
+        description: 'Matched by `externalId`, else by email; 409 `CONFLICT` when the two point at different contacts.',
+        tags: ['contacts'],
+        body: UpsertContactBody,
+        response: { 200: Contact, ...errors },
+      },
+    },
     async (request) => contacts.upsert(tenantOf(request), request.body),
   );
 
@@ -41,32 +51,80 @@ export function contactRoutes(
     {
       config: { ...write, idempotent: true },
       bodyLimit: BULK_BODY_LIMIT,
-      schema: { tags: ['contacts'], body: BulkContactsBody, response: { 200: BulkResult, ...errors } },
+      schema: {
+        operationId: 'bulkUpsertContacts',
+        summary: 'Create or update contacts in bulk',
+        description: '1–1000 contacts, each upserted like `PUT /contacts`; one result per item.',
+        tags: ['contacts'],
+        body: BulkContactsBody,
+        response: { 200: BulkResult, ...errors },
+      },
     },
     async (request) => contacts.bulk(tenantOf(request), request.body),
   );
 
   app.get(
     '/contacts',
-    { config: read, schema: { tags: ['contacts'], querystring: ListContactsQuery, response: { 200: ContactList, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'listContacts',
+        summary: 'List contacts',
+        description: 'Page-numbered (newest first) or, with `cursor`, cursor-paginated (oldest first).',
+        tags: ['contacts'],
+        querystring: ListContactsQuery,
+        response: { 200: ContactList, ...errors },
+      },
+    },
     async (request) => contacts.list(tenantOf(request), request.query),
   );
 
   app.get(
     '/contacts/:id',
-    { config: read, schema: { tags: ['contacts'], params: IdParams, response: { 200: Contact, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'getContact',
+        summary: 'Get a contact',
+        description: 'By id or externalId.',
+        tags: ['contacts'],
+        params: IdParams,
+        response: { 200: Contact, ...errors },
+      },
+    },
     async (request) => contacts.get(tenantOf(request), request.params.id),
   );
 
   app.patch(
     '/contacts/:id',
-    { config: write, schema: { tags: ['contacts'], params: IdParams, body: PatchContactBody, response: { 200: Contact, ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'updateContact',
+        summary: 'Update a contact',
+        description: 'Partial update; `null` clears an optional field.',
+        tags: ['contacts'],
+        params: IdParams,
+        body: PatchContactBody,
+        response: { 200: Contact, ...errors },
+      },
+    },
     async (request) => contacts.patch(tenantOf(request), request.params.id, request.body),
   );
 
   app.delete(
     '/contacts/:id',
-    { config: write, schema: { tags: ['contacts'], params: IdParams, response: { 204: Type.Null(), ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'eraseContact',
+        summary: 'Erase a contact (GDPR)',
+        description: 'Deletes the contact, scrubs its address from the message history and keeps the address suppressed.',
+        tags: ['contacts'],
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
     async (request, reply) => {
       await contacts.eraseContact(tenantOf(request), request.params.id);
       return reply.status(204).send(null);
@@ -82,7 +140,25 @@ export function contactRoutes(
       {
         config: write,
         bodyLimit: IMPORT_BODY_LIMIT,
-        schema: { tags: ['contacts'], response: { 200: ImportResult, ...errors, 415: ErrorResponse } },
+        schema: {
+          operationId: 'importContacts',
+          summary: 'Import contacts (CSV or NDJSON)',
+          description: 'Streams a `text/csv` or `application/x-ndjson` body of any size; rows are upserted like `PUT /contacts`.',
+          tags: ['contacts'],
+          docsBody: {
+            content: {
+              'text/csv': {
+                schema: { type: 'string', description: 'Header row first; email, externalId, locale, optIn, projectId, …; other columns become attributes' },
+                example: 'email,locale,optIn,first_name\nana@example.com,es,true,Ana\n',
+              },
+              'application/x-ndjson': {
+                schema: { type: 'string', description: 'One PUT /contacts body per line' },
+                example: '{"email":"ana@example.com","locale":"es","optIn":true}\n',
+              },
+            },
+          },
+          response: { 200: ImportResult, ...errors, 415: ErrorResponse },
+        },
       },
       async (request) => {
         const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { authenticate } from '../auth/authenticate.js';
 import { rateLimit } from '../ratelimit/rate-limit.hook.js';
 import type { Container } from '../container.js';
 import { frameworkError, registerErrorHandlers } from './errors.js';
+import { isDocsRoute, registerOpenApi } from './openapi.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import { registerRoutes, type RouteInfo } from './routes.js';
 import type { App } from './types.js';
 import { validatorCompiler } from './validation.js';
@@ -12,7 +15,11 @@ export const BODY_LIMIT = 1024 * 1024;
 
 export interface AppOptions {
   logger?: FastifyBaseLogger;
+  /** When set, GET /metrics wants `Authorization: Bearer <token>` (METRICS_TOKEN). */
+  metricsToken?: string | undefined;
 }
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function buildApp(container: Container, options: AppOptions = {}): Promise<App> {
   const app = Fastify({
@@ -20,6 +27,8 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     frameworkErrors: frameworkError,
+    requestIdHeader: false,
+    genReqId: requestIdOf,
   }).withTypeProvider() as unknown as App;
 
   app.setValidatorCompiler(validatorCompiler);
@@ -27,8 +36,16 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
   registerErrorHandlers(app);
   registerJsonParser(app);
 
+  // Before any route: the OpenAPI document is built from the routes as they are added.
+  await registerOpenApi(app, { serverUrl: container.transports.publicUrl, version: VERSION });
+
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
+    // The API reference page and its assets are public, and hidden from the document.
+    if (isDocsRoute(route.url)) {
+      route.config = { ...route.config, public: true };
+      route.schema = { ...route.schema, hide: true };
+    }
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'HEAD') continue;
@@ -37,11 +54,22 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
         url: route.url,
         scope: route.config?.scope ?? (route.config?.anyScope ? 'any' : undefined),
         public: route.config?.public === true,
+        hidden: route.schema?.hide === true,
       });
     }
   });
   app.decorate('routeTable', routes);
 
+  // First, so that every answer (401s included) carries the id its log lines carry.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    container.metrics.httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
   app.addHook('onRequest', authenticate({ apiKeys: container.apiKeys, lastUsed: container.lastUsed }));
   app.addHook(
     'onRequest',
@@ -50,7 +78,7 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
   app.decorateRequest('idempotencyKey', undefined);
   app.addHook('preHandler', container.idempotency.preHandler);
   app.addHook('onSend', container.idempotency.onSend);
-  registerRoutes(app, container);
+  registerRoutes(app, container, { metricsToken: options.metricsToken });
   await app.ready();
   return app;
 }

@@ -1,11 +1,13 @@
 import { campaignRoutes } from '../campaigns/campaign.routes.js';
 import { contactRoutes } from '../contacts/contact.routes.js';
 import type { Container } from '../container.js';
+import { operationsRoutes } from '../operations/operations.routes.js';
 import { quotaRoutes } from '../quota/quota.routes.js';
 import { unsubscribeRoutes } from '../unsubscribe/unsubscribe.routes.js';
 import { projectRoutes } from '../projects/project.routes.js';
 import { suppressionRoutes } from '../suppressions/suppression.routes.js';
 import { templateRoutes } from '../templates/template.routes.js';
+import { docsRoutes } from './openapi.js';
 import type { App } from './types.js';
 
 /**
@@ -18,6 +20,8 @@ export interface RouteInfo {
   url: string;
   scope: string | undefined;
   public: boolean;
+  /** Left out of the OpenAPI document (the /docs page's assets). */
+  hidden: boolean;
 }
 
 declare module 'fastify' {
@@ -26,8 +30,9 @@ declare module 'fastify' {
   }
 }
 
-export function registerRoutes(app: App, container: Container): void {
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+export function registerRoutes(app: App, container: Container, options: { metricsToken?: string | undefined } = {}): void {
+  operationsRoutes(app, { metrics: container.metrics, readiness: container.readiness, metricsToken: options.metricsToken });
+  docsRoutes(app);
   campaignRoutes(app, container);
   projectRoutes(app, container);
   contactRoutes(app, container);

@@ -12,31 +12,80 @@ const tags = ['projects'];
 export function projectRoutes(app: App, { projects }: { projects: ProjectService }): void {
   app.post(
     '/projects',
-    { config: write, schema: { tags, body: CreateProjectBody, response: { 201: Project, ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'createProject',
+        summary: 'Create an SMTP project',
+        description: 'The password is encrypted at rest and never returned.',
+        tags,
+        body: CreateProjectBody,
+        response: { 201: Project, ...errors },
+      },
+    },
     async (request, reply) => reply.status(201).send(await projects.create(tenantOf(request), request.body)),
   );
 
   app.get(
     '/projects',
-    { config: read, schema: { tags, querystring: ListProjectsQuery, response: { 200: ProjectPage, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'listProjects',
+        summary: 'List SMTP projects',
+        tags,
+        querystring: ListProjectsQuery,
+        response: { 200: ProjectPage, ...errors },
+      },
+    },
     async (request) => projects.list(tenantOf(request), request.query),
   );
 
   app.get(
     '/projects/:id',
-    { config: read, schema: { tags, params: IdParams, response: { 200: Project, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'getProject',
+        summary: 'Get an SMTP project',
+        tags,
+        params: IdParams,
+        response: { 200: Project, ...errors },
+      },
+    },
     async (request) => projects.get(tenantOf(request), request.params.id),
   );
 
   app.patch(
     '/projects/:id',
-    { config: write, schema: { tags, params: IdParams, body: UpdateProjectBody, response: { 200: Project, ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'updateProject',
+        summary: 'Update an SMTP project',
+        description: 'Partial update; an omitted password is kept, `null` removes it.',
+        tags,
+        params: IdParams,
+        body: UpdateProjectBody,
+        response: { 200: Project, ...errors },
+      },
+    },
     async (request) => projects.update(tenantOf(request), request.params.id, request.body),
   );
 
   app.delete(
     '/projects/:id',
-    { config: write, schema: { tags, params: IdParams, response: { 204: { type: 'null' }, ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'deleteProject',
+        summary: 'Delete an SMTP project',
+        description: '409 `CONFLICT` while a DRAFT, SCHEDULED or SENDING campaign uses it.',
+        tags,
+        params: IdParams,
+        response: { 204: { type: 'null' }, ...errors },
+      },
+    },
     async (request, reply) => {
       await projects.delete(tenantOf(request), request.params.id);
       return reply.status(204).send();
@@ -46,7 +95,17 @@ export function projectRoutes(app: App, { projects }: { projects: ProjectService
   // Opens an outbound connection with the stored credentials: a write-scope action, not a read.
   app.post(
     '/projects/:id/verify',
-    { config: write, schema: { tags, params: IdParams, response: { 200: VerifyResult, ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'verifyProject',
+        summary: 'Verify SMTP settings',
+        description: 'Connects to the server with the stored credentials: `{ok: true}` or `{ok: false, error}`.',
+        tags,
+        params: IdParams,
+        response: { 200: VerifyResult, ...errors },
+      },
+    },
     async (request) => projects.verify(tenantOf(request), request.params.id),
   );
 }

@@ -15,7 +15,16 @@ const Usage = Type.Object({
 export function quotaRoutes(app: App, { quota }: { quota: QuotaService }): void {
   app.get(
     '/usage',
-    { config: { anyScope: true }, schema: { tags: ['usage'], response: { 200: Usage, 401: ErrorResponse, 403: ErrorResponse } } },
+    {
+      config: { anyScope: true },
+      schema: {
+        operationId: 'getUsage',
+        summary: 'Monthly usage',
+        description: "The tenant's queued emails this UTC month against its quota.",
+        tags: ['usage'],
+        response: { 200: Usage, 401: ErrorResponse, 403: ErrorResponse },
+      },
+    },
     async (request) => quota.state(tenantOf(request)),
   );
 

@@ -12,7 +12,17 @@ const write = { scope: 'suppressions:write' } as const;
 export function suppressionRoutes(app: App, { suppressions }: { suppressions: SuppressionService }): void {
   app.get(
     '/suppressions',
-    { config: read, schema: { tags: ['suppressions'], querystring: ListSuppressionsQuery, response: { 200: SuppressionList, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'listSuppressions',
+        summary: 'List suppressions',
+        description: 'Cursor-paginated in address order.',
+        tags: ['suppressions'],
+        querystring: ListSuppressionsQuery,
+        response: { 200: SuppressionList, ...errors },
+      },
+    },
     async (request) => suppressions.list(tenantOf(request), request.query),
   );
 
@@ -20,7 +30,14 @@ export function suppressionRoutes(app: App, { suppressions }: { suppressions: Su
     '/suppressions',
     {
       config: write,
-      schema: { tags: ['suppressions'], body: CreateSuppressionBody, response: { 200: Suppression, 201: Suppression, ...errors } },
+      schema: {
+        operationId: 'createSuppression',
+        summary: 'Suppress an address',
+        description: '201 when new; 200 with the existing suppression (original reason and date) when the address was already suppressed.',
+        tags: ['suppressions'],
+        body: CreateSuppressionBody,
+        response: { 200: Suppression, 201: Suppression, ...errors },
+      },
     },
     async (request, reply) => {
       const { created, suppression } = await suppressions.add(tenantOf(request), request.body);
@@ -30,7 +47,17 @@ export function suppressionRoutes(app: App, { suppressions }: { suppressions: Su
 
   app.delete(
     '/suppressions/:email',
-    { config: write, schema: { tags: ['suppressions'], params: EmailParams, response: { 204: Type.Null(), ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'deleteSuppression',
+        summary: 'Remove a suppression',
+        description: 'The address is URL-encoded in the path.',
+        tags: ['suppressions'],
+        params: EmailParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
     async (request, reply) => {
       await suppressions.remove(tenantOf(request), request.params.email);
       return reply.status(204).send(null);

@@ -32,19 +32,48 @@ const tags = ['templates'];
 export function templateRoutes(app: App, { templates }: { templates: TemplateService }): void {
   app.post(
     '/templates',
-    { config: write, schema: { tags, body: CreateTemplateBody, response: { 201: Template, ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'createTemplate',
+        summary: 'Create a template',
+        description: 'With its first DRAFT version.',
+        tags,
+        body: CreateTemplateBody,
+        response: { 201: Template, ...errors },
+      },
+    },
     async (request, reply) => reply.status(201).send(await templates.create(tenantOf(request), request.body)),
   );
 
   app.get(
     '/templates',
-    { config: read, schema: { tags, querystring: ListQuery, response: { 200: TemplatePage, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'listTemplates',
+        summary: 'List templates',
+        tags,
+        querystring: ListQuery,
+        response: { 200: TemplatePage, ...errors },
+      },
+    },
     async (request) => templates.list(tenantOf(request), request.query),
   );
 
   app.get(
     '/templates/:id',
-    { config: read, schema: { tags, params: IdParams, response: { 200: Template, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'getTemplate',
+        summary: 'Get a template',
+        description: 'With all its versions, oldest first.',
+        tags,
+        params: IdParams,
+        response: { 200: Template, ...errors },
+      },
+    },
     async (request) => templates.get(tenantOf(request), request.params.id),
   );
 
@@ -52,7 +81,15 @@ export function templateRoutes(app: App, { templates }: { templates: TemplateSer
     '/templates/:id/versions',
     {
       config: write,
-      schema: { tags, params: IdParams, body: CreateVersionBody, response: { 201: TemplateVersion, ...errors } },
+      schema: {
+        operationId: 'createTemplateVersion',
+        summary: 'Create a template version',
+        description: 'A new DRAFT version; `localeGroupId` makes it a locale variant of another version.',
+        tags,
+        params: IdParams,
+        body: CreateVersionBody,
+        response: { 201: TemplateVersion, ...errors },
+      },
     },
     async (request, reply) =>
       reply.status(201).send(await templates.createVersion(tenantOf(request), request.params.id, request.body)),
@@ -62,14 +99,30 @@ export function templateRoutes(app: App, { templates }: { templates: TemplateSer
     '/templates/:id/versions',
     {
       config: read,
-      schema: { tags, params: IdParams, querystring: ListQuery, response: { 200: VersionPage, ...errors } },
+      schema: {
+        operationId: 'listTemplateVersions',
+        summary: 'List the versions of a template',
+        tags,
+        params: IdParams,
+        querystring: ListQuery,
+        response: { 200: VersionPage, ...errors },
+      },
     },
     async (request) => templates.listVersions(tenantOf(request), request.params.id, request.query),
   );
 
   app.get(
     '/templates/:id/versions/:versionId',
-    { config: read, schema: { tags, params: VersionParams, response: { 200: TemplateVersion, ...errors } } },
+    {
+      config: read,
+      schema: {
+        operationId: 'getTemplateVersion',
+        summary: 'Get a template version',
+        tags,
+        params: VersionParams,
+        response: { 200: TemplateVersion, ...errors },
+      },
+    },
     async (request) => templates.getVersion(tenantOf(request), request.params.id, request.params.versionId),
   );
 
@@ -77,7 +130,15 @@ export function templateRoutes(app: App, { templates }: { templates: TemplateSer
     '/templates/:id/versions/:versionId',
     {
       config: write,
-      schema: { tags, params: VersionParams, body: UpdateVersionBody, response: { 200: TemplateVersion, ...errors } },
+      schema: {
+        operationId: 'updateTemplateVersion',
+        summary: 'Update a draft version',
+        description: 'DRAFT only: a PUBLISHED version answers 409 `INVALID_STATE`.',
+        tags,
+        params: VersionParams,
+        body: UpdateVersionBody,
+        response: { 200: TemplateVersion, ...errors },
+      },
     },
     async (request) =>
       templates.updateVersion(tenantOf(request), request.params.id, request.params.versionId, request.body),
@@ -85,13 +146,33 @@ export function templateRoutes(app: App, { templates }: { templates: TemplateSer
 
   app.post(
     '/templates/:id/versions/:versionId/publish',
-    { config: write, schema: { tags, params: VersionParams, response: { 200: PublishResult, ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'publishTemplateVersion',
+        summary: 'Publish a version',
+        description: 'Checks the Liquid syntax (422 `TEMPLATE_SYNTAX`), inlines CSS and derives the text part.',
+        tags,
+        params: VersionParams,
+        response: { 200: PublishResult, ...errors },
+      },
+    },
     async (request) => templates.publish(tenantOf(request), request.params.id, request.params.versionId),
   );
 
   app.post(
     '/templates/:id/versions/:versionId/unpublish',
-    { config: write, schema: { tags, params: VersionParams, response: { 200: PublishResult, ...errors } } },
+    {
+      config: write,
+      schema: {
+        operationId: 'unpublishTemplateVersion',
+        summary: 'Unpublish a version',
+        description: 'Back to DRAFT; messages already queued keep the version they resolved.',
+        tags,
+        params: VersionParams,
+        response: { 200: PublishResult, ...errors },
+      },
+    },
     async (request) => templates.unpublish(tenantOf(request), request.params.id, request.params.versionId),
   );
 
@@ -99,7 +180,15 @@ export function templateRoutes(app: App, { templates }: { templates: TemplateSer
     '/templates/:id/versions/:versionId/preview',
     {
       config: read,
-      schema: { tags, params: VersionParams, body: PreviewBody, response: { 200: Preview, ...errors } },
+      schema: {
+        operationId: 'previewTemplateVersion',
+        summary: 'Preview a version',
+        description: "Renders subject, HTML and text with a contact's data or sample data; any status; the body is optional.",
+        tags,
+        params: VersionParams,
+        body: PreviewBody,
+        response: { 200: Preview, ...errors },
+      },
       // No body at all means "preview with no data" (curl -X POST with nothing else).
       preValidation: async (request) => {
         request.body ??= {};

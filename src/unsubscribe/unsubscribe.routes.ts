@@ -24,7 +24,22 @@ export function unsubscribeRoutes(app: App, { unsubscribe }: { unsubscribe: Unsu
 
     scope.get(
       '/u/:token',
-      { config: { public: true }, schema: { params: TokenParams, querystring: LangQuery, tags: ['unsubscribe'] } },
+      {
+        config: { public: true },
+        schema: {
+          operationId: 'getUnsubscribePage',
+          summary: 'Unsubscribe confirmation page',
+          description: "An HTML page in the contact's language asking for confirmation; it never acts (mail scanners follow links).",
+          params: TokenParams,
+          querystring: LangQuery,
+          tags: ['unsubscribe'],
+          docsResponses: {
+            200: { description: 'The confirmation page (or, if already unsubscribed, the done page)', content: { 'text/html': { schema: { type: 'string' } } } },
+            400: { description: 'The token is not valid (tampered or truncated)', content: { 'text/html': { schema: { type: 'string' } } } },
+            404: { description: 'The contact no longer exists (erased)', content: { 'text/html': { schema: { type: 'string' } } } },
+          },
+        },
+      },
       async (request, reply) => {
         const result = await unsubscribe.lookup(request.params.token);
         const lang = pageLanguage(request.query.lang, result.kind === 'ok' ? result.locale : undefined);
@@ -39,7 +54,22 @@ export function unsubscribeRoutes(app: App, { unsubscribe }: { unsubscribe: Unsu
 
     scope.post(
       '/u/:token',
-      { config: { public: true }, schema: { params: TokenParams, querystring: LangQuery, tags: ['unsubscribe'] } },
+      {
+        config: { public: true },
+        schema: {
+          operationId: 'unsubscribe',
+          summary: 'Unsubscribe',
+          description: "Unsubscribes at once (the page's button, or a mail client's RFC 8058 one-click `List-Unsubscribe=One-Click`): `optIn` false and the address suppressed. Any body is ignored.",
+          params: TokenParams,
+          querystring: LangQuery,
+          tags: ['unsubscribe'],
+          docsResponses: {
+            200: { description: 'Unsubscribed: the done page', content: { 'text/html': { schema: { type: 'string' } } } },
+            400: { description: 'The token is not valid (tampered or truncated)', content: { 'text/html': { schema: { type: 'string' } } } },
+            404: { description: 'The contact no longer exists (erased)', content: { 'text/html': { schema: { type: 'string' } } } },
+          },
+        },
+      },
       async (request, reply) => {
         const result = await unsubscribe.unsubscribe(request.params.token);
         const lang = pageLanguage(request.query.lang, result.kind === 'ok' ? result.locale : undefined);

@@ -79,11 +79,21 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
     for (const route of ctx.app.routeTable) {
       expect(route.public || route.scope !== undefined, `${route.method} ${route.url}`).toBe(true);
     }
-    expect(ctx.app.routeTable.filter((r) => r.public).map((r) => `${r.method} ${r.url}`)).toEqual([
+    expect(ctx.app.routeTable.filter((r) => r.public && !r.hidden).map((r) => `${r.method} ${r.url}`)).toEqual([
       'GET /healthz',
+      'GET /readyz',
+      'GET /metrics',
+      'GET /openapi.json',
       'GET /u/:token',
       'POST /u/:token',
     ]);
+    // Hidden from the OpenAPI document: only the /docs reference page and its assets, all public.
+    const hidden = ctx.app.routeTable.filter((r) => r.hidden);
+    expect(hidden.map((r) => r.url)).toContain('/docs');
+    for (const route of hidden) {
+      expect(route.url === '/docs' || route.url.startsWith('/docs/'), route.url).toBe(true);
+      expect(route.public, route.url).toBe(true);
+    }
   });
 
   it('records when a key was last used, without a write per request', async () => {

@@ -43,9 +43,19 @@ describe('configuration', () => {
     [{ MAILINGCORE_SECRET: 'short' }, /at least 32/],
     [{ SMTP_URL: 'http://x' }, /SMTP_URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
+    [{ METRICS_PORT: 'nine' }, /^METRICS_PORT must be an integer/],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the metrics token and the worker metrics port, both optional', () => {
+    expect(loadConfig({})).toMatchObject({ metricsToken: undefined, metricsPort: undefined });
+    expect(loadConfig({ METRICS_TOKEN: ' scrape-token-0123456789 ', METRICS_PORT: '9464' })).toMatchObject({
+      metricsToken: 'scrape-token-0123456789',
+      metricsPort: 9464,
+    });
   });
 
   it('never echoes an SMTP password in its error', () => {

@@ -1,0 +1,29 @@
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Container } from '../container.js';
+import { registerErrorHandlers } from '../http/errors.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
+import type { App } from '../http/types.js';
+import { operationsRoutes } from './operations.routes.js';
+
+/**
+ * The HTTP face of a `worker` process (METRICS_PORT): /healthz, /readyz and
+ * /metrics only, so that Prometheus can scrape the delivery counters and
+ * latencies, which live in the worker processes. No API, no API keys.
+ */
+export async function buildOperationsApp(
+  container: Container,
+  options: { logger?: FastifyBaseLogger; metricsToken?: string | undefined } = {},
+): Promise<App> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+  }).withTypeProvider() as unknown as App;
+  registerErrorHandlers(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  operationsRoutes(app, { metrics: container.metrics, readiness: container.readiness, metricsToken: options.metricsToken });
+  await app.ready();
+  return app;
+}
