@@ -1,5 +1,6 @@
 import { sql, type Expression, type Kysely, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { DB } from '../db/schema.js';
+import { notSuppressed } from '../suppressions/not-suppressed.js';
 import { normaliseLocale } from '../shared/locale.js';
 import type { AudienceFilter } from './campaign.schemas.js';
 
@@ -26,16 +27,7 @@ export function selectAudience(
   let query = db
     .selectFrom('contacts')
     .where('contacts.tenant_id', '=', tenantId)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('suppressions')
-            .select(sql.lit(1).as('one'))
-            .where('suppressions.tenant_id', '=', tenantId)
-            .whereRef('suppressions.email', '=', 'contacts.email'),
-        ),
-      ),
-    );
+    .where(notSuppressed(tenantId, 'contacts.email'));
   if (!filter) return query;
   if (filter.locale !== undefined) query = query.where('contacts.locale', '=', normaliseLocale(filter.locale) ?? filter.locale);
   if (filter.optIn !== undefined) query = query.where('contacts.opt_in', '=', filter.optIn ? 1 : 0);

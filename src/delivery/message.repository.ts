@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Dialect } from '../db/database.js';
 import type { DB, MessagesTable } from '../db/schema.js';
+import { notSuppressed } from '../suppressions/not-suppressed.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 
 export type MessageRow = Selectable<MessagesTable>;
@@ -396,16 +397,7 @@ export class MessageRepository {
         .where('tenant_id', '=', tenantId)
         .where('campaign_id', '=', campaignId)
         .where('status', '=', 'FAILED')
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('suppressions')
-                .select(sql.lit(1).as('one'))
-                .where('suppressions.tenant_id', '=', tenantId)
-                .whereRef('suppressions.email', '=', 'messages.email'),
-            ),
-          ),
-        )
+        .where(notSuppressed(tenantId, 'messages.email'))
         .executeTakeFirst();
       const n = Number(result.numUpdatedRows);
       if (n > 0) {
