@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, idempotencyKey, MailingCoreError, parseRetryAfter } from '../../sdk/src/index.js';
+import { runCampaignFlow } from '../../sdk/examples/campaign-flow.js';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/databases.js';
+import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
+
+/** The SDK (imported from its TypeScript source) against a real server, on both databases. */
+describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }, (dialect) => {
+  let testDb: TestDatabase;
+  let dataDir: string;
+  let server: ServerProcess;
+  let tenantId: string;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    assertBuilt();
+    testDb = await createTestDatabase(dialect);
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailingcore-sdk-'));
+    const url = testDb.config.dialect === 'sqlite' ? `sqlite:${testDb.config.file}` : testDb.config.url;
+    const env = { DATABASE_URL: url, DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAILINGCORE_SECRET: 's'.repeat(40) };
+    server = await startCliServer('start', env);
+    const created = runCli(['tenants', 'create', '--name', 'SDK', '--json'], env);
+    expect(created.status, created.stderr).toBe(0);
+    const parsed = JSON.parse(created.stdout) as { tenant: { id: string }; apiKey: string };
+    tenantId = parsed.tenant.id;
+    apiKey = parsed.apiKey;
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await testDb?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs the example flow: the campaign reaches SENT and the emails are captured', async () => {
+    const client = createClient({ baseUrl: server.url, apiKey, tenantId });
+    const lines: string[] = [];
+    const { campaign, messages } = await runCampaignFlow(client, (line) => lines.push(line));
+    expect(campaign.status).toBe('SENT');
+    expect(campaign.counters).toMatchObject({ total: 3, sent: 3, failed: 0, queued: 0 });
+    expect(messages).toHaveLength(3);
+    expect(messages.every((m) => m.status === 'SENT')).toBe(true);
+    // es-MX falls back to the Spanish variant: the message records the variant's locale.
+    expect(messages.map((m) => m.locale).sort()).toEqual(['en', 'es', 'es']);
+    const outbox = path.join(dataDir, 'outbox', campaign.id);
+    const emails = fs.readdirSync(outbox).filter((f) => f.endsWith('.eml'));
+    expect(emails).toHaveLength(3);
+    const texts = emails.map((f) => fs.readFileSync(path.join(outbox, f), 'utf8'));
+    expect(texts.some((t) => t.includes('Noticias para Ana'))).toBe(true);
+    expect(texts.some((t) => t.includes('News for Bob'))).toBe(true);
+
+    // The raw typed paths work too.
+    const { data } = await client.GET('/campaigns/{id}', { params: { path: { id: campaign.id } } });
+    expect(data?.status).toBe('SENT');
+  });
+
+  it('replays a send carrying the same Idempotency-Key, and throws typed errors', async () => {
+    const client = createClient({ baseUrl: server.url, apiKey, tenantId });
+    const campaign = await client.campaigns.create({ name: 'No template' });
+    const error = await client.campaigns.send(campaign.id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MailingCoreError);
+    expect((error as MailingCoreError).status).toBe(422);
+
+    const key = idempotencyKey();
+    const first = await client.campaigns.create({ name: 'Once' }, { idempotencyKey: key });
+    const again = await client.campaigns.create({ name: 'Once' }, { idempotencyKey: key });
+    expect(again.id).toBe(first.id);
+
+    const bad = createClient({ baseUrl: server.url, apiKey: 'mc_live_nope', tenantId });
+    await expect(bad.campaigns.get(first.id)).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+  });
+});
+
+/** Retries against a tiny local HTTP server scripted per test. */
+describe('@mailingcore/sdk retries', () => {
+  let server: http.Server;
+  let baseUrl: string;
+  let script: Array<{ status: number; headers?: Record<string, string>; body?: unknown }> = [];
+  let seen: Array<{ method: string; url: string; at: number; idempotencyKey?: string; body: string }> = [];
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, at: Date.now(), idempotencyKey: req.headers['idempotency-key'] as string | undefined, body });
+        const next = script.shift() ?? { status: 200 };
+        res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
+        res.end(JSON.stringify(next.body ?? { id: 'c1', status: 'DRAFT' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const client = () => createClient({ baseUrl, apiKey: 'mc_live_x', tenantId: 't', retry: { baseDelayMs: 10 } });
+  const reset = (s: typeof script) => {
+    script = s;
+    seen = [];
+  };
+  const error = (status: number, code: string) => ({ statusCode: status, code, message: code, path: '/', timestamp: new Date().toISOString() });
+
+  it('waits Retry-After on 429, then succeeds', async () => {
+    reset([{ status: 429, headers: { 'retry-after': '1' }, body: error(429, 'RATE_LIMITED') }]);
+    const started = Date.now();
+    const campaign = await client().campaigns.get('c1');
+    expect(campaign).toMatchObject({ id: 'c1' });
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('retries 503 twice with backoff, then succeeds', async () => {
+    reset([
+      { status: 503, body: error(503, 'NOT_READY') },
+      { status: 503, body: error(503, 'NOT_READY') },
+    ]);
+    await expect(client().campaigns.get('c1')).resolves.toMatchObject({ id: 'c1' });
+    expect(seen.map((s) => s.method)).toEqual(['GET', 'GET', 'GET']);
+  });
+
+  it('gives up after the configured number of retries', async () => {
+    reset(Array.from({ length: 10 }, () => ({ status: 500, body: error(500, 'INTERNAL') })));
+    const c = createClient({ baseUrl, apiKey: 'k', tenantId: 't', retries: 2, retry: { baseDelayMs: 1 } });
+    await expect(c.campaigns.get('c1')).rejects.toMatchObject({ status: 500, code: 'INTERNAL' });
+    expect(seen).toHaveLength(3);
+  });
+
+  it('never retries a POST without Idempotency-Key', async () => {
+    reset([{ status: 503, body: error(503, 'NOT_READY') }]);
+    const { response } = await client().POST('/campaigns/{id}/cancel', { params: { path: { id: 'c1' } } });
+    expect(response.status).toBe(503);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.idempotencyKey).toBeUndefined();
+  });
+
+  it('retries a POST that carries an Idempotency-Key, with the same key and body', async () => {
+    reset([{ status: 502, body: error(502, 'BAD_GATEWAY') }]);
+    await client().campaigns.create({ name: 'x' });
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen[1]!.idempotencyKey).toBe(seen[0]!.idempotencyKey);
+    expect(JSON.parse(seen[1]!.body)).toEqual({ name: 'x' });
+  });
+
+  it('does not retry 429 QUOTA_EXCEEDED (waiting will not help)', async () => {
+    reset([{ status: 429, body: error(429, 'QUOTA_EXCEEDED') }]);
+    await expect(client().campaigns.send('c1')).rejects.toMatchObject({ status: 429, code: 'QUOTA_EXCEEDED' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfter(null)).toBeUndefined();
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});
