@@ -6,6 +6,7 @@ import { ApiKeyService } from './auth/api-key.service.js';
 import { parseScopes } from './auth/scopes.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { registerOperatorCommands } from './cli/operator.js';
 import type { Role } from './server.js';
 import { systemClock } from './shared/time.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
@@ -154,6 +155,8 @@ keys
     const key = await withAdminServices(loadConfig(), (c) => c.apiKeys.revoke(id));
     print(key, Boolean(opts.json), `API key ${key.id} revoked at ${key.revokedAt}`);
   });
+
+registerOperatorCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof ConfigError ? `configuration error: ${error.message}` : (error as Error).message;
