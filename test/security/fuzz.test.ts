@@ -312,6 +312,57 @@ const HOSTILE_SEGMENTS = [
   'FFFFFFFF-FFFF-7FFF-BFFF-FFFFFFFFFFFF',
 ];
 
+/** Pieces of Liquid and HTML, well- and ill-formed, for template sources. */
+const LIQUID_FRAGMENTS = [
+  '{{ first_name }}',
+  '{{ first_name | upcase }}',
+  '{{ unsubscribeUrl }}',
+  '{{ first_name | bogus_filter }}',
+  '{{ "a" | append: first_name | truncate: -5 }}',
+  '{{ first_name | slice: -1000000000, 2000000000 }}',
+  '{{ 1e308 | times: 1e308 }}',
+  '{{ first_name | date: "%Y-%m-%d %Q" }}',
+  '{{ first_name | split: "" | join: "," }}',
+  '{{ x.y.z[0]["a"] }}',
+  '{{ constructor.constructor }}',
+  '{{ __proto__ }}',
+  '{% if first_name %}',
+  '{% elsif x %}',
+  '{% else %}',
+  '{% endif %}',
+  '{% for i in (1..5) %}',
+  '{% for i in (1..100000000) %}{% for j in (1..100000000) %}x{% endfor %}{% endfor %}',
+  '{% endfor %}',
+  '{% assign y = first_name | default: "x" %}',
+  '{% capture c %}{{ y }}{% endcapture %}{{ c }}',
+  '{% case first_name %}{% when "a" %}A{% else %}B{% endcase %}',
+  '{% cycle "a", "b" %}',
+  '{% tablerow i in (1..3) %}{{ i }}{% endtablerow %}',
+  '{% liquid assign a = 1\necho a %}',
+  '{% increment counter %}',
+  '{% raw %}{{ raw }}{% endraw %}',
+  '{% comment %}x{% endcomment %}',
+  '{% include "secrets" %}',
+  '{% render "file" %}',
+  '{% layout "base" %}',
+  '{%',
+  '%}',
+  '{{',
+  '}}',
+  '{% endraw %}',
+  '<style>p { color: red } @media (max-width: 600px) { p { color: blue } }</style>',
+  '<style>@import url("http://127.0.0.1:1/x.css");</style>',
+  '<link rel="stylesheet" href="http://127.0.0.1:1/x.css">',
+  '<p style="color: {{ first_name }}">',
+  '<table><tr>{% for i in (1..2) %}<td>{{ i }}</td>{% endfor %}</tr></table>',
+  '<script>alert(1)</script>',
+  '<!--',
+  '<![CDATA[',
+  '<p>',
+  '</p>',
+  '&amp;&#0;&#xD800;',
+];
+
 /** For wildcard tails (static files): ways out of the served folder. */
 const TRAVERSALS = [
   '../../../../../../etc/passwd',
@@ -640,6 +691,39 @@ describe.each(DIALECTS)('fuzzing every route (%s)', (dialect) => {
         counts = await rowCounts(ctx);
       }),
       { numRuns: 2 * NUM_RUNS, seed: seedFor('round trip'), endOnFailure: true },
+    );
+  }, 120_000);
+
+  it('hostile Liquid and HTML survive the template life cycle: draft, preview, publish, preview, test send', async () => {
+    const tenant = await ctx.newTenant('Liquid');
+    const template = await putJson(tenant, 'POST', '/templates', { name: 'Liquid', subject: 'S', htmlBody: '<p>x</p>' });
+    const templateId = template.json().id as string;
+    const versions = `/templates/${templateId}/versions`;
+    const source = fc
+      .array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...LIQUID_FRAGMENTS) }, { weight: 1, arbitrary: wildString }), { minLength: 1, maxLength: 12 })
+      .map((parts) => parts.join(''));
+    await fc.assert(
+      fc.asyncProperty(source, source, fc.option(source, { nil: undefined }), fc.jsonValue({ maxDepth: 3 }), async (subject, htmlBody, textBody, data) => {
+        const expectShape = (res: LightMyRequestResponse, what: string) => {
+          expect(res.statusCode, `${what} → ${res.body.slice(0, 500)}`).toBeLessThan(500);
+          if (res.statusCode >= 400) expect(res.json()).toMatchObject({ statusCode: res.statusCode, code: expect.any(String), message: expect.any(String) });
+          return res;
+        };
+        const created = expectShape(await putJson(tenant, 'POST', versions, { subject, htmlBody, ...(textBody === undefined ? {} : { textBody }) }), 'create');
+        if (created.statusCode !== 201) return;
+        const version = `${versions}/${created.json().id}`;
+        expectShape(await putJson(tenant, 'POST', `${version}/preview`, { data: { first_name: data } }), 'draft preview');
+        const published = expectShape(await ctx.request('POST', `${version}/publish`, { tenant }), 'publish');
+        if (published.statusCode !== 200) return;
+        // A published template may still fail to render (a render limit, a filter on bad data): 422, not a crash.
+        expect([200, 422]).toContain(expectShape(await putJson(tenant, 'POST', `${version}/preview`, { data: { first_name: data } }), 'preview').statusCode);
+        const campaign = await putJson(tenant, 'POST', '/campaigns', { name: 'Liquid', templateVersionId: created.json().id });
+        expect(campaign.statusCode, campaign.body).toBe(201);
+        const sent = expectShape(await putJson(tenant, 'POST', `/campaigns/${campaign.json().id}/test`, { emails: ['liquid@fuzz.test'] }), 'test send');
+        expect(sent.statusCode, sent.body).toBe(200);
+        counts = await rowCounts(ctx);
+      }),
+      { numRuns: 2 * NUM_RUNS, seed: seedFor('liquid'), endOnFailure: true },
     );
   }, 120_000);
 
