@@ -1,0 +1,19 @@
+/**
+ * Child-process roles, by name (see bench/child.ts and startChild in
+ * bench/lib/common.ts). Each is loaded on demand, so a child holds only the
+ * modules its role needs and its peak RSS is that role's.
+ */
+import type { ChildContext } from './child.js';
+
+export type Role = (params: any, ctx: ChildContext) => Promise<unknown>;
+
+export const roles: Record<string, () => Promise<Role>> = {
+  'fanout-app': async () => (await import('./fanout.js')).fanoutApp,
+  'fanout-baseline': async () => (await import('./fanout.js')).fanoutBaseline,
+  'delivery-app': async () => (await import('./delivery.js')).deliveryApp,
+  'delivery-baseline': async () => (await import('./delivery.js')).deliveryBaseline,
+  'import-app': async () => (await import('./import.js')).importApp,
+  'import-baseline': async () => (await import('./import.js')).importBaseline,
+  'api-server': async () => (await import('./api.js')).apiServer,
+  'api-baseline': async () => (await import('./api.js')).apiBaseline,
+};

@@ -1,0 +1,32 @@
+/**
+ * `npm run bench`: every benchmark in turn (BENCH_ONLY=fanout,api to pick),
+ * each printing its table and appending a dated entry to docs/BENCHMARKS.md.
+ *
+ *   npm run bench                         quick pass, BENCH_SCALE=20000, a few minutes
+ *   BENCH_SCALE=1000000 npm run bench     full pass
+ */
+import { main as api } from './api.js';
+import { main as delivery } from './delivery.js';
+import { main as fanout } from './fanout.js';
+import { main as importContacts } from './import.js';
+import { log, settings } from './lib/common.js';
+import { main as scaling } from './scaling.js';
+
+const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling };
+
+async function main(): Promise<void> {
+  for (const name of settings.only) {
+    if (!benchmarks[name]) throw new Error(`BENCH_ONLY: unknown benchmark "${name}" (known: ${Object.keys(benchmarks).join(', ')})`);
+  }
+  const started = Date.now();
+  for (const name of settings.only) {
+    log(`── ${name} (scale ${settings.scale}, engines ${settings.engines.join(', ')})`);
+    await benchmarks[name]!();
+  }
+  log(`all done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+/**
+ * A local SMTP sink for the delivery benchmark, run in its own process so
+ * that its work does not count against the sender: the `smtp-server`
+ * package on 127.0.0.1 at a random port, accepting every message (no
+ * parsing, no storage) and counting them.
+ *
+ * Started with fork() and an IPC channel: it sends `{type: 'listening', port}`
+ * and answers `{type: 'count'}` with `{type: 'count', accepted, bytes}` and
+ * `{type: 'reset'}` by zeroing its counters. Without an IPC channel
+ * (`node bench/sink-process.js`) it prints its port and runs until killed.
+ */
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+
+let accepted = 0;
+let bytes = 0;
+
+const server = new SMTPServer({
+  secure: false,
+  disabledCommands: ['STARTTLS'],
+  authOptional: true,
+  allowInsecureAuth: true,
+  logger: false,
+  banner: 'MailingCore benchmark sink',
+  size: 50 * 1024 * 1024,
+  maxClients: 1000,
+  closeTimeout: 1000,
+  onData(stream, _session, callback) {
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    stream.on('end', () => {
+      accepted += 1;
+      callback(null, `2.0.0 Ok: queued as ${accepted}`);
+    });
+  },
+});
+server.on('error', () => {});
+
+server.listen(Number(process.env.SINK_PORT ?? 0), '127.0.0.1', () => {
+  const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address();
+  if (process.send) process.send({ type: 'listening', port });
+  else console.log(`SMTP sink listening on 127.0.0.1:${port}`);
+});
+
+process.on('message', (raw) => {
+  const message = raw as { type: string };
+  if (message.type === 'count') process.send!({ type: 'count', accepted, bytes });
+  if (message.type === 'reset') {
+    accepted = 0;
+    bytes = 0;
+    process.send!({ type: 'reset' });
+  }
+  if (message.type === 'close') server.close(() => process.exit(0));
+});
+process.on('disconnect', () => server.close(() => process.exit(0)));
