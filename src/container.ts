@@ -129,6 +129,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     clock,
     leaseMs: options.fanoutLeaseMs,
     observer: metrics.fanout,
+    onUsageChanged: (tenantId) => quota.forget(tenantId),
   });
   const transports = new TransportRegistry(
     {

@@ -61,6 +61,8 @@ export class FanOut {
       leaseMs?: number;
       /** Told how long each fan-out took (Prometheus metrics); optional. */
       observer?: FanOutObserver;
+      /** Told when a tenant's usage grew (the quota headers' cache forgets it). */
+      onUsageChanged?: (tenantId: string) => void;
     },
   ) {}
 
@@ -96,6 +98,7 @@ export class FanOut {
     try {
       const result = await this.fanOutClaimed(tenantId, campaignId, now);
       observe(result ? 'completed' : 'abandoned');
+      if (result && result.queued > 0) this.deps.onUsageChanged?.(tenantId);
       return result;
     } catch (error) {
       observe('error');

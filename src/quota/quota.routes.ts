@@ -31,7 +31,7 @@ export function quotaRoutes(app: App, { quota }: { quota: QuotaService }): void 
   // Every authenticated answer tells the tenant where it stands this month.
   app.addHook('onSend', async (request, reply, payload) => {
     if (!request.principal) return payload;
-    const state = await quota.state(request.principal.tenantId);
+    const state = await quota.headerState(request.principal.tenantId);
     reply.header('X-Quota-Limit', String(state.limit));
     reply.header('X-Quota-Used', String(state.used));
     reply.header('X-Quota-Percentage', String(state.percentage));

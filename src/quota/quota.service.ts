@@ -4,14 +4,45 @@ import { AppError } from '../shared/errors.js';
 import { monthOf, percentageOf, wouldExceed, type QuotaState } from './quota.js';
 import type { UsageRepository } from './usage.repository.js';
 
+/** How long the quota headers of a tenant may be served from memory. */
+const HEADER_STATE_TTL_MS = 1000;
+
 export class QuotaService {
+  private readonly recent = new Map<string, { state: QuotaState; at: number }>();
+
   constructor(private readonly deps: { usage: UsageRepository; tenants: TenantRepository; clock: Clock }) {}
 
+  /** Read fresh from the database (GET /usage, quota checks before sending). */
   async state(tenantId: string): Promise<QuotaState> {
     const month = monthOf(this.deps.clock());
     const [tenant, used] = await Promise.all([this.deps.tenants.getById(tenantId), this.deps.usage.used(tenantId, month)]);
     const limit = tenant?.monthly_quota ?? 0;
-    return { month, limit, used, percentage: percentageOf(limit, used) };
+    const state = { month, limit, used, percentage: percentageOf(limit, used) };
+    this.remember(tenantId, state);
+    return state;
+  }
+
+  /**
+   * For the X-Quota-* headers on every answer: at most a second old, so a busy
+   * API does not pay two queries per request for them. A fan-out in this
+   * process forgets the tenant's entry at once; other processes' fan-outs show
+   * within the second.
+   */
+  async headerState(tenantId: string): Promise<QuotaState> {
+    const cached = this.recent.get(tenantId);
+    if (cached && Date.now() - cached.at < HEADER_STATE_TTL_MS && cached.state.month === monthOf(this.deps.clock())) {
+      return cached.state;
+    }
+    return this.state(tenantId);
+  }
+
+  forget(tenantId: string): void {
+    this.recent.delete(tenantId);
+  }
+
+  private remember(tenantId: string, state: QuotaState): void {
+    if (this.recent.size > 10_000) this.recent.clear();
+    this.recent.set(tenantId, { state, at: Date.now() });
   }
 
   /** 429 QUOTA_EXCEEDED when queuing `more` emails would pass 110 % of the limit. */
