@@ -1,6 +1,7 @@
 import { htmlToText } from './freeze.js';
 import { parsePart, renderPart, type ParsedTemplate } from './liquid.js';
 import { applyDeclarations, type VariableDeclaration } from './variables.js';
+import { LruMap } from '../shared/lru-map.js';
 
 export { TemplateRenderError, TemplateSyntaxError } from './liquid.js';
 
@@ -67,28 +68,24 @@ interface Compiled {
  * publishing checks the syntax strictly.
  */
 export class TemplateRenderer {
-  private readonly cache = new Map<string, Compiled>();
+  private readonly cache: LruMap<string, Compiled>;
 
-  constructor(private readonly capacity = 500) {}
+  constructor(capacity = 500) {
+    this.cache = new LruMap(capacity);
+  }
 
   /** Throws TemplateSyntaxError (naming the part) for a template that does not parse. */
   compile(version: RenderableVersion): Compiled {
     const sources: Compiled['sources'] = [version.subject, version.htmlBody, version.textBody];
     const hit = this.cache.get(version.id);
-    if (hit && hit.sources.every((source, i) => source === sources[i])) {
-      this.cache.delete(version.id);
-      this.cache.set(version.id, hit);
-      return hit;
-    }
+    if (hit && hit.sources.every((source, i) => source === sources[i])) return hit;
     const compiled: Compiled = {
       sources,
       subject: parsePart('subject', version.subject),
       html: parsePart('htmlBody', version.htmlBody),
       text: version.textBody === null ? null : parsePart('textBody', version.textBody),
     };
-    this.cache.delete(version.id);
     this.cache.set(version.id, compiled);
-    if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);
     return compiled;
   }
 
