@@ -27,6 +27,8 @@ export interface Config {
   workerBatchSize: number;
   /** How long one process may hold a campaign's fan-out before another may take it over (its process died). */
   fanoutLeaseMs: number;
+  /** How long an API process trusts a verified key without looking it up again: a revocation elsewhere takes this long. */
+  apiKeyCacheMs: number;
   /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   /** A `worker` process serves /healthz, /readyz and /metrics on this port when set (it has no API to serve them). */
@@ -56,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     windowMs: parsePositiveInt('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, 60_000, 86_400_000),
   };
   const redisUrl = parseRedisUrl(env.REDIS_URL);
+  const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, 1000, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
   const metricsPort = env.METRICS_PORT?.trim() ? parsePort(env.METRICS_PORT, 'METRICS_PORT') : undefined;
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
@@ -64,7 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel,
-    workerConcurrency, workerLeaseMs, workerBatchSize, fanoutLeaseMs, rateLimit, redisUrl, metricsToken, metricsPort,
+    workerConcurrency, workerLeaseMs, workerBatchSize, fanoutLeaseMs, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort,
   };
 }
 
@@ -159,10 +162,9 @@ function parsePositiveInt(name: string, raw: string | undefined, fallback: numbe
 }
 
 /** A duration in milliseconds: a whole number from `min` up to a day. */
-function parseMilliseconds(name: string, raw: string | undefined, fallback: number, min: number): number {
+function parseMilliseconds(name: string, raw: string | undefined, fallback: number, min: number, max = 86_400_000): number {
   const value = raw?.trim();
   if (!value) return fallback;
-  const max = 86_400_000;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) {
     throw new ConfigError(`${name} must be a whole number of milliseconds from ${min} to ${max} (got "${value}")`);

@@ -95,6 +95,8 @@ export interface ContainerOptions {
   /** Share rate-limit counts through Redis instead of the database. */
   redisUrl?: string;
   clock?: Clock;
+  /** How long a verified API key is trusted without a look-up (API_KEY_CACHE_MS, default 1 s); 0 looks up every request. */
+  apiKeyCacheMs?: number;
   lastUsedFlushMs?: number;
   onBackgroundError?: (error: unknown) => void;
   /** How long a process holds a campaign's fan-out before another may take it over (FANOUT_LEASE_MS). */
@@ -110,7 +112,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const projectRepository = new ProjectRepository(db);
   const tenantRepository = new TenantRepository(db);
   const keyRepository = new ApiKeyRepository(db);
-  const apiKeys = new ApiKeyService({ keys: keyRepository, tenants: tenantRepository, clock });
+  const apiKeys = new ApiKeyService({ keys: keyRepository, tenants: tenantRepository, clock }, options.apiKeyCacheMs);
   const lastUsed = new LastUsedRecorder(keyRepository, options.lastUsedFlushMs, options.onBackgroundError);
   const contacts = new ContactService({ contacts: new ContactRepository(db), clock });
   const suppressionRepository = new SuppressionRepository(db);

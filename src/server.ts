@@ -64,6 +64,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
     rateLimit: config.rateLimit,
     redisUrl: config.redisUrl,
+    apiKeyCacheMs: config.apiKeyCacheMs,
     fanoutLeaseMs: config.fanoutLeaseMs,
     processMetrics: true,
     delivery: {

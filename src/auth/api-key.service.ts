@@ -4,6 +4,7 @@ import { generateApiKey, hashApiKey, isWellFormedApiKey, type KeyMode } from './
 import type { ApiKeyRepository, ApiKeyRow } from './api-key.repository.js';
 import type { Scope } from './scopes.js';
 import type { TenantRepository } from '../tenants/tenant.repository.js';
+import { VerifiedKeyCache } from './verified-key-cache.js';
 
 export interface ApiKeyInfo {
   id: string;
@@ -30,10 +31,18 @@ export interface Principal {
   mode: KeyMode;
 }
 
+export const DEFAULT_VERIFIED_KEY_TTL_MS = 1000;
+
 export class ApiKeyService {
+  private readonly verified: VerifiedKeyCache;
+
   constructor(
     private readonly deps: { keys: ApiKeyRepository; tenants: TenantRepository; clock: Clock },
-  ) {}
+    /** How long a verified key is trusted without a look-up (API_KEY_CACHE_MS); 0 looks up every request. */
+    verifiedKeyTtlMs = DEFAULT_VERIFIED_KEY_TTL_MS,
+  ) {
+    this.verified = new VerifiedKeyCache(verifiedKeyTtlMs);
+  }
 
   async create(input: { tenantId: string; scopes: Scope[]; name?: string; mode?: KeyMode }): Promise<CreatedApiKey> {
     const tenant = await this.deps.tenants.getById(input.tenantId);
@@ -63,6 +72,7 @@ export class ApiKeyService {
   /** Throws when there is no such key; revoking a revoked key is a no-op. */
   async revoke(id: string): Promise<ApiKeyInfo> {
     await this.deps.keys.revoke(id, this.deps.clock().toISOString());
+    this.verified.forgetKey(id);
     const row = await this.deps.keys.getById(id);
     if (!row) throw new Error(`API key ${id} not found`);
     return toInfo(row);
@@ -71,14 +81,19 @@ export class ApiKeyService {
   /** The key's principal, or undefined for a malformed, unknown or revoked key. */
   async verify(key: string): Promise<Principal | undefined> {
     if (!isWellFormedApiKey(key)) return undefined;
-    const row = await this.deps.keys.getByHash(hashApiKey(key));
+    const keyHash = hashApiKey(key);
+    const cached = this.verified.get(keyHash);
+    if (cached) return cached;
+    const row = await this.deps.keys.getByHash(keyHash);
     if (!row || row.revoked_at !== null) return undefined;
-    return {
+    const principal: Principal = {
       keyId: row.id,
       tenantId: row.tenant_id,
       scopes: new Set(row.scopes.split(',') as Scope[]),
       mode: row.mode,
     };
+    this.verified.remember(keyHash, principal);
+    return principal;
   }
 }
 

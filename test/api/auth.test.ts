@@ -35,6 +35,36 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
     expect(errorBody(revoked).message).toMatch(/revoked/);
   });
 
+  it('refuses a key revoked by another process once the verified-key cache (API_KEY_CACHE_MS) has passed', async () => {
+    const tenant = await ctx.newTenant();
+    const extra = await tenant.keyWith(['campaigns:read']);
+    const { createContainer } = await import('../../src/container.js');
+    const { buildApp } = await import('../../src/http/app.js');
+    // Two more API processes on the same database: one trusting verified keys for 200 ms, one looking up every request.
+    const cachingContainer = createContainer(ctx.container.database, { secret: ctx.container.secret, apiKeyCacheMs: 200 });
+    const uncachedContainer = createContainer(ctx.container.database, { secret: ctx.container.secret, apiKeyCacheMs: 0 });
+    const caching = await buildApp(cachingContainer);
+    const uncached = await buildApp(uncachedContainer);
+    const get = (app: typeof caching) => app.inject({ method: 'GET', url: '/campaigns', headers: extra.headers });
+    try {
+      expect((await get(caching)).statusCode).toBe(200);
+      expect((await get(uncached)).statusCode).toBe(200);
+      // Revoked through this test's own container: the CLI or another API process, as far as the two apps know.
+      await ctx.container.apiKeys.revoke(extra.id);
+      expect((await get(uncached)).statusCode).toBe(401);
+      expect((await ctx.request('GET', '/campaigns', { headers: extra.headers })).statusCode).toBe(401);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect((await get(caching)).statusCode).toBe(401);
+    } finally {
+      await caching.close();
+      await uncached.close();
+      for (const container of [cachingContainer, uncachedContainer]) {
+        await container.rateLimitStore.close();
+        await container.lastUsed.flush();
+      }
+    }
+  });
+
   it('answers 400 without X-Tenant-Id and 403 with another tenant id', async () => {
     const a = await ctx.newTenant('A');
     const b = await ctx.newTenant('B');

@@ -67,6 +67,8 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', { timeout: 120_000 },
       expect(list.stdout).not.toContain(key.apiKey);
 
       expect(runCli(['keys', 'revoke', key.id], env).status).toBe(0);
+      // The server trusts a verified key for API_KEY_CACHE_MS (1 s by default) before looking it up again.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
       expect((await fetch(`${server.url}/campaigns`, { headers: roHeaders })).status).toBe(401);
       expect(server.output()).not.toContain(apiKey);
     } finally {
