@@ -4,17 +4,22 @@
  * connections for BENCH_API_SECONDS (10) each, driven by autocannon from this
  * process. Baseline, in the same run: a bare Fastify server (fresh process)
  * answering the same two URLs with the same JSON bodies, captured from the app.
+ * Also measured, to show what the database read alone costs: a floor — bare
+ * Fastify calling the same campaign service (one SELECT by id; a page and a
+ * count) with no authentication, hooks or response schema.
  *
  *   node --import tsx bench/api.ts          (BENCH_ENGINES, BENCH_API_SECONDS)
  */
+import assert from 'node:assert/strict';
 import autocannon from 'autocannon';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import type { DatabaseConfig } from '../src/config.js';
+import { createContainer } from '../src/container.js';
 import { openDatabase } from '../src/db/database.js';
 import type { ChildContext } from './child.js';
-import { fmtInt, fmtMiB, fmtRatio, isMain, log, peakRssMiB, report, settings, startChild, verdict, type ChildResult } from './lib/common.js';
+import { BENCH_SECRET, fmtInt, fmtMiB, fmtRatio, isMain, log, peakRssMiB, report, settings, startChild, verdict, type ChildResult } from './lib/common.js';
 import { freshDatabase } from './lib/db.js';
-import { call, createCampaign, createTenant, openApp, publishedTemplate, type Tenant } from './lib/setup.js';
+import { BENCH_RATE_LIMIT, call, createCampaign, createTenant, openApp, publishedTemplate, type Tenant } from './lib/setup.js';
 
 export const API_RATIO_TARGET = 0.4;
 export const API_P99_TARGET_MS = 25;
@@ -28,6 +33,23 @@ export async function apiServer(params: { config: DatabaseConfig }, ctx: ChildCo
   ctx.emit({ url: await fixture.app.listen({ host: '127.0.0.1', port: 0 }) });
   await ctx.command();
   await fixture.close();
+  return { peakRssMiB: peakRssMiB() };
+}
+
+/** Child role: bare Fastify calling the app's campaign service, nothing else: the database read's own cost. */
+export async function apiFloor(params: { config: DatabaseConfig }, ctx: ChildContext): Promise<ChildResult> {
+  const database = openDatabase(params.config, { poolSize: 10 });
+  const container = createContainer(database, { secret: BENCH_SECRET, rateLimit: BENCH_RATE_LIMIT });
+  const app = Fastify({ logger: false });
+  const tenantOf = (request: FastifyRequest) => String(request.headers['x-tenant-id']);
+  app.get<{ Params: { id: string } }>('/campaigns/:id', async (request) => container.campaigns.get(tenantOf(request), request.params.id));
+  app.get<{ Querystring: { limit: string } }>('/campaigns', async (request) =>
+    container.campaigns.list(tenantOf(request), { limit: Number(request.query.limit), page: 1 }),
+  );
+  ctx.emit({ url: await app.listen({ host: '127.0.0.1', port: 0 }) });
+  await ctx.command();
+  await app.close();
+  await container.close();
   return { peakRssMiB: peakRssMiB() };
 }
 
@@ -99,6 +121,17 @@ export async function main(): Promise<void> {
       server.send({ stop: true });
       const appRss = (await server.result).peakRssMiB;
 
+      const floorServer = startChild('api-floor', { config: bench.config });
+      const { url: floorUrl } = (await floorServer.next()) as { url: string };
+      log(`${engine}: loading the floor (Fastify + the campaign service) at ${floorUrl}`);
+      for (const path of paths) {
+        const answer: unknown = await (await fetch(`${floorUrl}${path}`, { headers: tenant.headers })).json();
+        assert.deepStrictEqual(answer, JSON.parse(bodies[path]!), `the floor must answer ${path} with the app's JSON`);
+      }
+      const floor = await measure(floorUrl, paths, tenant);
+      floorServer.send({ stop: true });
+      await floorServer.result;
+
       const bare = startChild('api-baseline', { routes: bodies });
       const { url: bareUrl } = (await bare.next()) as { url: string };
       log(`${engine}: loading bare Fastify at ${bareUrl}`);
@@ -109,6 +142,7 @@ export async function main(): Promise<void> {
       paths.forEach((path, i) => {
         const a = app[i]!;
         const b = baseline[i]!;
+        const f = floor[i]!;
         const ratio = a.rps / b.rps;
         rows.push([
           engine,
@@ -116,6 +150,7 @@ export async function main(): Promise<void> {
           `${fmtInt(a.rps)} req/s, p50 ${a.p50} ms, p99 ${a.p99} ms`,
           `${fmtInt(b.rps)} req/s, p50 ${b.p50} ms, p99 ${b.p99} ms`,
           fmtRatio(ratio),
+          `${fmtInt(f.rps)} req/s, p99 ${f.p99} ms (${fmtRatio(f.rps / b.rps)} of bare; app ${fmtRatio(a.rps / f.rps)} of floor)`,
           `≥ ${API_RATIO_TARGET}×: ${verdict(ratio >= API_RATIO_TARGET)}; p99 ≤ ${API_P99_TARGET_MS} ms: ${verdict(a.p99 <= API_P99_TARGET_MS)}`,
           fmtMiB(appRss),
           fmtMiB(bareRss),
@@ -130,13 +165,14 @@ export async function main(): Promise<void> {
   report({
     title: 'API',
     table: {
-      columns: ['engine', 'route', 'MailingCore', 'baseline: bare Fastify, same JSON', 'ratio (req/s)', 'targets', 'peak RSS (server)', 'peak RSS (bare)'],
+      columns: ['engine', 'route', 'MailingCore', 'baseline: bare Fastify, same JSON', 'ratio (req/s)', 'floor: Fastify + the campaign service only', 'targets', 'peak RSS (server)', 'peak RSS (bare)'],
       rows,
     },
     notes: [
       `autocannon, ${CONNECTIONS} connections, ${settings.apiSeconds} s per route after a 1 s warm-up, from the benchmark process; the servers each run in a fresh process on the same two cores`,
       `MailingCore: the real app (\`buildApp\`, every hook: API key look-up, rate-limit counter, quota headers, response schema) listening on 127.0.0.1; the tenant has ${CAMPAIGNS} campaigns`,
       'baseline: `Fastify()` with the two routes answering the captured bodies as strings',
+      'floor (not a target, for the explanation): `Fastify()` calling the same `CampaignService.get` / `.list` on the same database, without authentication, rate limit, quota headers, hooks or response schema: what the read itself costs',
       ...notes,
     ],
   });

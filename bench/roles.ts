@@ -16,4 +16,5 @@ export const roles: Record<string, () => Promise<Role>> = {
   'import-baseline': async () => (await import('./import.js')).importBaseline,
   'api-server': async () => (await import('./api.js')).apiServer,
   'api-baseline': async () => (await import('./api.js')).apiBaseline,
+  'api-floor': async () => (await import('./api.js')).apiFloor,
 };
