@@ -13,11 +13,16 @@ import { canRetry, classifyFailure, retryDelayMs, type RetryPolicy, type SmtpFai
 import type { TransportRegistry } from './transports.js';
 
 export interface WorkerOptions {
-  /** Messages claimed at once by one loop. */
+  /**
+   * The most messages one loop holds claimed and not yet recorded, so also the
+   * most a killed loop can have sent without recording them. A loop claims half
+   * of it at a time and keeps two halves going: one sends while the other's
+   * last sends finish and its outcomes are written. runOnce() claims all of it.
+   */
   batchSize: number;
   /** Independent claim → send → record loops in this process. */
   loops: number;
-  /** Sends in flight at once within a batch. */
+  /** Sends in flight at once in one loop, kept up across batch boundaries. */
   sendConcurrency: number;
   /** How long a claim holds a message; renewed while the worker lives. */
   leaseMs: number;
@@ -71,7 +76,7 @@ export class DeliveryWorker {
   private stopping = false;
   private loops: Promise<void>[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleepers = new Set<() => void>();
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -88,27 +93,66 @@ export class DeliveryWorker {
     this.loops = Array.from({ length: this.options.loops }, () => this.loop());
   }
 
-  /** Stops claiming, lets in-flight batches finish and record, then releases anything still leased. */
+  /** Stops claiming, lets claimed batches finish sending and record, then releases anything still leased. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    for (const wake of this.sleepers) wake();
     await Promise.all(this.loops);
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.deps.messages.releaseLeases(this.deps.clock(), this.owner);
   }
 
-  /** Runs one claim → send → record round; the number of messages handled (used by tests and benchmarks). */
+  /** Runs one claim → send → record round of a whole batch; the number of messages handled (used by tests and benchmarks). */
   async runOnce(): Promise<number> {
-    const { messages, clock } = this.deps;
-    const batch = await messages.claimDue(this.owner, this.options.batchSize, clock(), this.options.leaseMs);
+    const batch = await this.claim(this.options.batchSize);
     if (batch.length === 0) return 0;
-    const outcomes = await this.process(batch);
+    await this.round(batch, new SendSlots(this.options.sendConcurrency));
+    return batch.length;
+  }
+
+  /**
+   * Claims the next half batch while the current one is still sending, and
+   * sends both through the loop's slots in claim order, so the slots stay full
+   * across batch boundaries instead of draining while a batch is recorded and
+   * the next claimed. A half is claimed only once the one before the current
+   * one is recorded: never more than `batchSize` claimed and unrecorded.
+   */
+  private async loop(): Promise<void> {
+    const slots = new SendSlots(this.options.sendConcurrency);
+    const { claimSize, inProgress } = pipelineShape(this.options.batchSize);
+    const rounds: Promise<void>[] = [];
+    while (!this.stopping) {
+      let batch: ClaimedMessage[];
+      try {
+        batch = await this.claim(claimSize);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'claiming messages failed; retrying');
+        await this.sleep(Math.max(this.options.idlePollMs, 1000));
+        continue;
+      }
+      if (batch.length === 0) {
+        await this.sleep(this.options.idlePollMs);
+        continue;
+      }
+      rounds.push(this.round(batch, slots).catch((err: unknown) => this.deps.logger.error({ err }, 'delivery round failed')));
+      if (rounds.length >= inProgress) await rounds.shift();
+    }
+    await Promise.all(rounds);
+  }
+
+  private claim(limit: number): Promise<ClaimedMessage[]> {
+    return this.deps.messages.claimDue(this.owner, limit, this.deps.clock(), this.options.leaseMs);
+  }
+
+  /** Sends a claimed batch, records its outcomes, then settles the campaigns they touched. */
+  private async round(batch: ClaimedMessage[], slots: SendSlots): Promise<void> {
+    const { messages, clock } = this.deps;
+    const outcomes = await this.process(batch, slots);
     const touched = await this.record(outcomes);
     this.deps.observer?.recorded(outcomes);
     const at = clock();
     await messages.cancelStragglers(touched, at.toISOString());
     for (const campaignId of touched) await messages.completeIfDone(campaignId, at);
-    return batch.length;
   }
 
   /**
@@ -129,31 +173,20 @@ export class DeliveryWorker {
     }
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      let handled = 0;
-      try {
-        handled = await this.runOnce();
-      } catch (err) {
-        this.deps.logger.error({ err }, 'delivery round failed; retrying');
-        await this.sleep(Math.max(this.options.idlePollMs, 1000));
-        continue;
-      }
-      if (handled === 0) await this.sleep(this.options.idlePollMs);
-    }
-  }
-
   private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
+      const wake = () => {
         clearTimeout(timer);
+        this.sleepers.delete(wake);
         resolve();
       };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
     });
   }
 
-  private async process(batch: ClaimedMessage[]): Promise<MessageOutcome[]> {
+  private async process(batch: ClaimedMessage[], slots: SendSlots): Promise<MessageOutcome[]> {
     const versions = new Map<string, Promise<RenderableVersion | undefined>>();
     const projects = new Map<string, Promise<ProjectRow | undefined>>();
     const version = (m: ClaimedMessage) => {
@@ -167,18 +200,7 @@ export class DeliveryWorker {
       if (!projects.has(key)) projects.set(key, this.deps.projects.getById(m.tenantId, m.campaignProjectId));
       return projects.get(key)!;
     };
-
-    const outcomes: MessageOutcome[] = new Array(batch.length);
-    let next = 0;
-    const lanes = Array.from({ length: Math.min(this.options.sendConcurrency, batch.length) }, async () => {
-      while (next < batch.length) {
-        const index = next++;
-        const message = batch[index]!;
-        outcomes[index] = await this.deliver(message, version(message), project(message));
-      }
-    });
-    await Promise.all(lanes);
-    return outcomes;
+    return Promise.all(batch.map((message) => slots.run(() => this.deliver(message, version(message), project(message)))));
   }
 
   private async loadVersion(tenantId: string, versionId: string): Promise<RenderableVersion | undefined> {
@@ -266,6 +288,36 @@ export class DeliveryWorker {
       error: description,
       nextAttemptAt: new Date(this.deps.clock().getTime() + delay).toISOString(),
     };
+  }
+}
+
+/**
+ * A loop's claim size and how many claimed batches it keeps going at once:
+ * halves of `batchSize`, two at a time. A batch of one cannot be halved and
+ * goes one round at a time.
+ */
+function pipelineShape(batchSize: number): { claimSize: number; inProgress: number } {
+  return batchSize >= 2 ? { claimSize: Math.floor(batchSize / 2), inProgress: 2 } : { claimSize: batchSize, inProgress: 1 };
+}
+
+/** At most `size` tasks running at once; the others start in the order they were queued. */
+class SendSlots {
+  private running = 0;
+  private readonly queued: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running < this.size) this.running++;
+    else await new Promise<void>((resolve) => this.queued.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next queued task, so a newcomer cannot jump the queue.
+      const next = this.queued.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 }
 
