@@ -17,7 +17,8 @@ import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
 import { Idempotency } from './http/idempotency.js';
 import { Metrics } from './operations/metrics.js';
 import { Readiness } from './operations/readiness.js';
-import { DatabaseRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './ratelimit/stores.js';
+import { DatabaseCounter, MemoryRateLimitStore, RedisCounter, type RateLimitStore } from './ratelimit/stores.js';
+import { TokenBlocks } from './ratelimit/token-blocks.js';
 import type { RateLimitSettings } from './ratelimit/rate-limit.hook.js';
 import { Redis } from 'ioredis';
 import { ApiKeyRepository } from './auth/api-key.repository.js';
@@ -146,12 +147,14 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const rateLimiter = new RateLimiter();
   // Counts must be shared by every API process: Redis if given, else PostgreSQL; SQLite is one host.
   const rateLimitStore: RateLimitStore = options.redisUrl
-    ? new RedisRateLimitStore(
-        // Errors surface on each command (and the request is let through); the client reconnects by itself.
-        new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 }).on('error', () => {}),
+    ? new TokenBlocks(
+        new RedisCounter(
+          // Errors surface on each command (and the request is let through); the client reconnects by itself.
+          new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 }).on('error', () => {}),
+        ),
       )
     : database.dialect === 'postgres'
-      ? new DatabaseRateLimitStore(db)
+      ? new TokenBlocks(new DatabaseCounter(db))
       : new MemoryRateLimitStore();
   return {
     rateLimit: options.rateLimit ?? { max: 300, windowMs: 60_000 },

@@ -22,7 +22,7 @@ export function rateLimit(store: RateLimitStore, settings: RateLimitSettings, on
     const state = windowOf(now, settings.windowMs);
     let count: number;
     try {
-      count = await store.hit(request.principal.keyId, state.windowStart, settings.windowMs);
+      count = await store.hit(request.principal.keyId, state.windowStart, settings.windowMs, settings.max);
     } catch (error) {
       onError(error);
       return;

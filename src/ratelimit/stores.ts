@@ -1,9 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
+import type { SharedCounter } from './token-blocks.js';
 
-/** Counts one request of `key` in the window starting at `windowStart`; returns the count so far. */
+/** Counts one request of `key` in the window starting at `windowStart`; returns its number in the window. */
 export interface RateLimitStore {
-  hit(key: string, windowStart: number, windowMs: number): Promise<number>;
+  hit(key: string, windowStart: number, windowMs: number, max: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -27,19 +28,19 @@ export class MemoryRateLimitStore implements RateLimitStore {
 }
 
 /**
- * Counts shared by every API process on one PostgreSQL: one upsert per
- * request on a small table; old windows are deleted now and then.
+ * Counts shared by every API process on one PostgreSQL: an upsert on a small
+ * table per block of requests (TokenBlocks); old windows are deleted now and then.
  */
-export class DatabaseRateLimitStore implements RateLimitStore {
+export class DatabaseCounter implements SharedCounter {
   private lastCleanup = 0;
 
   constructor(private readonly db: Kysely<DB>) {}
 
-  async hit(key: string, windowStart: number, windowMs: number): Promise<number> {
+  async add(key: string, windowStart: number, windowMs: number, n: number): Promise<number> {
     const row = await this.db
       .insertInto('rate_limit_hits')
-      .values({ key, window_start: windowStart, count: 1 })
-      .onConflict((oc) => oc.columns(['key', 'window_start']).doUpdateSet({ count: sql`rate_limit_hits.count + 1` }))
+      .values({ key, window_start: windowStart, count: n })
+      .onConflict((oc) => oc.columns(['key', 'window_start']).doUpdateSet({ count: sql`rate_limit_hits.count + ${n}` }))
       .returning('count')
       .executeTakeFirstOrThrow();
     if (windowStart - this.lastCleanup > windowMs) {
@@ -53,7 +54,7 @@ export class DatabaseRateLimitStore implements RateLimitStore {
 }
 
 interface RedisPipeline {
-  incr(key: string): RedisPipeline;
+  incrby(key: string, n: number): RedisPipeline;
   pexpire(key: string, ms: number): RedisPipeline;
   exec(): Promise<[Error | null, unknown][] | null>;
 }
@@ -64,13 +65,13 @@ export interface RedisLike {
   quit(): Promise<unknown>;
 }
 
-/** Counts shared through Redis (REDIS_URL): INCR on a key per window, expiring with it. */
-export class RedisRateLimitStore implements RateLimitStore {
+/** Counts shared through Redis (REDIS_URL): INCRBY on a key per window, expiring with it. */
+export class RedisCounter implements SharedCounter {
   constructor(private readonly redis: RedisLike) {}
 
-  async hit(key: string, windowStart: number, windowMs: number): Promise<number> {
+  async add(key: string, windowStart: number, windowMs: number, n: number): Promise<number> {
     const redisKey = `mailingcore:rl:${key}:${windowStart}`;
-    const results = await this.redis.multi().incr(redisKey).pexpire(redisKey, windowMs * 2).exec();
+    const results = await this.redis.multi().incrby(redisKey, n).pexpire(redisKey, windowMs * 2).exec();
     const first: [Error | null, unknown] = results?.[0] ?? [new Error('no reply from Redis'), 0];
     if (first[0]) throw first[0];
     return Number(first[1]);
