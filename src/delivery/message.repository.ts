@@ -191,50 +191,9 @@ export class MessageRepository {
     const ordered = [...outcomes].sort((a, b) => a.id - b.id);
     await this.db.transaction().execute(async (trx) => {
       const counts = new Map<string, { sent: number; failed: number; skipped: number; cancelled: number }>();
-      const sentIds = this.dialect === 'postgres' ? await recordSentInOneStatement(trx, owner, ordered, at) : undefined;
+      const sentIds = await recordSentInOneStatement(trx, this.dialect, owner, ordered, at);
       for (const outcome of ordered) {
-        const mine = trx
-          .updateTable('messages')
-          .where('id', '=', outcome.id)
-          .where('status', '=', 'SENDING')
-          .where('lease_owner', '=', owner);
-        const common = { lease_owner: null, lease_expires_at: null, updated_at: at };
-        let query;
-        switch (outcome.kind) {
-          case 'sent':
-            // The email is out: record it even if the lease ran out and the message went back to
-            // the queue meanwhile (not yet claimed again), so it is not sent a second time.
-            query = trx
-              .updateTable('messages')
-              .where('id', '=', outcome.id)
-              .where((eb) =>
-                eb.or([
-                  eb.and([eb('status', '=', 'SENDING'), eb('lease_owner', '=', owner)]),
-                  eb.and([eb('status', '=', 'QUEUED'), eb('lease_owner', 'is', null)]),
-                ]),
-              )
-              .set({ ...common, status: 'SENT', sent_at: at, provider_message_id: outcome.providerMessageId, provider_response: outcome.response.slice(0, 1000), last_error: null });
-            break;
-          case 'retry':
-            query = mine.set({ ...common, status: 'QUEUED', next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, 1000) });
-            break;
-          case 'failed':
-            query = mine.set({ ...common, status: 'FAILED', last_error: outcome.error.slice(0, 1000) });
-            break;
-          case 'skipped':
-            query = mine.set({
-              ...common,
-              status: 'SKIPPED',
-              skip_reason: outcome.reason,
-              // An erasure that raced the fan-out leaves no address behind.
-              ...(outcome.reason === 'contact_erased' ? { email: null, contact_id: null } : {}),
-            });
-            break;
-          case 'cancelled':
-            query = mine.set({ ...common, status: 'CANCELLED' });
-            break;
-        }
-        const updated = outcome.kind === 'sent' && sentIds ? sentIds.has(outcome.id) : (await query.executeTakeFirst()).numUpdatedRows > 0n;
+        const updated = outcome.kind === 'sent' ? sentIds.has(outcome.id) : await recordUnsent(trx, owner, outcome, at);
         if (!updated) continue; // lease lost: another worker owns it now
         touched.add(outcome.campaignId);
         const c = counts.get(outcome.campaignId) ?? { sent: 0, failed: 0, skipped: 0, cancelled: 0 };
@@ -412,38 +371,105 @@ export class MessageRepository {
     });
   }
 
-  /** GDPR erasure: the address leaves the message history; the rows stay for the counts. */
+  /**
+   * GDPR erasure: the contact and its address leave the message history; the
+   * rows stay for the counts. Found campaign by campaign — through the
+   * (campaign_id, contact_id) and (campaign_id, email) indexes — since an
+   * index over the whole history would slow every fan-out (migration 0008).
+   */
   static async eraseContact(trx: Kysely<DB>, tenantId: string, contactId: string, email: string): Promise<void> {
-    await trx
-      .updateTable('messages')
-      .set({ contact_id: null, email: null, provider_response: null, last_error: null })
-      .where('tenant_id', '=', tenantId)
-      .where((eb) => eb.or([eb('contact_id', '=', contactId), eb('email', '=', email)]))
-      .execute();
+    const erase = { contact_id: null, email: null, provider_response: null, last_error: null };
+    const tenantCampaigns = trx.selectFrom('campaigns').select('id').where('tenant_id', '=', tenantId);
+    for (const [column, value] of [['contact_id', contactId], ['email', email]] as const) {
+      await trx
+        .updateTable('messages')
+        .set(erase)
+        .where('campaign_id', 'in', tenantCampaigns)
+        .where(column, '=', value)
+        .where('tenant_id', '=', tenantId)
+        .execute();
+    }
   }
 }
 
+/** A message that was not sent: its outcome, guarded by the lease; false when the lease was lost. */
+async function recordUnsent(
+  trx: Kysely<DB>,
+  owner: string,
+  outcome: Exclude<MessageOutcome, { kind: 'sent' }>,
+  at: string,
+): Promise<boolean> {
+  const common = { lease_owner: null, lease_expires_at: null, updated_at: at };
+  let changes;
+  switch (outcome.kind) {
+    case 'retry':
+      changes = { ...common, status: 'QUEUED', next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, 1000) } as const;
+      break;
+    case 'failed':
+      changes = { ...common, status: 'FAILED', last_error: outcome.error.slice(0, 1000) } as const;
+      break;
+    case 'skipped':
+      changes = {
+        ...common,
+        status: 'SKIPPED',
+        skip_reason: outcome.reason,
+        // An erasure that raced the fan-out leaves no address behind.
+        ...(outcome.reason === 'contact_erased' ? { email: null, contact_id: null } : {}),
+      } as const;
+      break;
+    case 'cancelled':
+      changes = { ...common, status: 'CANCELLED' } as const;
+      break;
+  }
+  const result = await trx
+    .updateTable('messages')
+    .set(changes)
+    .where('id', '=', outcome.id)
+    .where('status', '=', 'SENDING')
+    .where('lease_owner', '=', owner)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
 /**
- * PostgreSQL: the batch's accepted emails (nearly always all of it) recorded
- * in one UPDATE … FROM unnest(…) instead of a round trip per message — the
- * per-message updates were 60 % of a worker's wall time on PostgreSQL
- * (bench/explain-delivery.ts). The batch's rows are first locked in id order,
- * so the lock order stays the deadlock-free one of the per-row updates.
- * Same guard as the per-row update; returns the ids actually updated.
+ * The batch's accepted emails (nearly always all of it) recorded in one
+ * UPDATE … FROM instead of a statement per message — on PostgreSQL the
+ * per-message round trips were 60 % of a worker's wall time
+ * (bench/explain-delivery.ts); on SQLite each one was built and compiled by
+ * Kysely, most of the worker's database CPU and garbage. PostgreSQL: the
+ * batch's rows are first locked in id order, so the lock order stays the
+ * deadlock-free one of the per-row updates. The email is out: it is
+ * recorded even if the lease ran out and the message went back to the queue
+ * meanwhile (not yet claimed again), so it is not sent a second time.
+ * Returns the ids actually updated.
  */
-async function recordSentInOneStatement(trx: Kysely<DB>, owner: string, ordered: MessageOutcome[], at: string): Promise<Set<number>> {
+async function recordSentInOneStatement(
+  trx: Kysely<DB>,
+  dialect: Dialect,
+  owner: string,
+  ordered: MessageOutcome[],
+  at: string,
+): Promise<Set<number>> {
   const sent = ordered.filter((o): o is Extract<MessageOutcome, { kind: 'sent' }> => o.kind === 'sent');
   if (sent.length === 0) return new Set();
-  await trx.selectFrom('messages').select('id').where('id', 'in', ordered.map((o) => o.id)).orderBy('id').forUpdate().execute();
+  let values;
+  if (dialect === 'postgres') {
+    await trx.selectFrom('messages').select('id').where('id', 'in', ordered.map((o) => o.id)).orderBy('id').forUpdate().execute();
+    values = sql`unnest(${sent.map((o) => o.id)}::bigint[], ${sent.map((o) => o.providerMessageId)}::text[], ${sent.map((o) => o.response.slice(0, 1000))}::text[])
+      as v(message_id, provider_message_id, provider_response)`;
+  } else {
+    const rows = JSON.stringify(sent.map((o) => [o.id, o.providerMessageId, o.response.slice(0, 1000)]));
+    values = sql`(select value ->> 0 as message_id, value ->> 1 as provider_message_id, value ->> 2 as provider_response from json_each(${rows})) as v`;
+  }
+  // `returning id` unqualified: SQLite's RETURNING does not take the table's alias.
   const updated = await sql<{ id: number | string }>`
     update messages as m
     set status = 'SENT', lease_owner = null, lease_expires_at = null, updated_at = ${at}, sent_at = ${at},
         provider_message_id = v.provider_message_id, provider_response = v.provider_response, last_error = null
-    from unnest(${sent.map((o) => o.id)}::bigint[], ${sent.map((o) => o.providerMessageId)}::text[], ${sent.map((o) => o.response.slice(0, 1000))}::text[])
-      as v(id, provider_message_id, provider_response)
-    where m.id = v.id
+    from ${values}
+    where m.id = v.message_id
       and ((m.status = 'SENDING' and m.lease_owner = ${owner}) or (m.status = 'QUEUED' and m.lease_owner is null))
-    returning m.id`.execute(trx);
+    returning id`.execute(trx);
   return new Set(updated.rows.map((row) => Number(row.id)));
 }
 

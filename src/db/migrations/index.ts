@@ -7,6 +7,7 @@ import { templates } from './0004_templates.js';
 import { sending } from './0005_sending.js';
 import { apiSafety } from './0006_api_safety.js';
 import { messageContactIndex } from './0007_message_contact_index.js';
+import { campaignScopedMessageIndexes } from './0008_campaign_scoped_message_indexes.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261126_0005_sending': sending(dialect),
     '20261126_0006_api_safety': apiSafety(dialect),
     '20261126_0007_message_contact_index': messageContactIndex(dialect),
+    '20261126_0008_campaign_scoped_message_indexes': campaignScopedMessageIndexes(dialect),
   };
 }
