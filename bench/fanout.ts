@@ -134,7 +134,8 @@ export async function fanoutBaseline(params: FanOutBaselineParams): Promise<FanO
 }
 
 /** One measured fan-out through the app on a new campaign; the messages are removed afterwards. */
-export async function measureAppOnce(setup: FanOutSetup): Promise<FanOutAppResult> {
+/** One send of a new campaign to the whole audience; the messages are deleted after unless `keepHistory`. */
+export async function measureAppOnce(setup: FanOutSetup, options: { keepHistory?: boolean } = {}): Promise<FanOutAppResult> {
   const campaignId = await createCampaign(setup.fixture.app, setup.tenant, { templateVersionId: setup.baseVersionId });
   const result = await runChild<FanOutAppResult>('fanout-app', {
     config: setup.bench.config,
@@ -143,7 +144,7 @@ export async function measureAppOnce(setup: FanOutSetup): Promise<FanOutAppResul
     expected: setup.audience,
   } satisfies FanOutAppParams);
   await setup.database.db.deleteFrom('usage').execute();
-  await empty(setup.database.db, setup.engine, 'messages');
+  if (!options.keepHistory) await empty(setup.database.db, setup.engine, 'messages');
   return result;
 }
 

@@ -8,11 +8,12 @@
 import { main as api } from './api.js';
 import { main as delivery } from './delivery.js';
 import { main as fanout } from './fanout.js';
+import { main as history } from './history.js';
 import { main as importContacts } from './import.js';
 import { log, settings } from './lib/common.js';
 import { main as scaling } from './scaling.js';
 
-const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling };
+const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling, history };
 
 async function main(): Promise<void> {
   for (const name of settings.only) {
