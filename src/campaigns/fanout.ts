@@ -130,13 +130,14 @@ export class FanOut {
       const month = monthOf(now);
       const used = await UsageRepository.lockMonth(trx, dialect, tenantId, month);
       const audience = () => selectAudience(trx, dialect, tenantId, filter);
-      const matched = Number(
-        (await audience().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n,
-      );
+      const countAudience = async () =>
+        Number((await audience().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
       const room = remainingUnderCeiling(Number(campaign.monthly_quota), used);
+      // Only a run forced again after a crash finds messages already there (the unique key skips them).
+      const resumed = await trx.selectFrom('messages').select('id').where('campaign_id', '=', campaignId).limit(1).executeTakeFirst();
 
       let queued = 0;
-      if (matched > 0 && room > 0) {
+      if (room > 0) {
         const stamp = now.toISOString();
         const at = dialect === 'postgres' ? sql`cast(${stamp} as timestamptz)` : sql`${stamp}`;
         let select = audience().select((eb) => [
@@ -163,8 +164,11 @@ export class FanOut {
           .onConflict((oc) => oc.columns(['campaign_id', 'contact_id']).doNothing())
           .executeTakeFirst();
         queued = Number(result.numInsertedOrUpdatedRows ?? 0n);
-        await UsageRepository.add(trx, tenantId, month, queued);
+        if (queued > 0) await UsageRepository.add(trx, tenantId, month, queued);
       }
+      // Everyone who matched was queued unless the quota cut the audience short or a resumed
+      // run skipped some: only then is a second pass over the audience needed to count it.
+      const matched = queued < room && !resumed ? queued : await countAudience();
 
       const skippedQuota = Math.max(0, matched - queued);
       const stamp = now.toISOString();
