@@ -83,8 +83,11 @@ export class CampaignSendService {
     const campaign = await this.load(tenantId, id);
     if (!canPerform('send', campaign.status as CampaignStatus)) throw invalidState('campaign', campaign.status, 'send');
     await this.deps.references.assertSendable(tenantId, campaign);
-    const audience = await this.deps.fanout.countAudience(tenantId, campaign.audience_filter ? JSON.parse(campaign.audience_filter) : null);
-    await this.deps.quota.assertRoomFor(tenantId, audience);
+    const filter = campaign.audience_filter ? JSON.parse(campaign.audience_filter) : null;
+    await this.deps.quota.assertRoomForAudience(tenantId, {
+      upperBound: () => this.deps.fanout.countContacts(tenantId),
+      exact: () => this.deps.fanout.countAudience(tenantId, filter),
+    });
 
     const now = this.deps.clock().toISOString();
     const started = await this.deps.campaigns.updateIfStatus(tenantId, id, allowedFrom('send'), {

@@ -66,6 +66,16 @@ export class FanOut {
     },
   ) {}
 
+  /** All of the tenant's contacts: an upper bound of any audience, counted from an index. */
+  async countContacts(tenantId: string): Promise<number> {
+    const row = await this.deps.db
+      .selectFrom('contacts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** Counts the contacts a campaign would reach now (for the quota check before sending). */
   async countAudience(tenantId: string, filter: AudienceFilter | null): Promise<number> {
     const row = await selectAudience(this.deps.db, this.deps.dialect, tenantId, effectiveFilter(filter))

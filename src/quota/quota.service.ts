@@ -45,9 +45,17 @@ export class QuotaService {
     this.recent.set(tenantId, { state, at: Date.now() });
   }
 
-  /** 429 QUOTA_EXCEEDED when queuing `more` emails would pass 110 % of the limit. */
-  async assertRoomFor(tenantId: string, more: number): Promise<void> {
+  /**
+   * 429 QUOTA_EXCEEDED when queuing an audience would pass 110 % of the
+   * limit. The exact audience count is a pass over the tenant's contacts with
+   * the filter and the suppression check; `upperBound` (all of the tenant's
+   * contacts, an index count) is tried first, and when even that fits the
+   * exact count is not needed.
+   */
+  async assertRoomForAudience(tenantId: string, audience: { upperBound(): Promise<number>; exact(): Promise<number> }): Promise<void> {
     const state = await this.state(tenantId);
+    if (!wouldExceed(state.limit, state.used, await audience.upperBound())) return;
+    const more = await audience.exact();
     if (wouldExceed(state.limit, state.used, more)) {
       throw new AppError(
         429,

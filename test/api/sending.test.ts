@@ -181,6 +181,28 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     expect(fresh.headers['x-quota-warning']).toBeUndefined();
   });
 
+  it('accepts a send whose audience fits the quota although the tenant has more contacts than fit', async () => {
+    const created = await ctx.container.tenants.create({ name: 'Quota bound', monthlyQuota: 10 });
+    const tenant = { tenantId: created.tenant.id, apiKey: created.apiKey, headers: { authorization: `Bearer ${created.apiKey}`, 'x-tenant-id': created.tenant.id }, keyWith: (await ctx.newTenant()).keyWith };
+    // 14 contacts, more than the ceiling of 11; the audience is 10 of them: 2 opted out, 2 suppressed.
+    await addContacts(ctx, tenant, [
+      ...Array.from({ length: 10 }, (_, i) => ({ email: `in${i}@bound.test` })),
+      { email: 'out1@bound.test', optIn: false },
+      { email: 'out2@bound.test', optIn: false },
+      { email: 'gone1@bound.test' },
+      { email: 'gone2@bound.test' },
+    ]);
+    for (const email of ['gone1@bound.test', 'gone2@bound.test']) {
+      expect((await ctx.request('POST', '/suppressions', { tenant, body: { email, reason: 'manual' } })).statusCode).toBe(201);
+    }
+    const { baseVersionId } = await publishedTemplate(ctx, tenant);
+    const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId });
+    const sent = await ctx.request('POST', `/campaigns/${id}/send`, { tenant });
+    expect(sent.statusCode, sent.body).toBe(202);
+    await waitForFanOut(ctx, tenant, id);
+    expect((await getCampaign(ctx, tenant, id)).counters).toMatchObject({ total: 10, queued: 10, skipped: { quota: 0 } });
+  });
+
   it('starts a scheduled campaign when its time comes, once', async () => {
     const tenant = await ctx.newTenant();
     await addContacts(ctx, tenant, [{ email: 'a@sched.test' }, { email: 'b@sched.test' }]);
