@@ -67,8 +67,8 @@ export class FanOut {
   ) {}
 
   /** All of the tenant's contacts: an upper bound of any audience, counted from an index. */
-  async countContacts(tenantId: string): Promise<number> {
-    const row = await this.deps.db
+  async countContacts(tenantId: string, db: Kysely<DB> = this.deps.db): Promise<number> {
+    const row = await db
       .selectFrom('contacts')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('tenant_id', '=', tenantId)
@@ -162,8 +162,11 @@ export class FanOut {
           at.as('created_at'),
           at.as('updated_at'),
         ]);
-        // Never past the ceiling, even if contacts arrived after the count: the first by id fit.
-        select = select.orderBy('contacts.id').limit(room);
+        // Never past the ceiling, even if contacts arrive meanwhile. When the quota can cut the
+        // audience short, the first by id fit; otherwise no ORDER BY, which on PostgreSQL would
+        // sort the whole audience (spilling to disk at 1M contacts).
+        if (room < (await this.countContacts(tenantId, trx))) select = select.orderBy('contacts.id');
+        select = select.limit(room);
         const result = await trx
           .insertInto('messages')
           .columns([
