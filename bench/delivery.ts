@@ -190,7 +190,7 @@ export async function main(): Promise<void> {
       rows,
     },
     notes: [
-      `MailingCore: \`container.createWorker()\` with the default options (${DEFAULT_WORKER_OPTIONS.loops} loops × batches of ${DEFAULT_WORKER_OPTIONS.batchSize}, ${DEFAULT_WORKER_OPTIONS.sendConcurrency} sends in flight per batch) in a fresh process: claim under a lease, send-time re-checks, LiquidJS render, compose, pooled SMTP (${POOL_SIZE} connections), outcomes recorded, campaign completed; timed from start() until the campaign is SENT`,
+      `MailingCore: \`container.createWorker()\` with the default options (${DEFAULT_WORKER_OPTIONS.loops} loops × ${DEFAULT_WORKER_OPTIONS.sendConcurrency} sends in flight, each loop holding at most ${DEFAULT_WORKER_OPTIONS.batchSize} claimed messages, claimed in halves) in a fresh process: claim under a lease, send-time re-checks, LiquidJS render, compose, pooled SMTP (${POOL_SIZE} connections), outcomes recorded, campaign completed; timed from start() until the campaign is SENT`,
       `baseline: \`createSmtpTransport\` (${POOL_SIZE} pooled connections) sending the same number of pre-rendered emails (one per locale, recipient and Message-ID varied) with ${IN_FLIGHT} in flight, in a fresh process`,
       'sink: `smtp-server` in a separate process, accepting and counting (bench/sink-process.ts); both sides verified against its count',
       ...notes,
