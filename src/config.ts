@@ -23,7 +23,7 @@ export interface Config {
   redisUrl: string | undefined;
   /** How long a worker's claim holds a message before another worker may take it (its process died). */
   workerLeaseMs: number;
-  /** Messages one worker loop claims at once. */
+  /** Messages one worker loop holds claimed and unrecorded (claimed in two halves). */
   workerBatchSize: number;
   /** How long one process may hold a campaign's fan-out before another may take it over (its process died). */
   fanoutLeaseMs: number;
