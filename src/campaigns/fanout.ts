@@ -76,9 +76,9 @@ export class FanOut {
     return Number(row.n);
   }
 
-  /** Counts the contacts a campaign would reach now (for the quota check before sending). */
-  async countAudience(tenantId: string, filter: AudienceFilter | null): Promise<number> {
-    const row = await selectAudience(this.deps.db, this.deps.dialect, tenantId, effectiveFilter(filter))
+  /** Counts the contacts a campaign would reach now (the quota check before sending; a capped fan-out). */
+  async countAudience(tenantId: string, filter: AudienceFilter | null, db: Kysely<DB> = this.deps.db): Promise<number> {
+    const row = await selectAudience(db, this.deps.dialect, tenantId, effectiveFilter(filter))
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     return Number(row.n);
@@ -140,8 +140,6 @@ export class FanOut {
       const month = monthOf(now);
       const used = await UsageRepository.lockMonth(trx, dialect, tenantId, month);
       const audience = () => selectAudience(trx, dialect, tenantId, filter);
-      const countAudience = async () =>
-        Number((await audience().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
       const room = remainingUnderCeiling(Number(campaign.monthly_quota), used);
       // Only a run forced again after a crash finds messages already there (the unique key skips them).
       const resumed = await trx.selectFrom('messages').select('id').where('campaign_id', '=', campaignId).limit(1).executeTakeFirst();
@@ -181,7 +179,7 @@ export class FanOut {
       }
       // Everyone who matched was queued unless the quota cut the audience short or a resumed
       // run skipped some: only then is a second pass over the audience needed to count it.
-      const matched = queued < room && !resumed ? queued : await countAudience();
+      const matched = queued < room && !resumed ? queued : await this.countAudience(tenantId, filter, trx);
 
       const skippedQuota = Math.max(0, matched - queued);
       const stamp = now.toISOString();

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { SharedCounter } from './token-blocks.js';
+import { forgetEndedWindows } from './window.js';
 
 /** Counts one request of `key` in the window starting at `windowStart`; returns its number in the window. */
 export interface RateLimitStore {
@@ -15,13 +16,9 @@ export class MemoryRateLimitStore implements RateLimitStore {
   async hit(key: string, windowStart: number): Promise<number> {
     const entry = this.counts.get(key);
     if (entry && entry.windowStart === windowStart) return ++entry.count;
-    if (this.counts.size > 100_000) this.prune(windowStart);
+    forgetEndedWindows(this.counts, windowStart);
     this.counts.set(key, { windowStart, count: 1 });
     return 1;
-  }
-
-  private prune(currentWindow: number) {
-    for (const [key, entry] of this.counts) if (entry.windowStart < currentWindow) this.counts.delete(key);
   }
 
   async close() {}

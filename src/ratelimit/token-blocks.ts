@@ -1,4 +1,5 @@
 import type { RateLimitStore } from './stores.js';
+import { forgetEndedWindows } from './window.js';
 
 /** A counter shared by every API process (PostgreSQL, Redis): adds `n` and returns the new total. */
 export interface SharedCounter {
@@ -45,7 +46,7 @@ export class TokenBlocks implements RateLimitStore {
     for (;;) {
       let block = this.blocks.get(key);
       if (!block || block.windowStart !== windowStart) {
-        if (this.blocks.size > 100_000) this.prune(windowStart);
+        forgetEndedWindows(this.blocks, windowStart);
         block = { windowStart, next: 1, end: 0, reserving: undefined };
         this.blocks.set(key, block);
       }
@@ -67,10 +68,6 @@ export class TokenBlocks implements RateLimitStore {
     } finally {
       block.reserving = undefined;
     }
-  }
-
-  private prune(currentWindow: number): void {
-    for (const [key, block] of this.blocks) if (block.windowStart < currentWindow) this.blocks.delete(key);
   }
 
   close(): Promise<void> {

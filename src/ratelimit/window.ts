@@ -8,6 +8,15 @@ export interface WindowState {
   resetAt: number;
 }
 
+/** Past this many keys, a map of per-window entries drops those of ended windows. */
+const MAX_TRACKED_KEYS = 100_000;
+
+/** Keeps a map of per-key window entries small: entries of windows before `currentWindow` go once it is large. */
+export function forgetEndedWindows(entries: Map<string, { windowStart: number }>, currentWindow: number): void {
+  if (entries.size <= MAX_TRACKED_KEYS) return;
+  for (const [key, entry] of entries) if (entry.windowStart < currentWindow) entries.delete(key);
+}
+
 export function windowOf(nowMs: number, windowMs: number): WindowState {
   const windowStart = Math.floor(nowMs / windowMs) * windowMs;
   return { windowStart, resetAt: Math.ceil((windowStart + windowMs) / 1000) };
