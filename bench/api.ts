@@ -17,7 +17,7 @@ import type { DatabaseConfig } from '../src/config.js';
 import { createContainer } from '../src/container.js';
 import { openDatabase } from '../src/db/database.js';
 import type { ChildContext } from './child.js';
-import { BENCH_SECRET, fmtInt, fmtMiB, fmtRatio, isMain, log, peakRssMiB, report, settings, startChild, verdict, type ChildResult } from './lib/common.js';
+import { BENCH_SECRET, fmtInt, fmtMiB, fmtRatio, runIfMain, log, peakRssMiB, report, settings, startChild, verdict, type ChildResult } from './lib/common.js';
 import { freshDatabase } from './lib/db.js';
 import { BENCH_RATE_LIMIT, call, createCampaign, createTenant, openApp, publishedTemplate, type Tenant } from './lib/setup.js';
 
@@ -178,9 +178,4 @@ export async function main(): Promise<void> {
   });
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

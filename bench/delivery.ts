@@ -21,7 +21,7 @@ import { DEFAULT_WORKER_OPTIONS } from '../src/delivery/worker.js';
 import { buildContext } from '../src/templates/render.js';
 import { createUnsubscribeToken } from '../src/unsubscribe/token.js';
 import {
-  BENCH_SECRET, fmtInt, fmtMiB, fmtMs, fmtRatio, isMain, log, peakRssMiB, report, runChild, settings, sleep, startSink, verdict,
+  BENCH_SECRET, fmtInt, fmtMiB, fmtMs, fmtRatio, runIfMain, log, peakRssMiB, report, runChild, settings, sleep, startSink, verdict,
   type ChildResult,
 } from './lib/common.js';
 import { freshDatabase, seedContacts, warm } from './lib/db.js';
@@ -198,9 +198,4 @@ export async function main(): Promise<void> {
   });
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

@@ -15,7 +15,7 @@ import { createContainer } from '../src/container.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import type { DB } from '../src/db/schema.js';
-import { BENCH_SECRET, fmtInt, fmtMs, isMain, settings, sleep, startSink } from './lib/common.js';
+import { BENCH_SECRET, fmtInt, fmtMs, runIfMain, settings, sleep, startSink } from './lib/common.js';
 import { createBenchDatabase, seedContacts } from './lib/db.js';
 import { call, createCampaign, createTenant, openApp, publishedTemplate, smtpProject } from './lib/setup.js';
 
@@ -105,9 +105,4 @@ async function main(): Promise<void> {
   for (const engine of settings.engines) await explainEngine(engine);
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

@@ -13,7 +13,7 @@ import pg from 'pg';
 import SQLite from 'better-sqlite3';
 import type { Database } from '../src/db/database.js';
 import type { DB } from '../src/db/schema.js';
-import { fmtMs, isMain, settings, sleep } from './lib/common.js';
+import { fmtMs, runIfMain, settings, sleep } from './lib/common.js';
 import { cloneTable, createBenchDatabase, seedContacts, warm } from './lib/db.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
@@ -109,9 +109,4 @@ async function main(): Promise<void> {
   for (const engine of settings.engines) await explainEngine(engine);
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

@@ -14,7 +14,7 @@ import { sql } from 'kysely';
 import type { DatabaseConfig } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import {
-  fmtInt, fmtMiB, fmtMs, fmtRatio, isMain, log, median, peakRssMiB, report, runChild, settings, sleep, verdict,
+  fmtInt, fmtMiB, fmtMs, fmtRatio, runIfMain, log, median, peakRssMiB, report, runChild, settings, sleep, verdict,
   type ChildResult, type Engine,
 } from './lib/common.js';
 import { cloneTable, empty, freshDatabase, seedContacts, warm, type BenchDatabase } from './lib/db.js';
@@ -227,9 +227,4 @@ export async function main(): Promise<void> {
   });
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

@@ -9,7 +9,7 @@
  *
  *   node --import tsx bench/history.ts          (BENCH_SCALE, BENCH_ENGINES)
  */
-import { fmtInt, fmtMs, fmtRatio, isMain, log, median, report, settings, verdict } from './lib/common.js';
+import { fmtInt, fmtMs, fmtRatio, runIfMain, log, median, report, settings, verdict } from './lib/common.js';
 import { measureAppOnce, prepareFanOut } from './fanout.js';
 
 export const HISTORY_TARGET = 1.5;
@@ -57,9 +57,4 @@ export async function main(): Promise<void> {
   });
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

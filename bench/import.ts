@@ -18,7 +18,7 @@ import type { DatabaseConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { newId } from '../src/shared/ids.js';
 import type { ChildContext } from './child.js';
-import { fmtInt, fmtMiB, fmtMs, fmtRatio, isMain, log, peakRssMiB, report, settings, startChild, runChild, verdict, type ChildResult } from './lib/common.js';
+import { fmtInt, fmtMiB, fmtMs, fmtRatio, runIfMain, log, peakRssMiB, report, settings, startChild, runChild, verdict, type ChildResult } from './lib/common.js';
 import { cloneTable, freshDatabase } from './lib/db.js';
 import { createTenant, openApp, type Tenant } from './lib/setup.js';
 
@@ -166,9 +166,4 @@ export async function main(): Promise<void> {
   });
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

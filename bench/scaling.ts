@@ -8,7 +8,7 @@
  *
  *   node --import tsx bench/scaling.ts          (BENCH_SCALE, BENCH_ENGINES)
  */
-import { fmtInt, fmtMs, fmtRatio, isMain, log, median, report, settings, verdict } from './lib/common.js';
+import { fmtInt, fmtMs, fmtRatio, runIfMain, log, median, report, settings, verdict } from './lib/common.js';
 import { measureAppOnce, prepareFanOut } from './fanout.js';
 
 export const SCALING_TARGET = 1.5;
@@ -51,9 +51,4 @@ export async function main(): Promise<void> {
   });
 }
 
-if (isMain(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

@@ -58,7 +58,16 @@ for (const engine of settings.engines) {
 /** The same secret in every process of a run, so project passwords sealed by one are opened by another. */
 export const BENCH_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 
-export const isMain = (url: string): boolean => process.argv[1] !== undefined && url === pathToFileURL(path.resolve(process.argv[1])).href;
+const isMain = (url: string): boolean => process.argv[1] !== undefined && url === pathToFileURL(path.resolve(process.argv[1])).href;
+
+/** Runs a benchmark's `main` when its module is the one node was started with; a failure exits 1. */
+export function runIfMain(url: string, main: () => Promise<void>): void {
+  if (!isMain(url)) return;
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
 
 /** Peak resident set size of this process so far, MiB. */
 export const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
