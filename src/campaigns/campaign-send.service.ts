@@ -14,7 +14,7 @@ import { resolveVariant } from '../templates/locale-routing.js';
 import { buildContext, type TemplateRenderer } from '../templates/render.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
-import { normaliseEmail } from '../contacts/email.js';
+import { normaliseEmail } from '../shared/email.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
 import type { CampaignReferences } from './campaign.references.js';
 import type { CampaignRepository, CampaignRow } from './campaign.repository.js';

@@ -3,7 +3,7 @@ import type { ErrorDetail } from '../shared/errors.js';
 import { normaliseLocale } from '../shared/locale.js';
 import type { PatchContactBody, UpsertContactBody } from './contact.schemas.js';
 import { UpsertContactBody as UpsertSchema } from './contact.schemas.js';
-import { MAX_EMAIL_LENGTH, normaliseEmail } from './email.js';
+import { MAX_EMAIL_LENGTH, normaliseEmail } from '../shared/email.js';
 
 export const ATTRIBUTE_LIMITS = { keys: 50, keyLength: 128, bytes: 8 * 1024 } as const;
 

@@ -15,7 +15,7 @@ import type {
   UpsertContactBody,
 } from './contact.schemas.js';
 import { writeContacts, type WriteOutcome } from './contact.writer.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 
 export class ContactService {
   constructor(private readonly deps: { contacts: ContactRepository; clock: Clock }) {}

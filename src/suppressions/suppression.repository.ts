@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { normaliseEmail } from '../contacts/email.js';
+import { normaliseEmail } from '../shared/email.js';
 import type { DB, SuppressionsTable } from '../db/schema.js';
 
 export type SuppressionRow = Selectable<SuppressionsTable>;

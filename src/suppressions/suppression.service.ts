@@ -1,5 +1,5 @@
-import { decodeCursor, encodeCursor } from '../contacts/cursor.js';
-import { normaliseEmail } from '../contacts/email.js';
+import { decodeCursor, encodeCursor } from '../shared/cursor.js';
+import { normaliseEmail } from '../shared/email.js';
 import { notFound, validationError } from '../shared/errors.js';
 import type { Clock } from '../shared/time.js';
 import type { SuppressionReason, SuppressionRepository, SuppressionRow } from './suppression.repository.js';

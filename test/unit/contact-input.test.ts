@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { csvColumns, csvItem } from '../../src/contacts/contact.import.js';
 import { checkUpsertItem, contactValues } from '../../src/contacts/contact.input.js';
-import { normaliseEmail } from '../../src/contacts/email.js';
+import { normaliseEmail } from '../../src/shared/email.js';
 
 describe('normaliseEmail', () => {
   it.each([

@@ -1,4 +1,4 @@
-import { validationError } from '../shared/errors.js';
+import { validationError } from './errors.js';
 
 /**
  * Opaque keyset cursors: base64url of the last key a page ended on. Clients
