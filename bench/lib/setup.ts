@@ -6,7 +6,7 @@
 import type { Container } from '../../src/container.js';
 import { createContainer } from '../../src/container.js';
 import type { Database } from '../../src/db/database.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
 import { BENCH_SECRET } from './common.js';
 

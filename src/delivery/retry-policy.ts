@@ -26,14 +26,13 @@ export function classifyFailure(error: SmtpFailure): FailureKind {
   return 'transient';
 }
 
+/** The retry budget (its defaults: DEFAULTS.sending.retry in config.ts). */
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
 }
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 };
 
 /**
  * Delay before attempt `attempt + 1` after `attempt` failed ones: base·2^(attempt-1),

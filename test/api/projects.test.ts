@@ -1,7 +1,9 @@
+import { SecretBox } from '../../src/shared/secret-box.js';
+import type { CampaignStatus } from '../../src/db/enums.js';
 import Fastify from 'fastify';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
 import { projectPasswordContext } from '../../src/delivery/smtp-transport.js';
 import { Project, ProjectPage, VerifyResult } from '../../src/projects/project.schemas.js';
@@ -74,7 +76,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const row = await storedRow(project.id);
       expect(row.smtp_pass_encrypted).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
       expect(row.smtp_pass_encrypted).not.toContain(PASSWORD);
-      expect(ctx.container.secretBox.decrypt(row.smtp_pass_encrypted!, projectPasswordContext(project.id))).toBe(PASSWORD);
+      expect(new SecretBox(ctx.container.secret).decrypt(row.smtp_pass_encrypted!, projectPasswordContext(project.id))).toBe(PASSWORD);
       expect(row.smtp_secure).toBe(0);
     });
 
@@ -230,7 +232,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const replaced = await request('PATCH', `/projects/${project.id}`, { tenant, body: { smtp: { pass: 'new-pass' } } });
       expect(replaced.json().smtp.hasPassword).toBe(true);
       const row = await storedRow(project.id);
-      expect(ctx.container.secretBox.decrypt(row.smtp_pass_encrypted!, projectPasswordContext(project.id))).toBe('new-pass');
+      expect(new SecretBox(ctx.container.secret).decrypt(row.smtp_pass_encrypted!, projectPasswordContext(project.id))).toBe('new-pass');
 
       const cleared = await request('PATCH', `/projects/${project.id}`, { tenant, body: { smtp: { pass: null } } });
       expect(cleared.statusCode).toBe(200);
@@ -315,7 +317,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const campaign = await request('POST', '/campaigns', { tenant, body: { name: 'c', projectId: project.id } });
       const id = campaign.json().id as string;
       const setStatus = (status: string) =>
-        ctx.container.database.db.updateTable('campaigns').set({ status }).where('id', '=', id).execute();
+        ctx.container.database.db.updateTable('campaigns').set({ status: status as CampaignStatus }).where('id', '=', id).execute();
       for (const status of ['SCHEDULED', 'SENDING']) {
         await setStatus(status);
         expect((await request('DELETE', `/projects/${project.id}`, { tenant })).statusCode, status).toBe(409);

@@ -5,7 +5,7 @@ import { createContainer, type Container } from '../../src/container.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
 import { createTestDatabase, type TestDialect } from './databases.js';
 

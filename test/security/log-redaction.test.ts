@@ -5,7 +5,7 @@ import type { Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
 import { createLogger } from '../../src/server.js';
 import { TEST_SECRET, TestClock } from '../helpers/app.js';
