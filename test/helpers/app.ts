@@ -7,6 +7,7 @@ import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
+import type { Pause } from '../../src/shared/pause.js';
 import { createTestDatabase, type TestDialect } from './databases.js';
 
 /** A settable clock so tests can move time (schedules, quotas) without sleeping. */
@@ -52,7 +53,7 @@ const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bear
  */
 export function useTestApp(
   dialect: TestDialect,
-  options: { rateLimit?: { max: number; windowMs: number }; redisUrl?: string; delivery?: Partial<DeliverySettings> } = {},
+  options: { rateLimit?: { max: number; windowMs: number }; redisUrl?: string; delivery?: Partial<DeliverySettings>; pause?: Pause } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
   let drop: () => Promise<void> = async () => {};
@@ -69,6 +70,7 @@ export function useTestApp(
       rateLimit: options.rateLimit ?? { max: 1_000_000, windowMs: 60_000 },
       redisUrl: options.redisUrl,
       delivery: options.delivery,
+      pause: options.pause,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
