@@ -16,6 +16,7 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
 import { Idempotency } from './http/idempotency.js';
 import { Metrics } from './operations/metrics.js';
+import { OutboundPolicy, type OutboundPolicyOptions } from './net/outbound-policy.js';
 import { Readiness } from './operations/readiness.js';
 import { DatabaseCounter, MemoryRateLimitStore, RedisCounter, type RateLimitStore } from './ratelimit/stores.js';
 import { TokenBlocks } from './ratelimit/token-blocks.js';
@@ -104,12 +105,15 @@ export interface ContainerOptions {
   fanoutLeaseMs?: number;
   /** Also export Node.js process metrics (CPU, memory, event loop, GC): on in real processes, off in tests. */
   processMetrics?: boolean;
+  /** Where tenants' servers may be connected to (config.outbound); default: public addresses only. */
+  outbound?: OutboundPolicyOptions;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
   const clock = options.clock ?? systemClock;
   const { db } = database;
   const secretBox = new SecretBox(options.secret);
+  const outbound = new OutboundPolicy(options.outbound);
   const projectRepository = new ProjectRepository(db);
   const tenantRepository = new TenantRepository(db);
   const keyRepository = new ApiKeyRepository(db);
@@ -143,6 +147,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       ...options.delivery,
     },
     secretBox,
+    outbound,
   );
   const rateLimiter = new RateLimiter();
   // Counts must be shared by every API process: Redis if given, else PostgreSQL; SQLite is one host.
@@ -210,7 +215,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       ),
     createScheduler: (tickMs) =>
       new Scheduler({ campaigns: campaignRepository, messages: messageRepository, fanout, clock, logger }, tickMs),
-    projects: new ProjectService({ projects: projectRepository, secretBox, clock }),
+    projects: new ProjectService({ projects: projectRepository, secretBox, clock, outbound }),
     projectRepository,
     secretBox,
     contacts,

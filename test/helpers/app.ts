@@ -3,6 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { createContainer, type Container } from '../../src/container.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
+import type { OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { buildApp } from '../../src/http/app.js';
@@ -43,6 +44,13 @@ export interface TestContext {
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
+/**
+ * The suite's SMTP sinks listen on 127.0.0.1, which the outbound-connection
+ * policy refuses by default: test apps allow it (SMTP_ALLOW_HOSTS=127.0.0.1)
+ * and plain AUTH to it (SMTP_ALLOW_PLAIN_AUTH=true), unless a test says otherwise.
+ */
+export const TEST_OUTBOUND: OutboundPolicyOptions = { smtpAllowHosts: ['127.0.0.1'], smtpAllowPlainAuth: true };
+
 const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenantId });
 
 /**
@@ -52,7 +60,13 @@ const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bear
  */
 export function useTestApp(
   dialect: TestDialect,
-  options: { rateLimit?: { max: number; windowMs: number }; redisUrl?: string; delivery?: Partial<DeliverySettings> } = {},
+  options: {
+    rateLimit?: { max: number; windowMs: number };
+    redisUrl?: string;
+    delivery?: Partial<DeliverySettings>;
+    /** Default TEST_OUTBOUND. */
+    outbound?: OutboundPolicyOptions;
+  } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
   let drop: () => Promise<void> = async () => {};
@@ -69,6 +83,7 @@ export function useTestApp(
       rateLimit: options.rateLimit ?? { max: 1_000_000, windowMs: 60_000 },
       redisUrl: options.redisUrl,
       delivery: options.delivery,
+      outbound: options.outbound ?? TEST_OUTBOUND,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
