@@ -24,7 +24,7 @@ import { TemplateRepository } from '../src/templates/template.repository.js';
 import { buildContext } from '../src/templates/render.js';
 import { createUnsubscribeToken } from '../src/unsubscribe/token.js';
 import {
-  BENCH_SECRET, fmtInt, fmtMiB, fmtMs, fmtRatio, runIfMain, log, peakRssMiB, report, runChild, settings, sleep, startSink, verdict,
+  BENCH_OUTBOUND, BENCH_SECRET, fmtInt, fmtMiB, fmtMs, fmtRatio, runIfMain, log, peakRssMiB, report, runChild, settings, sleep, startSink, verdict,
   type ChildResult,
 } from './lib/common.js';
 import { freshDatabase, seedContacts, warm } from './lib/db.js';
@@ -50,7 +50,12 @@ interface DeliveryResult extends ChildResult {
 /** Child role: the real worker, started, until the campaign is SENT. */
 export async function deliveryApp(params: DeliveryAppParams): Promise<DeliveryResult> {
   const database = openDatabase(params.config, { poolSize: 10 });
-  const container = createContainer(database, { secret: BENCH_SECRET, delivery: { publicUrl: PUBLIC_URL }, rateLimit: BENCH_RATE_LIMIT });
+  const container = createContainer(database, {
+    secret: BENCH_SECRET,
+    delivery: { publicUrl: PUBLIC_URL },
+    rateLimit: BENCH_RATE_LIMIT,
+    outbound: BENCH_OUTBOUND,
+  });
   const worker = container.createWorker();
   const started = performance.now();
   worker.start();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseAllowList, type OutboundSettings } from './net/outbound-policy.js';
 
 export type DatabaseConfig =
   | { dialect: 'sqlite'; file: string }
@@ -78,6 +79,11 @@ export interface Config {
   metricsToken: string | undefined;
   /** A `worker` process serves /healthz, /readyz and /metrics on this port when set (it has no API to serve them). */
   metricsPort: number | undefined;
+  /**
+   * What tenants' servers may be connected to: ALLOW_PRIVATE_NETWORKS, SMTP_ALLOW_HOSTS,
+   * SMTP_ALLOW_PLAIN_AUTH. Not applied to SMTP_URL, which is the operator's own.
+   */
+  outbound: OutboundSettings;
 }
 
 /** Thrown for any bad setting; the CLI prints its message as one line and exits. */
@@ -110,13 +116,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, DEFAULTS.apiKeyCacheMs, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
   const metricsPort = env.METRICS_PORT?.trim() ? parsePort(env.METRICS_PORT, 'METRICS_PORT') : undefined;
+  const outbound: OutboundSettings = {
+    allowPrivateNetworks: parseBoolean('ALLOW_PRIVATE_NETWORKS', env.ALLOW_PRIVATE_NETWORKS),
+    smtpAllowHosts: parseAllowHosts(env.SMTP_ALLOW_HOSTS),
+    smtpAllowPlainAuth: parseBoolean('SMTP_ALLOW_PLAIN_AUTH', env.SMTP_ALLOW_PLAIN_AUTH),
+  };
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel,
-    sending, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort,
+    sending, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound,
   };
 }
 
@@ -233,4 +244,22 @@ function parseRedisUrl(raw: string | undefined): string | undefined {
   if (!value) return undefined;
   if (!/^rediss?:\/\/[^\s]+$/.test(value)) throw new ConfigError('REDIS_URL must look like redis://host:6379 or rediss://…');
   return value;
+}
+
+function parseBoolean(name: string, raw: string | undefined): boolean {
+  const value = raw?.trim().toLowerCase();
+  if (!value || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new ConfigError(`${name} must be true or false (got "${raw}")`);
+}
+
+/** Comma-separated host names, IP addresses and CIDR ranges. */
+function parseAllowHosts(raw: string | undefined): string[] {
+  const entries = (raw ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  try {
+    parseAllowList(entries);
+  } catch (error) {
+    throw new ConfigError(`SMTP_ALLOW_HOSTS: ${(error as Error).message}`);
+  }
+  return entries;
 }

@@ -29,6 +29,7 @@ import { DeliveryWorker, type WorkerOptions } from './delivery/worker.js';
 import { Idempotency } from './http/idempotency.js';
 import { IdempotencyRepository } from './http/idempotency.repository.js';
 import { Metrics } from './operations/metrics.js';
+import { OutboundPolicy, type OutboundPolicyOptions } from './net/outbound-policy.js';
 import { Readiness } from './operations/readiness.js';
 import { ProjectRepository } from './projects/project.repository.js';
 import { ProjectService } from './projects/project.service.js';
@@ -108,6 +109,8 @@ export interface ContainerOptions {
   processMetrics?: boolean;
   /** Race tests hold requests between a check and its write (shared/pause.ts). */
   pause?: Pause;
+  /** Where tenants' servers may be connected to (config.outbound); default: public addresses only. */
+  outbound?: OutboundPolicyOptions;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -133,6 +136,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const { tenants, projects, contacts, suppressions, templates, campaigns, messages, usage, audience } = repositories;
 
   const secretBox = new SecretBox(options.secret);
+  const outbound = new OutboundPolicy(options.outbound);
   const apiKeys = new ApiKeyService({ keys: repositories.apiKeys, tenants, clock }, options.apiKeyCacheMs ?? DEFAULTS.apiKeyCacheMs);
   const metrics = new Metrics({ db, processMetrics: options.processMetrics });
   const quota = new QuotaService({ usage, tenants, clock });
@@ -146,6 +150,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       ...options.delivery,
     },
     secretBox,
+    outbound,
   );
   const mail = new CampaignMailBuilder({ renderer, secret: options.secret, publicUrl: transports.publicUrl });
   const references = new CampaignReferences({ templates, projects });
@@ -195,7 +200,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     testSend: new TestSendService({ campaigns, templates, projects, contacts, suppressions, tenants, transports, mail }),
     messageLog: new MessageLog({ campaigns, messages, capture: transports.capture }),
     localeCoverage,
-    projects: new ProjectService({ projects, secretBox, clock }),
+    projects: new ProjectService({ projects, secretBox, clock, outbound }),
     contacts: contactService,
     contactImporter: new ContactImporter({ contacts: contactService }),
     suppressions: new SuppressionService({ suppressions, clock }),

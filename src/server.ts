@@ -67,6 +67,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     apiKeyCacheMs: config.apiKeyCacheMs,
     sending: config.sending,
     processMetrics: true,
+    outbound: config.outbound,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),

@@ -2,6 +2,8 @@
  * What to do with a failed SMTP send (pure).
  * - 5xx to RCPT TO: the address is bad → FAILED at once and suppressed (`bounce`).
  * - other 5xx answers to MAIL FROM / DATA (content or policy rejection) → FAILED at once.
+ * - a host the outbound-connection policy refuses (`HOST_NOT_ALLOWED`) → FAILED at
+ *   once: no connection was made, and retrying cannot change the answer.
  * - 4xx answers, timeouts, connection and auth problems → retried with
  *   exponential backoff and jitter until the attempt budget is spent, then FAILED.
  */
@@ -17,6 +19,7 @@ const RECIPIENT_COMMANDS = new Set(['RCPT TO', 'RCPT']);
 const MESSAGE_COMMANDS = new Set(['MAIL FROM', 'DATA', 'MAIL']);
 
 export function classifyFailure(error: SmtpFailure): FailureKind {
+  if (error.code === 'HOST_NOT_ALLOWED') return 'permanent';
   const code = error.responseCode;
   if (code !== undefined && code >= 500 && code < 600) {
     const command = (error.command ?? '').toUpperCase();

@@ -99,7 +99,8 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
 
     it('accepts IP addresses and the limits themselves', async () => {
       const tenant = await ctx.newTenant();
-      for (const host of ['127.0.0.1', '::1', '2001:db8::25', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`]) {
+      // 127.0.0.1 is on the test allow-list (SMTP_ALLOW_HOSTS); the others are public; the long name does not resolve (accepted).
+      for (const host of ['127.0.0.1', '8.8.8.8', '2606:4700:4700::1111', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`]) {
         const project = await createOk(tenant, {
           ...validBody,
           name: 'n'.repeat(200),
@@ -214,13 +215,13 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       ctx.clock.advance(1000);
       const res = await request('PATCH', `/projects/${project.id}`, {
         tenant,
-        body: { name: 'Renamed', smtp: { port: 2525 } },
+        body: { name: 'Renamed', smtp: { user: 'mailer2', port: 587 } },
       });
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toEqual({
         ...project,
         name: 'Renamed',
-        smtp: { ...project.smtp, port: 2525 },
+        smtp: { ...project.smtp, user: 'mailer2' },
         updatedAt: new Date(new Date(project.createdAt).getTime() + 1000).toISOString(),
       });
       expect((await storedRow(project.id)).smtp_pass_encrypted).toBe(sealed);
@@ -245,7 +246,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const project = await createOk(tenant);
       const res = await request('PATCH', `/projects/${project.id}`, {
         tenant,
-        body: { fromName: null, replyTo: null, rateLimitPerSecond: null, smtp: { user: null, secure: true } },
+        body: { fromName: null, replyTo: null, rateLimitPerSecond: null, smtp: { user: null, secure: true, pass: PASSWORD } },
       });
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toMatchObject({
@@ -355,13 +356,13 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       expect(sink.authAttempts.slice(attempts)).toEqual([{ user: 'mailer', ok: true }]);
     });
 
-    it("answers ok: false with the server's message for a wrong password", async () => {
+    it('answers ok: false, authentication failed, for a wrong password', async () => {
       const tenant = await ctx.newTenant();
       const project = await createOk(tenant, sinkProject('wrong-password'));
       const res = await request('POST', `/projects/${project.id}/verify`, { tenant });
       expect(res.statusCode).toBe(200);
       expect(res.json().ok).toBe(false);
-      expect(res.json().error).toMatch(/535.*Authentication credentials invalid/);
+      expect(res.json().error).toBe('authentication failed');
       expect(res.json().error).not.toContain('wrong-password');
     });
 
@@ -372,7 +373,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       await closed.close();
       const project = await createOk(tenant, { ...validBody, smtp: { host: '127.0.0.1', port, secure: false } });
       const res = await request('POST', `/projects/${project.id}/verify`, { tenant });
-      expect(res.json()).toEqual({ ok: false, error: expect.stringMatching(/ECONNREFUSED/) });
+      expect(res.json()).toEqual({ ok: false, error: 'connection refused' });
     });
 
     it('answers ok: false, without a 500, when the stored password cannot be decrypted', async () => {

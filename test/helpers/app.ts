@@ -3,6 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { createContainer, type Container } from '../../src/container.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
+import type { OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { buildApp } from '../../src/app.js';
@@ -44,6 +45,13 @@ export interface TestContext {
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
+/**
+ * The suite's SMTP sinks listen on 127.0.0.1, which the outbound-connection
+ * policy refuses by default: test apps allow it (SMTP_ALLOW_HOSTS=127.0.0.1)
+ * and plain AUTH to it (SMTP_ALLOW_PLAIN_AUTH=true), unless a test says otherwise.
+ */
+export const TEST_OUTBOUND: OutboundPolicyOptions = { smtpAllowHosts: ['127.0.0.1'], smtpAllowPlainAuth: true };
+
 const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenantId });
 
 /**
@@ -53,7 +61,14 @@ const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bear
  */
 export function useTestApp(
   dialect: TestDialect,
-  options: { rateLimit?: { max: number; windowMs: number }; redisUrl?: string; delivery?: Partial<DeliverySettings>; pause?: Pause } = {},
+  options: {
+    rateLimit?: { max: number; windowMs: number };
+    redisUrl?: string;
+    delivery?: Partial<DeliverySettings>;
+    /** Default TEST_OUTBOUND. */
+    outbound?: OutboundPolicyOptions;
+    pause?: Pause;
+  } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
   let drop: () => Promise<void> = async () => {};
@@ -71,6 +86,7 @@ export function useTestApp(
       redisUrl: options.redisUrl,
       delivery: options.delivery,
       pause: options.pause,
+      outbound: options.outbound ?? TEST_OUTBOUND,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
