@@ -3,13 +3,10 @@ import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { AudienceRepository } from './audience/audience.repository.js';
-import { ApiKeyRepository } from './auth/api-key.repository.js';
 import { ApiKeyService } from './auth/api-key.service.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { CampaignDeliveryStore } from './campaigns/campaign-delivery.store.js';
 import { CampaignReferences } from './campaigns/campaign.references.js';
-import { CampaignRepository } from './campaigns/campaign.repository.js';
 import { CampaignSendService } from './campaigns/campaign-send.service.js';
 import { CampaignService } from './campaigns/campaign.service.js';
 import { LocaleCoverage } from './campaigns/coverage.js';
@@ -18,23 +15,20 @@ import { MessageLog } from './campaigns/message-log.service.js';
 import { TestSendService } from './campaigns/test-send.service.js';
 import { DEFAULTS, type SendingPolicy } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
-import { ContactRepository } from './contacts/contact.repository.js';
 import { ContactService } from './contacts/contact.service.js';
 import { transactionOf, type Database } from './db/database.js';
 import { CampaignMailBuilder } from './delivery/campaign-mail.js';
-import { MessageRepository } from './delivery/message.repository.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
 import { TransportRegistry, type DeliverySettings } from './delivery/transports.js';
 import { DeliveryWorker, type WorkerOptions } from './delivery/worker.js';
 import { Idempotency } from './http/idempotency.js';
 import { IdempotencyRepository } from './http/idempotency.repository.js';
+import { createRepositories } from './repositories.js';
 import { Metrics } from './operations/metrics.js';
 import { OutboundPolicy, type OutboundPolicyOptions } from './net/outbound-policy.js';
 import { Readiness } from './operations/readiness.js';
-import { ProjectRepository } from './projects/project.repository.js';
 import { ProjectService } from './projects/project.service.js';
 import { QuotaService } from './quota/quota.service.js';
-import { UsageRepository } from './quota/usage.repository.js';
 import type { RateLimitSettings } from './ratelimit/rate-limit.hook.js';
 import { DatabaseCounter, MemoryRateLimitStore, RedisCounter, type RateLimitStore } from './ratelimit/stores.js';
 import { TokenBlocks } from './ratelimit/token-blocks.js';
@@ -42,12 +36,9 @@ import { Scheduler } from './scheduler/scheduler.js';
 import type { Pause } from './shared/pause.js';
 import { SecretBox } from './shared/secret-box.js';
 import { systemClock, type Clock } from './shared/time.js';
-import { SuppressionRepository } from './suppressions/suppression.repository.js';
 import { SuppressionService } from './suppressions/suppression.service.js';
 import { TemplateRenderer } from './templates/render.js';
-import { TemplateRepository } from './templates/template.repository.js';
 import { TemplateService } from './templates/template.service.js';
-import { TenantRepository } from './tenants/tenant.repository.js';
 import { TenantService } from './tenants/tenant.service.js';
 import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
 
@@ -115,24 +106,14 @@ export interface ContainerOptions {
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
   const clock = options.clock ?? systemClock;
-  const { db, dialect } = database;
+  const { db } = database;
   const sending: SendingPolicy = { ...DEFAULTS.sending, ...options.sending };
   const logger = options.logger ?? pino({ level: 'silent' });
   const transaction = transactionOf(db);
   const pause = options.pause;
 
-  const repositories = {
-    tenants: new TenantRepository(db),
-    apiKeys: new ApiKeyRepository(db),
-    projects: new ProjectRepository(db),
-    contacts: new ContactRepository(db, dialect),
-    suppressions: new SuppressionRepository(db),
-    templates: new TemplateRepository(db, dialect),
-    campaigns: new CampaignRepository(db),
-    messages: new MessageRepository(db, dialect),
-    usage: new UsageRepository(db, dialect),
-    audience: new AudienceRepository(db, dialect),
-  };
+  const repositories = createRepositories(database);
+
   const { tenants, projects, contacts, suppressions, templates, campaigns, messages, usage, audience } = repositories;
 
   const secretBox = new SecretBox(options.secret);

@@ -6,30 +6,10 @@ import { notSuppressed } from '../suppressions/not-suppressed.js';
 import { parseJsonObject } from '../shared/json.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import { routingCase, type LocaleRouting } from '../templates/locale-routing.js';
-import type { MessageOutcome } from './delivery-store.js';
+import type { ClaimedMessage, MessageOutcome } from './delivery-store.js';
 
-/** A claimed message's row and context, as the claim query reads them (the store shapes them). */
-export interface ClaimedRow {
-  id: number;
-  tenantId: string;
-  campaignId: string;
-  contactId: string | null;
-  email: string | null;
-  locale: string | null;
-  templateVersionId: string;
-  attempts: number;
-  contactExists: boolean;
-  contactLocale: string | null;
-  contactExternalId: string | null;
-  contactOptIn: boolean;
-  contactAttributes: Record<string, unknown>;
-  suppressed: boolean;
-  campaignSubject: string | null;
-  campaignProjectId: string | null;
-  campaignAudienceFilter: string | null;
-  campaignSendMode: 'live' | 'test' | null;
-  campaignStatus: string;
-}
+/** A claimed message's row and context as the claim query reads them; the store derives the opt-in rule from the filter. */
+export type ClaimedRow = Omit<ClaimedMessage, 'campaignRequiresOptIn'> & { campaignAudienceFilter: string | null };
 
 /** What the fan-out asks the queue to insert: the audience, routed, up to `limit` rows. */
 export interface AudienceInsert {

@@ -1,14 +1,7 @@
-import { AudienceRepository } from '../../src/audience/audience.repository.js';
-import { CampaignRepository, type CampaignRow } from '../../src/campaigns/campaign.repository.js';
-import { ContactRepository } from '../../src/contacts/contact.repository.js';
+import type { CampaignRow } from '../../src/campaigns/campaign.repository.js';
+import { createRepositories } from '../../src/repositories.js';
 import type { Database } from '../../src/db/database.js';
-import { MessageRepository } from '../../src/delivery/message.repository.js';
-import { ProjectRepository } from '../../src/projects/project.repository.js';
-import { UsageRepository } from '../../src/quota/usage.repository.js';
 import { newId } from '../../src/shared/ids.js';
-import { SuppressionRepository } from '../../src/suppressions/suppression.repository.js';
-import { TemplateRepository } from '../../src/templates/template.repository.js';
-import { TenantRepository } from '../../src/tenants/tenant.repository.js';
 
 /**
  * The middle test tier (Immich's "medium" tests): repositories on a real
@@ -16,20 +9,7 @@ import { TenantRepository } from '../../src/tenants/tenant.repository.js';
  * fan-out or delivery test needs no tenant, template, project and campaign
  * built over HTTP first.
  */
-export function repositoriesOf(database: Database) {
-  const { db, dialect } = database;
-  return {
-    tenants: new TenantRepository(db),
-    contacts: new ContactRepository(db, dialect),
-    suppressions: new SuppressionRepository(db),
-    templates: new TemplateRepository(db, dialect),
-    campaigns: new CampaignRepository(db),
-    messages: new MessageRepository(db, dialect),
-    usage: new UsageRepository(db, dialect),
-    audience: new AudienceRepository(db, dialect),
-    projects: new ProjectRepository(db),
-  };
-}
+export const repositoriesOf = (database: Database) => createRepositories(database);
 
 const now = () => new Date().toISOString();
 
