@@ -16,7 +16,7 @@ import type { DatabaseConfig } from '../src/config.js';
 import { createContainer } from '../src/container.js';
 import { openDatabase } from '../src/db/database.js';
 import { composeEmail } from '../src/delivery/compose.js';
-import { createSmtpTransport } from '../src/delivery/smtp-transport.js';
+import { createSmtpTransport } from '../src/net/smtp-transport.js';
 import { DEFAULTS } from '../src/config.js';
 import { ProjectRepository } from '../src/projects/project.repository.js';
 import { TemplateRenderer } from '../src/templates/render.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { authenticate } from './auth/authenticate.js';
+import { authenticate } from './http/authenticate.js';
 import { rateLimit } from './ratelimit/rate-limit.hook.js';
 import { quotaHeaders } from './quota/quota-headers.hook.js';
 import type { Container } from './container.js';

@@ -3,9 +3,13 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig } from '../config.js';
 import type { DB } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
+
+/** DATABASE_URL, parsed (config.ts). */
+export type DatabaseConfig =
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'postgres'; url: string };
 
 export type Dialect = DatabaseConfig['dialect'];
 

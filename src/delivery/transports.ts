@@ -3,7 +3,7 @@ import type { ProjectRow } from '../projects/project.repository.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import { parseSender, type Sender } from './compose.js';
 import { CaptureMailer, SmtpMailer, type Mailer } from './mailer.js';
-import { createSmtpTransport, smtpSettingsOfProject } from './smtp-transport.js';
+import { createSmtpTransport, smtpSettingsOfProject } from '../net/smtp-transport.js';
 
 export interface DeliverySettings {
   /** Default SMTP server for campaigns without a project; undefined: capture to files. */

@@ -1,4 +1,4 @@
-import { createSmtpTransport, projectPasswordContext, type SmtpSettings } from '../delivery/smtp-transport.js';
+import { createSmtpTransport, projectPasswordContext, type SmtpSettings } from '../net/smtp-transport.js';
 import { isHostNotAllowed, OutboundPolicy } from '../net/outbound-policy.js';
 import { AppError, conflict, notFound } from '../shared/errors.js';
 import { isId, newId } from '../shared/ids.js';

@@ -21,7 +21,6 @@ import {
   type UpdateVersionBody,
 } from './template.schemas.js';
 import { checkDeclarations, parseVariables } from './variables.js';
-import type { ContactRepository } from '../contacts/contact.repository.js';
 import type { Transaction } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { parseJsonObject } from '../shared/json.js';
@@ -36,11 +35,19 @@ const PREVIEW_CONTACT: RenderContact = {
   attributes: {},
 };
 
+/** What preview reads of a contact. */
+export interface ContactForPreview {
+  email: string;
+  locale: string | null;
+  external_id: string | null;
+  attributes: unknown;
+}
+
 export interface TemplateServiceDeps {
   transaction: Transaction;
   templates: TemplateRepository;
-  /** Preview with a contact's data reads it here. */
-  contacts: Pick<ContactRepository, 'getById'>;
+  /** Preview with a contact's data reads it here (ContactRepository). */
+  contacts: { getById(tenantId: string, id: string): Promise<ContactForPreview | undefined> };
   renderer: TemplateRenderer;
   clock: Clock;
   /** Race tests hold an unpublish between its write and its check (shared/pause.ts). */

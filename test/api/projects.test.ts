@@ -5,7 +5,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
-import { projectPasswordContext } from '../../src/delivery/smtp-transport.js';
+import { projectPasswordContext } from '../../src/net/smtp-transport.js';
 import { Project, ProjectPage, VerifyResult } from '../../src/projects/project.schemas.js';
 import { DIALECTS } from '../helpers/databases.js';
 import { errorBody, useTestApp, type TestTenant } from '../helpers/app.js';

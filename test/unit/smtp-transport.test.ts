@@ -7,7 +7,7 @@ import {
   projectPasswordContext,
   smtpSettingsOfProject,
   type SmtpTransport,
-} from '../../src/delivery/smtp-transport.js';
+} from '../../src/net/smtp-transport.js';
 import { OutboundPolicy, type OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { SecretBox } from '../../src/shared/secret-box.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';

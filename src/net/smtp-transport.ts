@@ -4,7 +4,7 @@ import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { ProjectsTable } from '../db/schema.js';
-import { connectTcp, isHostNotAllowed, type OutboundPolicy } from '../net/outbound-policy.js';
+import { connectTcp, isHostNotAllowed, type OutboundPolicy } from './outbound-policy.js';
 import type { SecretBox } from '../shared/secret-box.js';
 
 /**
