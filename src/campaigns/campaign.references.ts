@@ -2,7 +2,7 @@ import type { ProjectRepository } from '../projects/project.repository.js';
 import { unprocessable, type ErrorDetail } from '../shared/errors.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
 import type { CampaignPatch } from './campaign.repository.js';
-import type { AudienceFilter } from './campaign.schemas.js';
+import { parseAudienceFilter } from '../audience/audience-filter.js';
 
 /**
  * Checks that what a campaign points at belongs to its tenant (422
@@ -23,8 +23,8 @@ export class CampaignReferences {
       details.push({ field: 'projectId', message: 'no such project' });
     }
     if (columns.audience_filter) {
-      const filter = JSON.parse(columns.audience_filter) as AudienceFilter;
-      if (filter.projectId && !(await this.deps.projects.getById(tenantId, filter.projectId))) {
+      const filter = parseAudienceFilter(columns.audience_filter);
+      if (filter?.projectId && !(await this.deps.projects.getById(tenantId, filter.projectId))) {
         details.push({ field: 'audienceFilter.projectId', message: 'no such project' });
       }
     }

@@ -20,6 +20,7 @@ import type {
 } from './contact.schemas.js';
 import { writeContacts, type WriteOutcome } from './contact.writer.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
+import { parseJsonObject } from '../shared/json.js';
 
 export interface ContactServiceDeps {
   transaction: Transaction;
@@ -168,7 +169,7 @@ export function toContact(row: ContactRow): Contact {
     externalId: row.external_id,
     locale: row.locale,
     optIn: row.opt_in === 1,
-    attributes: parseAttributes(row.attributes),
+    attributes: parseJsonObject(row.attributes),
     consentVersion: row.consent_version,
     source: row.source,
     projectId: row.project_id,
@@ -177,7 +178,4 @@ export function toContact(row: ContactRow): Contact {
   };
 }
 
-/** SQLite hands back JSON text, PostgreSQL the parsed jsonb. */
-const parseAttributes = (value: unknown): Record<string, unknown> =>
-  typeof value === 'string' ? (JSON.parse(value) as Record<string, unknown>) : ((value ?? {}) as Record<string, unknown>);
 
