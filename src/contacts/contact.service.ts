@@ -1,10 +1,10 @@
-import { conflict, notFound, validationError } from '../shared/errors.js';
+import { AppError, conflict, notFound, validationError } from '../shared/errors.js';
 import { isId } from '../shared/ids.js';
 import { normaliseLocale } from '../shared/locale.js';
 import { toPage } from '../shared/pagination.js';
 import type { Clock } from '../shared/time.js';
 import { checkUpsertItem, contactValues, type UpsertValues } from './contact.input.js';
-import { isUniqueViolation, type ContactListFilter, type ContactRepository, type ContactRow, type ContactTx } from './contact.repository.js';
+import { isDataRefusal, isUniqueViolation, type ContactListFilter, type ContactRepository, type ContactRow, type ContactTx } from './contact.repository.js';
 import type {
   BulkContactsBody,
   BulkResult,
@@ -38,7 +38,7 @@ export class ContactService {
       if (checked.ok) valid.push({ index, values: checked.values });
       else results[index] = { index, status: 'failed', error: { code: 'VALIDATION_ERROR', message: 'Invalid contact', details: checked.details } };
     });
-    const outcomes = await this.writeBatch(
+    const outcomes = await this.writeBatchOrRows(
       tenantId,
       valid.map((item) => item.values),
     );
@@ -73,6 +73,33 @@ export class ContactService {
         if (isUniqueViolation(again)) throw conflict('These contacts were changed concurrently; retry the request');
         throw again;
       }
+    }
+  }
+
+  /**
+   * writeBatch for bulk calls and imports, where one item must never fail the
+   * others: if the database refuses the batch (a value it cannot store that
+   * the checks let through, a constraint) or it keeps conflicting with
+   * concurrent writers, the batch is split in halves, each written on its
+   * own (in order, so duplicates still behave as if sent one by one), down to
+   * the single item the database refuses, which fails alone: one bad row of
+   * 1000 costs about twenty small transactions. Other errors (a lost
+   * connection) propagate.
+   */
+  async writeBatchOrRows(tenantId: string, items: UpsertValues[]): Promise<WriteOutcome[]> {
+    try {
+      return await this.writeBatch(tenantId, items);
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      if (items.length > 1) {
+        const half = Math.ceil(items.length / 2);
+        return [...(await this.writeBatchOrRows(tenantId, items.slice(0, half))), ...(await this.writeBatchOrRows(tenantId, items.slice(half)))];
+      }
+      return [
+        error instanceof AppError
+          ? { status: 'failed', code: 'CONFLICT', message: error.message }
+          : { status: 'failed', code: 'VALIDATION_ERROR', message: 'the database refused this contact' },
+      ];
     }
   }
 
@@ -146,6 +173,9 @@ export class ContactService {
     return row;
   }
 }
+
+/** What writeBatchOrRows retries row by row: the database refusing values, or the 409 of writers that kept colliding. */
+const isRefusal = (error: unknown) => (error instanceof AppError && error.statusCode === 409) || isDataRefusal(error);
 
 export function toContact(row: ContactRow): Contact {
   return {
