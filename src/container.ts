@@ -115,7 +115,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const keyRepository = new ApiKeyRepository(db);
   const apiKeys = new ApiKeyService({ keys: keyRepository, tenants: tenantRepository, clock }, options.apiKeyCacheMs);
   const lastUsed = new LastUsedRecorder(keyRepository, options.lastUsedFlushMs, options.onBackgroundError);
-  const contacts = new ContactService({ contacts: new ContactRepository(db), clock });
+  const contacts = new ContactService({ contacts: new ContactRepository(db), clock, capturedCopies: () => transports.capture });
   const suppressionRepository = new SuppressionRepository(db);
   const templateRepository = new TemplateRepository(db);
   const templateRenderer = new TemplateRenderer();

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { KeyMode } from '../auth/api-key.js';
 import type { MessageRepository, MessageRow, MessageStatus } from '../delivery/message.repository.js';
-import type { CaptureMailer } from '../delivery/mailer.js';
+import { CaptureMailer } from '../delivery/mailer.js';
 import { composeEmail } from '../delivery/compose.js';
 import type { TransportRegistry } from '../delivery/transports.js';
 import type { ProjectRepository } from '../projects/project.repository.js';
@@ -178,7 +178,7 @@ export class CampaignSendService {
           unsubscribeUrl,
           subjectPrefix: '[Test] ',
         });
-        const info = await route.mailer.send(mail, { folder: 'test-sends', name: `${campaign.id}-${Date.now()}-${index}` });
+        const info = await route.mailer.send(mail, { folder: CaptureMailer.testSendFolder(tenantId, email), name: `${campaign.id}-${Date.now()}-${index}` });
         results.push({ email, status: 'sent', messageId: info.messageId });
       } catch (error) {
         results.push({ email, status: 'failed', error: (error as Error).message.slice(0, 500) });

@@ -1,4 +1,5 @@
 import { MessageRepository } from '../delivery/message.repository.js';
+import { eraseStoredAnswers } from '../http/idempotency.js';
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import type { ContactsTable, DB } from '../db/schema.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
@@ -27,8 +28,10 @@ export interface MatchRow {
 export interface ContactTx {
   contacts: ContactRepository;
   suppressions: SuppressionRepository;
-  /** GDPR erasure of the contact's address from the campaigns' message history. */
-  eraseMessageHistory(tenantId: string, contactId: string, email: string): Promise<void>;
+  /** GDPR erasure of the contact's address from the campaigns' message history; returns the captured files' outbox paths. */
+  eraseMessageHistory(tenantId: string, contactId: string, email: string): Promise<string[]>;
+  /** GDPR erasure: stored Idempotency-Key answers holding any of these strings are purged. */
+  eraseStoredAnswers(tenantId: string, needles: readonly string[]): Promise<void>;
 }
 
 /** Columns an upsert may overwrite on an existing contact (never id, tenant or created_at). */
@@ -46,6 +49,7 @@ export class ContactRepository {
           contacts: new ContactRepository(trx),
           suppressions: new SuppressionRepository(trx),
           eraseMessageHistory: (tenantId, contactId, email) => MessageRepository.eraseContact(trx, tenantId, contactId, email),
+          eraseStoredAnswers: (tenantId, needles) => eraseStoredAnswers(trx, tenantId, needles),
         }),
       );
   }

@@ -17,8 +17,20 @@ import type {
 import { writeContacts, type WriteOutcome } from './contact.writer.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 
+/** Where copies of a contact's emails are kept outside the database (the capture outbox: CaptureMailer). */
+export interface CapturedCopies {
+  erase(tenantId: string, email: string, paths: readonly string[]): Promise<void>;
+}
+
 export class ContactService {
-  constructor(private readonly deps: { contacts: ContactRepository; clock: Clock }) {}
+  constructor(
+    private readonly deps: {
+      contacts: ContactRepository;
+      clock: Clock;
+      /** Looked up at erasure time (the transports are built after the contacts). */
+      capturedCopies?: () => CapturedCopies;
+    },
+  ) {}
 
   /** PUT /contacts: 200 with the contact, created or updated; 409 when the match rule refuses. */
   async upsert(tenantId: string, body: UpsertContactBody): Promise<Contact> {
@@ -152,15 +164,20 @@ export class ContactService {
    * GDPR erasure: the contact row goes, and its address is suppressed (reason
    * `manual` unless a suppression already exists) in the same transaction, so
    * it is never mailed again. Whatever else holds the person's data joins
-   * this transaction here.
+   * this transaction here: the message history, stored Idempotency-Key
+   * answers holding the address or the id, and — last, so that a file that
+   * cannot be deleted rolls the erasure back and a retry finds the contact
+   * again — the captured .eml files of its messages and test sends.
    */
   async eraseContact(tenantId: string, ref: string): Promise<void> {
     await this.deps.contacts.transaction(async (tx: ContactTx) => {
       const contact = await this.load(tx.contacts, tenantId, ref);
       // A concurrent erasure may have deleted it since the load: that one answers 204, this one 404.
       if (!(await tx.contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
-      await tx.eraseMessageHistory(tenantId, contact.id, contact.email);
+      const captured = await tx.eraseMessageHistory(tenantId, contact.id, contact.email);
+      await tx.eraseStoredAnswers(tenantId, [contact.email, contact.id]);
       await tx.suppressions.suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
+      await this.deps.capturedCopies?.().erase(tenantId, contact.email, captured);
     });
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { DB } from '../db/schema.js';
 import type { Clock } from '../shared/time.js';
 import { sendError } from './errors.js';
@@ -18,6 +18,29 @@ declare module 'fastify' {
   interface FastifyRequest {
     idempotencyKey: string | undefined;
   }
+}
+
+/** A stored answer purged by an erasure: the key still holds (the request is not run again), its answer is gone. */
+const ERASED_STATUS = 410;
+
+/**
+ * GDPR erasure: stored answers holding any of `needles` (the contact's
+ * address and id, as written or JSON-escaped) are purged in the caller's
+ * transaction. The key stays, so a retry is not run a second time; it is
+ * answered 410 IDEMPOTENT_ANSWER_ERASED.
+ */
+export async function eraseStoredAnswers(db: Kysely<DB>, tenantId: string, needles: readonly string[]): Promise<void> {
+  const patterns = [...new Set(needles.flatMap((needle) => [needle, JSON.stringify(needle).slice(1, -1)]))]
+    .filter((needle) => needle.length > 0)
+    .map((needle) => `%${needle.replace(/[\\%_]/g, (char) => `\\${char}`)}%`);
+  if (patterns.length === 0) return;
+  await db
+    .updateTable('idempotency_keys')
+    .set({ response: null, status_code: ERASED_STATUS })
+    .where('tenant_id', '=', tenantId)
+    .where('status', '=', 'done')
+    .where((eb) => eb.or(patterns.map((pattern) => sql<SqlBool>`response like ${pattern} escape '\\'`)))
+    .execute();
 }
 
 /**
@@ -78,6 +101,15 @@ export class Idempotency {
       .executeTakeFirst();
     if (!existing || existing.fingerprint !== fingerprint) {
       return sendError(request, reply, 409, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request');
+    }
+    if (existing.status === 'done' && existing.response === null && existing.status_code === ERASED_STATUS) {
+      return sendError(
+        request,
+        reply,
+        ERASED_STATUS,
+        'IDEMPOTENT_ANSWER_ERASED',
+        'The answer stored for this Idempotency-Key held a contact that was erased since; the request was applied once and is not repeated',
+      );
     }
     if (existing.status === 'pending') {
       reply.header('Retry-After', '1');
