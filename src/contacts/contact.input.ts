@@ -45,8 +45,8 @@ function cachedLocale(tag: string): string | undefined {
  * through here, so each refuses the same values on both engines, whatever
  * the JSON parser in front of it already refused.
  */
-export function contactValues(body: UpsertContactBody | PatchContactBody): Checked<ContactValues> {
-  const unstorable = unstorableValues(body);
+export function contactValues(body: UpsertContactBody | PatchContactBody, storableChecked = false): Checked<ContactValues> {
+  const unstorable = storableChecked ? [] : unstorableValues(body);
   if (unstorable.length > 0) return { ok: false, details: unstorable };
   const details: ErrorDetail[] = [];
   const values: ContactValues = {};
@@ -113,7 +113,7 @@ export function checkUpsertItem(item: unknown): Checked<UpsertValues> {
     }
     return { ok: false, details: [...byField].map(([field, message]) => ({ field, message })) };
   }
-  return contactValues(item) as Checked<UpsertValues>;
+  return contactValues(item, true) as Checked<UpsertValues>;
 }
 
 export const describeDetails = (details: ErrorDetail[]): string =>
