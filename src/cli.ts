@@ -106,6 +106,33 @@ tenants
     );
   });
 
+const describeTenant = (t: { id: string; name: string; monthlyQuota: number; fallbackLocale: string | null }) =>
+  `Tenant ${t.name} (${t.id}), monthly quota ${t.monthlyQuota}, fallback locale ${t.fallbackLocale ?? 'none (the base version)'}`;
+
+tenants
+  .command('show')
+  .description("a tenant's settings")
+  .argument('<id>', 'tenant id')
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: { json?: boolean }) => {
+    const tenant = await withAdminServices(loadConfig(), (c) => c.tenants.get(id));
+    if (!tenant) throw new Error(`tenant not found: ${id}`);
+    print(tenant, Boolean(opts.json), describeTenant(tenant));
+  });
+
+tenants
+  .command('update')
+  .description("change a tenant's settings")
+  .argument('<id>', 'tenant id')
+  .requiredOption('--fallback-locale <locale>', 'locale whose variant contacts without one of their own get (e.g. es); "none" for the base version')
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: { fallbackLocale: string; json?: boolean }) => {
+    const locale = opts.fallbackLocale === 'none' ? null : opts.fallbackLocale;
+    const tenant = await withAdminServices(loadConfig(), (c) => c.tenants.setFallbackLocale(id, locale));
+    if (!tenant) throw new Error(`tenant not found: ${id}`);
+    print(tenant, Boolean(opts.json), describeTenant(tenant));
+  });
+
 const keys = program.command('keys').description('manage API keys');
 keys
   .command('create')

@@ -3,7 +3,6 @@ import type { Clock } from '../shared/time.js';
 import { generateApiKey, hashApiKey, isWellFormedApiKey, type KeyMode } from './api-key.js';
 import type { ApiKeyRepository, ApiKeyRow } from './api-key.repository.js';
 import type { Scope } from './scopes.js';
-import type { TenantRepository } from '../tenants/tenant.repository.js';
 import { VerifiedKeyCache } from './verified-key-cache.js';
 
 export interface ApiKeyInfo {
@@ -37,7 +36,12 @@ export class ApiKeyService {
   private readonly verified: VerifiedKeyCache;
 
   constructor(
-    private readonly deps: { keys: ApiKeyRepository; tenants: TenantRepository; clock: Clock },
+    private readonly deps: {
+      keys: ApiKeyRepository;
+      /** Whether a tenant exists (TenantRepository); keys are only made for existing tenants. */
+      tenants: { getById(id: string): Promise<{ id: string } | undefined> };
+      clock: Clock;
+    },
     /** How long a verified key is trusted without a look-up (API_KEY_CACHE_MS); 0 looks up every request. */
     verifiedKeyTtlMs = DEFAULT_VERIFIED_KEY_TTL_MS,
   ) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { CAMPAIGN_STATUSES, isFinal } from '../campaigns/lifecycle.js';
 
 /**
  * Operator commands that talk to the HTTP API like any client (plain fetch,
@@ -58,8 +59,8 @@ interface Campaign {
   counters: Counters;
 }
 
-const FINAL = new Set(['SENT', 'CANCELLED']);
-const STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING', 'SENT', 'CANCELLED'];
+const FINAL = new Set<string>(CAMPAIGN_STATUSES.filter(isFinal));
+const STATUSES: readonly string[] = CAMPAIGN_STATUSES;
 
 function connection(flags: ConnectionFlags): Connection {
   const url = flags.url ?? process.env.MAILINGCORE_URL ?? 'http://127.0.0.1:3000';

@@ -4,7 +4,12 @@ import { normaliseLocale } from '../shared/locale.js';
 import { toPage } from '../shared/pagination.js';
 import type { Clock } from '../shared/time.js';
 import { checkUpsertItem, contactValues, type UpsertValues } from './contact.input.js';
-import { isDataRefusal, isUniqueViolation, type ContactListFilter, type ContactRepository, type ContactRow, type ContactTx } from './contact.repository.js';
+import { isDataRefusal, isUniqueViolation } from '../db/errors.js';
+import type { IdempotencyRepository } from '../http/idempotency.repository.js';
+import type { Transaction } from '../db/database.js';
+import type { MessageRepository } from '../delivery/message.repository.js';
+import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
+import type { ContactListFilter, ContactRepository, ContactRow } from './contact.repository.js';
 import type {
   BulkContactsBody,
   BulkResult,
@@ -22,15 +27,21 @@ export interface CapturedCopies {
   erase(tenantId: string, email: string, paths: readonly string[]): Promise<void>;
 }
 
+export interface ContactServiceDeps {
+  transaction: Transaction;
+  contacts: ContactRepository;
+  /** Erasure suppresses the address and blanks it in the message history, in the same transaction. */
+  suppressions: SuppressionRepository;
+  messages: MessageRepository;
+  /** Erasure purges stored Idempotency-Key answers holding the contact. */
+  idempotencyKeys: IdempotencyRepository;
+  /** Erasure deletes the contact's captured .eml files. */
+  capturedCopies?: CapturedCopies;
+  clock: Clock;
+}
+
 export class ContactService {
-  constructor(
-    private readonly deps: {
-      contacts: ContactRepository;
-      clock: Clock;
-      /** Looked up at erasure time (the transports are built after the contacts). */
-      capturedCopies?: () => CapturedCopies;
-    },
-  ) {}
+  constructor(private readonly deps: ContactServiceDeps) {}
 
   /** PUT /contacts: 200 with the contact, created or updated; 409 when the match rule refuses. */
   async upsert(tenantId: string, body: UpsertContactBody): Promise<Contact> {
@@ -74,7 +85,7 @@ export class ContactService {
   async writeBatch(tenantId: string, items: UpsertValues[]): Promise<WriteOutcome[]> {
     if (items.length === 0) return [];
     const attempt = () =>
-      this.deps.contacts.transaction((tx) => writeContacts(tx.contacts, tenantId, items, this.deps.clock().toISOString()));
+      this.deps.transaction((trx) => writeContacts(this.deps.contacts.in(trx), tenantId, items, this.deps.clock().toISOString()));
     try {
       return await attempt();
     } catch (error) {
@@ -170,14 +181,15 @@ export class ContactService {
    * again — the captured .eml files of its messages and test sends.
    */
   async eraseContact(tenantId: string, ref: string): Promise<void> {
-    await this.deps.contacts.transaction(async (tx: ContactTx) => {
-      const contact = await this.load(tx.contacts, tenantId, ref);
+    await this.deps.transaction(async (trx) => {
+      const contacts = this.deps.contacts.in(trx);
+      const contact = await this.load(contacts, tenantId, ref);
       // A concurrent erasure may have deleted it since the load: that one answers 204, this one 404.
-      if (!(await tx.contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
-      const captured = await tx.eraseMessageHistory(tenantId, contact.id, contact.email);
-      await tx.eraseStoredAnswers(tenantId, [contact.email, contact.id]);
-      await tx.suppressions.suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
-      await this.deps.capturedCopies?.().erase(tenantId, contact.email, captured);
+      if (!(await contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
+      const captured = await this.deps.messages.in(trx).eraseContact(tenantId, contact.id, contact.email);
+      await this.deps.idempotencyKeys.in(trx).eraseAnswersHolding(tenantId, [contact.email, contact.id]);
+      await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
+      await this.deps.capturedCopies?.erase(tenantId, contact.email, captured);
     });
   }
 
@@ -191,7 +203,7 @@ export class ContactService {
   }
 }
 
-/** What writeBatchOrRows retries row by row: the database refusing values, or the 409 of writers that kept colliding. */
+/** What writeBatchOrRows splits: the database refusing values, or the 409 of writers that kept colliding. */
 const isRefusal = (error: unknown) => (error instanceof AppError && error.statusCode === 409) || isDataRefusal(error);
 
 export function toContact(row: ContactRow): Contact {

@@ -3,11 +3,28 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig } from '../config.js';
 import type { DB } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 
+/** DATABASE_URL, parsed (config.ts). */
+export type DatabaseConfig =
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'postgres'; url: string };
+
 export type Dialect = DatabaseConfig['dialect'];
+
+/** Runs `work` in one transaction; repositories bound to `trx` (`repository.in(trx)`) write inside it. */
+export type Transaction = <T>(work: (trx: Kysely<DB>) => Promise<T>) => Promise<T>;
+
+export const transactionOf =
+  (db: Kysely<DB>): Transaction =>
+  (work) =>
+    db.transaction().execute(work);
+
+/** `work` in a transaction: `db`'s own when it is one already, a new one otherwise. */
+export function atomically<T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
 
 export interface Database {
   db: Kysely<DB>;

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import type { SmtpTransport } from './smtp-transport.js';
+import type { SmtpTransport } from '../net/smtp-transport.js';
 
 /** What delivery needs from a transport: send one email, say what the server answered. */
 export interface Mailer {

@@ -1,9 +1,10 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
-import type { Container } from '../container.js';
 import { registerErrorHandlers } from '../http/errors.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
 import type { App } from '../http/types.js';
+import type { Metrics } from './metrics.js';
 import { operationsRoutes } from './operations.routes.js';
+import type { Readiness } from './readiness.js';
 
 /**
  * The HTTP face of a `worker` process (METRICS_PORT): /healthz, /readyz and
@@ -11,7 +12,7 @@ import { operationsRoutes } from './operations.routes.js';
  * latencies, which live in the worker processes. No API, no API keys.
  */
 export async function buildOperationsApp(
-  container: Container,
+  container: { metrics: Metrics; readiness: Readiness },
   options: { logger?: FastifyBaseLogger; metricsToken?: string | undefined } = {},
 ): Promise<App> {
   const app = Fastify({

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { errorBody, useTestApp } from '../helpers/app.js';
-import type { RouteInfo } from '../../src/http/routes.js';
+import type { RouteInfo } from '../../src/routes.js';
 import { DIALECTS } from '../helpers/databases.js';
 import { hostileImport, importAndCheck } from '../helpers/hostile-imports.js';
 import {

@@ -45,6 +45,10 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
     [{ METRICS_PORT: 'nine' }, /^METRICS_PORT must be an integer/],
+    [{ ALLOW_PRIVATE_NETWORKS: 'yes' }, /^ALLOW_PRIVATE_NETWORKS must be true or false \(got "yes"\)$/],
+    [{ SMTP_ALLOW_PLAIN_AUTH: 'on' }, /^SMTP_ALLOW_PLAIN_AUTH must be true or false/],
+    [{ SMTP_ALLOW_HOSTS: '10.0.0.0/8, relay lan' }, /^SMTP_ALLOW_HOSTS: "relay lan" is not a host name, IP address or CIDR range$/],
+    [{ SMTP_ALLOW_HOSTS: '10.0.0.0/40' }, /^SMTP_ALLOW_HOSTS: "10.0.0.0\/40" is not a valid CIDR range$/],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -56,6 +60,13 @@ describe('configuration', () => {
       metricsToken: 'scrape-token-0123456789',
       metricsPort: 9464,
     });
+  });
+
+  it('reads the outbound-connection allow-list: nothing private by default', () => {
+    expect(loadConfig({}).outbound).toEqual({ allowPrivateNetworks: false, smtpAllowHosts: [], smtpAllowPlainAuth: false });
+    expect(
+      loadConfig({ ALLOW_PRIVATE_NETWORKS: 'true', SMTP_ALLOW_HOSTS: ' relay.lan, 10.0.0.0/8 ,,127.0.0.1', SMTP_ALLOW_PLAIN_AUTH: 'TRUE' }).outbound,
+    ).toEqual({ allowPrivateNetworks: true, smtpAllowHosts: ['relay.lan', '10.0.0.0/8', '127.0.0.1'], smtpAllowPlainAuth: true });
   });
 
   it('never echoes an SMTP password in its error', () => {

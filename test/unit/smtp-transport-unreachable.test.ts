@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createSmtpTransport } from '../../src/delivery/smtp-transport.js';
+import { createSmtpTransport } from '../../src/net/smtp-transport.js';
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendError } from '../http/errors.js';
-import { bearerToken } from './api-key.js';
-import type { ApiKeyService } from './api-key.service.js';
-import type { LastUsedRecorder } from './last-used.js';
+import { sendError } from './errors.js';
+import { bearerToken } from '../auth/api-key.js';
+import type { ApiKeyService } from '../auth/api-key.service.js';
+import type { LastUsedRecorder } from '../auth/last-used.js';
 
 /**
  * onRequest hook: runs before the body is read, so an unauthenticated client

@@ -2,17 +2,18 @@ import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { authenticate } from '../auth/authenticate.js';
-import { rateLimit } from '../ratelimit/rate-limit.hook.js';
-import type { Container } from '../container.js';
-import { frameworkError, registerErrorHandlers } from './errors.js';
-import { isDocsRoute, registerOpenApi } from './openapi.js';
-import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+import { authenticate } from './http/authenticate.js';
+import { rateLimit } from './ratelimit/rate-limit.hook.js';
+import { quotaHeaders } from './quota/quota-headers.hook.js';
+import type { Container } from './container.js';
+import { frameworkError, registerErrorHandlers } from './http/errors.js';
+import { isDocsRoute, registerOpenApi } from './http/openapi.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { registerRoutes, type RouteInfo } from './routes.js';
-import type { App } from './types.js';
-import { validatorCompiler } from './validation.js';
-import { validationError } from '../shared/errors.js';
-import { unstorableValues } from '../shared/storable.js';
+import type { App } from './http/types.js';
+import { validatorCompiler } from './http/validation.js';
+import { validationError } from './shared/errors.js';
+import { unstorableValues } from './shared/storable.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -22,7 +23,7 @@ export interface AppOptions {
   metricsToken?: string | undefined;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function buildApp(container: Container, options: AppOptions = {}): Promise<App> {
   const app = Fastify({
@@ -81,6 +82,7 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
   app.decorateRequest('idempotencyKey', undefined);
   app.addHook('preHandler', container.idempotency.preHandler);
   app.addHook('onSend', container.idempotency.onSend);
+  app.addHook('onSend', quotaHeaders(container.quota));
   registerRoutes(app, container, { metricsToken: options.metricsToken });
   await app.ready();
   return app;
@@ -90,10 +92,11 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
  * JSON bodies: an empty body reads as "no body" (curl -X POST with a JSON
  * content type and nothing else is common for action endpoints), and
  * `__proto__` / `constructor.prototype` keys are refused as Fastify does by default.
- * Bytes that are not UTF-8 are refused rather than decoded into U+FFFD. Values no database can store faithfully — NUL, unpaired surrogates, numbers
- * out of range such as `1e400` (which JSON.parse reads as Infinity, before any
- * schema sees it) — are refused at the door, in keys as in values, with one
- * detail per field (shared/storable.ts).
+ * Bytes that are not UTF-8 are refused rather than decoded into U+FFFD. Values
+ * no database can store faithfully — NUL, unpaired surrogates, numbers out of
+ * range such as `1e400` (which JSON.parse reads as Infinity, before any schema
+ * sees it) — are refused at the door, in keys as in values, with one detail
+ * per field (shared/storable.ts).
  */
 function registerJsonParser(app: App): void {
   app.removeContentTypeParser('application/json');
