@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import secureJson from 'secure-json-parse';
@@ -11,6 +12,8 @@ import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { registerRoutes, type RouteInfo } from './routes.js';
 import type { App } from './http/types.js';
 import { validatorCompiler } from './http/validation.js';
+import { validationError } from './shared/errors.js';
+import { unstorableValues } from './shared/storable.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -86,39 +89,29 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
 }
 
 /**
- * Text no database can store faithfully (NUL, unpaired UTF-16 surrogates) is
- * refused at the door, in keys as in values, rather than failing at insert.
- */
-class UnstorableTextError extends Error {
-  readonly statusCode = 400;
-  readonly code = 'MC_UNSTORABLE_TEXT';
-}
-
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function rejectUnstorableText(key: string, value: unknown): unknown {
-  for (const text of [key, value]) {
-    if (typeof text === 'string' && UNSTORABLE.test(text)) {
-      throw new UnstorableTextError('Body contains a NUL character or an unpaired surrogate, which cannot be stored');
-    }
-  }
-  return value;
-}
-
-/**
  * JSON bodies: an empty body reads as "no body" (curl -X POST with a JSON
  * content type and nothing else is common for action endpoints), and
  * `__proto__` / `constructor.prototype` keys are refused as Fastify does by default.
+ * Bytes that are not UTF-8 are refused rather than decoded into U+FFFD. Values
+ * no database can store faithfully — NUL, unpaired surrogates, numbers out of
+ * range such as `1e400` (which JSON.parse reads as Infinity, before any schema
+ * sees it) — are refused at the door, in keys as in values, with one detail
+ * per field (shared/storable.ts).
  */
 function registerJsonParser(app: App): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    // Read as a string, invalid bytes would silently become U+FFFD.
+    if (!isUtf8(bytes)) return done(validationError('Invalid request body', [{ field: '(body)', message: 'must be valid UTF-8' }]), undefined);
+    const text = bytes.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, secureJson.parse(text, rejectUnstorableText, { protoAction: 'error', constructorAction: 'error' }));
+      const value: unknown = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+      const unstorable = unstorableValues(value);
+      if (unstorable.length > 0) return done(validationError('Invalid request body', unstorable), undefined);
+      done(null, value);
     } catch (error) {
-      if (error instanceof UnstorableTextError) return done(error, undefined);
       const err = error as Error & { statusCode?: number; code?: string };
       err.statusCode = 400;
       err.code = 'FST_ERR_CTP_INVALID_JSON_BODY';

@@ -153,7 +153,16 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const rateLimiter = new RateLimiter();
   const rateLimitStore = rateLimitStoreFor(database, options.redisUrl);
   const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
-  const contactService = new ContactService({ transaction, contacts, suppressions, messages, clock });
+  const idempotencyKeys = new IdempotencyRepository(db);
+  const contactService = new ContactService({
+    transaction,
+    contacts,
+    suppressions,
+    messages,
+    idempotencyKeys,
+    capturedCopies: transports.capture,
+    clock,
+  });
 
   return {
     database,
@@ -198,7 +207,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     createScheduler: (tickMs) => new Scheduler({ campaigns, store: deliveryStore, fanout, clock, logger }, tickMs),
     rateLimit: options.rateLimit ?? DEFAULTS.rateLimit,
     rateLimitStore,
-    idempotency: new Idempotency({ keys: new IdempotencyRepository(db), clock }),
+    idempotency: new Idempotency({ keys: idempotencyKeys, clock }),
     metrics,
     readiness: new Readiness({ database }),
     async close() {

@@ -1,6 +1,7 @@
 import type { KeyMode } from '../auth/api-key.js';
 import type { ContactRepository } from '../contacts/contact.repository.js';
 import type { CampaignMailBuilder, Recipient } from '../delivery/campaign-mail.js';
+import { CaptureMailer } from '../delivery/mailer.js';
 import type { TransportRegistry } from '../delivery/transports.js';
 import type { ProjectRepository } from '../projects/project.repository.js';
 import { AppError, invalidState, notFound } from '../shared/errors.js';
@@ -94,7 +95,7 @@ export class TestSendService {
           messageKey: `test.${campaign.id}.${Date.now()}.${index}`,
           test: true,
         });
-        const info = await route.mailer.send(mail, { folder: 'test-sends', name: `${campaign.id}-${Date.now()}-${index}` });
+        const info = await route.mailer.send(mail, { folder: CaptureMailer.testSendFolder(tenantId, email), name: `${campaign.id}-${Date.now()}-${index}` });
         results.push({ email, status: 'sent', messageId: info.messageId });
       } catch (error) {
         results.push({ email, status: 'failed', error: (error as Error).message.slice(0, 500) });

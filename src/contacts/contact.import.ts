@@ -1,8 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { parse as parseCsv, CsvError } from 'csv-parse';
 import secureJson from 'secure-json-parse';
-import { AppError, validationError } from '../shared/errors.js';
+import { validationError } from '../shared/errors.js';
+import { isStorableText, printable } from '../shared/storable.js';
+import { Utf8Scrubber } from '../shared/utf8.js';
 import { ATTRIBUTE_LIMITS, checkUpsertItem, describeDetails, type UpsertValues } from './contact.input.js';
 import type { ImportResult } from './contact.schemas.js';
 import type { ContactService } from './contact.service.js';
@@ -24,7 +26,11 @@ type Row = { line: number; item: Record<string, unknown> } | { line: number; err
  * Streaming import: rows are read, checked and written in batches of
  * `batchSize` (one transaction each), so memory stays flat whatever the size
  * of the body. Rows already written stay written if a later one fails; each
- * failure is reported with its line.
+ * failure is reported with its line. A bad row never fails the import: rows
+ * are checked as every other entry point checks a contact (contact.input.ts),
+ * bytes that are not UTF-8 are refused rather than decoded into U+FFFD, and a
+ * batch the database still refuses is written again row by row
+ * (ContactService.writeBatchOrRows), so the refused row fails alone.
  */
 export class ContactImporter {
   private readonly batchSize: number;
@@ -43,14 +49,7 @@ export class ContactImporter {
     const write = async () => {
       const items = batch;
       batch = [];
-      let outcomes;
-      try {
-        outcomes = await this.deps.contacts.writeBatch(tenantId, items.map((item) => item.values));
-      } catch (error) {
-        if (!(error instanceof AppError) || error.statusCode !== 409) throw error;
-        items.forEach((item) => fail(item.line, error.message));
-        return;
-      }
+      const outcomes = await this.deps.contacts.writeBatchOrRows(tenantId, items.map((item) => item.values));
       outcomes.forEach((outcome, position) => {
         if (outcome.status === 'failed') fail(items[position]!.line, outcome.message);
         else result[outcome.status] += 1;
@@ -101,6 +100,7 @@ export function csvColumns(header: string[]): Column[] {
   let attributes = 0;
   const columns = header.map((raw, index): Column => {
     const name = raw.trim();
+    if (!isStorableText(name)) problems.push(`column ${index + 1}: ${UNREADABLE}`);
     const field = FIELD_COLUMNS[name.toLowerCase().replace(/[\s_-]/g, '')];
     const key = field ?? `attribute:${name}`;
     if (seen.has(key)) problems.push(`column "${name}" appears twice`);
@@ -120,6 +120,9 @@ export function csvColumns(header: string[]): Column[] {
   return columns;
 }
 
+/** A NUL in a cell is either a NUL byte of the input or a byte that was not UTF-8 (Utf8Scrubber). */
+const UNREADABLE = 'holds a NUL character or bytes that are not valid UTF-8';
+
 const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false };
 
 /** One data record → an upsert item. Empty cells are "not given": they leave stored values alone. */
@@ -130,13 +133,14 @@ export function csvItem(columns: Column[], record: string[]): Record<string, unk
     const column = columns[i]!;
     const cell = record[i]!;
     if (cell === '') continue;
+    if (!isStorableText(cell)) return `${'attribute' in column ? printable(column.attribute) : column.field}: ${UNREADABLE}`;
     if ('attribute' in column) {
       // No prototype: a column named "__proto__" stays an ordinary key.
       attributes ??= Object.create(null) as Record<string, string>;
       attributes[column.attribute] = cell;
     } else if (column.field === 'optIn') {
       const value = BOOLEANS[cell.trim().toLowerCase()];
-      if (value === undefined) return `optIn: "${cell}" is not one of true, false, 1, 0, yes, no`;
+      if (value === undefined) return `optIn: ${JSON.stringify(cell.slice(0, 100))} is not one of true, false, 1, 0, yes, no`;
       item.optIn = value;
     } else {
       item[column.field] = column.field === 'email' ? cell : cell.trim();
@@ -210,8 +214,12 @@ async function* csvRecords(body: Readable, parser: ReturnType<typeof parseCsv>):
     ended = true;
     notify();
   });
-  body.on('data', (chunk: Buffer) => parser.write(chunk));
-  body.on('end', () => parser.end());
+  const scrubber = new Utf8Scrubber();
+  body.on('data', (chunk: Buffer) => parser.write(scrubber.push(chunk)));
+  body.on('end', () => {
+    parser.write(scrubber.end());
+    parser.end();
+  });
   body.on('error', (error) => {
     failure ??= error;
     notify();
@@ -243,45 +251,71 @@ function countNewlines(text: string): number {
   return count;
 }
 
-/** Newline-delimited JSON, split by hand so that one huge line cannot exhaust memory. */
+/**
+ * Newline-delimited JSON, split by hand on the bytes so that one huge line
+ * cannot exhaust memory, and so that a line that is not UTF-8 is refused
+ * rather than decoded into U+FFFD. A UTF-8 BOM before the first line is skipped.
+ */
 async function* ndjsonRows(body: Readable): AsyncGenerator<Row> {
-  const decoder = new StringDecoder('utf8');
-  let buffer = '';
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   let line = 0;
   let skipping = false;
+  const tooLong = () => ({ line: line + 1, error: `line longer than ${MAX_LINE_BYTES} bytes` });
+  const take = (last: Buffer): Buffer => {
+    const bytes = pending.length > 0 ? Buffer.concat([...pending, last]) : last;
+    pending = [];
+    pendingBytes = 0;
+    return bytes;
+  };
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    buffer += decoder.write(chunk);
     let start = 0;
-    for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n', start)) {
-      line += 1;
-      if (skipping) skipping = false;
-      else {
-        const row = ndjsonRow(buffer.slice(start, end), line);
-        if (row) yield row;
-      }
+    for (let end = chunk.indexOf(0x0a); end !== -1; end = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, end);
       start = end + 1;
+      if (skipping) {
+        skipping = false;
+        line += 1;
+        continue;
+      }
+      if (pendingBytes + piece.length > MAX_LINE_BYTES) {
+        yield tooLong();
+        take(piece);
+        line += 1;
+        continue;
+      }
+      const row = ndjsonRow(take(piece), ++line);
+      if (row) yield row;
     }
-    buffer = buffer.slice(start);
-    if (buffer.length > MAX_LINE_BYTES) {
-      if (!skipping) yield { line: line + 1, error: `line longer than ${MAX_LINE_BYTES} bytes` };
+    if (skipping || start === chunk.length) continue;
+    const rest = chunk.subarray(start);
+    if (pendingBytes + rest.length > MAX_LINE_BYTES) {
+      yield tooLong();
       skipping = true;
-      buffer = '';
+      take(rest);
+    } else {
+      pending.push(rest);
+      pendingBytes += rest.length;
     }
   }
-  buffer += decoder.end();
-  if (!skipping && buffer.trim() !== '') {
-    const row = ndjsonRow(buffer, line + 1);
+  if (!skipping && pendingBytes > 0) {
+    const row = ndjsonRow(take(Buffer.alloc(0)), line + 1);
     if (row) yield row;
   }
 }
 
-function ndjsonRow(text: string, line: number): Row | undefined {
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+function ndjsonRow(bytes: Buffer, line: number): Row | undefined {
+  const content = line === 1 && bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes;
+  if (!isUtf8(content)) return { line, error: 'the line is not valid UTF-8' };
+  const text = content.toString('utf8');
   if (text.trim() === '') return undefined;
   let value: unknown;
   try {
     value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
-    return { line, error: `not valid JSON: ${(error as Error).message}` };
+    return { line, error: `not valid JSON: ${printable((error as Error).message)}` };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { line, error: 'each line must be a JSON object' };

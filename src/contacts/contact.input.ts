@@ -4,6 +4,7 @@ import { normaliseLocale } from '../shared/locale.js';
 import type { PatchContactBody, UpsertContactBody } from './contact.schemas.js';
 import { UpsertContactBody as UpsertSchema } from './contact.schemas.js';
 import { MAX_EMAIL_LENGTH, normaliseEmail } from '../shared/email.js';
+import { printable, unstorableValues } from '../shared/storable.js';
 
 export const ATTRIBUTE_LIMITS = { keys: 50, keyLength: 128, bytes: 8 * 1024 } as const;
 
@@ -38,8 +39,15 @@ function cachedLocale(tag: string): string | undefined {
   return locale;
 }
 
-/** The checks a JSON schema cannot express, on a body whose shape is already valid. */
-export function contactValues(body: UpsertContactBody | PatchContactBody): Checked<ContactValues> {
+/**
+ * The checks a JSON schema cannot express, on a body whose shape is already
+ * valid. Every entry point (PUT, PATCH, bulk, CSV and NDJSON imports) comes
+ * through here, so each refuses the same values on both engines, whatever
+ * the JSON parser in front of it already refused.
+ */
+export function contactValues(body: UpsertContactBody | PatchContactBody, storableChecked = false): Checked<ContactValues> {
+  const unstorable = storableChecked ? [] : unstorableValues(body);
+  if (unstorable.length > 0) return { ok: false, details: unstorable };
   const details: ErrorDetail[] = [];
   const values: ContactValues = {};
   if (body.email !== undefined) {
@@ -53,7 +61,7 @@ export function contactValues(body: UpsertContactBody | PatchContactBody): Check
     if (body.locale === null) values.locale = null;
     else {
       const locale = cachedLocale(body.locale);
-      if (!locale) details.push({ field: 'locale', message: `"${body.locale}" is not a BCP 47 language tag` });
+      if (!locale) details.push({ field: 'locale', message: `${JSON.stringify(body.locale)} is not a BCP 47 language tag` });
       else values.locale = locale;
     }
   }
@@ -94,15 +102,18 @@ const upsertChecker = TypeCompiler.Compile(UpsertSchema);
  * and then the value rules, reported per field.
  */
 export function checkUpsertItem(item: unknown): Checked<UpsertValues> {
+  // First, so that a NUL in an unknown key is named as such, not as an unknown field.
+  const unstorable = unstorableValues(item);
+  if (unstorable.length > 0) return { ok: false, details: unstorable };
   if (!upsertChecker.Check(item)) {
     const byField = new Map<string, string>();
     for (const error of upsertChecker.Errors(item)) {
-      const field = error.path.slice(1).replace(/\//g, '.') || '(item)';
+      const field = printable(error.path.slice(1).replace(/\//g, '.')) || '(item)';
       if (!byField.has(field)) byField.set(field, error.message);
     }
     return { ok: false, details: [...byField].map(([field, message]) => ({ field, message })) };
   }
-  return contactValues(item) as Checked<UpsertValues>;
+  return contactValues(item, true) as Checked<UpsertValues>;
 }
 
 export const describeDetails = (details: ErrorDetail[]): string =>

@@ -1,10 +1,11 @@
-import { conflict, notFound, validationError } from '../shared/errors.js';
+import { AppError, conflict, notFound, validationError } from '../shared/errors.js';
 import { isId } from '../shared/ids.js';
 import { normaliseLocale } from '../shared/locale.js';
 import { toPage } from '../shared/pagination.js';
 import type { Clock } from '../shared/time.js';
 import { checkUpsertItem, contactValues, type UpsertValues } from './contact.input.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isDataRefusal, isUniqueViolation } from '../db/errors.js';
+import type { IdempotencyRepository } from '../http/idempotency.repository.js';
 import type { Transaction } from '../db/database.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
@@ -22,12 +23,21 @@ import { writeContacts, type WriteOutcome } from './contact.writer.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { parseJsonObject } from '../shared/json.js';
 
+/** Where copies of a contact's emails are kept outside the database (the capture outbox: CaptureMailer). */
+export interface CapturedCopies {
+  erase(tenantId: string, email: string, paths: readonly string[]): Promise<void>;
+}
+
 export interface ContactServiceDeps {
   transaction: Transaction;
   contacts: ContactRepository;
   /** Erasure suppresses the address and blanks it in the message history, in the same transaction. */
   suppressions: SuppressionRepository;
   messages: MessageRepository;
+  /** Erasure purges stored Idempotency-Key answers holding the contact. */
+  idempotencyKeys: IdempotencyRepository;
+  /** Erasure deletes the contact's captured .eml files. */
+  capturedCopies?: CapturedCopies;
   clock: Clock;
 }
 
@@ -52,7 +62,7 @@ export class ContactService {
       if (checked.ok) valid.push({ index, values: checked.values });
       else results[index] = { index, status: 'failed', error: { code: 'VALIDATION_ERROR', message: 'Invalid contact', details: checked.details } };
     });
-    const outcomes = await this.writeBatch(
+    const outcomes = await this.writeBatchOrRows(
       tenantId,
       valid.map((item) => item.values),
     );
@@ -87,6 +97,33 @@ export class ContactService {
         if (isUniqueViolation(again)) throw conflict('These contacts were changed concurrently; retry the request');
         throw again;
       }
+    }
+  }
+
+  /**
+   * writeBatch for bulk calls and imports, where one item must never fail the
+   * others: if the database refuses the batch (a value it cannot store that
+   * the checks let through, a constraint) or it keeps conflicting with
+   * concurrent writers, the batch is split in halves, each written on its
+   * own (in order, so duplicates still behave as if sent one by one), down to
+   * the single item the database refuses, which fails alone: one bad row of
+   * 1000 costs about twenty small transactions. Other errors (a lost
+   * connection) propagate.
+   */
+  async writeBatchOrRows(tenantId: string, items: UpsertValues[]): Promise<WriteOutcome[]> {
+    try {
+      return await this.writeBatch(tenantId, items);
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      if (items.length > 1) {
+        const half = Math.ceil(items.length / 2);
+        return [...(await this.writeBatchOrRows(tenantId, items.slice(0, half))), ...(await this.writeBatchOrRows(tenantId, items.slice(half)))];
+      }
+      return [
+        error instanceof AppError
+          ? { status: 'failed', code: 'CONFLICT', message: error.message }
+          : { status: 'failed', code: 'VALIDATION_ERROR', message: 'the database refused this contact' },
+      ];
     }
   }
 
@@ -139,7 +176,10 @@ export class ContactService {
    * GDPR erasure: the contact row goes, and its address is suppressed (reason
    * `manual` unless a suppression already exists) in the same transaction, so
    * it is never mailed again. Whatever else holds the person's data joins
-   * this transaction here.
+   * this transaction here: the message history, stored Idempotency-Key
+   * answers holding the address or the id, and — last, so that a file that
+   * cannot be deleted rolls the erasure back and a retry finds the contact
+   * again — the captured .eml files of its messages and test sends.
    */
   async eraseContact(tenantId: string, ref: string): Promise<void> {
     await this.deps.transaction(async (trx) => {
@@ -147,8 +187,10 @@ export class ContactService {
       const contact = await this.load(contacts, tenantId, ref);
       // A concurrent erasure may have deleted it since the load: that one answers 204, this one 404.
       if (!(await contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
-      await this.deps.messages.in(trx).eraseContact(tenantId, contact.id, contact.email);
+      const captured = await this.deps.messages.in(trx).eraseContact(tenantId, contact.id, contact.email);
+      await this.deps.idempotencyKeys.in(trx).eraseAnswersHolding(tenantId, [contact.email, contact.id]);
       await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
+      await this.deps.capturedCopies?.erase(tenantId, contact.email, captured);
     });
   }
 
@@ -161,6 +203,9 @@ export class ContactService {
     return row;
   }
 }
+
+/** What writeBatchOrRows splits: the database refusing values, or the 409 of writers that kept colliding. */
+const isRefusal = (error: unknown) => (error instanceof AppError && error.statusCode === 409) || isDataRefusal(error);
 
 export function toContact(row: ContactRow): Contact {
   return {

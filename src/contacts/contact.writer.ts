@@ -4,7 +4,7 @@ import type { ContactRepository, MatchRow, NewContactRow, UpdatableColumn } from
 
 export type WriteOutcome =
   | { status: 'created' | 'updated'; id: string }
-  | { status: 'failed'; code: 'CONFLICT'; message: string };
+  | { status: 'failed'; code: 'CONFLICT' | 'VALIDATION_ERROR'; message: string };
 
 interface Pending {
   row: NewContactRow;

@@ -60,6 +60,9 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
+  // Deleted rows (an erased contact, its blanked message history) are overwritten with
+  // zeros, freed pages included, rather than left readable in the file (docs/RELIABILITY.md, Erasure).
+  sqlite.pragma('secure_delete = ON');
   // Several processes (API, workers, CLI) may share the file: wait for a lock rather than fail.
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });

@@ -384,11 +384,23 @@ export class MessageRepository {
    * rows stay for the counts. Found campaign by campaign — through the
    * (campaign_id, contact_id) and (campaign_id, email) indexes — since an
    * index over the whole history would slow every fan-out (migration 0008).
+   * Returns the outbox paths of the messages that were captured to files.
    */
-  async eraseContact(tenantId: string, contactId: string, email: string): Promise<void> {
+  async eraseContact(tenantId: string, contactId: string, email: string): Promise<string[]> {
     const erase = { contact_id: null, email: null, provider_response: null, last_error: null };
     const tenantCampaigns = this.db.selectFrom('campaigns').select('id').where('tenant_id', '=', tenantId);
+    // The captured .eml files of these messages, read before the rows are blanked (CaptureMailer.erase deletes them).
+    const captured: string[] = [];
     for (const [column, value] of [['contact_id', contactId], ['email', email]] as const) {
+      const rows = await this.db
+        .selectFrom('messages')
+        .select('provider_response')
+        .where('campaign_id', 'in', tenantCampaigns)
+        .where(column, '=', value)
+        .where('tenant_id', '=', tenantId)
+        .where('provider_response', 'like', 'captured %')
+        .execute();
+      for (const row of rows) captured.push(row.provider_response!.slice('captured '.length));
       await this.db
         .updateTable('messages')
         .set(erase)
@@ -397,5 +409,7 @@ export class MessageRepository {
         .where('tenant_id', '=', tenantId)
         .execute();
     }
+    return captured;
   }
+
 }

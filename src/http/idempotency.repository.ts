@@ -1,11 +1,18 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { DB, IdempotencyKeysTable } from '../db/schema.js';
 
 export type IdempotencyRow = Selectable<IdempotencyKeysTable>;
 
+/** The status of an answer an erasure purged (response null): the key still holds, its answer is gone. */
+export const ERASED_ANSWER_STATUS = 410;
+
 /** The only writer of idempotency_keys: one row per tenant and key, pending until the first answer is stored. */
 export class IdempotencyRepository {
   constructor(private readonly db: Kysely<DB>) {}
+
+  in(trx: Kysely<DB>): IdempotencyRepository {
+    return new IdempotencyRepository(trx);
+  }
 
   /** Forgets the key's answer when older than `answeredBefore`, or its pending claim when idle since `abandonedBefore`. */
   async forgetStale(tenantId: string, key: string, answeredBefore: string, abandonedBefore: string): Promise<void> {
@@ -45,5 +52,24 @@ export class IdempotencyRepository {
 
   async forget(tenantId: string, key: string): Promise<void> {
     await this.db.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).execute();
+  }
+
+  /**
+   * GDPR erasure: stored answers holding any of `needles` (a contact's address
+   * and id, as written or JSON-escaped) lose their answer. The key stays, so a
+   * retry is not run a second time: it is answered 410 IDEMPOTENT_ANSWER_ERASED.
+   */
+  async eraseAnswersHolding(tenantId: string, needles: readonly string[]): Promise<void> {
+    const patterns = [...new Set(needles.flatMap((needle) => [needle, JSON.stringify(needle).slice(1, -1)]))]
+      .filter((needle) => needle.length > 0)
+      .map((needle) => `%${needle.replace(/[\\%_]/g, (char) => `\\${char}`)}%`);
+    if (patterns.length === 0) return;
+    await this.db
+      .updateTable('idempotency_keys')
+      .set({ response: null, status_code: ERASED_ANSWER_STATUS })
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'done')
+      .where((eb) => eb.or(patterns.map((pattern) => sql<SqlBool>`response like ${pattern} escape '\\'`)))
+      .execute();
   }
 }

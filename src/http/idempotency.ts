@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../shared/time.js';
 import { sendError } from './errors.js';
-import type { IdempotencyRepository } from './idempotency.repository.js';
+import { ERASED_ANSWER_STATUS, type IdempotencyRepository } from './idempotency.repository.js';
 
 const REPLAY_WINDOW_MS = 24 * 60 * 60_000;
 /** A pending key older than this belongs to a request that died; a retry may take it over. */
@@ -59,6 +59,15 @@ export class Idempotency {
     const existing = await keys.get(tenantId, key);
     if (!existing || existing.fingerprint !== fingerprint) {
       return sendError(request, reply, 409, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request');
+    }
+    if (existing.status === 'done' && existing.response === null && existing.status_code === ERASED_ANSWER_STATUS) {
+      return sendError(
+        request,
+        reply,
+        ERASED_ANSWER_STATUS,
+        'IDEMPOTENT_ANSWER_ERASED',
+        'The answer stored for this Idempotency-Key held a contact that was erased since; the request was applied once and is not repeated',
+      );
     }
     if (existing.status === 'pending') {
       reply.header('Retry-After', '1');

@@ -7,6 +7,13 @@ import type { ErrorDetail } from '../shared/errors.js';
  * Bodies are validated strictly: no type coercion ("5" is not 5) and unknown
  * fields rejected rather than silently dropped. Query strings and path
  * parameters arrive as text, so they are coerced.
+ *
+ * Numbers must be finite. Bodies: `strictNumbers` here, but JSON bodies are
+ * already refused a non-finite number when parsed (app.ts), since a schema's
+ * `type: number` is not the only place one can sit (attribute values are any
+ * JSON). Text: a query's `1e400` coerces to Infinity, checked after
+ * coercion below — Ajv 8 with both `strictNumbers` and `coerceTypes` accepts
+ * Infinity past a `maximum`, so the text validator does not use the option.
  */
 function makeAjv(options: Options): Ajv.default {
   const ajv = new Ajv.default({ allErrors: true, strict: false, useDefaults: true, removeAdditional: false, ...options });
@@ -14,7 +21,7 @@ function makeAjv(options: Options): Ajv.default {
   return ajv;
 }
 
-const bodyAjv = makeAjv({ coerceTypes: false });
+const bodyAjv = makeAjv({ coerceTypes: false, strictNumbers: true });
 const textAjv = makeAjv({ coerceTypes: 'array' });
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
@@ -37,6 +44,17 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
       }
       const valid = validate(data, context as never);
       validateText.errors = validate.errors ?? null;
+      const infinite = valid ? fieldsWithInfinity(data) : [];
+      if (infinite.length > 0) {
+        validateText.errors = infinite.map((field) => ({
+          instancePath: `/${field}`,
+          schemaPath: '',
+          keyword: 'finite',
+          params: {},
+          message: 'must be a finite number',
+        }));
+        return false;
+      }
       return valid;
     },
     { schemaEnv: validate.schemaEnv, errors: null as ErrorObject[] | null },
@@ -50,6 +68,14 @@ function fieldsWithNul(data: unknown): string[] {
   return Object.entries(data)
     .filter(([key, value]) => key.includes('\u0000') || [value].flat().some((v) => typeof v === 'string' && v.includes('\u0000')))
     .map(([key]) => key.replace(/\u0000/g, '\\0'));
+}
+
+/** Top-level fields that coercion turned into a non-finite number (`?limit=1e400`). */
+function fieldsWithInfinity(data: unknown): string[] {
+  if (!data || typeof data !== 'object') return [];
+  return Object.entries(data)
+    .filter(([, value]) => [value].flat().some((v) => typeof v === 'number' && !Number.isFinite(v)))
+    .map(([key]) => key);
 }
 
 /** Ajv's errors → one entry per bad field, named as the client wrote it (`audienceFilter.locale`). */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteInfo } from '../../src/routes.js';
 import { useTestApp, type TestTenant } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/databases.js';
+import { contactRows, hostileImport, importAndCheck } from '../helpers/hostile-imports.js';
 import {
   bodyPlan,
   createRouteFixture,
@@ -692,6 +693,25 @@ describe.each(DIALECTS)('fuzzing every route (%s)', (dialect) => {
       }),
       { numRuns: 2 * NUM_RUNS, seed: seedFor('round trip'), endOnFailure: true },
     );
+  }, 120_000);
+
+  it('hostile CSV and NDJSON imports: never a 5xx, 4xx in the error shape, the summary matches the database, other tenants untouched', async () => {
+    const tenant = await ctx.newTenant('Hostile imports');
+    const bystander = await ctx.newTenant('Bystander');
+    const addresses = ['imp1@fuzz-import.test', 'imp2@fuzz-import.test', 'Bystander@fuzz-import.test'];
+    for (const [i, email] of addresses.entries()) {
+      expect((await putJson(bystander, 'PUT', '/contacts', { email, externalId: `imp-${i + 1}`, attributes: { owner: 'bystander' } })).statusCode).toBe(200);
+    }
+    const bystanderBefore = await contactRows(ctx, bystander.tenantId);
+    await fc.assert(
+      fc.asyncProperty(hostileImport({ addresses, externalIds: ['imp-1', 'imp-2', 'imp-3'] }), async (input) => {
+        ctx.clock.advance(1000); // rows this import touches are those with updated_at = now
+        await importAndCheck(ctx, tenant, input);
+        counts = await rowCounts(ctx);
+      }),
+      { numRuns: 4 * NUM_RUNS, seed: seedFor('hostile imports'), endOnFailure: true },
+    );
+    expect(await contactRows(ctx, bystander.tenantId)).toBe(bystanderBefore);
   }, 120_000);
 
   it('hostile Liquid and HTML survive the template life cycle: draft, preview, publish, preview, test send', async () => {

@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { errorBody, useTestApp } from '../helpers/app.js';
 import type { RouteInfo } from '../../src/routes.js';
 import { DIALECTS } from '../helpers/databases.js';
+import { hostileImport, importAndCheck } from '../helpers/hostile-imports.js';
 import {
   createRouteFixture,
   ghostIds,
@@ -19,6 +21,7 @@ import {
   settle,
   tenantSnapshot,
   tenantWithQuota,
+  type PlannedRequest,
   type RouteFixture,
   type RouteIds,
 } from '../helpers/routes.js';
@@ -172,6 +175,23 @@ describe.each(DIALECTS)('tenant isolation (%s)', (dialect) => {
       expect(res.statusCode).toBeLessThan(500);
       expect(leakedSecrets(res.body, a.secrets)).toEqual([]);
     });
+
+    // Last but one: B's contacts then hold A's addresses (B's own copies), which the list checks above would flag.
+    it('hostile CSV / NDJSON imports by B naming A’s contacts write only as B and never touch A', async () => {
+      const addresses = Array.from({ length: A_CONTACTS }, (_, i) => `contact${i}@${a.marker}.test`);
+      const externalIds = Array.from({ length: A_CONTACTS }, (_, i) => `ext${i}-${a.marker}`);
+      await fc.assert(
+        fc.asyncProperty(hostileImport({ addresses, externalIds }), async (input) => {
+          ctx.clock.advance(1000);
+          const res = await importAndCheck(ctx, b.tenant, input);
+          const sent = { method: 'POST', url: '/contacts/import', payload: input.bytes.toString('utf8') } as PlannedRequest;
+          expect(leakedSecrets(res.body, a.secrets, sent), res.body).toEqual([]);
+          expect(await rowCountsExcept(ctx, b.tenant.tenantId)).toEqual(outsideBBefore);
+        }),
+        { numRuns: Number(process.env.FUZZ_RUNS ?? 20) * 2, seed: Number(process.env.FUZZ_SEED ?? 0x5eed), endOnFailure: true },
+      );
+      expect(await tenantSnapshot(ctx, a.tenant.tenantId)).toEqual(aBefore);
+    }, 120_000);
 
     it('leaves every row of tenant A as it was, and every row outside B uncounted by B’s writes', async () => {
       await settle(ctx);
