@@ -16,6 +16,7 @@ import { TestSendService } from './campaigns/test-send.service.js';
 import { DEFAULTS, type SendingPolicy } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
+import { ErasureService } from './erasure/erasure.service.js';
 import { transactionOf, type Database } from './db/database.js';
 import { CampaignMailBuilder } from './delivery/campaign-mail.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
@@ -59,6 +60,8 @@ export interface Container {
   localeCoverage: LocaleCoverage;
   projects: ProjectService;
   contacts: ContactService;
+  /** GDPR erasure: every copy of a contact, in one transaction. */
+  erasure: ErasureService;
   contactImporter: ContactImporter;
   suppressions: SuppressionService;
   templates: TemplateService;
@@ -154,15 +157,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const rateLimitStore = rateLimitStoreFor(database, options.redisUrl);
   const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
   const idempotencyKeys = new IdempotencyRepository(db);
-  const contactService = new ContactService({
-    transaction,
-    contacts,
-    suppressions,
-    messages,
-    idempotencyKeys,
-    capturedCopies: transports.capture,
-    clock,
-  });
+  const contactService = new ContactService({ transaction, contacts, clock });
 
   return {
     database,
@@ -192,6 +187,15 @@ export function createContainer(database: Database, options: ContainerOptions): 
     localeCoverage,
     projects: new ProjectService({ projects, secretBox, clock, outbound }),
     contacts: contactService,
+    erasure: new ErasureService({
+      transaction,
+      contacts,
+      suppressions,
+      messages,
+      idempotencyKeys,
+      capturedCopies: transports.capture,
+      clock,
+    }),
     contactImporter: new ContactImporter({ contacts: contactService }),
     suppressions: new SuppressionService({ suppressions, clock }),
     templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),

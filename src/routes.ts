@@ -1,5 +1,6 @@
 import { campaignRoutes } from './campaigns/campaign.routes.js';
 import { contactRoutes } from './contacts/contact.routes.js';
+import { erasureRoutes } from './erasure/erasure.routes.js';
 import type { Container } from './container.js';
 import { operationsRoutes } from './operations/operations.routes.js';
 import { quotaRoutes } from './quota/quota.routes.js';
@@ -42,6 +43,7 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   });
   projectRoutes(app, { projects: c.projects });
   contactRoutes(app, { contacts: c.contacts, contactImporter: c.contactImporter });
+  erasureRoutes(app, { erasure: c.erasure });
   suppressionRoutes(app, { suppressions: c.suppressions });
   templateRoutes(app, { templates: c.templates });
   quotaRoutes(app, { quota: c.quota });

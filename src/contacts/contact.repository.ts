@@ -2,6 +2,7 @@ import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import { whereFilter } from '../audience/audience.repository.js';
 import type { Dialect } from '../db/database.js';
 import type { ContactsTable, DB } from '../db/schema.js';
+import { isId } from '../shared/ids.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import type { ContactValues } from './contact.input.js';
 
@@ -39,6 +40,14 @@ export class ContactRepository {
 
   getById(tenantId: string, id: string): Promise<ContactRow | undefined> {
     return this.db.selectFrom('contacts').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  }
+
+  /** A contact by reference: a UUID is tried as an id first, then (like anything else) as an externalId. */
+  async getByRef(tenantId: string, ref: string): Promise<ContactRow | undefined> {
+    return (
+      (isId(ref) ? await this.getById(tenantId, ref) : undefined) ??
+      (ref.length > 0 && ref.length <= 128 ? await this.getByExternalId(tenantId, ref) : undefined)
+    );
   }
 
   getByEmail(tenantId: string, email: string): Promise<ContactRow | undefined> {

@@ -112,25 +112,6 @@ export function contactRoutes(
     async (request) => contacts.patch(tenantOf(request), request.params.id, request.body),
   );
 
-  app.delete(
-    '/contacts/:id',
-    {
-      config: write,
-      schema: {
-        operationId: 'eraseContact',
-        summary: 'Erase a contact (GDPR)',
-        description: 'Deletes the contact, scrubs its address from the message history and keeps the address suppressed.',
-        tags: ['contacts'],
-        params: IdParams,
-        response: { 204: Type.Null(), ...errors },
-      },
-    },
-    async (request, reply) => {
-      await contacts.eraseContact(tenantOf(request), request.params.id);
-      return reply.status(204).send(null);
-    },
-  );
-
   // Its own plugin scope, so that only this route accepts CSV / NDJSON bodies,
   // handed over as the raw request stream.
   app.register(async (scope) => {

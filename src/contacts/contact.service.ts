@@ -5,10 +5,7 @@ import { toPage } from '../shared/pagination.js';
 import type { Clock } from '../shared/time.js';
 import { checkUpsertItem, contactValues, type UpsertValues } from './contact.input.js';
 import { isDataRefusal, isUniqueViolation } from '../db/errors.js';
-import type { IdempotencyRepository } from '../http/idempotency.repository.js';
 import type { Transaction } from '../db/database.js';
-import type { MessageRepository } from '../delivery/message.repository.js';
-import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
 import type { ContactListFilter, ContactRepository, ContactRow } from './contact.repository.js';
 import type {
   BulkContactsBody,
@@ -23,21 +20,9 @@ import { writeContacts, type WriteOutcome } from './contact.writer.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { parseJsonObject } from '../shared/json.js';
 
-/** Where copies of a contact's emails are kept outside the database (the capture outbox: CaptureMailer). */
-export interface CapturedCopies {
-  erase(tenantId: string, email: string, paths: readonly string[]): Promise<void>;
-}
-
 export interface ContactServiceDeps {
   transaction: Transaction;
   contacts: ContactRepository;
-  /** Erasure suppresses the address and blanks it in the message history, in the same transaction. */
-  suppressions: SuppressionRepository;
-  messages: MessageRepository;
-  /** Erasure purges stored Idempotency-Key answers holding the contact. */
-  idempotencyKeys: IdempotencyRepository;
-  /** Erasure deletes the contact's captured .eml files. */
-  capturedCopies?: CapturedCopies;
   clock: Clock;
 }
 
@@ -172,33 +157,8 @@ export class ContactService {
     return toContact((await this.deps.contacts.getById(tenantId, contact.id))!);
   }
 
-  /**
-   * GDPR erasure: the contact row goes, and its address is suppressed (reason
-   * `manual` unless a suppression already exists) in the same transaction, so
-   * it is never mailed again. Whatever else holds the person's data joins
-   * this transaction here: the message history, stored Idempotency-Key
-   * answers holding the address or the id, and — last, so that a file that
-   * cannot be deleted rolls the erasure back and a retry finds the contact
-   * again — the captured .eml files of its messages and test sends.
-   */
-  async eraseContact(tenantId: string, ref: string): Promise<void> {
-    await this.deps.transaction(async (trx) => {
-      const contacts = this.deps.contacts.in(trx);
-      const contact = await this.load(contacts, tenantId, ref);
-      // A concurrent erasure may have deleted it since the load: that one answers 204, this one 404.
-      if (!(await contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
-      const captured = await this.deps.messages.in(trx).eraseContact(tenantId, contact.id, contact.email);
-      await this.deps.idempotencyKeys.in(trx).eraseAnswersHolding(tenantId, [contact.email, contact.id]);
-      await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
-      await this.deps.capturedCopies?.erase(tenantId, contact.email, captured);
-    });
-  }
-
-  /** A UUID is tried as an id first, then (like anything else) as an externalId. */
   private async load(contacts: ContactRepository, tenantId: string, ref: string): Promise<ContactRow> {
-    const row =
-      (isId(ref) ? await contacts.getById(tenantId, ref) : undefined) ??
-      (ref.length > 0 && ref.length <= 128 ? await contacts.getByExternalId(tenantId, ref) : undefined);
+    const row = await contacts.getByRef(tenantId, ref);
     if (!row) throw notFound('Contact');
     return row;
   }

@@ -1,0 +1,51 @@
+import type { ContactRepository } from '../contacts/contact.repository.js';
+import type { Transaction } from '../db/database.js';
+import type { MessageRepository } from '../delivery/message.repository.js';
+import type { IdempotencyRepository } from '../http/idempotency.repository.js';
+import { notFound } from '../shared/errors.js';
+import type { Clock } from '../shared/time.js';
+import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
+
+/** Where copies of a contact's emails are kept outside the database (the capture outbox: CaptureMailer). */
+export interface CapturedCopies {
+  erase(tenantId: string, email: string, paths: readonly string[]): Promise<void>;
+}
+
+export interface ErasureDeps {
+  transaction: Transaction;
+  contacts: ContactRepository;
+  suppressions: SuppressionRepository;
+  messages: MessageRepository;
+  idempotencyKeys: IdempotencyRepository;
+  /** The captured .eml files of the contact's messages and test sends. */
+  capturedCopies?: CapturedCopies;
+  clock: Clock;
+}
+
+/**
+ * GDPR erasure, the one place that knows everywhere a person is stored. The
+ * contact row goes, and its address is suppressed (reason `manual` unless a
+ * suppression already exists) in the same transaction, so it is never mailed
+ * again. Every other copy joins this transaction: the message history,
+ * stored Idempotency-Key answers holding the address or the id, and — last,
+ * so that a file that cannot be deleted rolls the erasure back and a retry
+ * finds the contact again — the captured .eml files of its messages and
+ * test sends. A new place that stores contact data adds its step here.
+ */
+export class ErasureService {
+  constructor(private readonly deps: ErasureDeps) {}
+
+  async eraseContact(tenantId: string, ref: string): Promise<void> {
+    await this.deps.transaction(async (trx) => {
+      const contacts = this.deps.contacts.in(trx);
+      const contact = await contacts.getByRef(tenantId, ref);
+      if (!contact) throw notFound('Contact');
+      // A concurrent erasure may have deleted it since the read: that one answers 204, this one 404.
+      if (!(await contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
+      const captured = await this.deps.messages.in(trx).eraseContact(tenantId, contact.id, contact.email);
+      await this.deps.idempotencyKeys.in(trx).eraseAnswersHolding(tenantId, [contact.email, contact.id]);
+      await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
+      await this.deps.capturedCopies?.erase(tenantId, contact.email, captured);
+    });
+  }
+}
