@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 export type DatabaseConfig =
@@ -33,6 +34,19 @@ export interface Config {
   metricsToken: string | undefined;
   /** A `worker` process serves /healthz, /readyz and /metrics on this port when set (it has no API to serve them). */
   metricsPort: number | undefined;
+  /** The pool of threads every template render, CSS inlining and text derivation runs in, and its limits. */
+  render: RenderConfig;
+}
+
+export interface RenderConfig {
+  /** Render threads (RENDER_THREADS). */
+  threads: number;
+  /** Wall-clock budget of one message's render or one freeze; the thread is terminated past it (RENDER_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Heap limit of each render thread, MB (RENDER_MAX_HEAP_MB). */
+  maxHeapMb: number;
+  /** Most UTF-8 bytes of one rendered part (RENDER_MAX_BYTES). */
+  maxBytes: number;
 }
 
 /** Thrown for any bad setting; the CLI prints its message as one line and exits. */
@@ -61,6 +75,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, 1000, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
   const metricsPort = env.METRICS_PORT?.trim() ? parsePort(env.METRICS_PORT, 'METRICS_PORT') : undefined;
+  const render: RenderConfig = {
+    threads: parsePositiveInt('RENDER_THREADS', env.RENDER_THREADS, Math.max(2, Math.min(8, os.availableParallelism() - 1)), 64),
+    timeoutMs: parseMilliseconds('RENDER_TIMEOUT_MS', env.RENDER_TIMEOUT_MS, 2000, 100, 60_000),
+    maxHeapMb: parseBounded('RENDER_MAX_HEAP_MB', env.RENDER_MAX_HEAP_MB, 128, 32, 16_384),
+    maxBytes: parseBounded('RENDER_MAX_BYTES', env.RENDER_MAX_BYTES, 1024 * 1024, 1024, 64 * 1024 * 1024),
+  };
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
@@ -68,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel,
     workerConcurrency, workerLeaseMs, workerBatchSize, fanoutLeaseMs, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort,
+    render,
   };
 }
 
@@ -158,6 +179,14 @@ function parsePositiveInt(name: string, raw: string | undefined, fallback: numbe
   if (!value) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > max) throw new ConfigError(`${name} must be an integer from 1 to ${max} (got "${value}")`);
+  return n;
+}
+
+function parseBounded(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  const value = raw?.trim();
+  if (!value) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${value}")`);
   return n;
 }
 

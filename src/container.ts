@@ -36,7 +36,7 @@ import { SecretBox } from './shared/secret-box.js';
 import { systemClock, type Clock } from './shared/time.js';
 import { SuppressionRepository } from './suppressions/suppression.repository.js';
 import { SuppressionService } from './suppressions/suppression.service.js';
-import { TemplateRenderer } from './templates/render.js';
+import { TemplateRenderer, type TemplateRendererOptions } from './templates/render.js';
 import { TemplateRepository } from './templates/template.repository.js';
 import { TemplateService } from './templates/template.service.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
@@ -65,7 +65,7 @@ export interface Container {
   templates: TemplateService;
   /** For the send pipeline: getVersion, publishedVariants. */
   templateRepository: TemplateRepository;
-  /** Parses each template version once (LRU); shared by preview and delivery. */
+  /** Renders and freezes templates in a pool of worker threads (each parses a version once); shared by preview and delivery. */
   templateRenderer: TemplateRenderer;
   quota: QuotaService;
   campaignSend: CampaignSendService;
@@ -104,6 +104,8 @@ export interface ContainerOptions {
   fanoutLeaseMs?: number;
   /** Also export Node.js process metrics (CPU, memory, event loop, GC): on in real processes, off in tests. */
   processMetrics?: boolean;
+  /** The render thread pool: threads, time, heap and output limits (RENDER_* settings). */
+  render?: TemplateRendererOptions;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -118,7 +120,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const contacts = new ContactService({ contacts: new ContactRepository(db), clock });
   const suppressionRepository = new SuppressionRepository(db);
   const templateRepository = new TemplateRepository(db);
-  const templateRenderer = new TemplateRenderer();
+  const templateRenderer = new TemplateRenderer(options.render);
   const logger = options.logger ?? pino({ level: 'silent' });
   const campaignRepository = new CampaignRepository(db);
   const messageRepository = new MessageRepository(db, database.dialect);
@@ -224,6 +226,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       transports.close();
       await rateLimitStore.close();
       await lastUsed.flush();
+      await templateRenderer.close();
       await database.close();
     },
   };

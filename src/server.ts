@@ -67,6 +67,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     apiKeyCacheMs: config.apiKeyCacheMs,
     fanoutLeaseMs: config.fanoutLeaseMs,
     processMetrics: true,
+    render: config.render,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),
