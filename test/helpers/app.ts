@@ -6,6 +6,7 @@ import type { DeliverySettings } from '../../src/delivery/transports.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { buildApp } from '../../src/http/app.js';
+import type { TemplateRendererOptions } from '../../src/templates/render.js';
 import type { App } from '../../src/http/types.js';
 import { createTestDatabase, type TestDialect } from './databases.js';
 
@@ -52,7 +53,13 @@ const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bear
  */
 export function useTestApp(
   dialect: TestDialect,
-  options: { rateLimit?: { max: number; windowMs: number }; redisUrl?: string; delivery?: Partial<DeliverySettings> } = {},
+  options: {
+    rateLimit?: { max: number; windowMs: number };
+    redisUrl?: string;
+    delivery?: Partial<DeliverySettings>;
+    /** The render thread pool's size and limits (defaults: the production defaults). */
+    render?: TemplateRendererOptions;
+  } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
   let drop: () => Promise<void> = async () => {};
@@ -69,6 +76,7 @@ export function useTestApp(
       rateLimit: options.rateLimit ?? { max: 1_000_000, windowMs: 60_000 },
       redisUrl: options.redisUrl,
       delivery: options.delivery,
+      render: options.render,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

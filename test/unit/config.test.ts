@@ -45,6 +45,10 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
     [{ METRICS_PORT: 'nine' }, /^METRICS_PORT must be an integer/],
+    [{ RENDER_THREADS: '0' }, /^RENDER_THREADS must be an integer from 1 to 64/],
+    [{ RENDER_TIMEOUT_MS: '50' }, /^RENDER_TIMEOUT_MS must be a whole number of milliseconds from 100 to 60000/],
+    [{ RENDER_MAX_HEAP_MB: '8' }, /^RENDER_MAX_HEAP_MB must be an integer from 32 to 16384/],
+    [{ RENDER_MAX_BYTES: '1MiB' }, /^RENDER_MAX_BYTES must be an integer from 1024 to 67108864/],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -55,6 +59,17 @@ describe('configuration', () => {
     expect(loadConfig({ METRICS_TOKEN: ' scrape-token-0123456789 ', METRICS_PORT: '9464' })).toMatchObject({
       metricsToken: 'scrape-token-0123456789',
       metricsPort: 9464,
+    });
+  });
+
+  it('reads the render pool settings, with defaults', () => {
+    expect(loadConfig({}).render).toEqual({ threads: expect.any(Number), timeoutMs: 2000, maxHeapMb: 128, maxBytes: 1024 * 1024 });
+    expect(loadConfig({}).render.threads).toBeGreaterThanOrEqual(2);
+    expect(loadConfig({ RENDER_THREADS: '3', RENDER_TIMEOUT_MS: '500', RENDER_MAX_HEAP_MB: '256', RENDER_MAX_BYTES: '65536' }).render).toEqual({
+      threads: 3,
+      timeoutMs: 500,
+      maxHeapMb: 256,
+      maxBytes: 65536,
     });
   });
 
