@@ -48,7 +48,7 @@ const HOSTILE = [
     const rules = Array.from({ length: 3000 }, (_, i) => `div p span.c${i % 50}, .k${i} td { color: #${(i % 4096).toString(16).padStart(3, '0')} }`).join('\n');
     return `<style>${rules}</style>${'<div><p><span class="c1">x</span></p></div>'.repeat(4000)}`;
   }),
-  ...Array.from({ length: 3 }, () => '{% assign s = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" %}{% for i in (1..30) %}{% assign s = s | append: s %}{% endfor %}<p>{{ s }}</p>'),
+  ...Array.from({ length: 3 }, () => '{% assign s = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" %}{% for i in (1..18) %}{% assign s = s | append: s %}{% endfor %}<p>{{ s }}{{ s }}{{ s }}{{ s }}{{ s }}</p>'),
 ];
 
 async function timeHealth(url: string): Promise<number> {
