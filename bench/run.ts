@@ -10,10 +10,11 @@ import { main as delivery } from './delivery.js';
 import { main as fanout } from './fanout.js';
 import { main as history } from './history.js';
 import { main as importContacts } from './import.js';
+import { main as render } from './render.js';
 import { log, settings } from './lib/common.js';
 import { main as scaling } from './scaling.js';
 
-const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling, history };
+const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling, history, render };
 
 async function main(): Promise<void> {
   for (const name of settings.only) {

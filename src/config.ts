@@ -1,9 +1,11 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { DatabaseConfig } from './db/database.js';
 import type { SendingPolicy } from './delivery/sending-policy.js';
 
-export type { DatabaseConfig, SendingPolicy };
 import { parseAllowList, type OutboundSettings } from './net/outbound-policy.js';
+
+export type { DatabaseConfig, SendingPolicy };
 
 /** Every default, defined once; the container falls back to these when a caller (a test, a bench) gives no value. */
 export const DEFAULTS = {
@@ -17,6 +19,13 @@ export const DEFAULTS = {
     fanoutLeaseMs: 60_000,
     retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 },
   } satisfies SendingPolicy,
+  /** Two render threads on a 2-core machine, one core left to the event loop beyond that, at most 8. */
+  render: {
+    threads: Math.max(2, Math.min(8, os.availableParallelism() - 1)),
+    timeoutMs: 2000,
+    maxHeapMb: 128,
+    maxBytes: 1024 * 1024,
+  } satisfies RenderConfig,
   rateLimit: { max: 300, windowMs: 60_000 },
   mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
   apiKeyCacheMs: 1000,
@@ -52,6 +61,20 @@ export interface Config {
    * SMTP_ALLOW_PLAIN_AUTH. Not applied to SMTP_URL, which is the operator's own.
    */
   outbound: OutboundSettings;
+  /** The pool of threads every template render, CSS inlining and text derivation runs in, and its limits. */
+  render: RenderConfig;
+}
+
+/** The pool of threads every template render, CSS inlining and text derivation runs in, and its limits. */
+export interface RenderConfig {
+  /** Render threads (RENDER_THREADS). */
+  threads: number;
+  /** Wall-clock budget of one render (one message's three parts) or one freeze, ms (RENDER_TIMEOUT_MS); the thread is terminated past it. */
+  timeoutMs: number;
+  /** Heap limit of each render thread, MB (RENDER_MAX_HEAP_MB); a thread that needs more dies alone. */
+  maxHeapMb: number;
+  /** Most UTF-8 bytes of one rendered part (RENDER_MAX_BYTES). */
+  maxBytes: number;
 }
 
 /** Thrown for any bad setting; the CLI prints its message as one line and exits. */
@@ -89,13 +112,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpAllowHosts: parseAllowHosts(env.SMTP_ALLOW_HOSTS),
     smtpAllowPlainAuth: parseBoolean('SMTP_ALLOW_PLAIN_AUTH', env.SMTP_ALLOW_PLAIN_AUTH),
   };
+  const render: RenderConfig = {
+    threads: parsePositiveInt('RENDER_THREADS', env.RENDER_THREADS, DEFAULTS.render.threads, 64),
+    timeoutMs: parseMilliseconds('RENDER_TIMEOUT_MS', env.RENDER_TIMEOUT_MS, DEFAULTS.render.timeoutMs, 100, 60_000),
+    maxHeapMb: parseBounded('RENDER_MAX_HEAP_MB', env.RENDER_MAX_HEAP_MB, DEFAULTS.render.maxHeapMb, 32, 16_384),
+    maxBytes: parseBounded('RENDER_MAX_BYTES', env.RENDER_MAX_BYTES, DEFAULTS.render.maxBytes, 1024, 64 * 1024 * 1024),
+  };
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel,
-    sending, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound,
+    sending, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render,
   };
 }
 
@@ -186,6 +215,14 @@ function parsePositiveInt(name: string, raw: string | undefined, fallback: numbe
   if (!value) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > max) throw new ConfigError(`${name} must be an integer from 1 to ${max} (got "${value}")`);
+  return n;
+}
+
+function parseBounded(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  const value = raw?.trim();
+  if (!value) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${value}")`);
   return n;
 }
 

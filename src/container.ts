@@ -38,7 +38,7 @@ import type { Pause } from './shared/pause.js';
 import { SecretBox } from './shared/secret-box.js';
 import { systemClock, type Clock } from './shared/time.js';
 import { SuppressionService } from './suppressions/suppression.service.js';
-import { TemplateRenderer } from './templates/render.js';
+import { TemplateRenderer, type TemplateRendererOptions } from './templates/render.js';
 import { TemplateService } from './templates/template.service.js';
 import { TenantService } from './tenants/tenant.service.js';
 import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
@@ -67,6 +67,8 @@ export interface Container {
   templates: TemplateService;
   unsubscribe: UnsubscribeService;
   transports: TransportRegistry;
+  /** Renders and freezes templates in a pool of worker threads; shared by preview, test sends and delivery. */
+  renderer: TemplateRenderer;
   /** Queues a SENDING campaign's audience (the scheduler and send do; tests may force a run). */
   fanout: FanOut;
   /** What delivery workers and the scheduler store through (tests may watch it). */
@@ -105,6 +107,8 @@ export interface ContainerOptions {
   pause?: Pause;
   /** Where tenants' servers may be connected to (config.outbound); default: public addresses only. */
   outbound?: OutboundPolicyOptions;
+  /** The render thread pool: threads, time, heap and output limits (RENDER_* settings; default DEFAULTS.render). */
+  render?: TemplateRendererOptions;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -124,7 +128,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const apiKeys = new ApiKeyService({ keys: repositories.apiKeys, tenants, clock }, options.apiKeyCacheMs ?? DEFAULTS.apiKeyCacheMs);
   const metrics = new Metrics({ db, processMetrics: options.processMetrics });
   const quota = new QuotaService({ usage, tenants, clock });
-  const renderer = new TemplateRenderer();
+  const renderer = new TemplateRenderer(options.render);
   const transports = new TransportRegistry(
     {
       smtpUrl: undefined,
@@ -201,6 +205,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),
     unsubscribe: new UnsubscribeService({ transaction, contacts, suppressions, secret: options.secret, clock }),
     transports,
+    renderer,
     fanout,
     deliveryStore,
     createWorker: (workerOptions = {}) =>
@@ -216,6 +221,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     readiness: new Readiness({ database }),
     async close() {
       transports.close();
+      await renderer.close();
       await rateLimitStore.close();
       await lastUsed.flush();
       await database.close();

@@ -68,6 +68,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     sending: config.sending,
     processMetrics: true,
     outbound: config.outbound,
+    render: config.render,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),

@@ -25,13 +25,16 @@ export interface FrozenBodies {
  * variables.
  */
 export function freezeBodies(htmlBody: string, textBody: string | null): FrozenBodies {
-  let inlined: string;
+  const inlined = inlineCss(htmlBody);
+  return { htmlBody: inlined, textBody: textBody ?? htmlToText(inlined) };
+}
+
+export function inlineCss(htmlBody: string): string {
   try {
-    inlined = juice(htmlBody, { preserveMediaQueries: true, removeStyleTags: true, applyWidthAttributes: true });
+    return juice(htmlBody, { preserveMediaQueries: true, removeStyleTags: true, applyWidthAttributes: true });
   } catch (error) {
     throw new TemplateSyntaxError('htmlBody', `CSS could not be inlined: ${(error as Error).message}`);
   }
-  return { htmlBody: inlined, textBody: textBody ?? htmlToText(inlined) };
 }
 
 export function htmlToText(html: string): string {

@@ -25,10 +25,23 @@ function sandboxed(options: LiquidOptions): Liquid {
   return engine;
 }
 
+export interface Engines {
+  /** For the HTML part: every `{{ value }}` is HTML-escaped. */
+  html: Liquid;
+  /** For the subject and text parts, which are not HTML. */
+  plain: Liquid;
+}
+
+/** A pair of sandboxed engines; a render thread makes its own with limits from the configuration. */
+export function createEngines(limits: Pick<LiquidOptions, 'renderLimit' | 'memoryLimit'> = {}): Engines {
+  return { html: sandboxed({ outputEscape: 'escape', ...limits }), plain: sandboxed({ ...limits }) };
+}
+
+const defaults = createEngines();
 /** For the HTML part: every `{{ value }}` is HTML-escaped. */
-export const htmlEngine = sandboxed({ outputEscape: 'escape' });
+export const htmlEngine = defaults.html;
 /** For the subject and text parts, which are not HTML. */
-export const plainEngine = sandboxed({});
+export const plainEngine = defaults.plain;
 
 export type ParsedTemplate = Template[];
 
@@ -38,6 +51,8 @@ export class TemplateSyntaxError extends Error {
   constructor(
     readonly part: TemplatePart,
     message: string,
+    /** Every part's problem when several were checked at once (publishing); `part` and the message are the first. */
+    readonly all: readonly { part: TemplatePart; message: string }[] = [{ part, message }],
   ) {
     super(message);
     this.name = 'TemplateSyntaxError';

@@ -3,8 +3,7 @@ import { isId, newId } from '../shared/ids.js';
 import { normaliseLocale } from '../shared/locale.js';
 import { toPage, type Page } from '../shared/pagination.js';
 import type { Clock } from '../shared/time.js';
-import { freezeBodies } from './freeze.js';
-import { parsePart, TemplateRenderError, TemplateSyntaxError, type TemplatePart } from './liquid.js';
+import { TemplateRenderError, TemplateSyntaxError } from './liquid.js';
 import { buildContext, type RenderContact, type TemplateRenderer } from './render.js';
 import type { NewVersionRow, TemplateRepository, TemplateRow, VersionPatch, VersionRow } from './template.repository.js';
 import {
@@ -138,7 +137,7 @@ export class TemplateService {
     const version = await this.loadVersion(tenantId, templateId, versionId);
     if (version.status !== 'DRAFT') throw invalidState('template version', version.status, 'publish');
 
-    const frozen = checkedFreeze(version);
+    const frozen = await this.checkedFreeze(version);
     await this.refuseTwin(tenantId, version);
     const now = this.now();
     let applied: boolean;
@@ -207,7 +206,8 @@ export class TemplateService {
       if (!row) throw notFound('Contact');
       contact = { email: row.email, locale: row.locale, externalId: row.external_id, attributes: parseJsonObject(row.attributes) };
     }
-    const bodies = version.status === 'PUBLISHED' ? { htmlBody: version.html_body, textBody: version.text_body } : checkedFreeze(version);
+    const bodies =
+      version.status === 'PUBLISHED' ? { htmlBody: version.html_body, textBody: version.text_body } : await this.checkedFreeze(version);
     const context = buildContext({ contact, unsubscribeUrl: PREVIEW_UNSUBSCRIBE_URL, data: body.data });
     try {
       const rendered = await this.deps.renderer.render(
@@ -266,6 +266,19 @@ export class TemplateService {
         : undefined;
     if (!row) throw notFound('Template version');
     return row;
+  }
+
+  /**
+   * Strict syntax check of every part (all problems at once), then the frozen
+   * bodies — in a render thread (CSS inlining of a hostile draft can take
+   * seconds): see TemplateRenderer.freeze.
+   */
+  private async checkedFreeze(version: VersionRow) {
+    try {
+      return await this.deps.renderer.freeze({ subject: version.subject, htmlBody: version.html_body, textBody: version.text_body });
+    } catch (error) {
+      throw templateError(error);
+    }
   }
 
   private now(): string {
@@ -331,35 +344,6 @@ function newVersionRow(tenantId: string, templateId: string, columns: VersionCol
   };
 }
 
-/** Strict syntax check of every part (all problems at once), then the frozen bodies. */
-function checkedFreeze(version: VersionRow) {
-  const parts: [TemplatePart, string | null][] = [
-    ['subject', version.subject],
-    ['htmlBody', version.html_body],
-    ['textBody', version.text_body],
-  ];
-  const details: ErrorDetail[] = [];
-  for (const [part, source] of parts) {
-    if (source === null) continue;
-    try {
-      parsePart(part, source);
-    } catch (error) {
-      if (!(error instanceof TemplateSyntaxError)) throw error;
-      details.push({ field: part, message: error.message });
-    }
-  }
-  if (details.length > 0) throw syntaxError(details);
-  try {
-    const frozen = freezeBodies(version.html_body, version.text_body);
-    // The inliner and the text conversion must not have broken the Liquid.
-    parsePart('htmlBody', frozen.htmlBody);
-    parsePart('textBody', frozen.textBody);
-    return frozen;
-  } catch (error) {
-    throw templateError(error);
-  }
-}
-
 const syntaxError = (details: ErrorDetail[]) =>
   unprocessable(
     'TEMPLATE_SYNTAX',
@@ -368,7 +352,7 @@ const syntaxError = (details: ErrorDetail[]) =>
   );
 
 function templateError(error: unknown): unknown {
-  if (error instanceof TemplateSyntaxError) return syntaxError([{ field: error.part, message: error.message }]);
+  if (error instanceof TemplateSyntaxError) return syntaxError(error.all.map(({ part, message }) => ({ field: part, message })));
   if (error instanceof TemplateRenderError) {
     return unprocessable('TEMPLATE_RENDER', `Template could not be rendered (${error.part}): ${error.message}`, [
       { field: error.part, message: error.message },

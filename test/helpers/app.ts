@@ -9,6 +9,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
 import type { Pause } from '../../src/shared/pause.js';
+import type { TemplateRendererOptions } from '../../src/templates/render.js';
 import { createTestDatabase, type TestDialect } from './databases.js';
 
 /** A settable clock so tests can move time (schedules, quotas) without sleeping. */
@@ -68,6 +69,8 @@ export function useTestApp(
     /** Default TEST_OUTBOUND. */
     outbound?: OutboundPolicyOptions;
     pause?: Pause;
+    /** The render thread pool's size and limits (defaults: the production defaults). */
+    render?: TemplateRendererOptions;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -87,6 +90,7 @@ export function useTestApp(
       delivery: options.delivery,
       pause: options.pause,
       outbound: options.outbound ?? TEST_OUTBOUND,
+      render: options.render,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

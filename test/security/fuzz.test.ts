@@ -563,11 +563,53 @@ function materialise(spec: BodySpec, route: RouteInfo, fixture: RouteFixture): s
   }
 }
 
+/**
+ * Template content that goes for the process's time and memory rather than
+ * its parser (issue 12): loops with large or nested ranges, strings doubled
+ * with append/prepend and then split, sorted or printed, big captures, CSS
+ * with many rules over many elements, deeply nested HTML. Each must end as
+ * a clean 4xx (render thread limits), never a 5xx or a crash.
+ */
+const liquidSafe = fc.string({ unit: fc.constantFrom('a', 'b', 'x', 'é', '✓', ' ', '<', '>', '&'), minLength: 1, maxLength: 24 });
+const resourceHostile: fc.Arbitrary<string> = fc.oneof(
+  fc
+    .record({
+      outer: fc.integer({ min: 1, max: 5_000_000 }),
+      inner: fc.integer({ min: 1, max: 5_000 }),
+      body: fc.constantFrom('{{ i }}', 'xxxxxxxxxx', '{% assign x = i | plus: j %}', '{{ i | append: "yy" | upcase }}', '{% capture c %}{{ c }}{{ i }}{% endcapture %}'),
+    })
+    .map(({ outer, inner, body }) => `{% for i in (1..${outer}) %}{% for j in (1..${inner}) %}${body}{% endfor %}{% endfor %}`),
+  fc
+    .record({
+      seed: liquidSafe,
+      times: fc.integer({ min: 1, max: 40 }),
+      grow: fc.constantFrom('append: s', 'prepend: s', 'append: s | append: s'),
+      tail: fc.constantFrom('{{ s }}', '{{ s | size }}', '{% assign a = s | split: "" | sort %}{{ a | size }}', '{{ s | split: "" | reverse | join: "," | size }}', '{{ s | replace: "x", s | size }}'),
+    })
+    .map(({ seed, times, grow, tail }) => `{% assign s = "${seed}" %}{% for i in (1..${times}) %}{% assign s = s | ${grow} %}{% endfor %}${tail}`),
+  fc
+    .record({ rules: fc.integer({ min: 1, max: 3000 }), elements: fc.integer({ min: 1, max: 4000 }), selector: fc.constantFrom('div p span.c1', '* *', 'p:nth-child(2n+1) span', 'div > p ~ p span') })
+    .map(
+      ({ rules, elements, selector }) =>
+        `<style>${Array.from({ length: rules }, (_, i) => `${selector}, .k${i} { margin: ${i}px }`).join('\n')}</style>${'<div><p><span class="c1">x</span></p></div>'.repeat(elements)}`,
+    ),
+  fc.integer({ min: 1, max: 20_000 }).map((depth) => `${'<div>'.repeat(depth)}{{ first_name }}${'</div>'.repeat(depth)}`),
+  fc.integer({ min: 1, max: 3_000_000 }).map((n) => `{% capture big %}{% for i in (1..${n}) %}xxxxxxxxxx{{ i }}{% endfor %}{% endcapture %}{{ big | size }}`),
+);
+
 const preview = (text: string | undefined, max = 300) =>
   text === undefined ? '(none)' : text.length > max ? `${JSON.stringify(text.slice(0, max))}… (${text.length} chars)` : JSON.stringify(text);
 
+/** The documented error shape of a 4xx. */
+function errorShape(res: LightMyRequestResponse) {
+  const body = res.json() as Record<string, unknown>;
+  expect(body, res.body.slice(0, 500)).toMatchObject({ statusCode: res.statusCode, code: expect.any(String), message: expect.any(String), path: expect.any(String), timestamp: expect.any(String) });
+  if (body.details !== undefined) expect(Array.isArray(body.details)).toBe(true);
+}
+
 describe.each(DIALECTS)('fuzzing every route (%s)', (dialect) => {
-  const ctx = useTestApp(dialect);
+  // A short render budget: hostile templates are the point here, and each may use all of it.
+  const ctx = useTestApp(dialect, { render: { timeoutMs: 500 } });
   let fixture: RouteFixture;
   let counts: Record<string, number>;
 
@@ -746,6 +788,35 @@ describe.each(DIALECTS)('fuzzing every route (%s)', (dialect) => {
       { numRuns: 2 * NUM_RUNS, seed: seedFor('liquid'), endOnFailure: true },
     );
   }, 120_000);
+
+  it('resource-hostile Liquid and HTML (loops, doubling, big CSS, deep nesting) end in a clean 4xx, never a 5xx, through preview and publish', async () => {
+    const tenant = await ctx.newTenant('Hostile Liquid');
+    const template = await putJson(tenant, 'POST', '/templates', { name: 'Hostile', subject: 'S', htmlBody: '<p>x</p>' });
+    const versions = `/templates/${template.json().id as string}/versions`;
+    const part = fc.array(fc.oneof({ weight: 3, arbitrary: resourceHostile }, { weight: 1, arbitrary: fc.constantFrom(...LIQUID_FRAGMENTS) }), { minLength: 1, maxLength: 3 }).map((parts) => parts.join(''));
+    const where = fc.constantFrom('htmlBody', 'textBody', 'subject') as fc.Arbitrary<'htmlBody' | 'textBody' | 'subject'>;
+    await fc.assert(
+      fc.asyncProperty(part, where, async (hostile, field) => {
+        const expectShape = (res: LightMyRequestResponse, what: string) => {
+          expect(res.statusCode, `${what} → ${res.body.slice(0, 500)}`).toBeLessThan(500);
+          if (res.statusCode >= 400) errorShape(res);
+          return res;
+        };
+        const body = { subject: 'Hello', htmlBody: '<p>Hi {{ first_name }}</p>', [field]: hostile };
+        const created = expectShape(await putJson(tenant, 'POST', versions, body), 'create');
+        if (created.statusCode !== 201) return;
+        const version = `${versions}/${created.json().id}`;
+        expect([200, 422]).toContain(expectShape(await putJson(tenant, 'POST', `${version}/preview`, { data: { first_name: 'Ana' } }), 'draft preview').statusCode);
+        const published = expectShape(await ctx.request('POST', `${version}/publish`, { tenant }), 'publish');
+        if (published.statusCode === 200) {
+          expect([200, 422]).toContain(expectShape(await putJson(tenant, 'POST', `${version}/preview`, {}), 'preview').statusCode);
+        }
+        expect((await ctx.request('GET', '/healthz')).statusCode).toBe(200);
+        counts = await rowCounts(ctx);
+      }),
+      { numRuns: NUM_RUNS, seed: seedFor('resource-hostile liquid'), endOnFailure: true },
+    );
+  }, 180_000);
 
   it.each(ROUTES.map((route) => [routeLabel(route), route] as const))('%s', async (label, route) => {
     const examples = examplesFor(route, fixture).map((request): [FuzzRequest] => [request]);

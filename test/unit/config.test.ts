@@ -49,6 +49,10 @@ describe('configuration', () => {
     [{ SMTP_ALLOW_PLAIN_AUTH: 'on' }, /^SMTP_ALLOW_PLAIN_AUTH must be true or false/],
     [{ SMTP_ALLOW_HOSTS: '10.0.0.0/8, relay lan' }, /^SMTP_ALLOW_HOSTS: "relay lan" is not a host name, IP address or CIDR range$/],
     [{ SMTP_ALLOW_HOSTS: '10.0.0.0/40' }, /^SMTP_ALLOW_HOSTS: "10.0.0.0\/40" is not a valid CIDR range$/],
+    [{ RENDER_THREADS: '0' }, /^RENDER_THREADS must be an integer from 1 to 64/],
+    [{ RENDER_TIMEOUT_MS: '50' }, /^RENDER_TIMEOUT_MS must be a whole number of milliseconds from 100 to 60000/],
+    [{ RENDER_MAX_HEAP_MB: '8' }, /^RENDER_MAX_HEAP_MB must be an integer from 32 to 16384/],
+    [{ RENDER_MAX_BYTES: '1MiB' }, /^RENDER_MAX_BYTES must be an integer from 1024 to 67108864/],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -67,6 +71,17 @@ describe('configuration', () => {
     expect(
       loadConfig({ ALLOW_PRIVATE_NETWORKS: 'true', SMTP_ALLOW_HOSTS: ' relay.lan, 10.0.0.0/8 ,,127.0.0.1', SMTP_ALLOW_PLAIN_AUTH: 'TRUE' }).outbound,
     ).toEqual({ allowPrivateNetworks: true, smtpAllowHosts: ['relay.lan', '10.0.0.0/8', '127.0.0.1'], smtpAllowPlainAuth: true });
+  });
+
+  it('reads the render pool settings, with defaults', () => {
+    expect(loadConfig({}).render).toEqual({ threads: expect.any(Number), timeoutMs: 2000, maxHeapMb: 128, maxBytes: 1024 * 1024 });
+    expect(loadConfig({}).render.threads).toBeGreaterThanOrEqual(2);
+    expect(loadConfig({ RENDER_THREADS: '3', RENDER_TIMEOUT_MS: '500', RENDER_MAX_HEAP_MB: '256', RENDER_MAX_BYTES: '65536' }).render).toEqual({
+      threads: 3,
+      timeoutMs: 500,
+      maxHeapMb: 256,
+      maxBytes: 65536,
+    });
   });
 
   it('never echoes an SMTP password in its error', () => {
