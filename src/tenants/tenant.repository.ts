@@ -13,4 +13,9 @@ export class TenantRepository {
   getById(id: string): Promise<TenantRow | undefined> {
     return this.db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
   }
+
+  /** Every tenant, oldest first (ids are time-ordered). */
+  list(): Promise<TenantRow[]> {
+    return this.db.selectFrom('tenants').selectAll().orderBy('id').execute();
+  }
 }

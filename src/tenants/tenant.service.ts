@@ -12,6 +12,28 @@ export interface Tenant {
   monthlyQuota: number;
 }
 
+/** What the admin CLI shows of a tenant (`tenants list` / `tenants show`). */
+export interface TenantDetails extends Tenant {
+  fallbackLocale: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export class TenantNotFoundError extends Error {
+  constructor(readonly tenantId: string) {
+    super(`tenant ${tenantId} not found`);
+  }
+}
+
+const details = (row: TenantRow): TenantDetails => ({
+  id: row.id,
+  name: row.name,
+  monthlyQuota: row.monthly_quota,
+  fallbackLocale: row.fallback_locale,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
 export class TenantService {
   constructor(
     private readonly deps: { tenants: TenantRepository; apiKeys: ApiKeyService; clock: Clock },
@@ -37,5 +59,16 @@ export class TenantService {
     await this.deps.tenants.insert(row);
     const key = await this.deps.apiKeys.create({ tenantId: row.id, scopes: [...SCOPES], name: 'default' });
     return { tenant: { id: row.id, name: row.name, monthlyQuota: row.monthly_quota }, apiKey: key.apiKey };
+  }
+
+  async list(): Promise<TenantDetails[]> {
+    return (await this.deps.tenants.list()).map(details);
+  }
+
+  /** Throws TenantNotFoundError ("tenant X not found") when there is no such tenant. */
+  async get(id: string): Promise<TenantDetails> {
+    const row = await this.deps.tenants.getById(id);
+    if (!row) throw new TenantNotFoundError(id);
+    return details(row);
   }
 }
