@@ -16,6 +16,8 @@ export interface Config {
   /** Sender of emails whose campaign has no SMTP project: `Name <address>` or `address`. */
   mailFrom: string;
   logLevel: string;
+  /** `pretty`: one readable line per entry (pino-pretty); `json`: JSON lines. LOG_FORMAT, else pretty when stdout is a terminal. */
+  logFormat: LogFormat;
   /** Delivery worker loops in a `start` or `worker` process. */
   workerConcurrency: number;
   /** Requests per API key per window; shared through PostgreSQL or Redis, per process on SQLite. */
@@ -39,8 +41,19 @@ export interface Config {
 export class ConfigError extends Error {}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const LOG_FORMATS = ['pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+function parseLogFormat(raw: string | undefined, isTTY: boolean): LogFormat {
+  const value = raw?.trim().toLowerCase();
+  if (!value) return isTTY ? 'pretty' : 'json';
+  if (!(LOG_FORMATS as readonly string[]).includes(value)) {
+    throw new ConfigError(`LOG_FORMAT must be pretty or json (got "${raw}")`);
+  }
+  return value as LogFormat;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = Boolean(process.stdout.isTTY)): Config {
   const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
   const host = env.HOST?.trim() || '127.0.0.1';
   const port = parsePort(env.PORT);
@@ -65,8 +78,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
+  const logFormat = parseLogFormat(env.LOG_FORMAT, stdoutIsTTY);
   return {
-    database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel,
+    database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
     workerConcurrency, workerLeaseMs, workerBatchSize, fanoutLeaseMs, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort,
   };
 }

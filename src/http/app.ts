@@ -7,6 +7,7 @@ import type { Container } from '../container.js';
 import { frameworkError, registerErrorHandlers } from './errors.js';
 import { isDocsRoute, registerOpenApi } from './openapi.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+import { RequestLogs } from './request-logs.js';
 import { registerRoutes, type RouteInfo } from './routes.js';
 import type { App } from './types.js';
 import { validatorCompiler } from './validation.js';
@@ -29,6 +30,8 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
     frameworkErrors: frameworkError,
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // One summary line per request at info; Fastify's own request lines at debug.
+    logController: new RequestLogs(),
   }).withTypeProvider() as unknown as App;
 
   app.setValidatorCompiler(validatorCompiler);
