@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { DatabaseMissingError, describeDatabase, isNativeBindingFailure, openDatabase, openSqlite, type Database } from '../db/database.js';
+import { DatabaseMissingError, describeDatabase, NativeBindingError, openDatabase, openSqlite, type Database } from '../db/database.js';
 import { migrationStatus } from '../db/migrate.js';
 import { createSmtpTransport } from '../delivery/smtp-transport.js';
 
@@ -41,7 +41,6 @@ function smtpShown(url: string): string {
   try {
     const u = new URL(url);
     u.password = '';
-    u.username = u.username ? u.username : '';
     return u.toString();
   } catch {
     return '(unparseable)';
@@ -68,16 +67,19 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env, smtpTimeou
   }
 
   // The binding is needed for SQLite; on PostgreSQL a failure is only a warning.
+  let bindingLoads = true;
   try {
     openSqlite(':memory:').close();
     checks.push({ name: 'native binding', status: 'ok', detail: `better-sqlite3 loads on Node.js ${process.version}` });
   } catch (error) {
+    bindingLoads = false;
     const sqlite = config?.database.dialect !== 'postgres';
+    const cause = error instanceof NativeBindingError && error.cause !== undefined ? error.cause : error;
     checks.push({
       name: 'native binding',
       status: sqlite ? 'fail' : 'warn',
-      detail: isNativeBindingFailure(error) || error instanceof Error ? reason(error) : String(error),
-      fix: 'run "npm rebuild better-sqlite3" (and allow its install script)',
+      detail: `better-sqlite3 on Node.js ${process.version}: ${reason(cause).split('\n')[0]}`,
+      fix: 'run "npm rebuild better-sqlite3" (npm must be allowed to run its install script: "allowScripts" in package.json)',
     });
   }
 
@@ -89,6 +91,12 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env, smtpTimeou
   }
 
   const shown = describeDatabase(config.database);
+  if (config.database.dialect === 'sqlite' && !bindingLoads) {
+    checks.push({ name: 'database', status: 'skip', detail: `${shown}: needs the native binding` });
+    checks.push({ name: 'migrations', status: 'skip', detail: 'needs the database' });
+    checks.push(await smtpCheck(config, smtpTimeoutMs));
+    return checks;
+  }
   let database: Database | undefined;
   try {
     database = openDatabase(config.database, { poolSize: 1, mustExist: true });
@@ -127,34 +135,38 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env, smtpTimeou
     await database?.close().catch(() => {});
   }
 
+  checks.push(await smtpCheck(config, smtpTimeoutMs));
+  return checks;
+}
+
+/** SMTP_URL's server: connect, greet, log in, quit (the transport's verify), within a short timeout. */
+async function smtpCheck(config: Config, timeoutMs: number): Promise<Check> {
   if (!config.smtpUrl) {
-    checks.push({
+    return {
       name: 'SMTP',
       status: 'ok',
       detail: `SMTP_URL unset: emails without an SMTP project are captured under ${path.join(config.dataDir, 'outbox')}`,
-    });
-  } else {
-    const transport = createSmtpTransport(config.smtpUrl, {
-      pool: false,
-      connectionTimeoutMs: smtpTimeoutMs,
-      greetingTimeoutMs: smtpTimeoutMs,
-      socketTimeoutMs: smtpTimeoutMs,
-    });
-    try {
-      await withTimeout(transport.verify(), smtpTimeoutMs + 1000, 'the SMTP server');
-      checks.push({ name: 'SMTP', status: 'ok', detail: `${smtpShown(config.smtpUrl)} accepts a connection and the login` });
-    } catch (error) {
-      checks.push({
-        name: 'SMTP',
-        status: 'fail',
-        detail: `${smtpShown(config.smtpUrl)}: ${reason(error)}`,
-        fix: "check SMTP_URL's host, port, smtp:// vs smtps:// and credentials, and that this host may reach it",
-      });
-    } finally {
-      transport.close();
-    }
+    };
   }
-  return checks;
+  const transport = createSmtpTransport(config.smtpUrl, {
+    pool: false,
+    connectionTimeoutMs: timeoutMs,
+    greetingTimeoutMs: timeoutMs,
+    socketTimeoutMs: timeoutMs,
+  });
+  try {
+    await withTimeout(transport.verify(), timeoutMs + 1000, 'the SMTP server');
+    return { name: 'SMTP', status: 'ok', detail: `${smtpShown(config.smtpUrl)} accepts a connection and the login` };
+  } catch (error) {
+    return {
+      name: 'SMTP',
+      status: 'fail',
+      detail: `${smtpShown(config.smtpUrl)}: ${reason(error)}`,
+      fix: "check SMTP_URL's host, port, smtp:// vs smtps:// and credentials, and that this host may reach it",
+    };
+  } finally {
+    transport.close();
+  }
 }
 
 export function formatChecks(checks: Check[]): string {

@@ -68,6 +68,7 @@ export function openSqlite(file: string, options: SQLite.Options = {}): SQLite.D
     if (isNativeBindingFailure(error)) {
       throw new NativeBindingError(
         `the native SQLite module (better-sqlite3) is not built for Node.js ${process.version}: run "npm rebuild better-sqlite3"`,
+        { cause: error },
       );
     }
     throw error;
