@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { registerKeyCommands, registerTenantCommands } from './cli/admin.js';
 import { CliError, errorLines, EXIT } from './cli/errors.js';
 import { registerOperatorCommands } from './cli/operator.js';
-import { NativeBindingError, openDatabase } from './db/database.js';
+import { describeDatabase, NativeBindingError, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import type { Role } from './server.js';
 
@@ -54,7 +54,9 @@ program
   .command('migrate')
   .description('apply pending schema migrations and exit (creates the SQLite file when there is none)')
   .action(async () => {
-    const database = openDatabase(loadConfig().database, { poolSize: 1 });
+    const config = loadConfig();
+    process.stderr.write(`mailingcore: database ${describeDatabase(config.database)}\n`);
+    const database = openDatabase(config.database, { poolSize: 1 });
     try {
       const applied = await migrateToLatest(database);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
