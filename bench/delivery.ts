@@ -17,11 +17,14 @@ import { createContainer } from '../src/container.js';
 import { openDatabase } from '../src/db/database.js';
 import { composeEmail } from '../src/delivery/compose.js';
 import { createSmtpTransport } from '../src/delivery/smtp-transport.js';
-import { DEFAULT_WORKER_OPTIONS } from '../src/delivery/worker.js';
+import { DEFAULTS } from '../src/config.js';
+import { ProjectRepository } from '../src/projects/project.repository.js';
+import { TemplateRenderer } from '../src/templates/render.js';
+import { TemplateRepository } from '../src/templates/template.repository.js';
 import { buildContext } from '../src/templates/render.js';
 import { createUnsubscribeToken } from '../src/unsubscribe/token.js';
 import {
-  BENCH_SECRET, fmtInt, fmtMiB, fmtMs, fmtRatio, runIfMain, log, peakRssMiB, report, runChild, settings, sleep, startSink, verdict,
+  BENCH_OUTBOUND, BENCH_SECRET, fmtInt, fmtMiB, fmtMs, fmtRatio, runIfMain, log, peakRssMiB, report, runChild, settings, sleep, startSink, verdict,
   type ChildResult,
 } from './lib/common.js';
 import { freshDatabase, seedContacts, warm } from './lib/db.js';
@@ -30,7 +33,7 @@ import { BENCH_RATE_LIMIT, call, createCampaign, createTenant, openApp, publishe
 export const DELIVERY_TARGET = 0.7;
 /** Pooled SMTP connections per transport: the TransportRegistry's default (createSmtpTransport's). */
 const POOL_SIZE = 5;
-const IN_FLIGHT = DEFAULT_WORKER_OPTIONS.loops * DEFAULT_WORKER_OPTIONS.sendConcurrency;
+const IN_FLIGHT = DEFAULTS.sending.loops * DEFAULTS.sending.sendConcurrency;
 const PUBLIC_URL = 'https://mail.acme.example';
 
 interface DeliveryAppParams {
@@ -47,7 +50,12 @@ interface DeliveryResult extends ChildResult {
 /** Child role: the real worker, started, until the campaign is SENT. */
 export async function deliveryApp(params: DeliveryAppParams): Promise<DeliveryResult> {
   const database = openDatabase(params.config, { poolSize: 10 });
-  const container = createContainer(database, { secret: BENCH_SECRET, delivery: { publicUrl: PUBLIC_URL }, rateLimit: BENCH_RATE_LIMIT });
+  const container = createContainer(database, {
+    secret: BENCH_SECRET,
+    delivery: { publicUrl: PUBLIC_URL },
+    rateLimit: BENCH_RATE_LIMIT,
+    outbound: BENCH_OUTBOUND,
+  });
   const worker = container.createWorker();
   const started = performance.now();
   worker.start();
@@ -130,15 +138,16 @@ export async function main(): Promise<void> {
         log(`${engine}: ${fmtInt(n)} messages queued; delivering through the worker`);
 
         // The same emails, rendered once per locale as the worker renders them, for the baseline.
-        const project = (await container.projectRepository.getById(tenant.tenantId, projectId))!;
+        const project = (await new ProjectRepository(database.db).getById(tenant.tenantId, projectId))!;
         const sender = { fromEmail: project.from_email, fromName: project.from_name, replyTo: project.reply_to };
-        const variants = await container.templateRepository.publishedVariants(tenant.tenantId, baseVersionId);
+        const variants = await new TemplateRepository(database.db, database.dialect).publishedVariants(tenant.tenantId, baseVersionId);
         const sampleContacts = await database.db.selectFrom('contacts').select('id').where('tenant_id', '=', tenant.tenantId).limit(3).execute();
+        const renderer = new TemplateRenderer();
         const mails: Mail.Options[] = [];
         for (const [i, v] of variants.entries()) {
           const contactId = sampleContacts[i % sampleContacts.length]!.id;
           const unsubscribeUrl = `${PUBLIC_URL}/u/${createUnsubscribeToken(BENCH_SECRET, { tenantId: tenant.tenantId, contactId, campaignId })}`;
-          const rendered = await container.templateRenderer.render(
+          const rendered = await renderer.render(
             { id: v.id, subject: v.subject, htmlBody: v.html_body, textBody: v.text_body },
             buildContext({
               contact: { email: `contact${i}@bench.example`, locale: v.locale, externalId: null, attributes: { first_name: `Name${i}`, last_name: 'Surname1', plan: 'pro', score: 42 } },
@@ -190,7 +199,7 @@ export async function main(): Promise<void> {
       rows,
     },
     notes: [
-      `MailingCore: \`container.createWorker()\` with the default options (${DEFAULT_WORKER_OPTIONS.loops} loops × ${DEFAULT_WORKER_OPTIONS.sendConcurrency} sends in flight, each loop holding at most ${DEFAULT_WORKER_OPTIONS.batchSize} claimed messages, claimed in halves) in a fresh process: claim under a lease, send-time re-checks, LiquidJS render, compose, pooled SMTP (${POOL_SIZE} connections), outcomes recorded, campaign completed; timed from start() until the campaign is SENT`,
+      `MailingCore: \`container.createWorker()\` with the default options (${DEFAULTS.sending.loops} loops × ${DEFAULTS.sending.sendConcurrency} sends in flight, each loop holding at most ${DEFAULTS.sending.batchSize} claimed messages, claimed in halves) in a fresh process: claim under a lease, send-time re-checks, LiquidJS render, compose, pooled SMTP (${POOL_SIZE} connections), outcomes recorded, campaign completed; timed from start() until the campaign is SENT`,
       `baseline: \`createSmtpTransport\` (${POOL_SIZE} pooled connections) sending the same number of pre-rendered emails (one per locale, recipient and Message-ID varied) with ${IN_FLIGHT} in flight, in a fresh process`,
       'sink: `smtp-server` in a separate process, accepting and counting (bench/sink-process.ts); both sides verified against its count',
       ...notes,

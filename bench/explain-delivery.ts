@@ -15,7 +15,7 @@ import { createContainer } from '../src/container.js';
 import { openDatabase, type Database } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import type { DB } from '../src/db/schema.js';
-import { BENCH_SECRET, fmtInt, fmtMs, runIfMain, settings, sleep, startSink } from './lib/common.js';
+import { BENCH_OUTBOUND, BENCH_SECRET, fmtInt, fmtMs, runIfMain, settings, sleep, startSink } from './lib/common.js';
 import { createBenchDatabase, seedContacts } from './lib/db.js';
 import { call, createCampaign, createTenant, openApp, publishedTemplate, smtpProject } from './lib/setup.js';
 
@@ -68,7 +68,7 @@ async function explainEngine(engine: 'sqlite' | 'postgres'): Promise<void> {
       db = new Kysely<DB>({ dialect: new SqliteDialect({ database: file }), log: capture });
     }
     const database: Database = { db, dialect: engine, close: () => db.destroy() };
-    const container = createContainer(database, { secret: BENCH_SECRET });
+    const container = createContainer(database, { secret: BENCH_SECRET, outbound: BENCH_OUTBOUND });
     const worker = container.createWorker();
     const started = performance.now();
     worker.start();

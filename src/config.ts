@@ -1,8 +1,60 @@
 import path from 'node:path';
+import { parseAllowList, type OutboundSettings } from './net/outbound-policy.js';
 
 export type DatabaseConfig =
   | { dialect: 'sqlite'; file: string }
   | { dialect: 'postgres'; url: string };
+
+/**
+ * How delivery behaves, in one object: the worker's batches and leases, the
+ * retry budget, the fan-out lease. WORKER_* and FANOUT_LEASE_MS set parts of
+ * it; the rest are the defaults below.
+ */
+export interface SendingPolicy {
+  /** Independent claim → send → record loops per process (WORKER_CONCURRENCY). */
+  loops: number;
+  /**
+   * The most messages one loop holds claimed and not yet recorded, so also
+   * the most a killed loop can have sent without recording them; claimed in
+   * halves (WORKER_BATCH_SIZE).
+   */
+  batchSize: number;
+  /** Sends in flight at once in one loop. */
+  sendConcurrency: number;
+  /** How long a claim holds a message; renewed every third of it while the worker lives (WORKER_LEASE_MS). */
+  leaseMs: number;
+  /** Sleep when the queue is empty. */
+  idlePollMs: number;
+  /** A send that has not settled by then is abandoned and retried: a lost callback must not hold a batch forever. */
+  sendTimeoutMs: number;
+  /** How long one process may hold a campaign's fan-out before another may take it over (FANOUT_LEASE_MS). */
+  fanoutLeaseMs: number;
+  retry: {
+    /** Attempts in all, the first included. */
+    maxAttempts: number;
+    baseDelayMs: number;
+    maxDelayMs: number;
+  };
+}
+
+/** Every default, defined once; the container falls back to these when a caller (a test, a bench) gives no value. */
+export const DEFAULTS = {
+  sending: {
+    loops: 2,
+    batchSize: 100,
+    sendConcurrency: 10,
+    leaseMs: 120_000,
+    idlePollMs: 500,
+    sendTimeoutMs: 120_000,
+    fanoutLeaseMs: 60_000,
+    retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 },
+  } satisfies SendingPolicy,
+  rateLimit: { max: 300, windowMs: 60_000 },
+  mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
+  apiKeyCacheMs: 1000,
+  port: 3000,
+  host: '127.0.0.1',
+} as const;
 
 export interface Config {
   database: DatabaseConfig;
@@ -18,23 +70,22 @@ export interface Config {
   logLevel: string;
   /** `pretty`: one readable line per entry (pino-pretty); `json`: JSON lines. LOG_FORMAT, else pretty when stdout is a terminal. */
   logFormat: LogFormat;
-  /** Delivery worker loops in a `start` or `worker` process. */
-  workerConcurrency: number;
+  /** Worker loops, batches, leases and retries (WORKER_CONCURRENCY, WORKER_BATCH_SIZE, WORKER_LEASE_MS, FANOUT_LEASE_MS). */
+  sending: SendingPolicy;
   /** Requests per API key per window; shared through PostgreSQL or Redis, per process on SQLite. */
   rateLimit: { max: number; windowMs: number };
   redisUrl: string | undefined;
-  /** How long a worker's claim holds a message before another worker may take it (its process died). */
-  workerLeaseMs: number;
-  /** Messages one worker loop holds claimed and unrecorded (claimed in two halves). */
-  workerBatchSize: number;
-  /** How long one process may hold a campaign's fan-out before another may take it over (its process died). */
-  fanoutLeaseMs: number;
   /** How long an API process trusts a verified key without looking it up again: a revocation elsewhere takes this long. */
   apiKeyCacheMs: number;
   /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   /** A `worker` process serves /healthz, /readyz and /metrics on this port when set (it has no API to serve them). */
   metricsPort: number | undefined;
+  /**
+   * What tenants' servers may be connected to: ALLOW_PRIVATE_NETWORKS, SMTP_ALLOW_HOSTS,
+   * SMTP_ALLOW_PLAIN_AUTH. Not applied to SMTP_URL, which is the operator's own.
+   */
+  outbound: OutboundSettings;
 }
 
 /** Thrown for any bad setting; the CLI prints its message as one line and exits. */
@@ -55,25 +106,34 @@ function parseLogFormat(raw: string | undefined, isTTY: boolean): LogFormat {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = Boolean(process.stdout.isTTY)): Config {
   const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
-  const host = env.HOST?.trim() || '127.0.0.1';
+  const host = env.HOST?.trim() || DEFAULTS.host;
   const port = parsePort(env.PORT);
   const database = parseDatabaseUrl(env.DATABASE_URL, dataDir);
   const publicUrl = parsePublicUrl(env.PUBLIC_URL, host, port);
   const secret = parseSecret(env.MAILINGCORE_SECRET);
   const smtpUrl = parseSmtpUrl(env.SMTP_URL);
   const mailFrom = parseMailFrom(env.MAIL_FROM);
-  const workerConcurrency = parsePositiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, 2, 64);
-  const workerLeaseMs = parseMilliseconds('WORKER_LEASE_MS', env.WORKER_LEASE_MS, 120_000, 1000);
-  const workerBatchSize = parsePositiveInt('WORKER_BATCH_SIZE', env.WORKER_BATCH_SIZE, 100, 1000);
-  const fanoutLeaseMs = parseMilliseconds('FANOUT_LEASE_MS', env.FANOUT_LEASE_MS, 60_000, 1000);
+  const defaults = DEFAULTS.sending;
+  const sending: SendingPolicy = {
+    ...defaults,
+    loops: parsePositiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, defaults.loops, 64),
+    leaseMs: parseMilliseconds('WORKER_LEASE_MS', env.WORKER_LEASE_MS, defaults.leaseMs, 1000),
+    batchSize: parsePositiveInt('WORKER_BATCH_SIZE', env.WORKER_BATCH_SIZE, defaults.batchSize, 1000),
+    fanoutLeaseMs: parseMilliseconds('FANOUT_LEASE_MS', env.FANOUT_LEASE_MS, defaults.fanoutLeaseMs, 1000),
+  };
   const rateLimit = {
-    max: parsePositiveInt('RATE_LIMIT_MAX', env.RATE_LIMIT_MAX, 300, 1_000_000),
-    windowMs: parsePositiveInt('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, 60_000, 86_400_000),
+    max: parsePositiveInt('RATE_LIMIT_MAX', env.RATE_LIMIT_MAX, DEFAULTS.rateLimit.max, 1_000_000),
+    windowMs: parsePositiveInt('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, DEFAULTS.rateLimit.windowMs, 86_400_000),
   };
   const redisUrl = parseRedisUrl(env.REDIS_URL);
-  const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, 1000, 0, 60_000);
+  const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, DEFAULTS.apiKeyCacheMs, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
   const metricsPort = env.METRICS_PORT?.trim() ? parsePort(env.METRICS_PORT, 'METRICS_PORT') : undefined;
+  const outbound: OutboundSettings = {
+    allowPrivateNetworks: parseBoolean('ALLOW_PRIVATE_NETWORKS', env.ALLOW_PRIVATE_NETWORKS),
+    smtpAllowHosts: parseAllowHosts(env.SMTP_ALLOW_HOSTS),
+    smtpAllowPlainAuth: parseBoolean('SMTP_ALLOW_PLAIN_AUTH', env.SMTP_ALLOW_PLAIN_AUTH),
+  };
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
@@ -81,12 +141,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   const logFormat = parseLogFormat(env.LOG_FORMAT, stdoutIsTTY);
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
-    workerConcurrency, workerLeaseMs, workerBatchSize, fanoutLeaseMs, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort,
+    sending, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound,
   };
 }
 
 function parsePort(raw: string | undefined, name = 'PORT'): number {
-  if (raw === undefined || raw.trim() === '') return 3000;
+  if (raw === undefined || raw.trim() === '') return DEFAULTS.port;
   const port = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || port < 0 || port > 65535) {
     throw new ConfigError(`${name} must be an integer from 0 to 65535 (got "${raw}")`);
@@ -160,7 +220,7 @@ const MAIL_FROM = /^\s*(?:"?[^"<]*"?\s*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+
 
 function parseMailFrom(raw: string | undefined): string {
   const value = raw?.trim();
-  if (!value) return 'MailingCore <noreply@mailingcore.invalid>';
+  if (!value) return DEFAULTS.mailFrom;
   if (!MAIL_FROM.test(value) || /[\r\n]/.test(value)) {
     throw new ConfigError(`MAIL_FROM must be "Name <address@domain>" or "address@domain" (got "${value}")`);
   }
@@ -198,4 +258,22 @@ function parseRedisUrl(raw: string | undefined): string | undefined {
   if (!value) return undefined;
   if (!/^rediss?:\/\/[^\s]+$/.test(value)) throw new ConfigError('REDIS_URL must look like redis://host:6379 or rediss://…');
   return value;
+}
+
+function parseBoolean(name: string, raw: string | undefined): boolean {
+  const value = raw?.trim().toLowerCase();
+  if (!value || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new ConfigError(`${name} must be true or false (got "${raw}")`);
+}
+
+/** Comma-separated host names, IP addresses and CIDR ranges. */
+function parseAllowHosts(raw: string | undefined): string[] {
+  const entries = (raw ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  try {
+    parseAllowList(entries);
+  } catch (error) {
+    throw new ConfigError(`SMTP_ALLOW_HOSTS: ${(error as Error).message}`);
+  }
+  return entries;
 }

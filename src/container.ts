@@ -2,47 +2,47 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import { CampaignReferences } from './campaigns/campaign.references.js';
-import { CampaignSendService } from './campaigns/campaign-send.service.js';
-import { FanOut } from './campaigns/fanout.js';
-import { LocaleCoverage } from './campaigns/coverage.js';
-import { MessageRepository } from './delivery/message.repository.js';
-import { RateLimiter } from './delivery/rate-limiter.js';
-import { TransportRegistry, type DeliverySettings } from './delivery/transports.js';
-import { DEFAULT_WORKER_OPTIONS, DeliveryWorker, type WorkerOptions } from './delivery/worker.js';
-import { QuotaService } from './quota/quota.service.js';
-import { UsageRepository } from './quota/usage.repository.js';
-import { Scheduler } from './scheduler/scheduler.js';
-import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
-import { Idempotency } from './http/idempotency.js';
-import { Metrics } from './operations/metrics.js';
-import { Readiness } from './operations/readiness.js';
-import { DatabaseCounter, MemoryRateLimitStore, RedisCounter, type RateLimitStore } from './ratelimit/stores.js';
-import { TokenBlocks } from './ratelimit/token-blocks.js';
-import type { RateLimitSettings } from './ratelimit/rate-limit.hook.js';
 import { Redis } from 'ioredis';
-import { ApiKeyRepository } from './auth/api-key.repository.js';
 import { ApiKeyService } from './auth/api-key.service.js';
 import { LastUsedRecorder } from './auth/last-used.js';
-import { CampaignRepository } from './campaigns/campaign.repository.js';
+import { CampaignDeliveryStore } from './campaigns/campaign-delivery.store.js';
+import { CampaignReferences } from './campaigns/campaign.references.js';
+import { CampaignSendService } from './campaigns/campaign-send.service.js';
 import { CampaignService } from './campaigns/campaign.service.js';
+import { LocaleCoverage } from './campaigns/coverage.js';
+import { FanOut } from './campaigns/fanout.js';
+import { MessageLog } from './campaigns/message-log.service.js';
+import { TestSendService } from './campaigns/test-send.service.js';
+import { DEFAULTS, type SendingPolicy } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
-import { ContactRepository } from './contacts/contact.repository.js';
 import { ContactService } from './contacts/contact.service.js';
-import type { Database } from './db/database.js';
-import { ProjectRepository } from './projects/project.repository.js';
+import { transactionOf, type Database } from './db/database.js';
+import { CampaignMailBuilder } from './delivery/campaign-mail.js';
+import { RateLimiter } from './delivery/rate-limiter.js';
+import { TransportRegistry, type DeliverySettings } from './delivery/transports.js';
+import { DeliveryWorker, type WorkerOptions } from './delivery/worker.js';
+import { Idempotency } from './http/idempotency.js';
+import { IdempotencyRepository } from './http/idempotency.repository.js';
+import { createRepositories } from './repositories.js';
+import { Metrics } from './operations/metrics.js';
+import { OutboundPolicy, type OutboundPolicyOptions } from './net/outbound-policy.js';
+import { Readiness } from './operations/readiness.js';
 import { ProjectService } from './projects/project.service.js';
+import { QuotaService } from './quota/quota.service.js';
+import type { RateLimitSettings } from './ratelimit/rate-limit.hook.js';
+import { DatabaseCounter, MemoryRateLimitStore, RedisCounter, type RateLimitStore } from './ratelimit/stores.js';
+import { TokenBlocks } from './ratelimit/token-blocks.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import type { Pause } from './shared/pause.js';
 import { SecretBox } from './shared/secret-box.js';
 import { systemClock, type Clock } from './shared/time.js';
-import { SuppressionRepository } from './suppressions/suppression.repository.js';
 import { SuppressionService } from './suppressions/suppression.service.js';
 import { TemplateRenderer } from './templates/render.js';
-import { TemplateRepository } from './templates/template.repository.js';
 import { TemplateService } from './templates/template.service.js';
-import { TenantRepository } from './tenants/tenant.repository.js';
 import { TenantService } from './tenants/tenant.service.js';
+import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
 
-/** The composition root: every repository and service, wired once. */
+/** The composition root: every service, wired once. Repositories stay inside; services are what the outside uses. */
 export interface Container {
   database: Database;
   /** Signs unsubscribe tokens and encrypts SMTP passwords (MAILINGCORE_SECRET or the stored one). */
@@ -51,29 +51,23 @@ export interface Container {
   apiKeys: ApiKeyService;
   lastUsed: LastUsedRecorder;
   tenants: TenantService;
+  quota: QuotaService;
   campaigns: CampaignService;
+  campaignSend: CampaignSendService;
+  testSend: TestSendService;
+  messageLog: MessageLog;
+  localeCoverage: LocaleCoverage;
   projects: ProjectService;
-  /** For the send pipeline: getById (then smtpSettingsOfProject with secretBox). */
-  projectRepository: ProjectRepository;
-  /** Encrypts secrets at rest (SMTP passwords) with a key derived from `secret`. */
-  secretBox: SecretBox;
   contacts: ContactService;
   contactImporter: ContactImporter;
   suppressions: SuppressionService;
-  /** For other features: suppress(tenantId, email, reason), isSuppressed(tenantId, email). */
-  suppressionRepository: SuppressionRepository;
   templates: TemplateService;
-  /** For the send pipeline: getVersion, publishedVariants. */
-  templateRepository: TemplateRepository;
-  /** Parses each template version once (LRU); shared by preview and delivery. */
-  templateRenderer: TemplateRenderer;
-  quota: QuotaService;
-  campaignSend: CampaignSendService;
-  localeCoverage: LocaleCoverage;
-  messageRepository: MessageRepository;
-  transports: TransportRegistry;
   unsubscribe: UnsubscribeService;
+  transports: TransportRegistry;
+  /** Queues a SENDING campaign's audience (the scheduler and send do; tests may force a run). */
   fanout: FanOut;
+  /** What delivery workers and the scheduler store through (tests may watch it). */
+  deliveryStore: CampaignDeliveryStore;
   /** A delivery worker (not started); `start` and `worker` processes run one. */
   createWorker(options?: Partial<WorkerOptions>): DeliveryWorker;
   createScheduler(tickMs?: number): Scheduler;
@@ -91,135 +85,122 @@ export interface ContainerOptions {
   secret: string;
   delivery?: Partial<DeliverySettings>;
   logger?: FastifyBaseLogger;
-  /** Default 300 requests per 60 s per API key. */
+  /** Requests per API key per window (default DEFAULTS.rateLimit). */
   rateLimit?: RateLimitSettings;
   /** Share rate-limit counts through Redis instead of the database. */
   redisUrl?: string;
   clock?: Clock;
-  /** How long a verified API key is trusted without a look-up (API_KEY_CACHE_MS, default 1 s); 0 looks up every request. */
+  /** How long a verified API key is trusted without a look-up (API_KEY_CACHE_MS); 0 looks up every request. */
   apiKeyCacheMs?: number;
   lastUsedFlushMs?: number;
   onBackgroundError?: (error: unknown) => void;
-  /** How long a process holds a campaign's fan-out before another may take it over (FANOUT_LEASE_MS). */
-  fanoutLeaseMs?: number;
+  /** Workers, leases, retries (default DEFAULTS.sending). */
+  sending?: Partial<SendingPolicy>;
   /** Also export Node.js process metrics (CPU, memory, event loop, GC): on in real processes, off in tests. */
   processMetrics?: boolean;
+  /** Race tests hold requests between a check and its write (shared/pause.ts). */
+  pause?: Pause;
+  /** Where tenants' servers may be connected to (config.outbound); default: public addresses only. */
+  outbound?: OutboundPolicyOptions;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
   const clock = options.clock ?? systemClock;
   const { db } = database;
-  const secretBox = new SecretBox(options.secret);
-  const projectRepository = new ProjectRepository(db);
-  const tenantRepository = new TenantRepository(db);
-  const keyRepository = new ApiKeyRepository(db);
-  const apiKeys = new ApiKeyService({ keys: keyRepository, tenants: tenantRepository, clock }, options.apiKeyCacheMs);
-  const lastUsed = new LastUsedRecorder(keyRepository, options.lastUsedFlushMs, options.onBackgroundError);
-  const contacts = new ContactService({ contacts: new ContactRepository(db), clock });
-  const suppressionRepository = new SuppressionRepository(db);
-  const templateRepository = new TemplateRepository(db);
-  const templateRenderer = new TemplateRenderer();
+  const sending: SendingPolicy = { ...DEFAULTS.sending, ...options.sending };
   const logger = options.logger ?? pino({ level: 'silent' });
-  const campaignRepository = new CampaignRepository(db);
-  const messageRepository = new MessageRepository(db, database.dialect);
-  const quota = new QuotaService({ usage: new UsageRepository(db), tenants: tenantRepository, clock });
-  const references = new CampaignReferences({ templates: templateRepository, projects: projectRepository });
+  const transaction = transactionOf(db);
+  const pause = options.pause;
+
+  const repositories = createRepositories(database);
+
+  const { tenants, projects, contacts, suppressions, templates, campaigns, messages, usage, audience } = repositories;
+
+  const secretBox = new SecretBox(options.secret);
+  const outbound = new OutboundPolicy(options.outbound);
+  const apiKeys = new ApiKeyService({ keys: repositories.apiKeys, tenants, clock }, options.apiKeyCacheMs ?? DEFAULTS.apiKeyCacheMs);
   const metrics = new Metrics({ db, processMetrics: options.processMetrics });
-  const fanout = new FanOut({
-    db,
-    dialect: database.dialect,
-    templates: templateRepository,
-    clock,
-    leaseMs: options.fanoutLeaseMs,
-    observer: metrics.fanout,
-    onUsageChanged: (tenantId) => quota.forget(tenantId),
-  });
+  const quota = new QuotaService({ usage, tenants, clock });
+  const renderer = new TemplateRenderer();
   const transports = new TransportRegistry(
     {
       smtpUrl: undefined,
       outboxDir: path.join(os.tmpdir(), 'mailingcore-outbox'),
-      mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
-      publicUrl: 'http://127.0.0.1:3000',
+      mailFrom: DEFAULTS.mailFrom,
+      publicUrl: `http://${DEFAULTS.host}:${DEFAULTS.port}`,
       ...options.delivery,
     },
     secretBox,
+    outbound,
   );
+  const mail = new CampaignMailBuilder({ renderer, secret: options.secret, publicUrl: transports.publicUrl });
+  const references = new CampaignReferences({ templates, projects });
+  const fanout = new FanOut({
+    transaction,
+    campaigns,
+    messages,
+    audience,
+    usage,
+    tenants,
+    templates,
+    clock,
+    leaseMs: sending.fanoutLeaseMs,
+    observer: metrics.fanout,
+    onUsageChanged: (tenantId) => quota.forget(tenantId),
+  });
+  const localeCoverage = new LocaleCoverage({ campaigns, templates, audience });
+  const deliveryStore = new CampaignDeliveryStore({ transaction, messages, campaigns, suppressions, templates, projects });
   const rateLimiter = new RateLimiter();
-  // Counts must be shared by every API process: Redis if given, else PostgreSQL; SQLite is one host.
-  const rateLimitStore: RateLimitStore = options.redisUrl
-    ? new TokenBlocks(
-        new RedisCounter(
-          // Errors surface on each command (and the request is let through); the client reconnects by itself.
-          new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 }).on('error', () => {}),
-        ),
-      )
-    : database.dialect === 'postgres'
-      ? new TokenBlocks(new DatabaseCounter(db))
-      : new MemoryRateLimitStore();
+  const rateLimitStore = rateLimitStoreFor(database, options.redisUrl);
+  const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
+  const contactService = new ContactService({ transaction, contacts, suppressions, messages, clock });
+
   return {
-    rateLimit: options.rateLimit ?? { max: 300, windowMs: 60_000 },
-    rateLimitStore,
-    idempotency: new Idempotency({ db, clock }),
-    metrics,
-    readiness: new Readiness({ database }),
     database,
     secret: options.secret,
     clock,
     apiKeys,
     lastUsed,
-    tenants: new TenantService({ tenants: tenantRepository, apiKeys, clock }),
-    campaigns: new CampaignService({ campaigns: campaignRepository, references, clock }),
+    tenants: new TenantService({ tenants, apiKeys, clock }),
     quota,
-    messageRepository,
-    transports,
-    fanout,
+    campaigns: new CampaignService({ transaction, campaigns, messages, templates, references, clock, pause }),
     campaignSend: new CampaignSendService({
-      db,
-      campaigns: campaignRepository,
-      messages: messageRepository,
+      transaction,
+      campaigns,
+      messages,
+      templates,
       references,
+      audience,
       quota,
       fanout,
-      templates: templateRepository,
-      projects: projectRepository,
-      suppressions: suppressionRepository,
-      renderer: templateRenderer,
-      transports,
-      capture: transports.capture,
-      secret: options.secret,
+      coverage: localeCoverage,
       clock,
       logger,
+      pause,
     }),
-    localeCoverage: new LocaleCoverage({ db, dialect: database.dialect, campaigns: campaignRepository, templates: templateRepository }),
-    unsubscribe: new UnsubscribeService({ db, secret: options.secret, clock }),
+    testSend: new TestSendService({ campaigns, templates, projects, contacts, suppressions, tenants, transports, mail }),
+    messageLog: new MessageLog({ campaigns, messages, capture: transports.capture }),
+    localeCoverage,
+    projects: new ProjectService({ projects, secretBox, clock, outbound }),
+    contacts: contactService,
+    contactImporter: new ContactImporter({ contacts: contactService }),
+    suppressions: new SuppressionService({ suppressions, clock }),
+    templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),
+    unsubscribe: new UnsubscribeService({ transaction, contacts, suppressions, secret: options.secret, clock }),
+    transports,
+    fanout,
+    deliveryStore,
     createWorker: (workerOptions = {}) =>
       new DeliveryWorker(
-        {
-          messages: messageRepository,
-          templates: templateRepository,
-          projects: projectRepository,
-          renderer: templateRenderer,
-          transports,
-          rateLimiter,
-          clock,
-          secret: options.secret,
-          logger,
-          observer: metrics.delivery,
-        },
-        { ...DEFAULT_WORKER_OPTIONS, ...workerOptions },
+        { store: deliveryStore, routes: transports, mail, rateLimiter, clock, logger, observer: metrics.delivery },
+        { ...sending, ...workerOptions },
       ),
-    createScheduler: (tickMs) =>
-      new Scheduler({ campaigns: campaignRepository, messages: messageRepository, fanout, clock, logger }, tickMs),
-    projects: new ProjectService({ projects: projectRepository, secretBox, clock }),
-    projectRepository,
-    secretBox,
-    contacts,
-    contactImporter: new ContactImporter({ contacts }),
-    suppressions: new SuppressionService({ suppressions: suppressionRepository, clock }),
-    suppressionRepository,
-    templates: new TemplateService({ templates: templateRepository, renderer: templateRenderer, clock }),
-    templateRepository,
-    templateRenderer,
+    createScheduler: (tickMs) => new Scheduler({ campaigns, store: deliveryStore, fanout, clock, logger }, tickMs),
+    rateLimit: options.rateLimit ?? DEFAULTS.rateLimit,
+    rateLimitStore,
+    idempotency: new Idempotency({ keys: new IdempotencyRepository(db), clock }),
+    metrics,
+    readiness: new Readiness({ database }),
     async close() {
       transports.close();
       await rateLimitStore.close();
@@ -227,4 +208,14 @@ export function createContainer(database: Database, options: ContainerOptions): 
       await database.close();
     },
   };
+}
+
+/** Counts must be shared by every API process: Redis if given, else PostgreSQL; SQLite is one host. */
+function rateLimitStoreFor(database: Database, redisUrl: string | undefined): RateLimitStore {
+  if (redisUrl) {
+    // Errors surface on each command (and the request is let through); the client reconnects by itself.
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 }).on('error', () => {});
+    return new TokenBlocks(new RedisCounter(redis));
+  }
+  return database.dialect === 'postgres' ? new TokenBlocks(new DatabaseCounter(database.db)) : new MemoryRateLimitStore();
 }

@@ -7,7 +7,7 @@ import { createContainer, type Container } from './container.js';
 import { describeDatabase, openDatabase } from './db/database.js';
 import { isSchemaCurrent, migrateToLatest } from './db/migrate.js';
 import type { DeliveryWorker } from './delivery/worker.js';
-import { buildApp } from './http/app.js';
+import { buildApp } from './app.js';
 import type { App } from './http/types.js';
 import { buildOperationsApp } from './operations/operations.app.js';
 import type { Scheduler } from './scheduler/scheduler.js';
@@ -86,8 +86,9 @@ export async function startServer(config: Config, role: Role, logger = createLog
     rateLimit: config.rateLimit,
     redisUrl: config.redisUrl,
     apiKeyCacheMs: config.apiKeyCacheMs,
-    fanoutLeaseMs: config.fanoutLeaseMs,
+    sending: config.sending,
     processMetrics: true,
+    outbound: config.outbound,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),
@@ -114,7 +115,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
   }
   if (role !== 'serve') {
     scheduler = container.createScheduler();
-    worker = container.createWorker({ loops: config.workerConcurrency, leaseMs: config.workerLeaseMs, batchSize: config.workerBatchSize });
+    worker = container.createWorker();
     scheduler.start();
     worker.start();
   }

@@ -57,6 +57,8 @@ for (const engine of settings.engines) {
 
 /** The same secret in every process of a run, so project passwords sealed by one are opened by another. */
 export const BENCH_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
+/** The benchmark's SMTP sinks listen on 127.0.0.1, which tenants' projects may not reach by default. */
+export const BENCH_OUTBOUND = { smtpAllowHosts: ['127.0.0.1'] };
 
 const isMain = (url: string): boolean => process.argv[1] !== undefined && url === pathToFileURL(path.resolve(process.argv[1])).href;
 

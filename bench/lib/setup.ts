@@ -6,9 +6,9 @@
 import type { Container } from '../../src/container.js';
 import { createContainer } from '../../src/container.js';
 import type { Database } from '../../src/db/database.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
-import { BENCH_SECRET } from './common.js';
+import { BENCH_OUTBOUND, BENCH_SECRET } from './common.js';
 
 export const BENCH_RATE_LIMIT = { max: 1_000_000_000, windowMs: 60_000 };
 
@@ -27,6 +27,7 @@ export interface Fixture {
 export async function openApp(database: Database, delivery: { publicUrl?: string } = {}): Promise<Fixture> {
   const container = createContainer(database, {
     secret: BENCH_SECRET,
+    outbound: BENCH_OUTBOUND,
     delivery: { publicUrl: delivery.publicUrl ?? 'http://127.0.0.1:3000' },
     // Counted as in production (one store hit per request), but never reached: a load test is one key.
     rateLimit: BENCH_RATE_LIMIT,

@@ -331,7 +331,7 @@ export interface paths {
         put?: never;
         /**
          * Create an SMTP project
-         * @description The password is encrypted at rest and never returned.
+         * @description The password is encrypted at rest and never returned. 422 `HOST_NOT_ALLOWED` when `smtp.host` is (or resolves to) an address outbound connections may not reach: loopback, private, link-local, CGNAT, multicast, reserved.
          *
          *     Requires an API key with the `projects:write` scope.
          */
@@ -367,7 +367,7 @@ export interface paths {
         head?: never;
         /**
          * Update an SMTP project
-         * @description Partial update; an omitted password is kept, `null` removes it.
+         * @description Partial update; an omitted password is kept, `null` removes it. Changing `smtp.host`, `smtp.port` or `smtp.secure` of a project with a password needs `smtp.pass` again (400 `PASSWORD_REQUIRED`); 422 `HOST_NOT_ALLOWED` as on create.
          *
          *     Requires an API key with the `projects:write` scope.
          */
@@ -385,7 +385,7 @@ export interface paths {
         put?: never;
         /**
          * Verify SMTP settings
-         * @description Connects to the server with the stored credentials: `{ok: true}` or `{ok: false, error}`.
+         * @description Connects to the server with the stored credentials: `{ok: true}` or `{ok: false, error}`, the error one short phrase (`connection refused`, `timeout`, `TLS failed`, `authentication failed`, `not an SMTP server`, `host not allowed`, …), never the server's own text.
          *
          *     Requires an API key with the `projects:write` scope.
          */
@@ -1015,7 +1015,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1190,7 +1190,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1319,7 +1319,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1493,7 +1493,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1639,7 +1639,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1768,7 +1768,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1900,7 +1900,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2010,7 +2010,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2128,7 +2128,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2330,7 +2330,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2423,7 +2423,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2567,7 +2567,7 @@ export interface operations {
                         /** @description Host name or IP address of the SMTP server */
                         host: string;
                         port: number;
-                        /** @description true: implicit TLS (usually port 465); false: STARTTLS when the server offers it */
+                        /** @description true: implicit TLS (usually port 465); false: STARTTLS (required when a user is set), usually port 587 */
                         secure: boolean;
                         user?: string | null;
                         pass?: string | null;
@@ -2655,6 +2655,15 @@ export interface operations {
             };
             /** @description PAYLOAD_TOO_LARGE */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2864,7 +2873,7 @@ export interface operations {
                         /** @description Host name or IP address of the SMTP server */
                         host?: string;
                         port?: number;
-                        /** @description true: implicit TLS (usually port 465); false: STARTTLS when the server offers it */
+                        /** @description true: implicit TLS (usually port 465); false: STARTTLS (required when a user is set), usually port 587 */
                         secure?: boolean;
                         user?: string | null;
                         pass?: string | null;
@@ -2959,6 +2968,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
@@ -2991,7 +3009,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         ok: boolean;
-                        /** @description The SMTP server's or the network's reason, when ok is false */
+                        /** @description What failed, as a short fixed phrase (never the server's text), when ok is false */
                         error?: string;
                     };
                 };
@@ -4025,7 +4043,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4164,7 +4182,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4280,7 +4298,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4401,7 +4419,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4534,7 +4552,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4643,7 +4661,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4777,7 +4795,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4870,7 +4888,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4963,7 +4981,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5073,7 +5091,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { KeyMode } from '../db/enums.js';
+
+export type { KeyMode };
 
 /** Pure helpers for the key format `mc_live_<40 base62>` (or `mc_test_…`). */
-export type KeyMode = 'live' | 'test';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SECRET_LENGTH = 40;

@@ -1,7 +1,7 @@
 import { validationError, type ErrorDetail } from '../shared/errors.js';
-import { normaliseLocale } from '../shared/locale.js';
+import { normaliseAudienceFilter } from '../audience/audience-filter.js';
 import { normaliseTimeZone } from '../shared/timezone.js';
-import type { AudienceFilter, CreateCampaignBody, UpdateCampaignBody } from './campaign.schemas.js';
+import type { CreateCampaignBody, UpdateCampaignBody } from './campaign.schemas.js';
 import type { CampaignPatch } from './campaign.repository.js';
 
 /**
@@ -39,18 +39,4 @@ export function campaignColumns(body: CreateCampaignBody | UpdateCampaignBody): 
   }
   if (details.length > 0) throw validationError('Invalid campaign', details);
   return columns;
-}
-
-function normaliseAudienceFilter(filter: AudienceFilter, details: ErrorDetail[]): AudienceFilter {
-  const out: AudienceFilter = { ...filter };
-  if (filter.locale !== undefined) {
-    const locale = normaliseLocale(filter.locale);
-    if (!locale) details.push({ field: 'audienceFilter.locale', message: `"${filter.locale}" is not a BCP 47 language tag` });
-    else out.locale = locale;
-  }
-  if (filter.attributes) {
-    // A plain object with no prototype: keys such as "__proto__" stay data.
-    out.attributes = Object.assign(Object.create(null), filter.attributes);
-  }
-  return out;
 }

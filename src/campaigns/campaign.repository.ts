@@ -1,14 +1,42 @@
 import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
-import { MessageRepository } from '../delivery/message.repository.js';
 import type { CampaignsTable, DB } from '../db/schema.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
-import type { CampaignStatus } from './lifecycle.js';
+import { allowedFrom, targetOf, type CampaignAction, type CampaignStatus } from './lifecycle.js';
 
 export type CampaignRow = Selectable<CampaignsTable>;
-export type CampaignPatch = Omit<Updateable<CampaignsTable>, 'id' | 'tenant_id' | 'created_at'>;
+export type CampaignPatch = Omit<Updateable<CampaignsTable>, 'id' | 'tenant_id' | 'created_at' | 'status'>;
 
+/** Outcomes to add to a campaign's counters (settled messages). */
+export interface CampaignCounts {
+  sent?: number;
+  failed?: number;
+  cancelled?: number;
+  skippedSuppressed?: number;
+  skippedOptedOut?: number;
+  skippedErased?: number;
+}
+
+const COUNT_COLUMNS = {
+  sent: 'sent_count',
+  failed: 'failed_count',
+  cancelled: 'cancelled_count',
+  skippedSuppressed: 'skipped_suppressed',
+  skippedOptedOut: 'skipped_opted_out',
+  skippedErased: 'skipped_erased',
+} as const satisfies Record<keyof CampaignCounts, keyof CampaignsTable>;
+
+/**
+ * The only writer of the campaigns table. Every status change is a move of
+ * the lifecycle (lifecycle.ts), applied as one conditional update on the
+ * move's allowed source states, so racing requests cannot both win. Bound to
+ * a transaction with `in(trx)`.
+ */
 export class CampaignRepository {
   constructor(private readonly db: Kysely<DB>) {}
+
+  in(trx: Kysely<DB>): CampaignRepository {
+    return new CampaignRepository(trx);
+  }
 
   async insert(row: CampaignRow): Promise<void> {
     await this.db.insertInto('campaigns').values(row).execute();
@@ -39,52 +67,76 @@ export class CampaignRepository {
   }
 
   /**
-   * The one way a campaign changes: a conditional update that applies only
-   * while the campaign is in one of `fromStatuses`. False means it was not
-   * (or it does not exist) and nothing was written.
+   * Applies a lifecycle move (its target status, when it has one) with
+   * `patch`, only while the campaign is in one of the move's source states.
+   * False means it was not (or does not exist) and nothing was written.
    */
-  async updateIfStatus(
-    tenantId: string,
-    id: string,
-    fromStatuses: readonly CampaignStatus[],
-    patch: CampaignPatch,
-  ): Promise<boolean> {
+  async move(tenantId: string, id: string, action: CampaignAction, patch: CampaignPatch = {}): Promise<boolean> {
+    const status = targetOf(action);
     const result = await this.db
       .updateTable('campaigns')
-      .set(patch)
+      .set({ ...patch, ...(status ? { status } : {}) })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
-      .where('status', 'in', fromStatuses)
+      .where('status', 'in', allowedFrom(action))
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
 
   /**
-   * Cancels in one transaction: the campaign (from any of `fromStatuses`) and
-   * whatever of its messages is still QUEUED. In-flight sends finish and are
-   * counted as they settle.
+   * `move` for schedule and send: applies only if the campaign's template
+   * version is PUBLISHED at that moment, checked in the same statement.
+   * Callers lock the version's locale group first (TemplateRepository
+   * .lockGroupForUse), so an unpublish cannot commit between check and write.
    */
-  async cancel(tenantId: string, id: string, fromStatuses: readonly CampaignStatus[], at: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const result = await trx
-        .updateTable('campaigns')
-        .set({ status: 'CANCELLED', cancelled_at: at, updated_at: at, fanout_lease_until: null })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .where('status', 'in', fromStatuses)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) return false;
-      const cancelled = await MessageRepository.cancelQueued(trx, tenantId, id, at);
-      if (cancelled > 0) {
-        await trx
-          .updateTable('campaigns')
-          .set({ cancelled_count: sql`cancelled_count + ${cancelled}` })
-          .where('tenant_id', '=', tenantId)
-          .where('id', '=', id)
-          .execute();
-      }
-      return true;
-    });
+  async moveIfPublished(tenantId: string, id: string, action: 'schedule' | 'send', patch: CampaignPatch): Promise<boolean> {
+    const status = targetOf(action)!;
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({ ...patch, status })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', 'in', allowedFrom(action))
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('template_versions as v')
+            .select('v.id')
+            .whereRef('v.id', '=', 'campaigns.template_version_id')
+            .where('v.tenant_id', '=', tenantId)
+            .where('v.status', '=', 'PUBLISHED'),
+        ),
+      )
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Adds settled outcomes to the counters. */
+  async addCounts(tenantId: string, id: string, counts: CampaignCounts): Promise<void> {
+    const set: Record<string, unknown> = {};
+    for (const [key, column] of Object.entries(COUNT_COLUMNS) as [keyof CampaignCounts, string][]) {
+      const n = counts[key] ?? 0;
+      if (n !== 0) set[column] = sql`${sql.ref(column)} + ${n}`;
+    }
+    if (Object.keys(set).length === 0) return;
+    await this.db.updateTable('campaigns').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  }
+
+  /**
+   * Locks the campaign row (a no-op write) while it is in a source state of
+   * `action`; false when it is not. The completion and retry transactions
+   * take it first, so they and cancel cannot interleave, and their later
+   * statements see whatever a concurrent transaction committed before.
+   */
+  async lockFor(tenantId: string, id: string, action: 'complete' | 'retry'): Promise<boolean> {
+    let query = this.db
+      .updateTable('campaigns')
+      .set({ updated_at: sql`updated_at` })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', 'in', allowedFrom(action));
+    if (action === 'complete') query = query.where('fanout_completed_at', 'is not', null);
+    const result = await query.executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   /** SCHEDULED campaigns whose time has come, oldest first (the scheduler's question). */
@@ -110,5 +162,62 @@ export class CampaignRepository {
       .orderBy('started_at')
       .limit(limit)
       .execute();
+  }
+
+  /** SENDING campaigns whose fan-out is done: candidates for the completion sweep. */
+  listSendingFannedOut(limit: number): Promise<Pick<CampaignRow, 'id' | 'tenant_id'>[]> {
+    return this.db
+      .selectFrom('campaigns')
+      .select(['id', 'tenant_id'])
+      .where('status', '=', 'SENDING')
+      .where('fanout_completed_at', 'is not', null)
+      .orderBy('started_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Takes the campaign's fan-out for `leaseMs` if it still needs one and nobody else holds it. */
+  async claimFanOut(tenantId: string, id: string, now: Date, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({ fanout_lease_until: new Date(now.getTime() + leaseMs).toISOString() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', 'SENDING')
+      .where('fanout_completed_at', 'is', null)
+      .where((eb) => eb.or([eb('fanout_lease_until', 'is', null), eb('fanout_lease_until', '<', now.toISOString())]))
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Records a finished fan-out on a campaign still SENDING with its fan-out
+   * pending; false when it is not (cancelled, or finished by another
+   * process). Nothing queued: the campaign completes at once.
+   */
+  async finishFanOut(
+    tenantId: string,
+    id: string,
+    result: { matched: number; queued: number; skippedQuota: number },
+    at: string,
+  ): Promise<boolean> {
+    const completes = result.queued === 0;
+    const update = await this.db
+      .updateTable('campaigns')
+      .set({
+        total_count: result.matched,
+        queued_count: result.queued,
+        skipped_quota: result.skippedQuota,
+        fanout_completed_at: at,
+        fanout_lease_until: null,
+        updated_at: at,
+        ...(completes ? { status: targetOf('complete')!, completed_at: at } : {}),
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', 'SENDING')
+      .where('fanout_completed_at', 'is', null)
+      .executeTakeFirst();
+    return update.numUpdatedRows > 0n;
   }
 }

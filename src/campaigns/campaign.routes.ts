@@ -19,6 +19,8 @@ import {
 import type { CampaignSendService } from './campaign-send.service.js';
 import type { LocaleCoverage } from './coverage.js';
 import type { CampaignService } from './campaign.service.js';
+import type { MessageLog } from './message-log.service.js';
+import type { TestSendService } from './test-send.service.js';
 
 const errors = {
   400: ErrorResponse,
@@ -37,8 +39,16 @@ export function campaignRoutes(
   {
     campaigns,
     campaignSend,
+    testSend,
+    messageLog,
     localeCoverage,
-  }: { campaigns: CampaignService; campaignSend: CampaignSendService; localeCoverage: LocaleCoverage },
+  }: {
+    campaigns: CampaignService;
+    campaignSend: CampaignSendService;
+    testSend: TestSendService;
+    messageLog: MessageLog;
+    localeCoverage: LocaleCoverage;
+  },
 ): void {
   app.post(
     '/campaigns',
@@ -170,7 +180,7 @@ export function campaignRoutes(
       },
     },
     async (request) => ({
-      results: await campaignSend.test(tenantOf(request), request.params.id, request.body.emails, request.principal!.mode),
+      results: await testSend.test(tenantOf(request), request.params.id, request.body.emails, request.principal!.mode),
     }),
   );
 
@@ -189,7 +199,7 @@ export function campaignRoutes(
       },
     },
     async (request) =>
-      campaignSend.listMessages(tenantOf(request), request.params.id, request.query.status, {
+      messageLog.list(tenantOf(request), request.params.id, request.query.status, {
         page: request.query.page,
         limit: request.query.limit,
       }),
@@ -212,7 +222,7 @@ export function campaignRoutes(
       },
     },
     async (request, reply) => {
-      const raw = await campaignSend.capturedEmail(tenantOf(request), request.params.id, request.params.messageId);
+      const raw = await messageLog.captured(tenantOf(request), request.params.id, request.params.messageId);
       return reply.type('message/rfc822').send(raw);
     },
   );

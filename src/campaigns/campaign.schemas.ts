@@ -1,27 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PageQuery, pageOf } from '../shared/pagination.js';
 import { Nullable, StringEnum } from '../shared/schema.js';
-import { CAMPAIGN_STATUSES } from './lifecycle.js';
+import { CAMPAIGN_STATUSES, MESSAGE_STATUSES, SKIP_REASONS } from '../db/enums.js';
+import { AudienceFilter } from '../audience/audience-filter.js';
+
+export { AudienceFilter };
 
 const RefId = Type.String({ minLength: 1, maxLength: 64 });
-const AttributeValue = Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean()]);
-
-export const AudienceFilter = Type.Object(
-  {
-    locale: Type.Optional(Type.String({ minLength: 1, maxLength: 35, description: 'BCP 47 tag, e.g. en or es-MX' })),
-    optIn: Type.Optional(Type.Boolean()),
-    projectId: Type.Optional(RefId),
-    attributes: Type.Optional(
-      Type.Record(Type.String(), AttributeValue, {
-        maxProperties: 50,
-        propertyNames: { minLength: 1, maxLength: 128 },
-        description: 'Each key must equal the given value (string, number or boolean)',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type AudienceFilter = Static<typeof AudienceFilter>;
 
 const campaignFields = {
   // The 1–200 limit applies after trimming; the service checks it.
@@ -104,9 +89,22 @@ export const Campaign = Type.Object({
     cancelled: Type.Integer(),
     skipped: Type.Object({
       quota: Type.Integer({ description: 'Not queued: over the monthly quota ceiling' }),
-      suppressed: Type.Integer({ description: 'Not sent: suppressed or opted out before delivery' }),
+      suppressed: Type.Integer({ description: 'Not sent: the address was suppressed between fan-out and delivery' }),
+      optedOut: Type.Integer({ description: 'Not sent: the contact opted out between fan-out and delivery' }),
+      erased: Type.Integer({ description: 'Not sent: the contact was erased between fan-out and delivery' }),
     }),
   }),
+  warnings: Type.Optional(
+    Type.Array(
+      Type.Object({
+        code: StringEnum(['LOCALE_NOT_COVERED'] as const),
+        locale: Type.String(),
+        count: Type.Integer({ description: 'Contacts of the audience with this locale' }),
+        message: Type.String(),
+      }),
+      { description: 'Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version)' },
+    ),
+  ),
 });
 export type Campaign = Static<typeof Campaign>;
 
@@ -131,10 +129,8 @@ export const TestSendResponse = Type.Object({
   ),
 });
 
-export const MESSAGE_STATUS_VALUES = ['QUEUED', 'SENDING', 'SENT', 'FAILED', 'CANCELLED', 'SKIPPED'] as const;
-
 export const ListMessagesQuery = Type.Object({
-  status: Type.Optional(StringEnum(MESSAGE_STATUS_VALUES)),
+  status: Type.Optional(StringEnum(MESSAGE_STATUSES)),
   page: PageQuery.page,
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Items per page (1–500)' }),
 });
@@ -146,10 +142,10 @@ export const Message = Type.Object({
   email: Nullable(Type.String()),
   locale: Nullable(Type.String()),
   templateVersionId: Type.String(),
-  status: StringEnum(MESSAGE_STATUS_VALUES),
+  status: StringEnum(MESSAGE_STATUSES),
   attempts: Type.Integer(),
   lastError: Nullable(Type.String()),
-  skipReason: Nullable(Type.String({ description: 'suppressed, opted_out or contact_erased' })),
+  skipReason: Nullable(StringEnum(SKIP_REASONS)),
   providerMessageId: Nullable(Type.String()),
   sentAt: Nullable(Type.String({ format: 'date-time' })),
   createdAt: Type.String({ format: 'date-time' }),

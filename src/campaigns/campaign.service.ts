@@ -1,4 +1,9 @@
+import { parseAudienceFilter } from '../audience/audience-filter.js';
+import type { Transaction } from '../db/database.js';
+import type { MessageRepository } from '../delivery/message.repository.js';
 import { invalidState, notFound, validationError } from '../shared/errors.js';
+import { noPause, type Pause } from '../shared/pause.js';
+import type { TemplateRepository } from '../templates/template.repository.js';
 import { isId, newId } from '../shared/ids.js';
 import { toPage, type Page } from '../shared/pagination.js';
 import type { Clock } from '../shared/time.js';
@@ -12,13 +17,25 @@ import type {
   ScheduleCampaignBody,
   UpdateCampaignBody,
 } from './campaign.schemas.js';
-import { allowedFrom, canPerform, targetOf, type CampaignAction, type CampaignStatus } from './lifecycle.js';
+import { canPerform, type CampaignAction } from './lifecycle.js';
 import type { CampaignReferences } from './campaign.references.js';
 import type { KeyMode } from '../auth/api-key.js';
 import { resolveScheduledAt, ScheduleTimeError } from './schedule-time.js';
 
+export interface CampaignServiceDeps {
+  transaction: Transaction;
+  campaigns: CampaignRepository;
+  messages: MessageRepository;
+  templates: TemplateRepository;
+  references: CampaignReferences;
+  clock: Clock;
+  /** Race tests hold a request between its check and its write (shared/pause.ts). */
+  pause?: Pause;
+}
+
+/** Drafts and their life before sending: create, read, edit, schedule, cancel. */
 export class CampaignService {
-  constructor(private readonly deps: { campaigns: CampaignRepository; references: CampaignReferences; clock: Clock }) {}
+  constructor(private readonly deps: CampaignServiceDeps) {}
 
   async create(tenantId: string, body: CreateCampaignBody): Promise<Campaign> {
     const columns = campaignColumns(body);
@@ -50,6 +67,8 @@ export class CampaignService {
       cancelled_count: 0,
       skipped_quota: 0,
       skipped_suppressed: 0,
+      skipped_opted_out: 0,
+      skipped_erased: 0,
     };
     await this.deps.campaigns.insert(row);
     return toCampaign(row);
@@ -68,7 +87,7 @@ export class CampaignService {
   async update(tenantId: string, id: string, body: UpdateCampaignBody): Promise<Campaign> {
     const columns = campaignColumns(body);
     const campaign = await this.load(tenantId, id);
-    if (!canPerform('update', campaign.status as CampaignStatus)) throw invalidState('campaign', campaign.status, 'update');
+    if (!canPerform('update', campaign.status)) throw invalidState('campaign', campaign.status, 'update');
     await this.deps.references.assertOwned(tenantId, columns);
     return this.apply(tenantId, id, 'update', columns);
   }
@@ -76,7 +95,7 @@ export class CampaignService {
   /** Needs a published template; the key's mode (live or test) decides how the campaign will be sent. */
   async schedule(tenantId: string, id: string, body: ScheduleCampaignBody, mode: KeyMode = 'live'): Promise<Campaign> {
     const campaign = await this.load(tenantId, id);
-    if (!canPerform('schedule', campaign.status as CampaignStatus)) throw invalidState('campaign', campaign.status, 'schedule');
+    if (!canPerform('schedule', campaign.status)) throw invalidState('campaign', campaign.status, 'schedule');
     let timezone = campaign.timezone;
     if (body.timezone !== undefined) {
       timezone = normaliseTimeZone(body.timezone) ?? null;
@@ -94,13 +113,28 @@ export class CampaignService {
       throw error;
     }
     await this.deps.references.assertSendable(tenantId, campaign);
-    return this.apply(tenantId, id, 'schedule', { scheduled_at: scheduledAt.toISOString(), timezone, send_mode: mode });
+    const at = this.deps.clock().toISOString();
+    await startUsingVersion(this.deps, tenantId, campaign, 'schedule', {
+      scheduled_at: scheduledAt.toISOString(),
+      timezone,
+      send_mode: mode,
+      updated_at: at,
+    });
+    return toCampaign(await this.load(tenantId, id));
   }
 
-  /** From DRAFT, SCHEDULED or SENDING; a sending campaign's queued messages are cancelled with it. */
+  /** From DRAFT, SCHEDULED or SENDING; a sending campaign's queued messages are cancelled with it, in one transaction. */
   async cancel(tenantId: string, id: string): Promise<Campaign> {
     if (!isId(id)) throw notFound('Campaign');
-    const cancelled = await this.deps.campaigns.cancel(tenantId, id, allowedFrom('cancel'), this.deps.clock().toISOString());
+    const at = this.deps.clock().toISOString();
+    const cancelled = await this.deps.transaction(async (trx) => {
+      const campaigns = this.deps.campaigns.in(trx);
+      if (!(await campaigns.move(tenantId, id, 'cancel', { cancelled_at: at, updated_at: at, fanout_lease_until: null }))) return false;
+      // In-flight sends finish and are counted as they settle.
+      const n = await this.deps.messages.in(trx).cancelQueued(tenantId, id, at);
+      await campaigns.addCounts(tenantId, id, { cancelled: n });
+      return true;
+    });
     const current = await this.load(tenantId, id);
     if (!cancelled) throw invalidState('campaign', current.status, 'cancel');
     return toCampaign(current);
@@ -109,12 +143,7 @@ export class CampaignService {
   /** Applies an action as one conditional update; explains a refusal with the current status. */
   private async apply(tenantId: string, id: string, action: CampaignAction, patch: CampaignPatch): Promise<Campaign> {
     if (!isId(id)) throw notFound('Campaign');
-    const status = targetOf(action);
-    const applied = await this.deps.campaigns.updateIfStatus(tenantId, id, allowedFrom(action), {
-      ...patch,
-      ...(status ? { status } : {}),
-      updated_at: this.deps.clock().toISOString(),
-    });
+    const applied = await this.deps.campaigns.move(tenantId, id, action, { ...patch, updated_at: this.deps.clock().toISOString() });
     const current = await this.load(tenantId, id);
     if (!applied) throw invalidState('campaign', current.status, action);
     return toCampaign(current);
@@ -133,10 +162,10 @@ export function toCampaign(row: CampaignRow): Campaign {
     name: row.name,
     templateVersionId: row.template_version_id,
     subject: row.subject,
-    audienceFilter: row.audience_filter === null ? null : JSON.parse(row.audience_filter),
+    audienceFilter: parseAudienceFilter(row.audience_filter),
     projectId: row.project_id,
     timezone: row.timezone,
-    status: row.status as CampaignStatus,
+    status: row.status,
     scheduledAt: row.scheduled_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -149,13 +178,43 @@ export function toCampaign(row: CampaignRow): Campaign {
 
 /** `queued` is what is still waiting or in flight: created minus every settled outcome. */
 export function countersOf(row: CampaignRow): Campaign['counters'] {
-  const settled = row.sent_count + row.failed_count + row.cancelled_count + row.skipped_suppressed;
+  const skippedAtSend = row.skipped_suppressed + row.skipped_opted_out + row.skipped_erased;
+  const settled = row.sent_count + row.failed_count + row.cancelled_count + skippedAtSend;
   return {
     total: row.total_count,
     queued: Math.max(0, row.queued_count - settled),
     sent: row.sent_count,
     failed: row.failed_count,
     cancelled: row.cancelled_count,
-    skipped: { quota: row.skipped_quota, suppressed: row.skipped_suppressed },
+    skipped: { quota: row.skipped_quota, suppressed: row.skipped_suppressed, optedOut: row.skipped_opted_out, erased: row.skipped_erased },
   };
+}
+
+/**
+ * Schedule and send: the campaign starts using its template version. The
+ * version's locale group is locked (PostgreSQL) and the move applies only
+ * while the version is PUBLISHED, checked in the move's own statement, so an
+ * unpublish (template.service.ts) and this cannot both commit. Callers have
+ * checked the references (assertSendable); a refusal is explained: the
+ * campaign's state, or why its references are no longer sendable.
+ */
+export async function startUsingVersion(
+  deps: Pick<CampaignServiceDeps, 'transaction' | 'campaigns' | 'templates' | 'references' | 'pause'>,
+  tenantId: string,
+  campaign: CampaignRow,
+  action: 'schedule' | 'send',
+  patch: CampaignPatch,
+): Promise<void> {
+  const versionId = campaign.template_version_id!;
+  const applied = await deps.transaction(async (trx) => {
+    await deps.templates.in(trx).lockGroupForUse(tenantId, versionId);
+    await (deps.pause ?? noPause)(action);
+    return deps.campaigns.in(trx).moveIfPublished(tenantId, campaign.id, action, patch);
+  });
+  if (applied) return;
+  const current = await deps.campaigns.getById(tenantId, campaign.id);
+  if (!current) throw notFound('Campaign');
+  if (!canPerform(action, current.status)) throw invalidState('campaign', current.status, action);
+  await deps.references.assertSendable(tenantId, current); // the version was unpublished meanwhile: says so
+  throw invalidState('campaign', current.status, action);
 }

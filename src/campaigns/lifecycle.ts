@@ -1,18 +1,20 @@
-/**
- * The campaign state machine, as data. DRAFT → SCHEDULED → SENDING → SENT,
- * CANCELLED from any state before SENT. Repositories apply each move as a
- * conditional update on the allowed source states, so racing requests
- * cannot both win.
- */
-export const CAMPAIGN_STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING', 'SENT', 'CANCELLED'] as const;
-export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+import { CAMPAIGN_STATUSES, UNFINISHED_CAMPAIGN_STATUSES, type CampaignStatus } from '../db/enums.js';
+
+export { CAMPAIGN_STATUSES, type CampaignStatus };
 
 /**
+ * The campaign state machine, as data. DRAFT → SCHEDULED → SENDING → SENT,
+ * CANCELLED from any state before SENT; retrying failed messages reopens a
+ * SENT campaign (back to SENDING). CampaignRepository applies each move as a
+ * conditional update on the allowed source states, so racing requests
+ * cannot both win.
+ *
  * `start` is the scheduler's move when `scheduledAt` comes; `complete` the
- * delivery's when nothing is left queued or in flight; `test` sends a test
- * email and keeps the status.
+ * delivery's when nothing is left queued or in flight; `retry` re-queues
+ * failed messages (SENT → SENDING, SENDING stays); `test` sends a test email
+ * and keeps the status.
  */
-export type CampaignAction = 'update' | 'schedule' | 'cancel' | 'send' | 'start' | 'complete' | 'test';
+export type CampaignAction = 'update' | 'schedule' | 'cancel' | 'send' | 'start' | 'complete' | 'retry' | 'test';
 
 const ALLOWED_FROM: Record<CampaignAction, readonly CampaignStatus[]> = {
   update: ['DRAFT'],
@@ -21,6 +23,7 @@ const ALLOWED_FROM: Record<CampaignAction, readonly CampaignStatus[]> = {
   send: ['DRAFT', 'SCHEDULED'],
   start: ['SCHEDULED'],
   complete: ['SENDING'],
+  retry: ['SENDING', 'SENT'],
   test: ['DRAFT', 'SCHEDULED'],
 };
 
@@ -30,6 +33,7 @@ const TARGET: Partial<Record<CampaignAction, CampaignStatus>> = {
   send: 'SENDING',
   start: 'SENDING',
   complete: 'SENT',
+  retry: 'SENDING',
 };
 
 export const isCampaignStatus = (value: string): value is CampaignStatus =>
@@ -43,4 +47,4 @@ export const canPerform = (action: CampaignAction, status: CampaignStatus): bool
 /** The status an action leads to (undefined: the action keeps the status). */
 export const targetOf = (action: CampaignAction): CampaignStatus | undefined => TARGET[action];
 
-export const isFinal = (status: CampaignStatus): boolean => status === 'SENT' || status === 'CANCELLED';
+export const isFinal = (status: CampaignStatus): boolean => !(UNFINISHED_CAMPAIGN_STATUSES as readonly CampaignStatus[]).includes(status);

@@ -7,7 +7,7 @@ import { DatabaseMissingError, describeDatabase, NativeBindingError, openDatabas
 import { migrationStatus } from '../db/migrate.js';
 import { systemClock } from '../shared/time.js';
 import { TenantRepository } from '../tenants/tenant.repository.js';
-import { TenantService, type TenantDetails } from '../tenants/tenant.service.js';
+import { TenantService, type Tenant } from '../tenants/tenant.service.js';
 import { CliError } from './errors.js';
 
 /**
@@ -74,24 +74,24 @@ function parseQuota(value: string): number {
   return Number(value);
 }
 
-function showTenant(t: TenantDetails, keys: { active: number; revoked: number }): string {
+const tenantNotFound = (id: string) => new CliError(`tenant ${id} not found`);
+
+const describeTenant = (t: Tenant) =>
+  `Tenant ${t.name} (${t.id}), monthly quota ${t.monthlyQuota}, fallback locale ${t.fallbackLocale ?? 'none (the base version)'}`;
+
+function showTenant(t: Tenant, keys: { active: number; revoked: number }): string {
   const rows: [string, string][] = [
     ['id', t.id],
     ['name', t.name],
     ['monthly quota', String(t.monthlyQuota)],
-    ['fallback locale', t.fallbackLocale ?? '-'],
-    ['created at', t.createdAt],
-    ['updated at', t.updatedAt],
+    ['fallback locale', t.fallbackLocale ?? 'none (the base version)'],
     ['API keys', `${keys.active} active, ${keys.revoked} revoked`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
 }
 
-/**
- * `mailingcore tenants …`; returns the command group so that further
- * subcommands (e.g. `tenants update`) can be added next to these.
- */
+/** `mailingcore tenants …` (create, list, show, update). */
 export function registerTenantCommands(program: Command): Command {
   const tenants = program.command('tenants').description('manage tenants (directly in the database)');
   tenants
@@ -129,11 +129,25 @@ export function registerTenantCommands(program: Command): Command {
     .action(async (id: string, opts: { json?: boolean }) => {
       const { tenant, keys } = await withAdminServices(loadConfig(), async (c) => {
         const tenant = await c.tenants.get(id);
+        if (!tenant) throw tenantNotFound(id);
         const all = await c.apiKeys.list(id);
         const revoked = all.filter((k) => k.revokedAt !== null).length;
         return { tenant, keys: { active: all.length - revoked, revoked } };
       });
       print({ ...tenant, apiKeys: keys }, Boolean(opts.json), showTenant(tenant, keys));
+    });
+
+  tenants
+    .command('update')
+    .description("change a tenant's settings")
+    .argument('<id>', 'tenant id')
+    .requiredOption('--fallback-locale <locale>', 'locale whose variant contacts without one of their own get (e.g. es); "none" for the base version')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { fallbackLocale: string; json?: boolean }) => {
+      const locale = opts.fallbackLocale === 'none' ? null : opts.fallbackLocale;
+      const tenant = await withAdminServices(loadConfig(), (c) => c.tenants.setFallbackLocale(id, locale));
+      if (!tenant) throw tenantNotFound(id);
+      print(tenant, Boolean(opts.json), describeTenant(tenant));
     });
   return tenants;
 }

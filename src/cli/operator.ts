@@ -4,6 +4,7 @@ import { Readable, Transform } from 'node:stream';
 import readline from 'node:readline/promises';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
+import { CAMPAIGN_STATUSES, isFinal } from '../campaigns/lifecycle.js';
 import { CliError, EXIT, type ErrorDetail } from './errors.js';
 
 /**
@@ -72,8 +73,8 @@ interface Campaign {
   counters: Counters;
 }
 
-const FINAL = new Set(['SENT', 'CANCELLED']);
-const STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING', 'SENT', 'CANCELLED'];
+const FINAL = new Set<string>(CAMPAIGN_STATUSES.filter(isFinal));
+const STATUSES: readonly string[] = CAMPAIGN_STATUSES;
 
 /** A campaign status in any case (`sent`, `Sent`, `SENT`). */
 export function parseStatus(value: string): string {

@@ -1,8 +1,8 @@
-import { MessageRepository } from '../delivery/message.repository.js';
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import { whereFilter } from '../audience/audience.repository.js';
+import type { Dialect } from '../db/database.js';
 import type { ContactsTable, DB } from '../db/schema.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
-import { SuppressionRepository } from '../suppressions/suppression.repository.js';
 import type { ContactValues } from './contact.input.js';
 
 export type ContactRow = Selectable<ContactsTable>;
@@ -23,35 +23,26 @@ export interface MatchRow {
   external_id: string | null;
 }
 
-/** What one unit of work may touch: contact writes and the suppression an erasure leaves. */
-export interface ContactTx {
-  contacts: ContactRepository;
-  suppressions: SuppressionRepository;
-  /** GDPR erasure of the contact's address from the campaigns' message history. */
-  eraseMessageHistory(tenantId: string, contactId: string, email: string): Promise<void>;
-}
-
 /** Columns an upsert may overwrite on an existing contact (never id, tenant or created_at). */
 export type UpdatableColumn = Exclude<keyof ContactValues, 'email'>;
 
+/** The only writer of the contacts table. Bound to a transaction with `in(trx)`. */
 export class ContactRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: Dialect,
+  ) {}
 
-  /** Runs `work` in one transaction; the repositories it gets write inside it. */
-  transaction<T>(work: (tx: ContactTx) => Promise<T>): Promise<T> {
-    return this.db
-      .transaction()
-      .execute((trx) =>
-        work({
-          contacts: new ContactRepository(trx),
-          suppressions: new SuppressionRepository(trx),
-          eraseMessageHistory: (tenantId, contactId, email) => MessageRepository.eraseContact(trx, tenantId, contactId, email),
-        }),
-      );
+  in(trx: Kysely<DB>): ContactRepository {
+    return new ContactRepository(trx, this.dialect);
   }
 
   getById(tenantId: string, id: string): Promise<ContactRow | undefined> {
     return this.db.selectFrom('contacts').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  }
+
+  getByEmail(tenantId: string, email: string): Promise<ContactRow | undefined> {
+    return this.db.selectFrom('contacts').selectAll().where('tenant_id', '=', tenantId).where('email', '=', email).executeTakeFirst();
   }
 
   getByExternalId(tenantId: string, externalId: string): Promise<ContactRow | undefined> {
@@ -80,13 +71,11 @@ export class ContactRepository {
     return query.selectAll().orderBy('id', 'asc').limit(limit).execute();
   }
 
+  /** The list's filter: the audience compiler's conditions (locale, optIn, projectId), plus updatedSince. */
   private filtered(tenantId: string, filter: ContactListFilter): SelectQueryBuilder<DB, 'contacts', {}> {
-    let query = this.db.selectFrom('contacts').where('tenant_id', '=', tenantId);
-    if (filter.locale !== undefined) query = query.where('locale', '=', filter.locale);
-    if (filter.optIn !== undefined) query = query.where('opt_in', '=', filter.optIn ? 1 : 0);
-    if (filter.updatedSince !== undefined) query = query.where('updated_at', '>=', filter.updatedSince);
-    if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
-    return query;
+    const { updatedSince, ...audience } = filter;
+    const query = whereFilter(this.db.selectFrom('contacts').where('contacts.tenant_id', '=', tenantId), this.dialect, audience);
+    return updatedSince === undefined ? query : query.where('contacts.updated_at', '>=', updatedSince);
   }
 
   /** The existing contacts a batch could match, by address or by external id. */
@@ -138,6 +127,17 @@ export class ContactRepository {
     return result.numUpdatedRows > 0n;
   }
 
+  /** optIn false (an unsubscribe); the contact's address and locale, or undefined when it does not exist. */
+  async optOut(tenantId: string, id: string, at: string): Promise<{ email: string; locale: string | null } | undefined> {
+    return this.db
+      .updateTable('contacts')
+      .set({ opt_in: 0, updated_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .returning(['email', 'locale'])
+      .executeTakeFirst();
+  }
+
   async deleteById(tenantId: string, id: string): Promise<boolean> {
     const result = await this.db.deleteFrom('contacts').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     return result.numDeletedRows > 0n;
@@ -149,10 +149,4 @@ export class ContactRepository {
       (row) => row.id !== id,
     );
   }
-}
-
-/** Unique-constraint violations on either engine (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY). */
-export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }

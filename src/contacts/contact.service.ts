@@ -4,7 +4,11 @@ import { normaliseLocale } from '../shared/locale.js';
 import { toPage } from '../shared/pagination.js';
 import type { Clock } from '../shared/time.js';
 import { checkUpsertItem, contactValues, type UpsertValues } from './contact.input.js';
-import { isUniqueViolation, type ContactListFilter, type ContactRepository, type ContactRow, type ContactTx } from './contact.repository.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { Transaction } from '../db/database.js';
+import type { MessageRepository } from '../delivery/message.repository.js';
+import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
+import type { ContactListFilter, ContactRepository, ContactRow } from './contact.repository.js';
 import type {
   BulkContactsBody,
   BulkResult,
@@ -17,8 +21,17 @@ import type {
 import { writeContacts, type WriteOutcome } from './contact.writer.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 
+export interface ContactServiceDeps {
+  transaction: Transaction;
+  contacts: ContactRepository;
+  /** Erasure suppresses the address and blanks it in the message history, in the same transaction. */
+  suppressions: SuppressionRepository;
+  messages: MessageRepository;
+  clock: Clock;
+}
+
 export class ContactService {
-  constructor(private readonly deps: { contacts: ContactRepository; clock: Clock }) {}
+  constructor(private readonly deps: ContactServiceDeps) {}
 
   /** PUT /contacts: 200 with the contact, created or updated; 409 when the match rule refuses. */
   async upsert(tenantId: string, body: UpsertContactBody): Promise<Contact> {
@@ -62,7 +75,7 @@ export class ContactService {
   async writeBatch(tenantId: string, items: UpsertValues[]): Promise<WriteOutcome[]> {
     if (items.length === 0) return [];
     const attempt = () =>
-      this.deps.contacts.transaction((tx) => writeContacts(tx.contacts, tenantId, items, this.deps.clock().toISOString()));
+      this.deps.transaction((trx) => writeContacts(this.deps.contacts.in(trx), tenantId, items, this.deps.clock().toISOString()));
     try {
       return await attempt();
     } catch (error) {
@@ -128,12 +141,13 @@ export class ContactService {
    * this transaction here.
    */
   async eraseContact(tenantId: string, ref: string): Promise<void> {
-    await this.deps.contacts.transaction(async (tx: ContactTx) => {
-      const contact = await this.load(tx.contacts, tenantId, ref);
+    await this.deps.transaction(async (trx) => {
+      const contacts = this.deps.contacts.in(trx);
+      const contact = await this.load(contacts, tenantId, ref);
       // A concurrent erasure may have deleted it since the load: that one answers 204, this one 404.
-      if (!(await tx.contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
-      await tx.eraseMessageHistory(tenantId, contact.id, contact.email);
-      await tx.suppressions.suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
+      if (!(await contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
+      await this.deps.messages.in(trx).eraseContact(tenantId, contact.id, contact.email);
+      await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
     });
   }
 

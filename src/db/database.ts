@@ -9,6 +9,19 @@ import { withStatementCache } from './statement-cache.js';
 
 export type Dialect = DatabaseConfig['dialect'];
 
+/** Runs `work` in one transaction; repositories bound to `trx` (`repository.in(trx)`) write inside it. */
+export type Transaction = <T>(work: (trx: Kysely<DB>) => Promise<T>) => Promise<T>;
+
+export const transactionOf =
+  (db: Kysely<DB>): Transaction =>
+  (work) =>
+    db.transaction().execute(work);
+
+/** `work` in a transaction: `db`'s own when it is one already, a new one otherwise. */
+export function atomically<T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
 export interface Database {
   db: Kysely<DB>;
   dialect: Dialect;

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { CampaignStatus, KeyMode, MessageStatus, SkipReason, SuppressionReason, VersionStatus } from './enums.js';
 
 /**
  * Row types as both engines return them: timestamps are ISO 8601 strings,
@@ -20,7 +21,7 @@ export interface ApiKeysTable {
   prefix: string;
   key_hash: string;
   scopes: string;
-  mode: 'live' | 'test';
+  mode: KeyMode;
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
@@ -40,7 +41,7 @@ export interface CampaignsTable {
   audience_filter: string | null;
   project_id: string | null;
   timezone: string | null;
-  status: string;
+  status: CampaignStatus;
   scheduled_at: string | null;
   created_at: string;
   updated_at: string;
@@ -49,7 +50,7 @@ export interface CampaignsTable {
   completed_at: string | null;
   fanout_completed_at: string | null;
   fanout_lease_until: string | null;
-  send_mode: 'live' | 'test' | null;
+  send_mode: KeyMode | null;
   /** Contacts the audience matched at fan-out (queued + skipped for quota). */
   total_count: Generated<number>;
   /** Messages the fan-out created. */
@@ -58,8 +59,12 @@ export interface CampaignsTable {
   failed_count: Generated<number>;
   cancelled_count: Generated<number>;
   skipped_quota: Generated<number>;
-  /** Suppressed or opted out between fan-out and send. */
+  /** Skipped at send time because the address was suppressed meanwhile. */
   skipped_suppressed: Generated<number>;
+  /** Skipped at send time because the contact had opted out meanwhile. */
+  skipped_opted_out: Generated<number>;
+  /** Skipped at send time because the contact had been erased meanwhile. */
+  skipped_erased: Generated<number>;
 }
 
 export interface MessagesTable {
@@ -70,7 +75,7 @@ export interface MessagesTable {
   email: string | null;
   locale: string | null;
   template_version_id: string;
-  status: string;
+  status: MessageStatus;
   attempts: Generated<number>;
   next_attempt_at: string;
   lease_owner: string | null;
@@ -78,7 +83,7 @@ export interface MessagesTable {
   provider_message_id: string | null;
   provider_response: string | null;
   last_error: string | null;
-  skip_reason: string | null;
+  skip_reason: SkipReason | null;
   sent_at: string | null;
   created_at: string;
   updated_at: string;
@@ -102,7 +107,7 @@ export interface TemplateVersionsTable {
   id: string;
   tenant_id: string;
   template_id: string;
-  status: 'DRAFT' | 'PUBLISHED';
+  status: VersionStatus;
   subject: string;
   html_body: string;
   text_body: string | null;
@@ -152,7 +157,7 @@ export interface ContactsTable {
 export interface SuppressionsTable {
   tenant_id: string;
   email: string;
-  reason: string;
+  reason: SuppressionReason;
   created_at: string;
 }
 

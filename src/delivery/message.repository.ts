@@ -1,49 +1,38 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Dialect } from '../db/database.js';
+import { MESSAGE_STATUSES, type MessageStatus } from '../db/enums.js';
 import type { DB, MessagesTable } from '../db/schema.js';
 import { notSuppressed } from '../suppressions/not-suppressed.js';
+import { parseJsonObject } from '../shared/json.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
+import { routingCase, type LocaleRouting } from '../templates/locale-routing.js';
+import type { ClaimedMessage, MessageOutcome } from './delivery-store.js';
 
-export type MessageRow = Selectable<MessagesTable>;
+/** A claimed message's row and context as the claim query reads them; the store derives the opt-in rule from the filter. */
+export type ClaimedRow = Omit<ClaimedMessage, 'campaignRequiresOptIn'> & { campaignAudienceFilter: string | null };
 
-export const MESSAGE_STATUSES = ['QUEUED', 'SENDING', 'SENT', 'FAILED', 'CANCELLED', 'SKIPPED'] as const;
-export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
-
-/** Everything a worker needs to render and send one claimed message, from one query. */
-export interface ClaimedMessage {
-  id: number;
+/** What the fan-out asks the queue to insert: the audience, routed, up to `limit` rows. */
+export interface AudienceInsert {
   tenantId: string;
   campaignId: string;
-  contactId: string | null;
-  email: string | null;
-  locale: string | null;
-  templateVersionId: string;
-  attempts: number;
-  contactExists: boolean;
-  contactLocale: string | null;
-  contactExternalId: string | null;
-  contactOptIn: boolean;
-  contactAttributes: Record<string, unknown>;
-  suppressed: boolean;
-  campaignSubject: string | null;
-  campaignProjectId: string | null;
-  campaignAudienceFilter: string | null;
-  campaignSendMode: 'live' | 'test' | null;
-  campaignStatus: string;
+  /** The audience query (contacts, filtered, not suppressed), no columns selected. */
+  audience: SelectQueryBuilder<DB, 'contacts', {}>;
+  routing: LocaleRouting;
+  at: string;
+  limit: number;
+  /** Order by contact id: needed only when the limit may cut the audience short. */
+  ordered: boolean;
 }
 
-export type MessageOutcome =
-  | { id: number; campaignId: string; kind: 'sent'; providerMessageId: string; response: string }
-  | { id: number; campaignId: string; kind: 'retry'; error: string; nextAttemptAt: string }
-  | { id: number; campaignId: string; kind: 'failed'; error: string; bounce?: { tenantId: string; email: string } }
-  | { id: number; campaignId: string; kind: 'skipped'; reason: string }
-  | { id: number; campaignId: string; kind: 'cancelled' };
+export type MessageRow = Selectable<MessagesTable>;
+export { MESSAGE_STATUSES, type MessageStatus };
 
 /**
- * The queue. Workers claim due messages under a lease (PostgreSQL: `FOR
- * UPDATE SKIP LOCKED`, so workers never wait on each other; SQLite: one
- * writer at a time), send them, and record outcomes guarded by their lease,
- * so a worker that lost its lease cannot overwrite or double-count.
+ * The queue: the only writer of the messages table. Workers claim due
+ * messages under a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers
+ * never wait on each other; SQLite: one writer at a time), send them, and
+ * record outcomes guarded by their lease, so a worker that lost its lease
+ * cannot overwrite or double-count. Bound to a transaction with `in(trx)`.
  */
 export class MessageRepository {
   constructor(
@@ -51,8 +40,51 @@ export class MessageRepository {
     private readonly dialect: Dialect,
   ) {}
 
+  in(trx: Kysely<DB>): MessageRepository {
+    return new MessageRepository(trx, this.dialect);
+  }
+
+  /**
+   * Fan-out: one INSERT … SELECT of the audience, the template variant chosen
+   * per contact by the locale-routing CASE. The unique (campaign, contact)
+   * key makes a repeated run add nothing. Returns how many were inserted.
+   */
+  async queueAudience(input: AudienceInsert): Promise<number> {
+    const at = this.dialect === 'postgres' ? sql`cast(${input.at} as timestamptz)` : sql`${input.at}`;
+    let select = input.audience.select((eb) => [
+      sql.val(input.tenantId).as('tenant_id'),
+      sql.val(input.campaignId).as('campaign_id'),
+      'contacts.id as contact_id',
+      'contacts.email as email',
+      routingCase(eb, input.routing, 'locale', 'contacts.locale').as('locale'),
+      routingCase(eb, input.routing, 'versionId', 'contacts.locale').as('template_version_id'),
+      sql.val('QUEUED').as('status'),
+      at.as('next_attempt_at'),
+      at.as('created_at'),
+      at.as('updated_at'),
+    ]);
+    if (input.ordered) select = select.orderBy('contacts.id');
+    select = select.limit(input.limit);
+    const result = await this.db
+      .insertInto('messages')
+      .columns([
+        'tenant_id', 'campaign_id', 'contact_id', 'email', 'locale', 'template_version_id',
+        'status', 'next_attempt_at', 'created_at', 'updated_at',
+      ])
+      .expression(select)
+      .onConflict((oc) => oc.columns(['campaign_id', 'contact_id']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n);
+  }
+
+  /** Whether the campaign has any message yet (a fan-out run again after a crash finds some). */
+  async anyOf(campaignId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('messages').select('id').where('campaign_id', '=', campaignId).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Claims up to `limit` due QUEUED messages for `owner` and returns them with their context. */
-  async claimDue(owner: string, limit: number, now: Date, leaseMs: number): Promise<ClaimedMessage[]> {
+  async claimDue(owner: string, limit: number, now: Date, leaseMs: number): Promise<ClaimedRow[]> {
     const nowIso = now.toISOString();
     const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
     // The due ids are picked in a CTE so PostgreSQL evaluates LIMIT … FOR UPDATE SKIP LOCKED
@@ -88,7 +120,7 @@ export class MessageRepository {
     );
   }
 
-  private async loadClaimed(owner: string, ids: number[]): Promise<ClaimedMessage[]> {
+  private async loadClaimed(owner: string, ids: number[]): Promise<ClaimedRow[]> {
     const rows = await this.db
       .selectFrom('messages as m')
       .innerJoin('campaigns as cp', 'cp.id', 'm.campaign_id')
@@ -178,58 +210,96 @@ export class MessageRepository {
   }
 
   /**
-   * Records a batch's outcomes in one transaction: each message's update is
-   * guarded by the lease, and only the messages actually updated move the
-   * campaigns' counters. Hard bounces add a suppression in the same transaction.
+   * Writes a batch's outcomes (call inside a transaction), each guarded by
+   * the lease; returns those actually applied. PostgreSQL: the batch's rows
+   * are locked in id order first, so two workers' transactions can never
+   * wait on each other in a cycle.
    */
-  async recordOutcomes(owner: string, outcomes: MessageOutcome[], now: Date): Promise<Set<string>> {
-    const touched = new Set<string>();
-    if (outcomes.length === 0) return touched;
-    const at = now.toISOString();
-    // Rows are locked in id order and campaigns in id order, so two workers'
-    // transactions can never wait on each other in a cycle (no deadlock).
+  async recordOutcomes(owner: string, outcomes: readonly MessageOutcome[], at: string): Promise<MessageOutcome[]> {
+    if (outcomes.length === 0) return [];
     const ordered = [...outcomes].sort((a, b) => a.id - b.id);
-    await this.db.transaction().execute(async (trx) => {
-      const counts = new Map<string, { sent: number; failed: number; skipped: number; cancelled: number }>();
-      const sentIds = await recordSentInOneStatement(trx, this.dialect, owner, ordered, at);
-      for (const outcome of ordered) {
-        const updated = outcome.kind === 'sent' ? sentIds.has(outcome.id) : await recordUnsent(trx, owner, outcome, at);
-        if (!updated) continue; // lease lost: another worker owns it now
-        touched.add(outcome.campaignId);
-        const c = counts.get(outcome.campaignId) ?? { sent: 0, failed: 0, skipped: 0, cancelled: 0 };
-        if (outcome.kind === 'sent') c.sent++;
-        if (outcome.kind === 'failed') c.failed++;
-        if (outcome.kind === 'skipped') c.skipped++;
-        if (outcome.kind === 'cancelled') c.cancelled++;
-        counts.set(outcome.campaignId, c);
-        if (outcome.kind === 'failed' && outcome.bounce) {
-          await trx
-            .insertInto('suppressions')
-            .values({ tenant_id: outcome.bounce.tenantId, email: outcome.bounce.email, reason: 'bounce', created_at: at })
-            .onConflict((oc) => oc.columns(['tenant_id', 'email']).doNothing())
-            .execute();
-        }
-      }
-      for (const [campaignId, c] of [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        if (c.sent + c.failed + c.skipped + c.cancelled === 0) continue;
-        await trx
-          .updateTable('campaigns')
-          .set({
-            sent_count: sql`sent_count + ${c.sent}`,
-            failed_count: sql`failed_count + ${c.failed}`,
-            skipped_suppressed: sql`skipped_suppressed + ${c.skipped}`,
-            cancelled_count: sql`cancelled_count + ${c.cancelled}`,
-          })
-          .where('id', '=', campaignId)
-          .execute();
-      }
-    });
-    return touched;
+    if (this.dialect === 'postgres') {
+      await this.db.selectFrom('messages').select('id').where('id', 'in', ordered.map((o) => o.id)).orderBy('id').forUpdate().execute();
+    }
+    const sentIds = await this.recordSent(owner, ordered, at);
+    const applied: MessageOutcome[] = [];
+    for (const outcome of ordered) {
+      const updated = outcome.kind === 'sent' ? sentIds.has(outcome.id) : await this.recordUnsent(owner, outcome, at);
+      if (updated) applied.push(outcome); // otherwise the lease was lost: another worker owns it now
+    }
+    return applied;
+  }
+
+  /** A message that was not sent: its outcome, guarded by the lease; false when the lease was lost. */
+  private async recordUnsent(owner: string, outcome: Exclude<MessageOutcome, { kind: 'sent' }>, at: string): Promise<boolean> {
+    const common = { lease_owner: null, lease_expires_at: null, updated_at: at };
+    let changes;
+    switch (outcome.kind) {
+      case 'retry':
+        changes = { ...common, status: 'QUEUED', next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, 1000) } as const;
+        break;
+      case 'failed':
+        changes = { ...common, status: 'FAILED', last_error: outcome.error.slice(0, 1000) } as const;
+        break;
+      case 'skipped':
+        changes = {
+          ...common,
+          status: 'SKIPPED',
+          skip_reason: outcome.reason,
+          // An erasure that raced the fan-out leaves no address behind.
+          ...(outcome.reason === 'contact_erased' ? { email: null, contact_id: null } : {}),
+        } as const;
+        break;
+      case 'cancelled':
+        changes = { ...common, status: 'CANCELLED' } as const;
+        break;
+    }
+    const result = await this.db
+      .updateTable('messages')
+      .set(changes)
+      .where('id', '=', outcome.id)
+      .where('status', '=', 'SENDING')
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * The batch's accepted emails (nearly always all of it) recorded in one
+   * UPDATE … FROM instead of a statement per message — on PostgreSQL the
+   * per-message round trips were 60 % of a worker's wall time
+   * (bench/explain-delivery.ts); on SQLite each one was built and compiled by
+   * Kysely, most of the worker's database CPU and garbage. The email is out:
+   * it is recorded even if the lease ran out and the message went back to the
+   * queue meanwhile (not yet claimed again), so it is not sent a second time.
+   * Returns the ids actually updated.
+   */
+  private async recordSent(owner: string, ordered: readonly MessageOutcome[], at: string): Promise<Set<number>> {
+    const sent = ordered.filter((o): o is Extract<MessageOutcome, { kind: 'sent' }> => o.kind === 'sent');
+    if (sent.length === 0) return new Set();
+    let values;
+    if (this.dialect === 'postgres') {
+      values = sql`unnest(${sent.map((o) => o.id)}::bigint[], ${sent.map((o) => o.providerMessageId)}::text[], ${sent.map((o) => o.response.slice(0, 1000))}::text[])
+        as v(message_id, provider_message_id, provider_response)`;
+    } else {
+      const rows = JSON.stringify(sent.map((o) => [o.id, o.providerMessageId, o.response.slice(0, 1000)]));
+      values = sql`(select value ->> 0 as message_id, value ->> 1 as provider_message_id, value ->> 2 as provider_response from json_each(${rows})) as v`;
+    }
+    // `returning id` unqualified: SQLite's RETURNING does not take the table's alias.
+    const updated = await sql<{ id: number | string }>`
+      update messages as m
+      set status = 'SENT', lease_owner = null, lease_expires_at = null, updated_at = ${at}, sent_at = ${at},
+          provider_message_id = v.provider_message_id, provider_response = v.provider_response, last_error = null
+      from ${values}
+      where m.id = v.message_id
+        and ((m.status = 'SENDING' and m.lease_owner = ${owner}) or (m.status = 'QUEUED' and m.lease_owner is null))
+      returning id`.execute(this.db);
+    return new Set(updated.rows.map((row) => Number(row.id)));
   }
 
   /** Cancels what is still queued of a campaign; returns how many. */
-  static async cancelQueued(trx: Kysely<DB>, tenantId: string, campaignId: string, at: string): Promise<number> {
-    const result = await trx
+  async cancelQueued(tenantId: string, campaignId: string, at: string): Promise<number> {
+    const result = await this.db
       .updateTable('messages')
       .set({ status: 'CANCELLED', updated_at: at })
       .where('tenant_id', '=', tenantId)
@@ -241,71 +311,34 @@ export class MessageRepository {
 
   /**
    * A retry recorded after its campaign was cancelled re-queues a message
-   * nobody will claim for that campaign; this moves such stragglers to
-   * CANCELLED and counts them.
+   * nobody will claim for that campaign: such stragglers go to CANCELLED.
+   * The write comes first — on SQLite that makes the transaction a writer
+   * from its start. Returns how many.
    */
-  async cancelStragglers(campaignIds: Iterable<string>, at: string): Promise<void> {
-    for (const campaignId of campaignIds) {
-      await this.db.transaction().execute(async (trx) => {
-        // Write first: on SQLite this makes the transaction a writer from its start.
-        const result = await trx
-          .updateTable('messages')
-          .set({ status: 'CANCELLED', updated_at: at })
-          .where('campaign_id', '=', campaignId)
-          .where('status', '=', 'QUEUED')
-          .where(({ exists, selectFrom }) =>
-            exists(selectFrom('campaigns').select('campaigns.id').where('campaigns.id', '=', campaignId).where('campaigns.status', '=', 'CANCELLED')),
-          )
-          .executeTakeFirst();
-        const n = Number(result.numUpdatedRows);
-        if (n > 0) {
-          await trx.updateTable('campaigns').set({ cancelled_count: sql`cancelled_count + ${n}` }).where('id', '=', campaignId).execute();
-        }
-      });
-    }
+  async cancelStragglers(tenantId: string, campaignId: string, at: string): Promise<number> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ status: 'CANCELLED', updated_at: at })
+      .where('campaign_id', '=', campaignId)
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'QUEUED')
+      .where(({ exists, selectFrom }) =>
+        exists(selectFrom('campaigns').select('campaigns.id').where('campaigns.id', '=', campaignId).where('campaigns.status', '=', 'CANCELLED')),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
-  /**
-   * SENDING → SENT once the fan-out is done and nothing is queued or in
-   * flight. The campaign row is locked first and the pending check runs as a
-   * later statement, so it sees whatever a concurrent retry-failed committed
-   * (one statement with NOT EXISTS would judge by a snapshot taken before it
-   * waited for the lock).
-   */
-  async completeIfDone(campaignId: string, now: Date): Promise<boolean> {
-    const at = now.toISOString();
-    return this.db.transaction().execute(async (trx) => {
-      const locked = await trx
-        .updateTable('campaigns')
-        .set({ updated_at: sql`updated_at` })
-        .where('id', '=', campaignId)
-        .where('status', '=', 'SENDING')
-        .where('fanout_completed_at', 'is not', null)
-        .executeTakeFirst();
-      if (locked.numUpdatedRows === 0n) return false;
-      const pending = await trx
-        .selectFrom('messages')
-        .select('id')
-        .where('campaign_id', '=', campaignId)
-        .where('status', 'in', ['QUEUED', 'SENDING'])
-        .limit(1)
-        .executeTakeFirst();
-      if (pending) return false;
-      await trx.updateTable('campaigns').set({ status: 'SENT', completed_at: at, updated_at: at }).where('id', '=', campaignId).execute();
-      return true;
-    });
-  }
-
-  /** SENDING campaigns whose fan-out is done: candidates for the completion sweep. */
-  listSendingFannedOut(limit: number): Promise<{ id: string }[]> {
-    return this.db
-      .selectFrom('campaigns')
+  /** Whether anything of the campaign is still queued or in flight. */
+  async hasPending(campaignId: string): Promise<boolean> {
+    const pending = await this.db
+      .selectFrom('messages')
       .select('id')
-      .where('status', '=', 'SENDING')
-      .where('fanout_completed_at', 'is not', null)
-      .orderBy('started_at')
-      .limit(limit)
-      .execute();
+      .where('campaign_id', '=', campaignId)
+      .where('status', 'in', ['QUEUED', 'SENDING'])
+      .limit(1)
+      .executeTakeFirst();
+    return pending !== undefined;
   }
 
   async list(
@@ -333,42 +366,17 @@ export class MessageRepository {
       .executeTakeFirst();
   }
 
-  /**
-   * FAILED → QUEUED for a campaign, except addresses now suppressed (hard
-   * bounces among them). The campaign goes back to SENDING if it had finished.
-   * Undefined when the campaign is not SENDING or SENT (e.g. cancelled meanwhile).
-   */
-  async retryFailed(tenantId: string, campaignId: string, now: Date): Promise<number | undefined> {
-    const at = now.toISOString();
-    return this.db.transaction().execute(async (trx) => {
-      // The campaign row first: locks it against cancel and completion, and refuses a final state.
-      const open = await trx
-        .updateTable('campaigns')
-        .set({ updated_at: at })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', campaignId)
-        .where('status', 'in', ['SENDING', 'SENT'])
-        .executeTakeFirst();
-      if (open.numUpdatedRows === 0n) return undefined;
-      const result = await trx
-        .updateTable('messages')
-        .set({ status: 'QUEUED', next_attempt_at: at, attempts: 0, updated_at: at })
-        .where('tenant_id', '=', tenantId)
-        .where('campaign_id', '=', campaignId)
-        .where('status', '=', 'FAILED')
-        .where(notSuppressed(tenantId, 'messages.email'))
-        .executeTakeFirst();
-      const n = Number(result.numUpdatedRows);
-      if (n > 0) {
-        await trx
-          .updateTable('campaigns')
-          .set({ failed_count: sql`failed_count - ${n}`, status: 'SENDING', completed_at: null })
-          .where('tenant_id', '=', tenantId)
-          .where('id', '=', campaignId)
-          .execute();
-      }
-      return n;
-    });
+  /** FAILED → QUEUED for a campaign, except addresses now suppressed (hard bounces among them); how many. */
+  async requeueFailed(tenantId: string, campaignId: string, at: string): Promise<number> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ status: 'QUEUED', next_attempt_at: at, attempts: 0, updated_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('campaign_id', '=', campaignId)
+      .where('status', '=', 'FAILED')
+      .where(notSuppressed(tenantId, 'messages.email'))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   /**
@@ -377,11 +385,11 @@ export class MessageRepository {
    * (campaign_id, contact_id) and (campaign_id, email) indexes — since an
    * index over the whole history would slow every fan-out (migration 0008).
    */
-  static async eraseContact(trx: Kysely<DB>, tenantId: string, contactId: string, email: string): Promise<void> {
+  async eraseContact(tenantId: string, contactId: string, email: string): Promise<void> {
     const erase = { contact_id: null, email: null, provider_response: null, last_error: null };
-    const tenantCampaigns = trx.selectFrom('campaigns').select('id').where('tenant_id', '=', tenantId);
+    const tenantCampaigns = this.db.selectFrom('campaigns').select('id').where('tenant_id', '=', tenantId);
     for (const [column, value] of [['contact_id', contactId], ['email', email]] as const) {
-      await trx
+      await this.db
         .updateTable('messages')
         .set(erase)
         .where('campaign_id', 'in', tenantCampaigns)
@@ -390,98 +398,4 @@ export class MessageRepository {
         .execute();
     }
   }
-}
-
-/** A message that was not sent: its outcome, guarded by the lease; false when the lease was lost. */
-async function recordUnsent(
-  trx: Kysely<DB>,
-  owner: string,
-  outcome: Exclude<MessageOutcome, { kind: 'sent' }>,
-  at: string,
-): Promise<boolean> {
-  const common = { lease_owner: null, lease_expires_at: null, updated_at: at };
-  let changes;
-  switch (outcome.kind) {
-    case 'retry':
-      changes = { ...common, status: 'QUEUED', next_attempt_at: outcome.nextAttemptAt, last_error: outcome.error.slice(0, 1000) } as const;
-      break;
-    case 'failed':
-      changes = { ...common, status: 'FAILED', last_error: outcome.error.slice(0, 1000) } as const;
-      break;
-    case 'skipped':
-      changes = {
-        ...common,
-        status: 'SKIPPED',
-        skip_reason: outcome.reason,
-        // An erasure that raced the fan-out leaves no address behind.
-        ...(outcome.reason === 'contact_erased' ? { email: null, contact_id: null } : {}),
-      } as const;
-      break;
-    case 'cancelled':
-      changes = { ...common, status: 'CANCELLED' } as const;
-      break;
-  }
-  const result = await trx
-    .updateTable('messages')
-    .set(changes)
-    .where('id', '=', outcome.id)
-    .where('status', '=', 'SENDING')
-    .where('lease_owner', '=', owner)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
-}
-
-/**
- * The batch's accepted emails (nearly always all of it) recorded in one
- * UPDATE … FROM instead of a statement per message — on PostgreSQL the
- * per-message round trips were 60 % of a worker's wall time
- * (bench/explain-delivery.ts); on SQLite each one was built and compiled by
- * Kysely, most of the worker's database CPU and garbage. PostgreSQL: the
- * batch's rows are first locked in id order, so the lock order stays the
- * deadlock-free one of the per-row updates. The email is out: it is
- * recorded even if the lease ran out and the message went back to the queue
- * meanwhile (not yet claimed again), so it is not sent a second time.
- * Returns the ids actually updated.
- */
-async function recordSentInOneStatement(
-  trx: Kysely<DB>,
-  dialect: Dialect,
-  owner: string,
-  ordered: MessageOutcome[],
-  at: string,
-): Promise<Set<number>> {
-  const sent = ordered.filter((o): o is Extract<MessageOutcome, { kind: 'sent' }> => o.kind === 'sent');
-  if (sent.length === 0) return new Set();
-  let values;
-  if (dialect === 'postgres') {
-    await trx.selectFrom('messages').select('id').where('id', 'in', ordered.map((o) => o.id)).orderBy('id').forUpdate().execute();
-    values = sql`unnest(${sent.map((o) => o.id)}::bigint[], ${sent.map((o) => o.providerMessageId)}::text[], ${sent.map((o) => o.response.slice(0, 1000))}::text[])
-      as v(message_id, provider_message_id, provider_response)`;
-  } else {
-    const rows = JSON.stringify(sent.map((o) => [o.id, o.providerMessageId, o.response.slice(0, 1000)]));
-    values = sql`(select value ->> 0 as message_id, value ->> 1 as provider_message_id, value ->> 2 as provider_response from json_each(${rows})) as v`;
-  }
-  // `returning id` unqualified: SQLite's RETURNING does not take the table's alias.
-  const updated = await sql<{ id: number | string }>`
-    update messages as m
-    set status = 'SENT', lease_owner = null, lease_expires_at = null, updated_at = ${at}, sent_at = ${at},
-        provider_message_id = v.provider_message_id, provider_response = v.provider_response, last_error = null
-    from ${values}
-    where m.id = v.message_id
-      and ((m.status = 'SENDING' and m.lease_owner = ${owner}) or (m.status = 'QUEUED' and m.lease_owner is null))
-    returning id`.execute(trx);
-  return new Set(updated.rows.map((row) => Number(row.id)));
-}
-
-function parseJsonObject(value: unknown): Record<string, unknown> {
-  if (value === null || value === undefined) return {};
-  if (typeof value === 'string') {
-    try {
-      const parsed = JSON.parse(value) as unknown;
-      return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-    } catch {
-      return {};
-    }
-  }
-  return typeof value === 'object' ? (value as Record<string, unknown>) : {};
 }

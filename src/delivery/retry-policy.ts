@@ -2,6 +2,8 @@
  * What to do with a failed SMTP send (pure).
  * - 5xx to RCPT TO: the address is bad → FAILED at once and suppressed (`bounce`).
  * - other 5xx answers to MAIL FROM / DATA (content or policy rejection) → FAILED at once.
+ * - a host the outbound-connection policy refuses (`HOST_NOT_ALLOWED`) → FAILED at
+ *   once: no connection was made, and retrying cannot change the answer.
  * - 4xx answers, timeouts, connection and auth problems → retried with
  *   exponential backoff and jitter until the attempt budget is spent, then FAILED.
  */
@@ -17,6 +19,7 @@ const RECIPIENT_COMMANDS = new Set(['RCPT TO', 'RCPT']);
 const MESSAGE_COMMANDS = new Set(['MAIL FROM', 'DATA', 'MAIL']);
 
 export function classifyFailure(error: SmtpFailure): FailureKind {
+  if (error.code === 'HOST_NOT_ALLOWED') return 'permanent';
   const code = error.responseCode;
   if (code !== undefined && code >= 500 && code < 600) {
     const command = (error.command ?? '').toUpperCase();
@@ -26,14 +29,13 @@ export function classifyFailure(error: SmtpFailure): FailureKind {
   return 'transient';
 }
 
+/** The retry budget (its defaults: DEFAULTS.sending.retry in config.ts). */
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
 }
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 };
 
 /**
  * Delay before attempt `attempt + 1` after `attempt` failed ones: base·2^(attempt-1),

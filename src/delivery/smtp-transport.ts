@@ -4,6 +4,7 @@ import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { ProjectsTable } from '../db/schema.js';
+import { connectTcp, isHostNotAllowed, type OutboundPolicy } from '../net/outbound-policy.js';
 import type { SecretBox } from '../shared/secret-box.js';
 
 /**
@@ -18,6 +19,14 @@ import type { SecretBox } from '../shared/secret-box.js';
  * Nodemailer as an established `connection`; Nodemailer then performs the
  * TLS handshake on top of it for implicit TLS (`secure: true`) and for
  * STARTTLS, so the TCP option holds on every path.
+ *
+ * A tenant's project passes the outbound `policy`: `getSocket` then connects
+ * only to an address the policy checked (no second DNS lookup, so DNS
+ * rebinding cannot slip past it) while Nodemailer keeps the host name for TLS
+ * (SNI, certificate check); and a password is only sent over TLS (implicit, or
+ * STARTTLS required) unless `SMTP_ALLOW_PLAIN_AUTH` is set and the host is on
+ * the operator's allow-list. Without a policy (the operator's own SMTP_URL)
+ * the host is connected to as configured.
  */
 export interface SmtpSettings {
   host: string;
@@ -37,6 +46,8 @@ export interface SmtpTransportOptions {
   connectionTimeoutMs?: number;
   greetingTimeoutMs?: number;
   socketTimeoutMs?: number;
+  /** The outbound-connection policy for a tenant's server; absent only for the operator's own SMTP_URL. */
+  policy?: OutboundPolicy;
 }
 
 export interface SmtpSendResult {
@@ -73,38 +84,53 @@ export function createSmtpTransport(settings: SmtpSettings | string, options: Sm
     logger: false,
     debug: false,
     getSocket: (socketOptions, callback) => {
-      connectNoDelay(socketOptions.host ?? smtp.host, socketOptions.port ?? smtp.port, connectionTimeout)
-        .then((connection) => callback(null, { connection }))
+      const host = socketOptions.host ?? smtp.host;
+      const port = socketOptions.port ?? smtp.port;
+      const policy = options.policy;
+      const opened = policy
+        ? policy.connect(host, port, { purpose: 'smtp', timeoutMs: connectionTimeout }).then(({ socket, checked }) => ({
+            connection: socket,
+            // Credentials only over TLS, unless the operator allows plain AUTH to a host of the allow-list.
+            requireTLS: !smtp.secure && Boolean(smtp.user) && !(policy.smtpAllowPlainAuth && checked.allowListed),
+          }))
+        : connectTcp(host, port, connectionTimeout).then((connection) => ({ connection }));
+      opened
+        .then((socketOptions) => callback(null, socketOptions))
         // Handing Nodemailer's pool an error here leaves the messages queued behind it waiting
-        // forever (Nodemailer 7: the pool resource is never released). Instead let Nodemailer make
-        // the connection itself; if the server is really unreachable it fails through its own
-        // path, which rejects every queued message as it should.
-        .catch(() => callback(null, {}));
+        // forever (Nodemailer 7: the pool resource is never released), and letting Nodemailer
+        // connect by itself would bypass the policy. So it gets a socket that fails with our
+        // error as soon as Nodemailer listens to it: its own error path then rejects the message
+        // and releases the pool resource.
+        .catch((error: Error) => callback(null, { connection: failingSocket(error) }));
     },
   };
-  if (options.pool === false) return nodemailer.createTransport(common);
-  return nodemailer.createTransport({ ...common, pool: true, maxConnections: options.maxConnections ?? 5 });
+  const transporter =
+    options.pool === false
+      ? nodemailer.createTransport(common)
+      : nodemailer.createTransport({ ...common, pool: true, maxConnections: options.maxConnections ?? 5 });
+  return {
+    sendMail: (mail) => transporter.sendMail(mail).catch(rethrowOriginal),
+    verify: () => transporter.verify().catch(rethrowOriginal),
+    close: () => transporter.close(),
+    isIdle: () => transporter.isIdle(),
+  };
 }
 
-/** A connected TCP socket with Nagle's algorithm off, or a rejection within `timeoutMs`. */
-export function connectNoDelay(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(Object.assign(error, { code: (error as NodeJS.ErrnoException).code ?? 'ECONNECTION' }));
-    };
-    const timer = setTimeout(() => fail(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' })), timeoutMs);
-    socket.once('error', fail);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeListener('error', fail);
-      socket.setNoDelay(true);
-      socket.setKeepAlive(true);
-      resolve(socket);
-    });
-  });
+/**
+ * A socket that is already failing: destroyed with `error` once the current callbacks have run.
+ * Nodemailer overwrites the error's code (ESOCKET), so the original one is kept as `connectCode`.
+ */
+function failingSocket(error: Error): net.Socket {
+  Object.assign(error, { connectCode: (error as NodeJS.ErrnoException).code });
+  const socket = new net.Socket();
+  setImmediate(() => socket.destroy(error));
+  return socket;
+}
+
+/** Nodemailer stamps connection errors with its own code (ESOCKET); a refusal by the policy keeps its own. */
+function rethrowOriginal(error: unknown): never {
+  if (isHostNotAllowed(error)) Object.assign(error as object, { code: 'HOST_NOT_ALLOWED' });
+  throw error;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { OutboundPolicy } from '../net/outbound-policy.js';
 import type { ProjectRow } from '../projects/project.repository.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import { parseSender, type Sender } from './compose.js';
@@ -29,8 +30,10 @@ export interface Route {
 /**
  * Which transport an email leaves by: a test-mode send is always captured;
  * a campaign with an SMTP project uses that project's pooled transport
- * (rebuilt when the project changes); otherwise SMTP_URL, or capture when
- * there is none. Transports are kept open between batches.
+ * (rebuilt when the project changes), which connects only where the
+ * outbound-connection policy allows; otherwise SMTP_URL (the operator's own,
+ * not subject to the policy), or capture when there is none. Transports are
+ * kept open between batches.
  */
 export class TransportRegistry {
   private readonly projects = new Map<string, { version: string; route: Route }>();
@@ -40,6 +43,8 @@ export class TransportRegistry {
   constructor(
     private readonly settings: DeliverySettings,
     private readonly secretBox: SecretBox,
+    /** Where tenants' SMTP servers may be connected to (default: public addresses only). */
+    private readonly policy: OutboundPolicy = new OutboundPolicy(),
   ) {
     this.capture = new CaptureMailer(settings.outboxDir);
     const sender = parseSender(settings.mailFrom) ?? { fromEmail: 'noreply@mailingcore.invalid', fromName: 'MailingCore', replyTo: null };
@@ -71,7 +76,7 @@ export class TransportRegistry {
     cached?.route.mailer.close();
     const route: Route = {
       mailer: new SmtpMailer(
-        createSmtpTransport(smtpSettingsOfProject(project, this.secretBox), this.transportOptions()),
+        createSmtpTransport(smtpSettingsOfProject(project, this.secretBox), { ...this.transportOptions(), policy: this.policy }),
       ),
       sender: { fromEmail: project.from_email, fromName: project.from_name, replyTo: project.reply_to },
       ...(project.rate_limit_per_second ? { rate: { key: project.id, perSecond: project.rate_limit_per_second } } : {}),

@@ -1,57 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { ProjectRepository, ProjectRow } from '../projects/project.repository.js';
+import type { SendingPolicy } from '../config.js';
+import type { SkipReason } from '../db/enums.js';
+import type { ProjectRow } from '../projects/project.repository.js';
 import type { Clock } from '../shared/time.js';
-import { buildContext, type RenderableVersion, type TemplateRenderer } from '../templates/render.js';
-import type { TemplateRepository } from '../templates/template.repository.js';
-import { createUnsubscribeToken } from '../unsubscribe/token.js';
-import { composeEmail } from './compose.js';
+import type { RenderableVersion } from '../templates/render.js';
+import type { CampaignMailBuilder } from './campaign-mail.js';
+import type { CampaignRef, ClaimedMessage, DeliveryStore, MessageOutcome } from './delivery-store.js';
 import { CaptureMailer } from './mailer.js';
-import type { ClaimedMessage, MessageOutcome, MessageRepository } from './message.repository.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { canRetry, classifyFailure, retryDelayMs, type RetryPolicy, type SmtpFailure } from './retry-policy.js';
-import type { TransportRegistry } from './transports.js';
+import { canRetry, classifyFailure, retryDelayMs, type SmtpFailure } from './retry-policy.js';
+import type { Route } from './transports.js';
 
-export interface WorkerOptions {
-  /**
-   * The most messages one loop holds claimed and not yet recorded, so also the
-   * most a killed loop can have sent without recording them. A loop claims half
-   * of it at a time and keeps two halves going: one sends while the other's
-   * last sends finish and its outcomes are written. runOnce() claims all of it.
-   */
-  batchSize: number;
-  /** Independent claim → send → record loops in this process. */
-  loops: number;
-  /** Sends in flight at once in one loop, kept up across batch boundaries. */
-  sendConcurrency: number;
-  /** How long a claim holds a message; renewed while the worker lives. */
-  leaseMs: number;
-  /** Sleep when the queue is empty. */
-  idlePollMs: number;
-  /** A send that has not settled by then is abandoned and retried: a lost callback must not hold a batch forever. */
-  sendTimeoutMs: number;
-  retry: RetryPolicy;
+/** The part of the sending policy (config.ts) a worker runs by. */
+export type WorkerOptions = Omit<SendingPolicy, 'fanoutLeaseMs'>;
+
+/** Which transport and sender an email leaves by (TransportRegistry). */
+export interface Routes {
+  route(project: ProjectRow | undefined, testMode: boolean): Route;
 }
 
-export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
-  batchSize: 100,
-  loops: 2,
-  sendConcurrency: 10,
-  leaseMs: 120_000,
-  idlePollMs: 500,
-  sendTimeoutMs: 120_000,
-  retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 },
-};
-
 export interface WorkerDeps {
-  messages: MessageRepository;
-  templates: TemplateRepository;
-  projects: ProjectRepository;
-  renderer: TemplateRenderer;
-  transports: TransportRegistry;
+  store: DeliveryStore;
+  routes: Routes;
+  mail: CampaignMailBuilder;
   rateLimiter: RateLimiter;
   clock: Clock;
-  secret: string;
   logger: FastifyBaseLogger;
   /** Told what each round did (Prometheus metrics); optional. */
   observer?: DeliveryObserver;
@@ -67,8 +41,8 @@ export interface DeliveryObserver {
 
 /**
  * Claims due messages, renders and sends them, records the outcomes. It
- * knows nothing of HTTP: a store (MessageRepository) and messengers
- * (TransportRegistry) are all it talks to. Status changes are guarded by the
+ * knows nothing of HTTP or SQL: a store (DeliveryStore) and messengers
+ * (Routes → Mailer) are all it talks to. Status changes are guarded by the
  * lease, so a duplicate or late worker changes nothing.
  */
 export class DeliveryWorker {
@@ -80,12 +54,12 @@ export class DeliveryWorker {
 
   constructor(
     private readonly deps: WorkerDeps,
-    private readonly options: WorkerOptions = DEFAULT_WORKER_OPTIONS,
+    private readonly options: WorkerOptions,
   ) {}
 
   start(): void {
     this.heartbeat = setInterval(() => {
-      this.deps.messages
+      this.deps.store
         .extendLeases(this.owner, this.deps.clock(), this.options.leaseMs)
         .catch((err: unknown) => this.deps.logger.error({ err }, 'lease renewal failed'));
     }, Math.max(250, Math.floor(this.options.leaseMs / 3))); // a third of the lease: two renewals may fail before it runs out
@@ -99,7 +73,7 @@ export class DeliveryWorker {
     for (const wake of this.sleepers) wake();
     await Promise.all(this.loops);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await this.deps.messages.releaseLeases(this.deps.clock(), this.owner);
+    await this.deps.store.releaseLeases(this.deps.clock(), this.owner);
   }
 
   /** Runs one claim → send → record round of a whole batch; the number of messages handled (used by tests and benchmarks). */
@@ -141,18 +115,15 @@ export class DeliveryWorker {
   }
 
   private claim(limit: number): Promise<ClaimedMessage[]> {
-    return this.deps.messages.claimDue(this.owner, limit, this.deps.clock(), this.options.leaseMs);
+    return this.deps.store.claimDue(this.owner, limit, this.deps.clock(), this.options.leaseMs);
   }
 
   /** Sends a claimed batch, records its outcomes, then settles the campaigns they touched. */
   private async round(batch: ClaimedMessage[], slots: SendSlots): Promise<void> {
-    const { messages, clock } = this.deps;
     const outcomes = await this.process(batch, slots);
     const touched = await this.record(outcomes);
     this.deps.observer?.recorded(outcomes);
-    const at = clock();
-    await messages.cancelStragglers(touched, at.toISOString());
-    for (const campaignId of touched) await messages.completeIfDone(campaignId, at);
+    await this.deps.store.settle(touched, this.deps.clock());
   }
 
   /**
@@ -161,10 +132,10 @@ export class DeliveryWorker {
    * busy database) is retried — every update is guarded by the lease, so a
    * repeat is harmless — while the heartbeat keeps the lease alive.
    */
-  private async record(outcomes: MessageOutcome[]): Promise<Set<string>> {
+  private async record(outcomes: MessageOutcome[]): Promise<CampaignRef[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.deps.messages.recordOutcomes(this.owner, outcomes, this.deps.clock());
+        return await this.deps.store.recordOutcomes(this.owner, outcomes, this.deps.clock());
       } catch (err) {
         if (attempt >= 50) throw err;
         this.deps.logger.warn({ err, attempt }, 'recording delivery outcomes failed; retrying');
@@ -191,23 +162,16 @@ export class DeliveryWorker {
     const projects = new Map<string, Promise<ProjectRow | undefined>>();
     const version = (m: ClaimedMessage) => {
       const key = `${m.tenantId}:${m.templateVersionId}`;
-      if (!versions.has(key)) versions.set(key, this.loadVersion(m.tenantId, m.templateVersionId));
+      if (!versions.has(key)) versions.set(key, this.deps.store.loadVersion(m.tenantId, m.templateVersionId));
       return versions.get(key)!;
     };
     const project = (m: ClaimedMessage) => {
       if (!m.campaignProjectId) return Promise.resolve(undefined);
       const key = `${m.tenantId}:${m.campaignProjectId}`;
-      if (!projects.has(key)) projects.set(key, this.deps.projects.getById(m.tenantId, m.campaignProjectId));
+      if (!projects.has(key)) projects.set(key, this.deps.store.loadProject(m.tenantId, m.campaignProjectId));
       return projects.get(key)!;
     };
     return Promise.all(batch.map((message) => slots.run(() => this.deliver(message, version(message), project(message)))));
-  }
-
-  private async loadVersion(tenantId: string, versionId: string): Promise<RenderableVersion | undefined> {
-    const row = await this.deps.templates.getVersion(tenantId, versionId);
-    if (!row) return undefined;
-    const variables = typeof row.variables === 'string' ? JSON.parse(row.variables) : row.variables;
-    return { id: row.id, subject: row.subject, htmlBody: row.html_body, textBody: row.text_body, variables: variables ?? null };
   }
 
   private async deliver(
@@ -215,15 +179,16 @@ export class DeliveryWorker {
     versionPromise: Promise<RenderableVersion | undefined>,
     projectPromise: Promise<ProjectRow | undefined>,
   ): Promise<MessageOutcome> {
+    const of = { id: m.id, tenantId: m.tenantId, campaignId: m.campaignId };
     // Cancelled after this message was claimed (or released and claimed again): never send.
-    if (m.campaignStatus !== 'SENDING' && m.campaignStatus !== 'SENT') return { id: m.id, campaignId: m.campaignId, kind: 'cancelled' };
-    const skip = (reason: string): MessageOutcome => ({ id: m.id, campaignId: m.campaignId, kind: 'skipped', reason });
+    if (m.campaignStatus !== 'SENDING' && m.campaignStatus !== 'SENT') return { ...of, kind: 'cancelled' };
+    const skip = (reason: SkipReason): MessageOutcome => ({ ...of, kind: 'skipped', reason });
     // Send-time re-checks: the contact may have been erased, suppressed or opted out since fan-out.
     if (!m.contactExists || !m.email || !m.contactId) return skip('contact_erased');
     if (m.suppressed) return skip('suppressed');
-    if (!m.contactOptIn && !targetsOptedOut(m.campaignAudienceFilter)) return skip('opted_out');
+    if (!m.contactOptIn && m.campaignRequiresOptIn) return skip('opted_out');
 
-    const fail = (error: string): MessageOutcome => ({ id: m.id, campaignId: m.campaignId, kind: 'failed', error });
+    const fail = (error: string): MessageOutcome => ({ ...of, kind: 'failed', error });
     let version: RenderableVersion | undefined;
     let project: ProjectRow | undefined;
     try {
@@ -237,20 +202,18 @@ export class DeliveryWorker {
     try {
       if (!version) return fail('template version no longer exists');
       if (m.campaignProjectId && !project) return fail('SMTP project no longer exists');
-      const unsubscribeUrl = `${this.deps.transports.publicUrl}/u/${createUnsubscribeToken(this.deps.secret, {
+      route = this.deps.routes.route(project, m.campaignSendMode === 'test');
+      mail = await this.deps.mail.build({
         tenantId: m.tenantId,
-        contactId: m.contactId,
-        campaignId: m.campaignId,
-      })}`;
-      const rendered = await this.deps.renderer.render(
-        m.campaignSubject ? { ...version, subject: m.campaignSubject, id: `${version.id}:${m.campaignId}` } : version,
-        buildContext({
-          contact: { email: m.email, locale: m.contactLocale, externalId: m.contactExternalId, attributes: m.contactAttributes },
-          unsubscribeUrl,
-        }),
-      );
-      route = this.deps.transports.route(project, m.campaignSendMode === 'test');
-      mail = composeEmail({ messageKey: `${m.campaignId}.${m.id}`, to: m.email, sender: route.sender, rendered, unsubscribeUrl });
+        campaign: { id: m.campaignId, subject: m.campaignSubject },
+        version,
+        recipient: {
+          email: m.email,
+          contact: { id: m.contactId, locale: m.contactLocale, externalId: m.contactExternalId, attributes: m.contactAttributes },
+        },
+        sender: route.sender,
+        messageKey: `${m.campaignId}.${m.id}`,
+      });
     } catch (error) {
       // Rendering or configuration errors will not fix themselves by retrying.
       return fail(`could not prepare the email: ${(error as Error).message}`);
@@ -262,14 +225,12 @@ export class DeliveryWorker {
       const info = await timed(this.deps.observer, mailer instanceof CaptureMailer ? 'capture' : 'smtp', () =>
         withTimeout(mailer.send(mail, { folder: m.campaignId, name: String(m.id) }), this.options.sendTimeoutMs),
       );
-      return { id: m.id, campaignId: m.campaignId, kind: 'sent', providerMessageId: info.messageId, response: info.response };
+      return { ...of, kind: 'sent', providerMessageId: info.messageId, response: info.response };
     } catch (error) {
       const failure = error as Error & SmtpFailure;
       const description = describeFailure(failure);
       const kind = classifyFailure(failure);
-      if (kind === 'bounce') {
-        return { id: m.id, campaignId: m.campaignId, kind: 'failed', error: description, bounce: { tenantId: m.tenantId, email: m.email } };
-      }
+      if (kind === 'bounce') return { ...of, kind: 'failed', error: description, bounce: { email: m.email } };
       if (kind === 'permanent') return fail(description);
       return this.retryOrFail(m, description);
     }
@@ -277,17 +238,12 @@ export class DeliveryWorker {
 
   /** Back to the queue after a backoff, or FAILED once the attempt budget is spent. */
   private retryOrFail(m: ClaimedMessage, description: string): MessageOutcome {
+    const of = { id: m.id, tenantId: m.tenantId, campaignId: m.campaignId };
     if (!canRetry(this.options.retry, m.attempts)) {
-      return { id: m.id, campaignId: m.campaignId, kind: 'failed', error: `${description} (gave up after ${m.attempts} attempts)` };
+      return { ...of, kind: 'failed', error: `${description} (gave up after ${m.attempts} attempts)` };
     }
     const delay = retryDelayMs(this.options.retry, m.attempts);
-    return {
-      id: m.id,
-      campaignId: m.campaignId,
-      kind: 'retry',
-      error: description,
-      nextAttemptAt: new Date(this.deps.clock().getTime() + delay).toISOString(),
-    };
+    return { ...of, kind: 'retry', error: description, nextAttemptAt: new Date(this.deps.clock().getTime() + delay).toISOString() };
   }
 }
 
@@ -318,16 +274,6 @@ class SendSlots {
       if (next) next();
       else this.running--;
     }
-  }
-}
-
-/** A campaign whose filter explicitly asks for `optIn: false` targets contacts who have not opted in. */
-function targetsOptedOut(audienceFilter: string | null): boolean {
-  if (!audienceFilter) return false;
-  try {
-    return (JSON.parse(audienceFilter) as { optIn?: boolean }).optIn === false;
-  } catch {
-    return false;
   }
 }
 

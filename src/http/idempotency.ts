@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema.js';
 import type { Clock } from '../shared/time.js';
 import { sendError } from './errors.js';
+import type { IdempotencyRepository } from './idempotency.repository.js';
 
 const REPLAY_WINDOW_MS = 24 * 60 * 60_000;
 /** A pending key older than this belongs to a request that died; a retry may take it over. */
@@ -28,7 +27,7 @@ declare module 'fastify' {
  * first is still running is 409 IDEMPOTENCY_KEY_IN_PROGRESS.
  */
 export class Idempotency {
-  constructor(private readonly deps: { db: Kysely<DB>; clock: Clock }) {}
+  constructor(private readonly deps: { keys: IdempotencyRepository; clock: Clock }) {}
 
   readonly preHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!request.routeOptions.config.idempotent || !request.principal) return;
@@ -45,37 +44,19 @@ export class Idempotency {
       .update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`)
       .digest('hex');
     const now = this.deps.clock();
-    const at = now.toISOString();
-    const { db } = this.deps;
-
+    const { keys } = this.deps;
     // Forget answers past the replay window, and pending keys whose request died.
-    await db
-      .deleteFrom('idempotency_keys')
-      .where('tenant_id', '=', tenantId)
-      .where('key', '=', key)
-      .where((eb) =>
-        eb.or([
-          eb('created_at', '<', new Date(now.getTime() - REPLAY_WINDOW_MS).toISOString()),
-          eb.and([eb('status', '=', 'pending'), eb('updated_at', '<', new Date(now.getTime() - ABANDONED_AFTER_MS).toISOString())]),
-        ]),
-      )
-      .execute();
-    const inserted = await db
-      .insertInto('idempotency_keys')
-      .values({ tenant_id: tenantId, key, fingerprint, status: 'pending', status_code: null, response: null, created_at: at, updated_at: at })
-      .onConflict((oc) => oc.columns(['tenant_id', 'key']).doNothing())
-      .returning('key')
-      .execute();
-    if (inserted.length > 0) {
+    await keys.forgetStale(
+      tenantId,
+      key,
+      new Date(now.getTime() - REPLAY_WINDOW_MS).toISOString(),
+      new Date(now.getTime() - ABANDONED_AFTER_MS).toISOString(),
+    );
+    if (await keys.reserve(tenantId, key, fingerprint, now.toISOString())) {
       request.idempotencyKey = key;
       return;
     }
-    const existing = await db
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('key', '=', key)
-      .executeTakeFirst();
+    const existing = await keys.get(tenantId, key);
     if (!existing || existing.fingerprint !== fingerprint) {
       return sendError(request, reply, 409, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request');
     }
@@ -96,18 +77,11 @@ export class Idempotency {
     const key = request.idempotencyKey;
     if (!key || !request.principal) return payload;
     const tenantId = request.principal.tenantId;
-    const where = this.deps.db.updateTable('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key);
     if (reply.statusCode >= 500) {
-      await this.deps.db.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).execute();
+      await this.deps.keys.forget(tenantId, key);
     } else {
-      await where
-        .set({
-          status: 'done',
-          status_code: reply.statusCode,
-          response: typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '',
-          updated_at: this.deps.clock().toISOString(),
-        })
-        .execute();
+      const response = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
+      await this.deps.keys.storeAnswer(tenantId, key, reply.statusCode, response, this.deps.clock().toISOString());
     }
     return payload;
   };

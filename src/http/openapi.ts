@@ -63,7 +63,7 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   409: 'INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED)',
+  422: 'The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED)',
   429: 'RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota)',
   503: 'Not ready',
 };

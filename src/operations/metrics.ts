@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FanOutObserver } from '../campaigns/fanout.js';
 import type { DB } from '../db/schema.js';
-import type { MessageOutcome } from '../delivery/message.repository.js';
+import type { MessageOutcome } from '../delivery/delivery-store.js';
 import type { DeliveryObserver } from '../delivery/worker.js';
 
 /**

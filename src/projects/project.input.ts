@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { canonicalIp } from '../net/outbound-policy.js';
 import { validationError, type ErrorDetail } from '../shared/errors.js';
 import type { CreateProjectBody, UpdateProjectBody } from './project.schemas.js';
 
@@ -48,8 +49,10 @@ export function projectInput(body: CreateProjectBody | UpdateProjectBody): Proje
   const smtp = body.smtp;
   if (smtp?.host !== undefined) {
     const host = smtp.host.toLowerCase();
-    if (!isHostName(host)) details.push({ field: 'smtp.host', message: 'must be a host name or an IP address' });
-    input.smtp_host = host;
+    // An IP address in any notation the resolver accepts (`[::1]`, `0x7f000001`, `127.1`) is stored canonical.
+    const ip = canonicalIp(host);
+    if (ip === undefined && !isHostName(host)) details.push({ field: 'smtp.host', message: 'must be a host name or an IP address' });
+    input.smtp_host = ip ?? host;
   }
   if (smtp?.port !== undefined) input.smtp_port = smtp.port;
   if (smtp?.secure !== undefined) input.smtp_secure = smtp.secure ? 1 : 0;

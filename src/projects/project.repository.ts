@@ -1,13 +1,10 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
-import { CAMPAIGN_STATUSES, isFinal } from '../campaigns/lifecycle.js';
+import { UNFINISHED_CAMPAIGN_STATUSES } from '../db/enums.js';
 import type { DB, ProjectsTable } from '../db/schema.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 
 export type ProjectRow = Selectable<ProjectsTable>;
 export type ProjectPatch = Omit<Updateable<ProjectsTable>, 'id' | 'tenant_id' | 'created_at'>;
-
-/** Campaigns in these states may still send, so their project must stay. */
-const UNFINISHED = CAMPAIGN_STATUSES.filter((status) => !isFinal(status));
 
 export class ProjectRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -63,7 +60,7 @@ export class ProjectRepository {
               .select('campaigns.id')
               .where('campaigns.tenant_id', '=', tenantId)
               .where('campaigns.project_id', '=', id)
-              .where('campaigns.status', 'in', UNFINISHED),
+              .where('campaigns.status', 'in', UNFINISHED_CAMPAIGN_STATUSES),
           ),
         ),
       )

@@ -17,10 +17,12 @@ export function projectRoutes(app: App, { projects }: { projects: ProjectService
       schema: {
         operationId: 'createProject',
         summary: 'Create an SMTP project',
-        description: 'The password is encrypted at rest and never returned.',
+        description:
+          'The password is encrypted at rest and never returned. 422 `HOST_NOT_ALLOWED` when `smtp.host` is (or resolves to) ' +
+          'an address outbound connections may not reach: loopback, private, link-local, CGNAT, multicast, reserved.',
         tags,
         body: CreateProjectBody,
-        response: { 201: Project, ...errors },
+        response: { 201: Project, ...errors, 422: ErrorResponse },
       },
     },
     async (request, reply) => reply.status(201).send(await projects.create(tenantOf(request), request.body)),
@@ -63,11 +65,13 @@ export function projectRoutes(app: App, { projects }: { projects: ProjectService
       schema: {
         operationId: 'updateProject',
         summary: 'Update an SMTP project',
-        description: 'Partial update; an omitted password is kept, `null` removes it.',
+        description:
+          'Partial update; an omitted password is kept, `null` removes it. Changing `smtp.host`, `smtp.port` or `smtp.secure` ' +
+          'of a project with a password needs `smtp.pass` again (400 `PASSWORD_REQUIRED`); 422 `HOST_NOT_ALLOWED` as on create.',
         tags,
         params: IdParams,
         body: UpdateProjectBody,
-        response: { 200: Project, ...errors },
+        response: { 200: Project, ...errors, 422: ErrorResponse },
       },
     },
     async (request) => projects.update(tenantOf(request), request.params.id, request.body),
@@ -100,7 +104,10 @@ export function projectRoutes(app: App, { projects }: { projects: ProjectService
       schema: {
         operationId: 'verifyProject',
         summary: 'Verify SMTP settings',
-        description: 'Connects to the server with the stored credentials: `{ok: true}` or `{ok: false, error}`.',
+        description:
+          'Connects to the server with the stored credentials: `{ok: true}` or `{ok: false, error}`, the error one short ' +
+          'phrase (`connection refused`, `timeout`, `TLS failed`, `authentication failed`, `not an SMTP server`, ' +
+          '`host not allowed`, …), never the server\'s own text.',
         tags,
         params: IdParams,
         response: { 200: VerifyResult, ...errors },

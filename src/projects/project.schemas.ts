@@ -10,7 +10,9 @@ import { Nullable } from '../shared/schema.js';
 const smtpFields = {
   host: Type.String({ minLength: 1, maxLength: 253, description: 'Host name or IP address of the SMTP server' }),
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  secure: Type.Boolean({ description: 'true: implicit TLS (usually port 465); false: STARTTLS when the server offers it' }),
+  secure: Type.Boolean({
+    description: 'true: implicit TLS (usually port 465); false: STARTTLS (required when a user is set), usually port 587',
+  }),
   user: Nullable(Type.String({ minLength: 1, maxLength: 256 })),
   pass: Nullable(Type.String({ minLength: 1, maxLength: 1024, description: 'Write-only; stored encrypted' })),
 };
@@ -98,6 +100,6 @@ export const ProjectPage = pageOf(Project);
 
 export const VerifyResult = Type.Object({
   ok: Type.Boolean(),
-  error: Type.Optional(Type.String({ description: "The SMTP server's or the network's reason, when ok is false" })),
+  error: Type.Optional(Type.String({ description: 'What failed, as a short fixed phrase (never the server\'s text), when ok is false' })),
 });
 export type VerifyResult = Static<typeof VerifyResult>;

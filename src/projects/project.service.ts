@@ -1,5 +1,6 @@
 import { createSmtpTransport, projectPasswordContext, type SmtpSettings } from '../delivery/smtp-transport.js';
-import { conflict, notFound } from '../shared/errors.js';
+import { isHostNotAllowed, OutboundPolicy } from '../net/outbound-policy.js';
+import { AppError, conflict, notFound } from '../shared/errors.js';
 import { isId, newId } from '../shared/ids.js';
 import { toPage, type Page } from '../shared/pagination.js';
 import { SecretBoxError, type SecretBox } from '../shared/secret-box.js';
@@ -9,33 +10,55 @@ import type { ProjectPatch, ProjectRepository, ProjectRow } from './project.repo
 import type { CreateProjectBody, ListProjectsQuery, Project, UpdateProjectBody, VerifyResult } from './project.schemas.js';
 
 /** Opens a real SMTP session (connect, greet, authenticate, quit) and reports the outcome. */
-export type SmtpVerifier = (settings: SmtpSettings) => Promise<VerifyResult>;
+export type SmtpVerifier = (settings: SmtpSettings, policy: OutboundPolicy) => Promise<VerifyResult>;
 
 const VERIFY_TIMEOUT_MS = 10_000;
 
-export const verifySmtp: SmtpVerifier = async (settings) => {
+export const verifySmtp: SmtpVerifier = async (settings, policy) => {
   const transport = createSmtpTransport(settings, {
     pool: false,
     connectionTimeoutMs: VERIFY_TIMEOUT_MS,
     greetingTimeoutMs: VERIFY_TIMEOUT_MS,
     socketTimeoutMs: VERIFY_TIMEOUT_MS,
+    policy,
   });
   try {
     await transport.verify();
     return { ok: true };
   } catch (error) {
-    return { ok: false, error: describeSmtpError(error, settings.pass) };
+    return { ok: false, error: describeVerifyFailure(error) };
   } finally {
     transport.close();
   }
 };
 
-/** The server's (or the network's) reason, never containing the password even if a server echoed it. */
-function describeSmtpError(error: unknown, pass: string | null | undefined): string {
-  let message = error instanceof Error && error.message ? error.message : String(error);
-  if (pass) message = message.split(pass).join('[redacted]');
-  return message.length > 1000 ? `${message.slice(0, 1000)}…` : message;
+const TLS_CODES = /^(ETLS|ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
+
+/**
+ * What went wrong, as one short fixed phrase: never the server's text (a
+ * banner, a greeting, an error line), so verify cannot be used to read what
+ * answers on a port, and never the password.
+ */
+export function describeVerifyFailure(error: unknown): string {
+  if (isHostNotAllowed(error)) return 'host not allowed';
+  const e = (error ?? {}) as { code?: string; connectCode?: string; command?: string; message?: string };
+  const code = e.connectCode ?? e.code ?? '';
+  const command = (e.command ?? '').toUpperCase();
+  const message = e.message ?? '';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EDNS' || code === 'EAI_NONAME') return 'host not found';
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
+  if (code === 'ETIMEDOUT') return 'timeout';
+  if (code === 'EAUTH' || code === 'ENOAUTH' || command.startsWith('AUTH')) return 'authentication failed';
+  if (command === 'STARTTLS' || /STARTTLS/.test(message)) return 'TLS required but not offered (STARTTLS)';
+  if (TLS_CODES.test(code) || /certificate|SSL|TLS|handshake/i.test(message)) return 'TLS failed';
+  if (code === 'EPROTOCOL' || command === 'EHLO' || command === 'HELO') return 'not an SMTP server';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /socket close|connection closed/i.test(message)) return 'connection closed';
+  return 'SMTP session failed';
 }
+
+/** DNS failures a create or PATCH tolerates: the name may not exist yet; every connection checks again. */
+const DNS_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'ENODATA', 'ESERVFAIL']);
 
 export class ProjectService {
   constructor(
@@ -44,11 +67,18 @@ export class ProjectService {
       secretBox: SecretBox;
       clock: Clock;
       verifySmtp?: SmtpVerifier;
+      /** Where a project's server may be; default: public addresses only. */
+      outbound?: OutboundPolicy;
     },
-  ) {}
+  ) {
+    this.policy = deps.outbound ?? new OutboundPolicy();
+  }
+
+  private readonly policy: OutboundPolicy;
 
   async create(tenantId: string, body: CreateProjectBody): Promise<Project> {
     const input = projectInput(body);
+    await this.checkHost(input.smtp_host!);
     const id = newId();
     const now = this.deps.clock().toISOString();
     const row: ProjectRow = {
@@ -85,6 +115,20 @@ export class ProjectService {
   async update(tenantId: string, id: string, body: UpdateProjectBody): Promise<Project> {
     const input = projectInput(body);
     if (!isId(id)) throw notFound('Project');
+    if (input.pass === undefined && (input.smtp_host !== undefined || input.smtp_port !== undefined || input.smtp_secure !== undefined)) {
+      // The stored password goes only to the server it was given for: moving it needs the password again.
+      const row = await this.load(tenantId, id);
+      const moves =
+        (input.smtp_host !== undefined && input.smtp_host !== row.smtp_host) ||
+        (input.smtp_port !== undefined && input.smtp_port !== row.smtp_port) ||
+        (input.smtp_secure !== undefined && input.smtp_secure !== row.smtp_secure);
+      if (moves && row.smtp_pass_encrypted !== null) {
+        throw new AppError(400, 'PASSWORD_REQUIRED', 'Changing the SMTP host, port or security mode needs the password again', [
+          { field: 'smtp.pass', message: 'required when smtp.host, smtp.port or smtp.secure changes (or null to remove the password)' },
+        ]);
+      }
+    }
+    if (input.smtp_host !== undefined) await this.checkHost(input.smtp_host);
     const updated = await this.deps.projects.update(tenantId, id, {
       ...this.patchOf(id, input),
       updated_at: this.deps.clock().toISOString(),
@@ -121,7 +165,19 @@ export class ProjectService {
       user: row.smtp_user,
       pass,
     };
-    return (this.deps.verifySmtp ?? verifySmtp)(settings);
+    return (this.deps.verifySmtp ?? verifySmtp)(settings, this.policy);
+  }
+
+  /** 422 HOST_NOT_ALLOWED for a host the outbound policy refuses; a name that does not resolve now is accepted. */
+  private async checkHost(host: string): Promise<void> {
+    try {
+      await this.policy.checkHost(host, { purpose: 'smtp' });
+    } catch (error) {
+      if (isHostNotAllowed(error)) {
+        throw new AppError(422, 'HOST_NOT_ALLOWED', 'The SMTP host is not allowed', [{ field: 'smtp.host', message: error.message }]);
+      }
+      if (!DNS_FAILURES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    }
   }
 
   private patchOf(id: string, input: ProjectInput): ProjectPatch {

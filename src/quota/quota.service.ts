@@ -1,7 +1,7 @@
 import type { Clock } from '../shared/time.js';
 import type { TenantRepository } from '../tenants/tenant.repository.js';
 import { AppError } from '../shared/errors.js';
-import { monthOf, percentageOf, wouldExceed, type QuotaState } from './quota.js';
+import { GRACE_PERCENT, monthOf, percentageOf, wouldExceed, type QuotaState } from './quota.js';
 import type { UsageRepository } from './usage.repository.js';
 
 /** How long the quota headers of a tenant may be served from memory. */
@@ -30,7 +30,8 @@ export class QuotaService {
    */
   async headerState(tenantId: string): Promise<QuotaState> {
     const cached = this.recent.get(tenantId);
-    if (cached && Date.now() - cached.at < HEADER_STATE_TTL_MS && cached.state.month === monthOf(this.deps.clock())) {
+    const now = this.deps.clock();
+    if (cached && now.getTime() - cached.at < HEADER_STATE_TTL_MS && cached.state.month === monthOf(now)) {
       return cached.state;
     }
     return this.state(tenantId);
@@ -42,11 +43,11 @@ export class QuotaService {
 
   private remember(tenantId: string, state: QuotaState): void {
     if (this.recent.size > 10_000) this.recent.clear();
-    this.recent.set(tenantId, { state, at: Date.now() });
+    this.recent.set(tenantId, { state, at: this.deps.clock().getTime() });
   }
 
   /**
-   * 429 QUOTA_EXCEEDED when queuing an audience would pass 110 % of the
+   * 429 QUOTA_EXCEEDED when queuing an audience would pass GRACE_PERCENT (110 %) of the
    * limit. The exact audience count is a pass over the tenant's contacts with
    * the filter and the suppression check; `upperBound` (all of the tenant's
    * contacts, an index count) is tried first, and when even that fits the
@@ -60,7 +61,7 @@ export class QuotaService {
       throw new AppError(
         429,
         'QUOTA_EXCEEDED',
-        `Sending ${more} emails would exceed the monthly quota (limit ${state.limit}, used ${state.used}, at most 110 % allowed)`,
+        `Sending ${more} emails would exceed the monthly quota (limit ${state.limit}, used ${state.used}, at most ${GRACE_PERCENT} % allowed)`,
         undefined,
         { quota: { limit: state.limit, used: state.used, percentage: state.percentage } },
       );

@@ -22,9 +22,14 @@ export const ceilingOf = (limit: number): number => Math.floor((limit * GRACE_PE
 /** How many more emails fit under the ceiling this month (never negative). */
 export const remainingUnderCeiling = (limit: number, used: number): number => Math.max(0, ceilingOf(limit) - used);
 
-/** Usage as a percentage of the limit, two decimals; a zero limit is 100 % once anything is used. */
+/**
+ * Usage as a percentage of the limit, two decimals. A zero limit allows
+ * nothing: it reads 100 % while nothing is used (already at the limit, so the
+ * warning shows and sends are refused) and just past the ceiling once
+ * anything is (the limit was lowered after use).
+ */
 export function percentageOf(limit: number, used: number): number {
-  if (limit <= 0) return used > 0 ? GRACE_PERCENT + 1 : 0;
+  if (limit <= 0) return used > 0 ? GRACE_PERCENT + 1 : 100;
   return Math.round((used / limit) * 10_000) / 100;
 }
 

@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { CampaignDeliveryStore } from '../campaigns/campaign-delivery.store.js';
 import type { CampaignRepository } from '../campaigns/campaign.repository.js';
 import type { FanOut } from '../campaigns/fanout.js';
-import { allowedFrom } from '../campaigns/lifecycle.js';
-import type { MessageRepository } from '../delivery/message.repository.js';
 import type { Clock } from '../shared/time.js';
 
 /**
@@ -22,7 +21,7 @@ export class Scheduler {
   constructor(
     private readonly deps: {
       campaigns: CampaignRepository;
-      messages: MessageRepository;
+      store: Pick<CampaignDeliveryStore, 'releaseLeases' | 'completeIfDone'>;
       fanout: FanOut;
       clock: Clock;
       logger: FastifyBaseLogger;
@@ -49,15 +48,11 @@ export class Scheduler {
   }
 
   async tick(): Promise<void> {
-    const { campaigns, messages, fanout, clock, logger } = this.deps;
+    const { campaigns, store, clock, logger } = this.deps;
     const now = clock();
     const iso = now.toISOString();
     for (const due of await campaigns.listDue(iso, 20)) {
-      const started = await campaigns.updateIfStatus(due.tenant_id, due.id, allowedFrom('start'), {
-        status: 'SENDING',
-        started_at: iso,
-        updated_at: iso,
-      });
+      const started = await campaigns.move(due.tenant_id, due.id, 'start', { started_at: iso, updated_at: iso });
       if (!started) continue; // another process won it, or it was cancelled meanwhile
       logger.info({ campaignId: due.id }, 'scheduled campaign started');
       await this.fanOut(due.tenant_id, due.id);
@@ -65,11 +60,12 @@ export class Scheduler {
     for (const stalled of await campaigns.listStalledFanOuts(iso, 20)) {
       await this.fanOut(stalled.tenant_id, stalled.id);
     }
-    const released = await messages.releaseLeases(now);
+    const released = await store.releaseLeases(now);
     if (released > 0) logger.warn({ released }, 'returned messages with expired leases to the queue');
     // Workers complete campaigns as their last batch settles; this catches one whose worker died just then.
-    for (const sending of await messages.listSendingFannedOut(50)) {
-      if (await messages.completeIfDone(sending.id, clock())) logger.info({ campaignId: sending.id }, 'campaign completed');
+    for (const sending of await campaigns.listSendingFannedOut(50)) {
+      const ref = { tenantId: sending.tenant_id, campaignId: sending.id };
+      if (await store.completeIfDone(ref, clock())) logger.info({ campaignId: sending.id }, 'campaign completed');
     }
   }
 

@@ -3,8 +3,9 @@ import { normaliseEmail } from '../shared/email.js';
 import type { DB, SuppressionsTable } from '../db/schema.js';
 
 export type SuppressionRow = Selectable<SuppressionsTable>;
-export const SUPPRESSION_REASONS = ['bounce', 'complaint', 'unsubscribe', 'manual'] as const;
-export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+import { SUPPRESSION_REASONS, type SuppressionReason } from '../db/enums.js';
+
+export { SUPPRESSION_REASONS, type SuppressionReason };
 
 /**
  * Other features (delivery, unsubscribe, erasure) call `suppress` and
@@ -13,8 +14,13 @@ export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
  */
 const key = (email: string): string => normaliseEmail(email) ?? email.trim();
 
+/** The only writer of the suppressions table. Bound to a transaction with `in(trx)`. */
 export class SuppressionRepository {
   constructor(private readonly db: Kysely<DB>) {}
+
+  in(trx: Kysely<DB>): SuppressionRepository {
+    return new SuppressionRepository(trx);
+  }
 
   /** Insert-if-absent: an existing suppression keeps its original reason and date. True when new. */
   async suppress(tenantId: string, email: string, reason: SuppressionReason, createdAt = new Date().toISOString()): Promise<boolean> {

@@ -1,4 +1,6 @@
 import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import { atomically, type Dialect } from '../db/database.js';
+import type { VersionStatus } from '../db/enums.js';
 import type { DB, TemplatesTable, TemplateVersionsTable } from '../db/schema.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 
@@ -8,30 +10,30 @@ export type VersionRow = Selectable<TemplateVersionsTable>;
 export type NewVersionRow = Omit<VersionRow, 'variables'> & { variables: string | null };
 export type VersionPatch = Omit<Updateable<TemplateVersionsTable>, 'id' | 'tenant_id' | 'template_id' | 'created_at'>;
 
-/** What preview reads of a contact. */
-export interface ContactForRender {
-  email: string;
-  locale: string | null;
-  external_id: string | null;
-  attributes: unknown;
-}
-
 /** The group a version belongs to: its localeGroupId, or its own id when it anchors one. */
 const groupKey = sql<string>`COALESCE(locale_group_id, id)`;
 
+/** The only writer of templates and template_versions. Bound to a transaction with `in(trx)`. */
 export class TemplateRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  in(trx: Kysely<DB>): TemplateRepository {
+    return new TemplateRepository(trx, this.dialect);
+  }
 
   /** Inserts a template with its first version, atomically. */
   async insertWithVersion(template: TemplateRow, version: NewVersionRow): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await atomically(this.db, async (trx) => {
       await trx.insertInto('templates').values(template).execute();
       await trx.insertInto('template_versions').values(version).execute();
     });
   }
 
   async insertVersion(version: NewVersionRow): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await atomically(this.db, async (trx) => {
       await trx.insertInto('template_versions').values(version).execute();
       await trx
         .updateTable('templates')
@@ -156,10 +158,10 @@ export class TemplateRepository {
     tenantId: string,
     templateId: string,
     id: string,
-    fromStatus: VersionRow['status'],
+    fromStatus: VersionStatus,
     patch: VersionPatch,
   ): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return atomically(this.db, async (trx) => {
       const result = await trx
         .updateTable('template_versions')
         .set(patch)
@@ -181,16 +183,35 @@ export class TemplateRepository {
     });
   }
 
-  /** The contact preview renders for, read straight from the contacts table. */
-  async getContact(tenantId: string, contactId: string): Promise<ContactForRender | undefined> {
-    // The contacts table belongs to another feature; read only the columns rendering needs.
-    const db = this.db as unknown as Kysely<{ contacts: ContactForRender & { id: string; tenant_id: string } }>;
-    return db
-      .selectFrom('contacts')
-      .select(['email', 'locale', 'external_id', 'attributes'])
+  /**
+   * Inside a transaction, before a campaign starts using a version
+   * (schedule, send): PostgreSQL locks its locale group's anchor and the
+   * version itself `FOR SHARE`, so an unpublish of any member of the group
+   * (which locks the anchor `FOR UPDATE`) waits for this transaction, or
+   * this one for it. SQLite has one writer at a time: nothing to lock.
+   */
+  async lockGroupForUse(tenantId: string, versionId: string): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    const version = await this.getVersion(tenantId, versionId);
+    if (!version) return;
+    // Anchor first, then the member: the order unpublish takes them in too.
+    for (const id of new Set([version.locale_group_id ?? version.id, version.id])) {
+      await this.db.selectFrom('template_versions').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).forShare().execute();
+    }
+  }
+
+  /** Inside an unpublish transaction: PostgreSQL locks the version's group anchor `FOR UPDATE` (see lockGroupForUse). */
+  async lockGroupForChange(tenantId: string, versionId: string): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    const version = await this.getVersion(tenantId, versionId);
+    if (!version) return;
+    await this.db
+      .selectFrom('template_versions')
+      .select('id')
       .where('tenant_id', '=', tenantId)
-      .where('id', '=', contactId)
-      .executeTakeFirst();
+      .where('id', '=', version.locale_group_id ?? version.id)
+      .forUpdate()
+      .execute();
   }
 
   /**

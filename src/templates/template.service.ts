@@ -20,7 +20,12 @@ import {
   type TemplateVersion,
   type UpdateVersionBody,
 } from './template.schemas.js';
-import { checkDeclarations, type VariableDeclaration } from './variables.js';
+import { checkDeclarations, parseVariables } from './variables.js';
+import type { ContactRepository } from '../contacts/contact.repository.js';
+import type { Transaction } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { parseJsonObject } from '../shared/json.js';
+import { noPause, type Pause } from '../shared/pause.js';
 
 export const PREVIEW_UNSUBSCRIBE_URL = 'https://example.invalid/u/preview';
 
@@ -31,8 +36,19 @@ const PREVIEW_CONTACT: RenderContact = {
   attributes: {},
 };
 
+export interface TemplateServiceDeps {
+  transaction: Transaction;
+  templates: TemplateRepository;
+  /** Preview with a contact's data reads it here. */
+  contacts: Pick<ContactRepository, 'getById'>;
+  renderer: TemplateRenderer;
+  clock: Clock;
+  /** Race tests hold an unpublish between its write and its check (shared/pause.ts). */
+  pause?: Pause;
+}
+
 export class TemplateService {
-  constructor(private readonly deps: { templates: TemplateRepository; renderer: TemplateRenderer; clock: Clock }) {}
+  constructor(private readonly deps: TemplateServiceDeps) {}
 
   async create(tenantId: string, body: CreateTemplateBody): Promise<Template> {
     const details: ErrorDetail[] = [];
@@ -139,18 +155,31 @@ export class TemplateService {
     return { id: versionId, status: 'PUBLISHED', publishedAt: now };
   }
 
-  /** Back to DRAFT; messages already queued keep the version id they resolved. */
-  /** Refused (409 VERSION_IN_USE) while a scheduled or sending campaign may still render this group. */
+  /**
+   * Back to DRAFT; messages already queued keep the version id they resolved.
+   * Refused (409 VERSION_IN_USE) while a scheduled or sending campaign may
+   * still render this group: the version changes first and the check runs
+   * after it in the same transaction, with the group locked against a
+   * campaign starting to use it (campaign.service.ts startUsingVersion), so
+   * an unpublish and a schedule or send cannot both commit.
+   */
   async unpublish(tenantId: string, templateId: string, versionId: string): Promise<PublishResult> {
     await this.loadVersion(tenantId, templateId, versionId);
-    const campaignId = await this.deps.templates.activeCampaignUsingGroupOf(tenantId, versionId);
-    if (campaignId) {
-      throw new AppError(409, 'VERSION_IN_USE', `Campaign ${campaignId} is scheduled or sending with this template: cancel it or let it finish before unpublishing`);
-    }
-    const applied = await this.deps.templates.updateIfStatus(tenantId, templateId, versionId, 'PUBLISHED', {
-      status: 'DRAFT',
-      published_at: null,
-      updated_at: this.now(),
+    const applied = await this.deps.transaction(async (trx) => {
+      const templates = this.deps.templates.in(trx);
+      await templates.lockGroupForChange(tenantId, versionId);
+      const changed = await templates.updateIfStatus(tenantId, templateId, versionId, 'PUBLISHED', {
+        status: 'DRAFT',
+        published_at: null,
+        updated_at: this.now(),
+      });
+      if (!changed) return false;
+      await (this.deps.pause ?? noPause)('unpublish');
+      const campaignId = await templates.activeCampaignUsingGroupOf(tenantId, versionId);
+      if (campaignId) {
+        throw new AppError(409, 'VERSION_IN_USE', `Campaign ${campaignId} is scheduled or sending with this template: cancel it or let it finish before unpublishing`);
+      }
+      return true;
     });
     if (!applied) {
       const after = await this.loadVersion(tenantId, templateId, versionId);
@@ -167,9 +196,9 @@ export class TemplateService {
     const version = await this.loadVersion(tenantId, templateId, versionId);
     let contact = PREVIEW_CONTACT;
     if (body.contactId !== undefined) {
-      const row = isId(body.contactId) ? await this.deps.templates.getContact(tenantId, body.contactId) : undefined;
+      const row = isId(body.contactId) ? await this.deps.contacts.getById(tenantId, body.contactId) : undefined;
       if (!row) throw notFound('Contact');
-      contact = { email: row.email, locale: row.locale, externalId: row.external_id, attributes: parseAttributes(row.attributes) };
+      contact = { email: row.email, locale: row.locale, externalId: row.external_id, attributes: parseJsonObject(row.attributes) };
     }
     const bodies = version.status === 'PUBLISHED' ? { htmlBody: version.html_body, textBody: version.text_body } : checkedFreeze(version);
     const context = buildContext({ contact, unsubscribeUrl: PREVIEW_UNSUBSCRIBE_URL, data: body.data });
@@ -341,24 +370,7 @@ function templateError(error: unknown): unknown {
   return error;
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
 
-/** JSON columns come back as text from SQLite and parsed from PostgreSQL (jsonb). */
-function fromJson(value: unknown): unknown {
-  return typeof value === 'string' ? JSON.parse(value) : value;
-}
-
-export function parseVariables(value: unknown): VariableDeclaration[] | null {
-  return value === null || value === undefined ? null : (fromJson(value) as VariableDeclaration[]);
-}
-
-function parseAttributes(value: unknown): Record<string, unknown> {
-  const parsed = value === null || value === undefined ? {} : fromJson(value);
-  return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-}
 
 export function toVersion(row: VersionRow): TemplateVersion {
   return {

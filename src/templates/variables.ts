@@ -1,4 +1,5 @@
 import type { ErrorDetail } from '../shared/errors.js';
+import { parseJsonColumn } from '../shared/json.js';
 
 export const VARIABLE_TYPES = ['string', 'number', 'boolean', 'url', 'email', 'image', 'color'] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
@@ -91,4 +92,9 @@ export function applyDeclarations(
     else delete out[name];
   }
   return out;
+}
+
+/** The stored declarations (template_versions.variables, JSON) back as an array; null when none. */
+export function parseVariables(value: unknown): VariableDeclaration[] | null {
+  return parseJsonColumn<VariableDeclaration[]>(value);
 }

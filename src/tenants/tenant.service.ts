@@ -1,6 +1,7 @@
 import { SCOPES } from '../auth/scopes.js';
 import type { ApiKeyService } from '../auth/api-key.service.js';
-import { newId } from '../shared/ids.js';
+import { isId, newId } from '../shared/ids.js';
+import { normaliseLocale } from '../shared/locale.js';
 import type { Clock } from '../shared/time.js';
 import type { TenantRepository, TenantRow } from './tenant.repository.js';
 
@@ -10,28 +11,15 @@ export interface Tenant {
   id: string;
   name: string;
   monthlyQuota: number;
-}
-
-/** What the admin CLI shows of a tenant (`tenants list` / `tenants show`). */
-export interface TenantDetails extends Tenant {
+  /** Locale routing's third step: contacts whose locale has no variant get this locale's variant (null: the base version). */
   fallbackLocale: string | null;
-  createdAt: string;
-  updatedAt: string;
 }
 
-export class TenantNotFoundError extends Error {
-  constructor(readonly tenantId: string) {
-    super(`tenant ${tenantId} not found`);
-  }
-}
-
-const details = (row: TenantRow): TenantDetails => ({
+const toTenant = (row: TenantRow): Tenant => ({
   id: row.id,
   name: row.name,
   monthlyQuota: row.monthly_quota,
   fallbackLocale: row.fallback_locale,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
 });
 
 export class TenantService {
@@ -58,17 +46,31 @@ export class TenantService {
     };
     await this.deps.tenants.insert(row);
     const key = await this.deps.apiKeys.create({ tenantId: row.id, scopes: [...SCOPES], name: 'default' });
-    return { tenant: { id: row.id, name: row.name, monthlyQuota: row.monthly_quota }, apiKey: key.apiKey };
+    return { tenant: toTenant(row), apiKey: key.apiKey };
   }
 
-  async list(): Promise<TenantDetails[]> {
-    return (await this.deps.tenants.list()).map(details);
+  async get(id: string): Promise<Tenant | undefined> {
+    const row = isId(id) ? await this.deps.tenants.getById(id) : undefined;
+    return row ? toTenant(row) : undefined;
   }
 
-  /** Throws TenantNotFoundError ("tenant X not found") when there is no such tenant. */
-  async get(id: string): Promise<TenantDetails> {
-    const row = await this.deps.tenants.getById(id);
-    if (!row) throw new TenantNotFoundError(id);
-    return details(row);
+  async list(): Promise<Tenant[]> {
+    return (await this.deps.tenants.list()).map(toTenant);
+  }
+
+  /**
+   * Sets (or with null clears) the tenant's fallback locale, a BCP 47 tag
+   * stored normalised. Undefined when the tenant does not exist.
+   */
+  async setFallbackLocale(id: string, locale: string | null): Promise<Tenant | undefined> {
+    let normalised: string | null = null;
+    if (locale !== null) {
+      normalised = normaliseLocale(locale) ?? null;
+      if (!normalised) throw new Error(`"${locale}" is not a BCP 47 language tag (e.g. es, en, pt-BR)`);
+    }
+    if (!isId(id) || !(await this.deps.tenants.update(id, { fallback_locale: normalised, updated_at: this.deps.clock().toISOString() }))) {
+      return undefined;
+    }
+    return this.get(id);
   }
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createContainer } from '../container.js';
 import { openDatabase } from '../db/database.js';
-import { buildApp } from '../http/app.js';
+import { buildApp } from '../app.js';
 
 /**
  * Writes the OpenAPI document the app serves at GET /openapi.json to a file

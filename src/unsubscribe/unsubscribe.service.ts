@@ -1,13 +1,23 @@
-import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema.js';
+import type { ContactRepository } from '../contacts/contact.repository.js';
+import type { Transaction } from '../db/database.js';
 import { isId } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
+import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
 import { verifyUnsubscribeToken } from './token.js';
 
 export type UnsubscribeLookup =
   | { kind: 'invalid' }
   | { kind: 'unknown' }
-  | { kind: 'ok'; locale: string | null; alreadyUnsubscribed: boolean };
+  /** `campaignId`: the campaign whose email carried the link (null for test sends); per-campaign unsubscribe counts read it. */
+  | { kind: 'ok'; locale: string | null; alreadyUnsubscribed: boolean; campaignId: string | null };
+
+export interface UnsubscribeDeps {
+  transaction: Transaction;
+  contacts: ContactRepository;
+  suppressions: SuppressionRepository;
+  secret: string;
+  clock: Clock;
+}
 
 /**
  * The public side of an unsubscribe link. Unsubscribing sets the contact's
@@ -16,53 +26,29 @@ export type UnsubscribeLookup =
  * already queued for the address are skipped, not sent.
  */
 export class UnsubscribeService {
-  constructor(private readonly deps: { db: Kysely<DB>; secret: string; clock: Clock }) {}
+  constructor(private readonly deps: UnsubscribeDeps) {}
 
   async lookup(token: string): Promise<UnsubscribeLookup> {
     const claims = verifyUnsubscribeToken(this.deps.secret, token);
     if (!claims) return { kind: 'invalid' };
-    const contact = await this.contact(claims.tenantId, claims.contactId);
+    const contact = isId(claims.contactId) ? await this.deps.contacts.getById(claims.tenantId, claims.contactId) : undefined;
     if (!contact) return { kind: 'unknown' };
-    const suppressed = await this.deps.db
-      .selectFrom('suppressions')
-      .select('reason')
-      .where('tenant_id', '=', claims.tenantId)
-      .where('email', '=', contact.email)
-      .executeTakeFirst();
-    return { kind: 'ok', locale: contact.locale, alreadyUnsubscribed: contact.opt_in === 0 && suppressed !== undefined };
+    const suppressed = await this.deps.suppressions.isSuppressed(claims.tenantId, contact.email);
+    return { kind: 'ok', locale: contact.locale, alreadyUnsubscribed: contact.opt_in === 0 && suppressed, campaignId: claims.campaignId };
   }
 
   async unsubscribe(token: string): Promise<UnsubscribeLookup> {
     const claims = verifyUnsubscribeToken(this.deps.secret, token);
     if (!claims) return { kind: 'invalid' };
+    if (!isId(claims.contactId)) return { kind: 'unknown' };
     const at = this.deps.clock().toISOString();
-    return this.deps.db.transaction().execute(async (trx) => {
+    return this.deps.transaction(async (trx) => {
       // The write comes first: on SQLite that makes this a write transaction from the start, so a
       // commit by another process in between cannot invalidate it (SQLITE_BUSY_SNAPSHOT).
-      const contact = await trx
-        .updateTable('contacts')
-        .set({ opt_in: 0, updated_at: at })
-        .where('tenant_id', '=', claims.tenantId)
-        .where('id', '=', claims.contactId)
-        .returning(['id', 'email', 'locale'])
-        .executeTakeFirst();
+      const contact = await this.deps.contacts.in(trx).optOut(claims.tenantId, claims.contactId, at);
       if (!contact) return { kind: 'unknown' } as const;
-      await trx
-        .insertInto('suppressions')
-        .values({ tenant_id: claims.tenantId, email: contact.email, reason: 'unsubscribe', created_at: at })
-        .onConflict((oc) => oc.columns(['tenant_id', 'email']).doNothing())
-        .execute();
-      return { kind: 'ok', locale: contact.locale, alreadyUnsubscribed: true } as const;
+      await this.deps.suppressions.in(trx).suppress(claims.tenantId, contact.email, 'unsubscribe', at);
+      return { kind: 'ok', locale: contact.locale, alreadyUnsubscribed: true, campaignId: claims.campaignId } as const;
     });
-  }
-
-  private contact(tenantId: string, contactId: string) {
-    if (!isId(contactId)) return Promise.resolve(undefined);
-    return this.deps.db
-      .selectFrom('contacts')
-      .select(['id', 'email', 'locale', 'opt_in'])
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', contactId)
-      .executeTakeFirst();
   }
 }

@@ -2,8 +2,8 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { selectAudience } from '../../src/campaigns/audience.js';
-import type { AudienceFilter } from '../../src/campaigns/campaign.schemas.js';
+import { selectMatching } from '../../src/audience/audience.repository.js';
+import type { AudienceFilter } from '../../src/audience/audience-filter.js';
 import type { DB } from '../../src/db/schema.js';
 import { DIALECTS } from '../helpers/databases.js';
 import { useTestApp } from '../helpers/app.js';
@@ -53,7 +53,7 @@ const CASES: [string, AudienceFilter | null, string[]][] = [
   ['everything at once', { locale: 'en', optIn: true, projectId: 'p1', attributes: { plan: 'pro', seats: 1 } }, ['c1']],
 ];
 
-describe.each(DIALECTS)('selectAudience (%s)', (dialect) => {
+describe.each(DIALECTS)('selectMatching (%s)', (dialect) => {
   const ctx = useTestApp(dialect);
   let tenantId = '';
 
@@ -77,14 +77,14 @@ describe.each(DIALECTS)('selectAudience (%s)', (dialect) => {
   });
 
   it.each(CASES)('%s', async (_name, filter, expected) => {
-    const rows = await selectAudience(ctx.container.database.db, dialect, tenantId, filter)
+    const rows = await selectMatching(ctx.container.database.db, dialect, tenantId, filter)
       .select('contacts.external_id')
       .execute();
     expect(rows.map((row) => row.external_id).sort()).toEqual([...expected].sort());
   });
 
   it('composes: GROUP BY and INSERT … SELECT-ready', async () => {
-    const rows = await selectAudience(ctx.container.database.db, dialect, tenantId, { optIn: true })
+    const rows = await selectMatching(ctx.container.database.db, dialect, tenantId, { optIn: true })
       .select(['contacts.locale'])
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .groupBy('contacts.locale')
@@ -100,7 +100,7 @@ describe.each(DIALECTS)('selectAudience (%s)', (dialect) => {
   });
 });
 
-describe('selectAudience SQL text', () => {
+describe('selectMatching SQL text', () => {
   const filter: AudienceFilter = { locale: 'ca-ES-valencia', attributes: { [INJECTION]: "v'; --", 'x.y': 1, flag: true } };
   const dialects = {
     sqlite: new Kysely<DB>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) }),
@@ -108,7 +108,7 @@ describe('selectAudience SQL text', () => {
   };
 
   it.each(Object.keys(dialects) as (keyof typeof dialects)[])('binds every key and value (%s)', (dialect) => {
-    const compiled = selectAudience(dialects[dialect], dialect, 'tenant-1', filter).select(sql.lit(1).as('one')).compile();
+    const compiled = selectMatching(dialects[dialect], dialect, 'tenant-1', filter).select(sql.lit(1).as('one')).compile();
     for (const text of [INJECTION, "v'; --", 'x.y', 'tenant-1', 'valencia']) expect(compiled.sql).not.toContain(text);
     expect(compiled.parameters).toEqual(expect.arrayContaining(['tenant-1', 'ca-ES-valencia']));
     expect(compiled.parameters.some((p) => typeof p === 'string' && p.includes(INJECTION))).toBe(true);

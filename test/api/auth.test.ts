@@ -39,7 +39,7 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
     const tenant = await ctx.newTenant();
     const extra = await tenant.keyWith(['campaigns:read']);
     const { createContainer } = await import('../../src/container.js');
-    const { buildApp } = await import('../../src/http/app.js');
+    const { buildApp } = await import('../../src/app.js');
     // Two more API processes on the same database: one trusting verified keys for 200 ms, one looking up every request.
     const cachingContainer = createContainer(ctx.container.database, { secret: ctx.container.secret, apiKeyCacheMs: 200 });
     const uncachedContainer = createContainer(ctx.container.database, { secret: ctx.container.secret, apiKeyCacheMs: 0 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/databases.js';
 import { errorBody, useTestApp, type TestTenant } from '../helpers/app.js';
+import { repositoriesOf } from '../helpers/factories.js';
 
 describe.each(DIALECTS)('contacts API (%s)', (dialect) => {
   const ctx = useTestApp(dialect);
@@ -255,7 +256,7 @@ describe.each(DIALECTS)('contacts API (%s)', (dialect) => {
     expect(res.statusCode).toBe(204);
     expect(res.body).toBe('');
     expect((await ctx.request('GET', `/contacts/${a.id}`, { tenant })).statusCode).toBe(404);
-    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'gone@example.com')).toBe(true);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(tenant.tenantId, 'gone@example.com')).toBe(true);
 
     expect((await ctx.request('DELETE', `/contacts/${b.id}`, { tenant })).statusCode).toBe(204);
     const suppressions = (await ctx.request('GET', '/suppressions', { tenant })).json().data;
@@ -267,7 +268,7 @@ describe.each(DIALECTS)('contacts API (%s)', (dialect) => {
     expect((await ctx.request('DELETE', '/contacts/gdpr-1', { tenant })).statusCode).toBe(404);
     // re-adding the contact does not lift the suppression
     await put(tenant, { email: 'gone@example.com' });
-    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'gone@example.com')).toBe(true);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(tenant.tenantId, 'gone@example.com')).toBe(true);
   });
 
   it('answers 404 for malformed ids and for another tenant’s contacts, changing nothing', async () => {

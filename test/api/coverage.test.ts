@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { hasVariantFor } from '../../src/campaigns/coverage.js';
+import { variantFor } from '../../src/templates/locale-routing.js';
 import { DIALECTS } from '../helpers/databases.js';
 import { errorBody, useTestApp } from '../helpers/app.js';
 import { addContacts, createCampaign, publishedTemplate } from '../helpers/flow.js';
+
+/** Coverage's question (a variant of the contact's own) through the one routing module. */
+const hasVariantFor = (locale: string | null, locales: (string | null)[]) =>
+  locale !== null && variantFor(locale, locales.map((l, i) => ({ id: String(i), locale: l }))) !== undefined;
 
 describe('hasVariantFor', () => {
   it('matches the exact locale or its language, never a region for a bare language', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/databases.js';
 import { useTestApp } from '../helpers/app.js';
+import { repositoriesOf } from '../helpers/factories.js';
 
 /**
  * International domain names through HTTP: a Unicode domain is accepted and
@@ -60,10 +61,10 @@ describe.each(DIALECTS)('international domain names (%s)', (dialect) => {
     const again = await ctx.request('POST', '/suppressions', { tenant, body: { email: 'ana@xn--mnchen-3ya.de', reason: 'bounce' } });
     expect(again.statusCode).toBe(200);
     expect(again.json().reason).toBe('manual');
-    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'ana@MÜNCHEN.de')).toBe(true);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(tenant.tenantId, 'ana@MÜNCHEN.de')).toBe(true);
 
     const removed = await ctx.request('DELETE', `/suppressions/${encodeURIComponent('ana@MÜNCHEN.DE')}`, { tenant });
     expect(removed.statusCode, removed.body).toBe(204);
-    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'ana@xn--mnchen-3ya.de')).toBe(false);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(tenant.tenantId, 'ana@xn--mnchen-3ya.de')).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContainer } from '../../src/container.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
 import { buildOperationsApp } from '../../src/operations/operations.app.js';
 import { errorBody, TEST_SECRET, useTestApp } from '../helpers/app.js';
 import { createTestDatabase, DIALECTS, type TestDialect } from '../helpers/databases.js';

@@ -1,7 +1,9 @@
+import { SecretBox } from '../../src/shared/secret-box.js';
+import type { CampaignStatus } from '../../src/db/enums.js';
 import Fastify from 'fastify';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
 import { projectPasswordContext } from '../../src/delivery/smtp-transport.js';
 import { Project, ProjectPage, VerifyResult } from '../../src/projects/project.schemas.js';
@@ -74,7 +76,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const row = await storedRow(project.id);
       expect(row.smtp_pass_encrypted).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
       expect(row.smtp_pass_encrypted).not.toContain(PASSWORD);
-      expect(ctx.container.secretBox.decrypt(row.smtp_pass_encrypted!, projectPasswordContext(project.id))).toBe(PASSWORD);
+      expect(new SecretBox(ctx.container.secret).decrypt(row.smtp_pass_encrypted!, projectPasswordContext(project.id))).toBe(PASSWORD);
       expect(row.smtp_secure).toBe(0);
     });
 
@@ -97,7 +99,8 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
 
     it('accepts IP addresses and the limits themselves', async () => {
       const tenant = await ctx.newTenant();
-      for (const host of ['127.0.0.1', '::1', '2001:db8::25', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`]) {
+      // 127.0.0.1 is on the test allow-list (SMTP_ALLOW_HOSTS); the others are public; the long name does not resolve (accepted).
+      for (const host of ['127.0.0.1', '8.8.8.8', '2606:4700:4700::1111', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`]) {
         const project = await createOk(tenant, {
           ...validBody,
           name: 'n'.repeat(200),
@@ -212,13 +215,13 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       ctx.clock.advance(1000);
       const res = await request('PATCH', `/projects/${project.id}`, {
         tenant,
-        body: { name: 'Renamed', smtp: { port: 2525 } },
+        body: { name: 'Renamed', smtp: { user: 'mailer2', port: 587 } },
       });
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toEqual({
         ...project,
         name: 'Renamed',
-        smtp: { ...project.smtp, port: 2525 },
+        smtp: { ...project.smtp, user: 'mailer2' },
         updatedAt: new Date(new Date(project.createdAt).getTime() + 1000).toISOString(),
       });
       expect((await storedRow(project.id)).smtp_pass_encrypted).toBe(sealed);
@@ -230,7 +233,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const replaced = await request('PATCH', `/projects/${project.id}`, { tenant, body: { smtp: { pass: 'new-pass' } } });
       expect(replaced.json().smtp.hasPassword).toBe(true);
       const row = await storedRow(project.id);
-      expect(ctx.container.secretBox.decrypt(row.smtp_pass_encrypted!, projectPasswordContext(project.id))).toBe('new-pass');
+      expect(new SecretBox(ctx.container.secret).decrypt(row.smtp_pass_encrypted!, projectPasswordContext(project.id))).toBe('new-pass');
 
       const cleared = await request('PATCH', `/projects/${project.id}`, { tenant, body: { smtp: { pass: null } } });
       expect(cleared.statusCode).toBe(200);
@@ -243,7 +246,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const project = await createOk(tenant);
       const res = await request('PATCH', `/projects/${project.id}`, {
         tenant,
-        body: { fromName: null, replyTo: null, rateLimitPerSecond: null, smtp: { user: null, secure: true } },
+        body: { fromName: null, replyTo: null, rateLimitPerSecond: null, smtp: { user: null, secure: true, pass: PASSWORD } },
       });
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toMatchObject({
@@ -315,7 +318,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const campaign = await request('POST', '/campaigns', { tenant, body: { name: 'c', projectId: project.id } });
       const id = campaign.json().id as string;
       const setStatus = (status: string) =>
-        ctx.container.database.db.updateTable('campaigns').set({ status }).where('id', '=', id).execute();
+        ctx.container.database.db.updateTable('campaigns').set({ status: status as CampaignStatus }).where('id', '=', id).execute();
       for (const status of ['SCHEDULED', 'SENDING']) {
         await setStatus(status);
         expect((await request('DELETE', `/projects/${project.id}`, { tenant })).statusCode, status).toBe(409);
@@ -353,13 +356,13 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       expect(sink.authAttempts.slice(attempts)).toEqual([{ user: 'mailer', ok: true }]);
     });
 
-    it("answers ok: false with the server's message for a wrong password", async () => {
+    it('answers ok: false, authentication failed, for a wrong password', async () => {
       const tenant = await ctx.newTenant();
       const project = await createOk(tenant, sinkProject('wrong-password'));
       const res = await request('POST', `/projects/${project.id}/verify`, { tenant });
       expect(res.statusCode).toBe(200);
       expect(res.json().ok).toBe(false);
-      expect(res.json().error).toMatch(/535.*Authentication credentials invalid/);
+      expect(res.json().error).toBe('authentication failed');
       expect(res.json().error).not.toContain('wrong-password');
     });
 
@@ -370,7 +373,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       await closed.close();
       const project = await createOk(tenant, { ...validBody, smtp: { host: '127.0.0.1', port, secure: false } });
       const res = await request('POST', `/projects/${project.id}/verify`, { tenant });
-      expect(res.json()).toEqual({ ok: false, error: expect.stringMatching(/ECONNREFUSED/) });
+      expect(res.json()).toEqual({ ok: false, error: 'connection refused' });
     });
 
     it('answers ok: false, without a 500, when the stored password cannot be decrypted', async () => {

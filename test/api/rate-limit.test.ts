@@ -44,7 +44,7 @@ describe.each([...DIALECTS.map((d) => [d, 'database'] as const), ['sqlite', 'red
       it('shares the count between API processes', async () => {
         const tenant = await ctx.newTenant();
         // A second app with its own container and counter store on the same database (and Redis): another API process.
-        const { buildApp } = await import('../../src/http/app.js');
+        const { buildApp } = await import('../../src/app.js');
         const { createContainer } = await import('../../src/container.js');
         const second = createContainer(ctx.container.database, {
           secret: ctx.container.secret,

@@ -1,3 +1,4 @@
+import { repositoriesOf } from '../helpers/factories.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/databases.js';
 import { errorBody, useTestApp } from '../helpers/app.js';
@@ -65,7 +66,7 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
 
     expect(campaign.status).toBe('SENT');
     expect(campaign.completedAt).not.toBeNull();
-    expect(campaign.counters).toEqual({ total: 5, queued: 0, sent: 5, failed: 0, cancelled: 0, skipped: { quota: 0, suppressed: 0 } });
+    expect(campaign.counters).toEqual({ total: 5, queued: 0, sent: 5, failed: 0, cancelled: 0, skipped: { quota: 0, suppressed: 0, optedOut: 0, erased: 0 } });
     const subjects = Object.fromEntries(received(domain).map((m) => [m.envelope.to[0], m.parsed.subject]));
     expect(subjects).toEqual({
       [`en@${domain}`]: 'News for Ann',
@@ -303,7 +304,7 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     expect(oneClick.body).toContain('Te has dado de baja');
     const contact = await ctx.request('GET', `/contacts/${aliceId}`, { tenant });
     expect(contact.json().optIn).toBe(false);
-    const suppression = await ctx.container.suppressionRepository.get(tenant.tenantId, 'alice@unsub.test');
+    const suppression = await repositoriesOf(ctx.container.database).suppressions.get(tenant.tenantId, 'alice@unsub.test');
     expect(suppression?.reason).toBe('unsubscribe');
 
     sink.reset();
@@ -349,8 +350,8 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     expect(byEmail['bounce@retry.test']!.lastError).toContain('550');
     expect(byEmail['hopeless@retry.test']).toMatchObject({ status: 'FAILED', attempts: 3 });
     expect(byEmail['hopeless@retry.test']!.lastError).toContain('451');
-    expect((await ctx.container.suppressionRepository.get(tenant.tenantId, 'bounce@retry.test'))?.reason).toBe('bounce');
-    expect(await ctx.container.suppressionRepository.get(tenant.tenantId, 'hopeless@retry.test')).toBeUndefined();
+    expect((await repositoriesOf(ctx.container.database).suppressions.get(tenant.tenantId, 'bounce@retry.test'))?.reason).toBe('bounce');
+    expect(await repositoriesOf(ctx.container.database).suppressions.get(tenant.tenantId, 'hopeless@retry.test')).toBeUndefined();
 
     const failedOnly = await ctx.request('GET', `/campaigns/${id}/messages?status=FAILED`, { tenant });
     expect(failedOnly.json().meta.total).toBe(2);
@@ -405,7 +406,7 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     expect(log.map((m) => m.email).sort()).toEqual([null, 'stays@erase.test'].sort());
     expect(log.some((m) => m.contactId === goneId)).toBe(false);
     expect((await getCampaign(ctx, tenant, id)).counters.sent).toBe(2);
-    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'gone@erase.test')).toBe(true);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(tenant.tenantId, 'gone@erase.test')).toBe(true);
   });
 
   it('never sends a message whose campaign was cancelled after it was claimed', async () => {
@@ -417,7 +418,7 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     await ctx.request('POST', `/campaigns/${id}/send`, { tenant });
     await waitForFanOut(ctx, tenant, id);
     // A worker claims both, then dies; the campaign is cancelled; the leases run out.
-    const repo = ctx.container.messageRepository;
+    const repo = ctx.container.deliveryStore;
     expect(await repo.claimDue('dead-worker', 10, ctx.clock.now, 1000)).toHaveLength(2);
     expect((await ctx.request('POST', `/campaigns/${id}/cancel`, { tenant })).statusCode).toBe(200);
     ctx.clock.advance(2000);
@@ -438,11 +439,11 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId });
     await ctx.request('POST', `/campaigns/${id}/send`, { tenant });
     await waitForFanOut(ctx, tenant, id);
-    const repo = ctx.container.messageRepository;
+    const repo = ctx.container.deliveryStore;
     const [claimed] = await repo.claimDue('slow-worker', 10, ctx.clock.now, 1000);
     ctx.clock.advance(2000);
     expect(await repo.releaseLeases(ctx.clock.now)).toBe(1); // back to QUEUED, nobody claimed it yet
-    await repo.recordOutcomes('slow-worker', [{ id: claimed!.id, campaignId: id, kind: 'sent', providerMessageId: '<x>', response: '250 ok' }], ctx.clock.now);
+    await repo.recordOutcomes('slow-worker', [{ id: claimed!.id, tenantId: tenant.tenantId, campaignId: id, kind: 'sent', providerMessageId: '<x>', response: '250 ok' }], ctx.clock.now);
     expect(await ctx.container.createWorker().runOnce()).toBe(0);
     await ctx.container.createScheduler().tick(); // the completion sweep
     const campaign = await getCampaign(ctx, tenant, id);
@@ -465,7 +466,7 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     const { baseVersionId, versionIds } = await publishedTemplate(ctx, tenant, bilingual);
     const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId });
     await ctx.request('POST', `/campaigns/${id}/schedule`, { tenant, body: { scheduledAt: new Date(ctx.clock.now.getTime() + 60_000).toISOString() } });
-    const versions = (await ctx.request('GET', `/templates/${(await ctx.container.templateRepository.getVersion(tenant.tenantId, baseVersionId))!.template_id}/versions`, { tenant })).json().data as { id: string; templateId: string }[];
+    const versions = (await ctx.request('GET', `/templates/${(await repositoriesOf(ctx.container.database).templates.getVersion(tenant.tenantId, baseVersionId))!.template_id}/versions`, { tenant })).json().data as { id: string; templateId: string }[];
     const templateId = versions[0]!.templateId;
     for (const versionId of [baseVersionId, versionIds.es!]) {
       const res = await ctx.request('POST', `/templates/${templateId}/versions/${versionId}/unpublish`, { tenant });

@@ -3,6 +3,7 @@ import { DIALECTS } from '../helpers/databases.js';
 import { useTestApp } from '../helpers/app.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../helpers/smtp-sink.js';
 import { addContacts, createCampaign, deliverAll, getCampaign, publishedTemplate, smtpProject, waitForFanOut } from '../helpers/flow.js';
+import { repositoriesOf } from '../helpers/factories.js';
 
 const retry = { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 4000 };
 
@@ -70,7 +71,7 @@ describe.each(DIALECTS)('delivery under SMTP faults (%s)', (dialect) => {
     for (const address of tricky) expect(byEmail.get(address), address).toMatchObject({ status: 'SENT', attempts: 2 });
     for (const address of fine) expect(byEmail.get(address)!.attempts, address).toBe(1);
     // 4xx never suppresses.
-    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'poison@faults.test')).toBe(false);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(tenant.tenantId, 'poison@faults.test')).toBe(false);
   });
 
   it('waits out a server that is down for a while, then delivers everything', async () => {

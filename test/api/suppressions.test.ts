@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/databases.js';
 import { errorBody, useTestApp } from '../helpers/app.js';
+import { repositoriesOf } from '../helpers/factories.js';
 
 describe.each(DIALECTS)('suppressions API (%s)', (dialect) => {
   const ctx = useTestApp(dialect);
@@ -14,8 +15,8 @@ describe.each(DIALECTS)('suppressions API (%s)', (dialect) => {
     const again = await ctx.request('POST', '/suppressions', { tenant, body: { email: 'Bob@example.com', reason: 'complaint' } });
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual(created.json());
-    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'Bob@EXAMPLE.com')).toBe(true);
-    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'bob@example.com')).toBe(false);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(tenant.tenantId, 'Bob@EXAMPLE.com')).toBe(true);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(tenant.tenantId, 'bob@example.com')).toBe(false);
   });
 
   it('refuses bad input with 400 and writes nothing', async () => {
@@ -69,7 +70,7 @@ describe.each(DIALECTS)('suppressions API (%s)', (dialect) => {
     await ctx.request('POST', '/suppressions', { tenant, body: { email: 'a+tag@example.com', reason: 'unsubscribe' } });
     const res = await ctx.request('DELETE', `/suppressions/${encodeURIComponent('a+tag@EXAMPLE.com')}`, { tenant });
     expect(res.statusCode).toBe(204);
-    expect(await ctx.container.suppressionRepository.isSuppressed(tenant.tenantId, 'a+tag@example.com')).toBe(false);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(tenant.tenantId, 'a+tag@example.com')).toBe(false);
     const again = await ctx.request('DELETE', `/suppressions/${encodeURIComponent('a+tag@example.com')}`, { tenant });
     expect(again.statusCode).toBe(404);
     expect(errorBody(again).code).toBe('NOT_FOUND');
@@ -82,8 +83,8 @@ describe.each(DIALECTS)('suppressions API (%s)', (dialect) => {
     await ctx.request('POST', '/suppressions', { tenant: a, body: { email: 'shared@example.com', reason: 'complaint' } });
     expect((await ctx.request('GET', '/suppressions', { tenant: b })).json().data).toEqual([]);
     expect((await ctx.request('DELETE', '/suppressions/shared%40example.com', { tenant: b })).statusCode).toBe(404);
-    expect(await ctx.container.suppressionRepository.isSuppressed(a.tenantId, 'shared@example.com')).toBe(true);
-    expect(await ctx.container.suppressionRepository.isSuppressed(b.tenantId, 'shared@example.com')).toBe(false);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(a.tenantId, 'shared@example.com')).toBe(true);
+    expect(await repositoriesOf(ctx.container.database).suppressions.isSuppressed(b.tenantId, 'shared@example.com')).toBe(false);
     const own = await ctx.request('POST', '/suppressions', { tenant: b, body: { email: 'shared@example.com', reason: 'manual' } });
     expect(own.statusCode).toBe(201);
     expect((await ctx.request('GET', '/suppressions', { tenant: a })).json().data[0].reason).toBe('complaint');
@@ -91,7 +92,7 @@ describe.each(DIALECTS)('suppressions API (%s)', (dialect) => {
 
   it('exposes suppress / isSuppressed for other features', async () => {
     const tenant = await ctx.newTenant();
-    const repo = ctx.container.suppressionRepository;
+    const repo = repositoriesOf(ctx.container.database).suppressions;
     expect(await repo.suppress(tenant.tenantId, ' Zed@Example.com', 'unsubscribe')).toBe(true);
     expect(await repo.suppress(tenant.tenantId, 'Zed@example.com', 'bounce')).toBe(false);
     expect((await repo.get(tenant.tenantId, 'Zed@example.com'))?.reason).toBe('unsubscribe');

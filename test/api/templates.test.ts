@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newId } from '../../src/shared/ids.js';
 import { errorBody, useTestApp, type TestContext, type TestTenant } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/databases.js';
+import { repositoriesOf } from '../helpers/factories.js';
 
 interface Version {
   id: string;
@@ -270,7 +271,7 @@ describe.each(DIALECTS)('templates API (%s)', (dialect) => {
       const unrelated = await addVersion(tenant, templateId, { subject: 'v2', htmlBody: '<p>v2</p>', locale: 'es' });
 
       for (const v of [en, es, unrelated]) expect((await publish(tenant, templateId, v.id)).statusCode).toBe(200);
-      const repo = ctx.container.templateRepository;
+      const repo = repositoriesOf(ctx.container.database).templates;
       const variants = await repo.publishedVariants(tenant.tenantId, en.id);
       expect(variants.map((v) => [v.id, v.locale])).toEqual([
         [en.id, 'en'],
@@ -318,7 +319,7 @@ describe.each(DIALECTS)('templates API (%s)', (dialect) => {
       const results = await Promise.all(twins.map((v) => publish(tenant, templateId, v.id)));
       expect(results.map((r) => r.statusCode).sort()).toEqual([200, 409, 409]);
       for (const r of results.filter((r) => r.statusCode === 409)) expect(errorBody(r).code).toBe('CONFLICT');
-      const published = await ctx.container.templateRepository.publishedVariants(tenant.tenantId, en.id);
+      const published = await repositoriesOf(ctx.container.database).templates.publishedVariants(tenant.tenantId, en.id);
       expect(published.map((v) => v.locale)).toEqual(['es']);
     });
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MessageOutcome } from '../../src/delivery/message.repository.js';
+import type { MessageOutcome } from '../../src/delivery/delivery-store.js';
 import { DIALECTS } from '../helpers/databases.js';
 import { useTestApp, type TestContext } from '../helpers/app.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
@@ -45,12 +45,12 @@ describe.each(DIALECTS)('delivery worker loop (%s)', (dialect) => {
   it('keeps sending the next batch while a batch’s outcomes are being written, with at most a batch unrecorded', async () => {
     const batchSize = 10;
     const { id, emails } = await sendingCampaign('overlap.test', 40);
-    const repository = ctx.container.messageRepository;
+    const repository = ctx.container.deliveryStore;
     const recordOutcomes = repository.recordOutcomes.bind(repository);
     const held: { recording: number; sentMeanwhile: boolean; claimedUnrecorded: number }[] = [];
     // The first write of outcomes is held until emails beyond that batch reach the sink (or 10 s pass:
     // a worker that waits for the write before sending again never gets there).
-    vi.spyOn(repository, 'recordOutcomes').mockImplementationOnce(async (owner: string, outcomes: MessageOutcome[], now: Date) => {
+    vi.spyOn(repository, 'recordOutcomes').mockImplementationOnce(async (owner: string, outcomes: readonly MessageOutcome[], now: Date) => {
       const sentMeanwhile = await sink.waitFor(outcomes.length + 1, 10_000).then(
         () => true,
         () => false,

@@ -126,6 +126,13 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', { timeout: 120_000 },
       fallbackLocale: null,
       apiKeys: { active: 1, revoked: 0 },
     });
+
+    const update = runCli(['tenants', 'update', tenant.id, '--fallback-locale', 'ES'], env);
+    expect(update.status, update.stderr).toBe(0);
+    expect(runCli(['tenants', 'show', tenant.id], env).stdout).toMatch(/^fallback locale\s+es$/m);
+    const unknown = runCli(['tenants', 'update', 'missing', '--fallback-locale', 'es'], env);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr.trim().split('\n').at(-1)).toBe('mailingcore: tenant missing not found');
   });
 
   it('doctor: every check ok on a working setup', () => {

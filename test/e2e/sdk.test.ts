@@ -103,7 +103,7 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
     const project = await client.projects.create({
       name: 'Nowhere',
       fromEmail: 'news@example.com',
-      smtp: { host: '127.0.0.1', port: 9, secure: false },
+      smtp: { host: 'smtp.mailingcore.invalid', port: 587, secure: false }, // never resolves
     });
     const verified = await client.projects.verify(project.id);
     expect(verified.ok).toBe(false);

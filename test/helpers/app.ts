@@ -3,10 +3,12 @@ import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { createContainer, type Container } from '../../src/container.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
+import type { OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
+import type { Pause } from '../../src/shared/pause.js';
 import { createTestDatabase, type TestDialect } from './databases.js';
 
 /** A settable clock so tests can move time (schedules, quotas) without sleeping. */
@@ -43,6 +45,13 @@ export interface TestContext {
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
+/**
+ * The suite's SMTP sinks listen on 127.0.0.1, which the outbound-connection
+ * policy refuses by default: test apps allow it (SMTP_ALLOW_HOSTS=127.0.0.1)
+ * and plain AUTH to it (SMTP_ALLOW_PLAIN_AUTH=true), unless a test says otherwise.
+ */
+export const TEST_OUTBOUND: OutboundPolicyOptions = { smtpAllowHosts: ['127.0.0.1'], smtpAllowPlainAuth: true };
+
 const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenantId });
 
 /**
@@ -52,7 +61,14 @@ const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bear
  */
 export function useTestApp(
   dialect: TestDialect,
-  options: { rateLimit?: { max: number; windowMs: number }; redisUrl?: string; delivery?: Partial<DeliverySettings> } = {},
+  options: {
+    rateLimit?: { max: number; windowMs: number };
+    redisUrl?: string;
+    delivery?: Partial<DeliverySettings>;
+    /** Default TEST_OUTBOUND. */
+    outbound?: OutboundPolicyOptions;
+    pause?: Pause;
+  } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
   let drop: () => Promise<void> = async () => {};
@@ -69,6 +85,8 @@ export function useTestApp(
       rateLimit: options.rateLimit ?? { max: 1_000_000, windowMs: 60_000 },
       redisUrl: options.redisUrl,
       delivery: options.delivery,
+      pause: options.pause,
+      outbound: options.outbound ?? TEST_OUTBOUND,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

@@ -10,9 +10,15 @@ export function assertBuilt(): void {
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run "npm run build" (npm test does it for you)');
 }
 
+/**
+ * The suite's SMTP sinks listen on 127.0.0.1, which the outbound-connection policy
+ * refuses by default: every process the tests start allows it (and plain AUTH to it).
+ */
+export const TEST_OUTBOUND_ENV: Record<string, string> = { SMTP_ALLOW_HOSTS: '127.0.0.1', SMTP_ALLOW_PLAIN_AUTH: 'true' };
+
 export function runCli(args: string[], env: Record<string, string>) {
   const result = spawnSync(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...TEST_OUTBOUND_ENV, ...env },
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -41,7 +47,7 @@ export interface ServerProcess {
 export async function startCliServer(role: string, env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [CLI, role], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, ...TEST_OUTBOUND_ENV, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

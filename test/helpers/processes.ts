@@ -10,7 +10,7 @@
  *   afterEach(() => group.killAll());            // SIGKILL whatever still runs
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CLI, type ServerProcess } from './cli.js';
+import { CLI, TEST_OUTBOUND_ENV, type ServerProcess } from './cli.js';
 
 export interface Exit {
   code: number | null;
@@ -64,7 +64,7 @@ export class ProcessGroup {
   startWorker(env: Record<string, string>): WorkerHandle {
     const name = `worker-${++this.counter}`;
     const child = spawn(process.execPath, [CLI, 'worker'], {
-      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      env: { ...process.env, ...TEST_OUTBOUND_ENV, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const handle = this.track(name, child);

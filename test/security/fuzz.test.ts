@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RouteInfo } from '../../src/http/routes.js';
+import type { RouteInfo } from '../../src/routes.js';
 import { useTestApp, type TestTenant } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/databases.js';
 import {

@@ -5,10 +5,10 @@ import type { Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
 import { createLogger } from '../../src/server.js';
-import { TEST_SECRET, TestClock } from '../helpers/app.js';
+import { TEST_OUTBOUND, TEST_SECRET, TestClock } from '../helpers/app.js';
 import { createTestDatabase, DIALECTS } from '../helpers/databases.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 
@@ -45,7 +45,7 @@ describe.each(DIALECTS)('log redaction (%s)', (dialect) => {
     drop = testDb.drop;
     const database = openDatabase(testDb.config, { poolSize: 5 });
     await migrateToLatest(database);
-    container = createContainer(database, { secret: TEST_SECRET, logger: capture.logger, clock: new TestClock().fn });
+    container = createContainer(database, { secret: TEST_SECRET, logger: capture.logger, clock: new TestClock().fn, outbound: TEST_OUTBOUND });
     app = await buildApp(container, { logger: capture.logger });
   });
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { errorBody, useTestApp } from '../helpers/app.js';
-import type { RouteInfo } from '../../src/http/routes.js';
+import type { RouteInfo } from '../../src/routes.js';
 import { DIALECTS } from '../helpers/databases.js';
 import {
   createRouteFixture,

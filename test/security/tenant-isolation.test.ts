@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { errorBody, useTestApp } from '../helpers/app.js';
-import type { RouteInfo } from '../../src/http/routes.js';
+import type { RouteInfo } from '../../src/routes.js';
 import { DIALECTS } from '../helpers/databases.js';
 import {
   createRouteFixture,

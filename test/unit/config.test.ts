@@ -46,6 +46,10 @@ describe('configuration', () => {
     [{ LOG_FORMAT: 'xml' }, /^LOG_FORMAT must be pretty or json \(got "xml"\)$/],
     [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
     [{ METRICS_PORT: 'nine' }, /^METRICS_PORT must be an integer/],
+    [{ ALLOW_PRIVATE_NETWORKS: 'yes' }, /^ALLOW_PRIVATE_NETWORKS must be true or false \(got "yes"\)$/],
+    [{ SMTP_ALLOW_PLAIN_AUTH: 'on' }, /^SMTP_ALLOW_PLAIN_AUTH must be true or false/],
+    [{ SMTP_ALLOW_HOSTS: '10.0.0.0/8, relay lan' }, /^SMTP_ALLOW_HOSTS: "relay lan" is not a host name, IP address or CIDR range$/],
+    [{ SMTP_ALLOW_HOSTS: '10.0.0.0/40' }, /^SMTP_ALLOW_HOSTS: "10.0.0.0\/40" is not a valid CIDR range$/],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -64,6 +68,13 @@ describe('configuration', () => {
     expect(loadConfig({}, false).logFormat).toBe('json');
     expect(loadConfig({ LOG_FORMAT: 'json' }, true).logFormat).toBe('json');
     expect(loadConfig({ LOG_FORMAT: ' Pretty ' }, false).logFormat).toBe('pretty');
+  });
+
+  it('reads the outbound-connection allow-list: nothing private by default', () => {
+    expect(loadConfig({}).outbound).toEqual({ allowPrivateNetworks: false, smtpAllowHosts: [], smtpAllowPlainAuth: false });
+    expect(
+      loadConfig({ ALLOW_PRIVATE_NETWORKS: 'true', SMTP_ALLOW_HOSTS: ' relay.lan, 10.0.0.0/8 ,,127.0.0.1', SMTP_ALLOW_PLAIN_AUTH: 'TRUE' }).outbound,
+    ).toEqual({ allowPrivateNetworks: true, smtpAllowHosts: ['relay.lan', '10.0.0.0/8', '127.0.0.1'], smtpAllowPlainAuth: true });
   });
 
   it('never echoes an SMTP password in its error', () => {

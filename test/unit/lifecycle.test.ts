@@ -8,6 +8,7 @@ const expected: Record<CampaignAction, string[]> = {
   send: ['DRAFT', 'SCHEDULED'],
   start: ['SCHEDULED'],
   complete: ['SENDING'],
+  retry: ['SENDING', 'SENT'],
   test: ['DRAFT', 'SCHEDULED'],
 };
 
@@ -28,6 +29,7 @@ describe('campaign lifecycle', () => {
     expect(targetOf('send')).toBe('SENDING');
     expect(targetOf('start')).toBe('SENDING');
     expect(targetOf('complete')).toBe('SENT');
+    expect(targetOf('retry')).toBe('SENDING');
   });
 
   it('knows the final states and the status names', () => {

@@ -22,7 +22,8 @@ describe('quota arithmetic', () => {
     expect(isWarning({ percentage: percentageOf(1000, 799) })).toBe(false);
     expect(isWarning({ percentage: percentageOf(1000, 800) })).toBe(true);
     expect(percentageOf(3, 1)).toBe(33.33);
-    expect(percentageOf(0, 0)).toBe(0);
+    expect(percentageOf(0, 0)).toBe(100); // a zero limit allows nothing: at the limit from the start
+    expect(isWarning({ percentage: percentageOf(0, 0) })).toBe(true);
     expect(percentageOf(0, 1)).toBeGreaterThan(110);
   });
 });

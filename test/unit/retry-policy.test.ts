@@ -13,6 +13,10 @@ describe('SMTP failure policy', () => {
     expect(classifyFailure({ responseCode: 535, command: 'AUTH PLAIN' })).toBe('transient');
   });
 
+  it('fails at once when the outbound policy refused the host (nothing was connected to)', () => {
+    expect(classifyFailure({ code: 'HOST_NOT_ALLOWED', command: 'CONN' })).toBe('permanent');
+  });
+
   const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 5000 };
 
   it('backs off exponentially with jitter, capped', () => {

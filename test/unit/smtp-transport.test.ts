@@ -8,6 +8,7 @@ import {
   smtpSettingsOfProject,
   type SmtpTransport,
 } from '../../src/delivery/smtp-transport.js';
+import { OutboundPolicy, type OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { SecretBox } from '../../src/shared/secret-box.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 
@@ -147,6 +148,75 @@ describe('createSmtpTransport', () => {
     const t = transport({ host: '127.0.0.1', port, secure: false }, { pool: false });
     // Nodemailer reports it (code ESOCKET) once our own no-delay connection attempt has failed.
     await expect(t.verify()).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('createSmtpTransport with the outbound-connection policy', () => {
+  let mailTestTls: { key: string; cert: string };
+  beforeAll(async () => {
+    // A certificate for the name only: it verifies only if TLS checks the host name, not the address connected to.
+    const pems = await selfsigned.generate([{ name: 'commonName', value: 'mail.test' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'mail.test' }] }],
+    });
+    mailTestTls = { key: pems.private, cert: pems.cert };
+  });
+
+  const policyWith = (options: OutboundPolicyOptions) =>
+    new OutboundPolicy({ lookup: async (host) => (host === 'mail.test' ? [{ address: '127.0.0.1', family: 4 }] : []), ...options });
+
+  it('connects a host name to its checked address and keeps the name for TLS (implicit TLS and STARTTLS)', async () => {
+    const policy = policyWith({ smtpAllowHosts: ['mail.test'] });
+    const implicit = await sinkWith({ secure: true, tls: mailTestTls });
+    await transport({ host: 'mail.test', port: implicit.port, secure: true }, { policy, tls: { ca: mailTestTls.cert } }).sendMail(mail(1));
+    expect(implicit.messages[0]!.secure).toBe(true);
+
+    const starttls = await sinkWith({ tls: mailTestTls, auth: { user: 'u', pass: 'p' } });
+    const t = transport({ host: 'mail.test', port: starttls.port, secure: false, user: 'u', pass: 'p' }, { policy, tls: { ca: mailTestTls.cert } });
+    await t.sendMail(mail(2));
+    expect(starttls.messages[0]).toMatchObject({ secure: true, user: 'u' });
+  });
+
+  it('checks the certificate against the host name, not the address', async () => {
+    // `tls` is valid for 127.0.0.1 and localhost, not for mail.test.
+    const sink = await sinkWith({ secure: true, tls });
+    const policy = policyWith({ smtpAllowHosts: ['mail.test'] });
+    const t = transport({ host: 'mail.test', port: sink.port, secure: true }, { policy, pool: false, tls: { ca: tls.cert } });
+    await expect(t.verify()).rejects.toThrow(/altnames|mail\.test/i);
+  });
+
+  it('sends a password only over TLS: STARTTLS is required, unless SMTP_ALLOW_PLAIN_AUTH and the host is allow-listed', async () => {
+    const sink = await sinkWith({ auth: { user: 'u', pass: 'p' } });
+    const settings = { host: sink.host, port: sink.port, secure: false, user: 'u', pass: 'p' };
+    const strict = transport(settings, { pool: false, policy: policyWith({ smtpAllowHosts: ['127.0.0.1'] }) });
+    await expect(strict.verify()).rejects.toMatchObject({ code: 'ETLS', command: 'STARTTLS' });
+    expect(sink.authAttempts).toEqual([]);
+
+    const plain = transport(settings, { pool: false, policy: policyWith({ smtpAllowHosts: ['127.0.0.1'], smtpAllowPlainAuth: true }) });
+    await expect(plain.verify()).resolves.toBe(true);
+    expect(sink.authAttempts).toEqual([{ user: 'u', ok: true }]);
+
+    // Without credentials there is nothing to protect: no STARTTLS needed.
+    const anonymous = transport({ host: sink.host, port: sink.port, secure: false }, { pool: false, policy: policyWith({ smtpAllowHosts: ['127.0.0.1'] }) });
+    await expect(anonymous.verify()).resolves.toBe(true);
+  });
+
+  it.each([false, true])('rejects every queued message to a refused host (secure: %s), without connecting or hanging', async (secure) => {
+    const sink = await sinkWith({});
+    const t = transport({ host: sink.host, port: sink.port, secure }, { maxConnections: 2, policy: policyWith({}) });
+    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => t.sendMail(mail(i))));
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'HOST_NOT_ALLOWED', message: expect.stringMatching(/loopback/) });
+    }
+    expect(sink.sessions).toEqual([]);
+  });
+
+  it('leaves the operator\'s own SMTP_URL alone (no policy)', async () => {
+    const sink = await sinkWith({});
+    await transport(`smtp://127.0.0.1:${sink.port}`, { pool: false }).sendMail(mail(1));
+    expect(sink.messages).toHaveLength(1);
   });
 });
 

@@ -9,6 +9,7 @@ import { apiSafety } from './0006_api_safety.js';
 import { messageContactIndex } from './0007_message_contact_index.js';
 import { campaignScopedMessageIndexes } from './0008_campaign_scoped_message_indexes.js';
 import { messageCampaignTenantKey } from './0009_message_campaign_tenant_key.js';
+import { skipCounters } from './0010_skip_counters.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -22,5 +23,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261126_0007_message_contact_index': messageContactIndex(dialect),
     '20261126_0008_campaign_scoped_message_indexes': campaignScopedMessageIndexes(dialect),
     '20261126_0009_message_campaign_tenant_key': messageCampaignTenantKey(dialect),
+    '20261130_0010_skip_counters': skipCounters(dialect),
   };
 }

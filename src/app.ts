@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { authenticate } from '../auth/authenticate.js';
-import { rateLimit } from '../ratelimit/rate-limit.hook.js';
-import type { Container } from '../container.js';
-import { frameworkError, registerErrorHandlers } from './errors.js';
-import { isDocsRoute, registerOpenApi } from './openapi.js';
-import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
-import { RequestLogs } from './request-logs.js';
+import { authenticate } from './auth/authenticate.js';
+import { rateLimit } from './ratelimit/rate-limit.hook.js';
+import { quotaHeaders } from './quota/quota-headers.hook.js';
+import type { Container } from './container.js';
+import { frameworkError, registerErrorHandlers } from './http/errors.js';
+import { isDocsRoute, registerOpenApi } from './http/openapi.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
+import { RequestLogs } from './http/request-logs.js';
 import { registerRoutes, type RouteInfo } from './routes.js';
-import type { App } from './types.js';
-import { validatorCompiler } from './validation.js';
+import type { App } from './http/types.js';
+import { validatorCompiler } from './http/validation.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -20,7 +21,7 @@ export interface AppOptions {
   metricsToken?: string | undefined;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function buildApp(container: Container, options: AppOptions = {}): Promise<App> {
   const app = Fastify({
@@ -81,6 +82,7 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
   app.decorateRequest('idempotencyKey', undefined);
   app.addHook('preHandler', container.idempotency.preHandler);
   app.addHook('onSend', container.idempotency.onSend);
+  app.addHook('onSend', quotaHeaders(container.quota));
   registerRoutes(app, container, { metricsToken: options.metricsToken });
   await app.ready();
   return app;

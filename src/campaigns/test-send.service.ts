@@ -1,0 +1,113 @@
+import type { KeyMode } from '../auth/api-key.js';
+import type { ContactRepository } from '../contacts/contact.repository.js';
+import type { CampaignMailBuilder, Recipient } from '../delivery/campaign-mail.js';
+import type { TransportRegistry } from '../delivery/transports.js';
+import type { ProjectRepository } from '../projects/project.repository.js';
+import { AppError, invalidState, notFound } from '../shared/errors.js';
+import { normaliseEmail } from '../shared/email.js';
+import { isId } from '../shared/ids.js';
+import { parseJsonObject } from '../shared/json.js';
+import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
+import type { TenantRepository } from '../tenants/tenant.repository.js';
+import { resolveVariant } from '../templates/locale-routing.js';
+import type { TemplateRepository, VersionRow } from '../templates/template.repository.js';
+import { parseVariables } from '../templates/variables.js';
+import type { CampaignRepository } from './campaign.repository.js';
+import { canPerform } from './lifecycle.js';
+
+export interface TestSendResult {
+  email: string;
+  status: 'sent' | 'failed';
+  messageId?: string;
+  error?: string;
+}
+
+export interface TestSendDeps {
+  campaigns: CampaignRepository;
+  templates: TemplateRepository;
+  projects: ProjectRepository;
+  contacts: ContactRepository;
+  suppressions: SuppressionRepository;
+  tenants: TenantRepository;
+  transports: TransportRegistry;
+  mail: CampaignMailBuilder;
+}
+
+/**
+ * Sends a campaign's email to 1–5 addresses now, subject prefixed with
+ * "[Test] ": with the contact's data and locale variant when the address is
+ * a contact, sample data otherwise — built by the same CampaignMailBuilder
+ * as real deliveries. Status and counters do not change.
+ */
+export class TestSendService {
+  constructor(private readonly deps: TestSendDeps) {}
+
+  async test(tenantId: string, id: string, emails: string[], mode: KeyMode): Promise<TestSendResult[]> {
+    const campaign = isId(id) ? await this.deps.campaigns.getById(tenantId, id) : undefined;
+    if (!campaign) throw notFound('Campaign');
+    if (!canPerform('test', campaign.status)) throw invalidState('campaign', campaign.status, 'test');
+    if (!campaign.template_version_id) {
+      throw new AppError(422, 'TEMPLATE_REQUIRED', 'The campaign has no templateVersionId: attach a template version first');
+    }
+    const base = await this.deps.templates.getVersion(tenantId, campaign.template_version_id);
+    if (!base) throw new AppError(422, 'INVALID_REFERENCE', 'The campaign’s template version no longer exists');
+    const project = campaign.project_id ? await this.deps.projects.getById(tenantId, campaign.project_id) : undefined;
+    if (campaign.project_id && !project) throw new AppError(422, 'INVALID_REFERENCE', 'The campaign’s SMTP project no longer exists');
+    const [variants, tenant] = await Promise.all([
+      this.deps.templates.publishedVariants(tenantId, base.id),
+      this.deps.tenants.getById(tenantId),
+    ]);
+    const route = this.deps.transports.route(project, mode === 'test');
+
+    // Addresses as contacts store them; a suppressed one is refused before anything is sent.
+    const addresses = [...new Set(emails.map((e) => normaliseEmail(e) ?? e.trim()))];
+    const suppressed = [];
+    for (const address of addresses) {
+      if (await this.deps.suppressions.isSuppressed(tenantId, address)) suppressed.push(address);
+    }
+    if (suppressed.length > 0) {
+      throw new AppError(
+        422,
+        'SUPPRESSED_RECIPIENT',
+        `Suppressed addresses are never mailed, not even a test: ${suppressed.join(', ')}`,
+        suppressed.map((address) => ({ field: 'emails', message: `${address} is suppressed` })),
+      );
+    }
+    const results: TestSendResult[] = [];
+    for (const [index, email] of addresses.entries()) {
+      try {
+        const contact = await this.deps.contacts.getByEmail(tenantId, email);
+        const recipient: Recipient = {
+          email,
+          contact: contact
+            ? { id: contact.id, locale: contact.locale, externalId: contact.external_id, attributes: parseJsonObject(contact.attributes) }
+            : null,
+        };
+        const chosen = contact ? resolveVariant(contact.locale, variants, tenant?.fallback_locale ?? null, base.id) : { versionId: base.id };
+        const version = variants.find((v) => v.id === chosen.versionId) ?? base;
+        const mail = await this.deps.mail.build({
+          tenantId,
+          campaign: { id: campaign.id, subject: campaign.subject },
+          version: renderable(version),
+          recipient,
+          sender: route.sender,
+          messageKey: `test.${campaign.id}.${Date.now()}.${index}`,
+          test: true,
+        });
+        const info = await route.mailer.send(mail, { folder: 'test-sends', name: `${campaign.id}-${Date.now()}-${index}` });
+        results.push({ email, status: 'sent', messageId: info.messageId });
+      } catch (error) {
+        results.push({ email, status: 'failed', error: (error as Error).message.slice(0, 500) });
+      }
+    }
+    return results;
+  }
+}
+
+const renderable = (row: VersionRow) => ({
+  id: row.id,
+  subject: row.subject,
+  htmlBody: row.html_body,
+  textBody: row.text_body,
+  variables: parseVariables(row.variables),
+});

@@ -1,0 +1,25 @@
+/**
+ * The vocabularies stored in status and reason columns. They live here, below
+ * every feature, so the row types in `schema.ts` can name them and any
+ * module may use them without importing another feature.
+ */
+export const CAMPAIGN_STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING', 'SENT', 'CANCELLED'] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+/** Campaigns in these states may still queue or send mail, so what they use (project, template) must stay. */
+export const UNFINISHED_CAMPAIGN_STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING'] as const satisfies readonly CampaignStatus[];
+
+export const MESSAGE_STATUSES = ['QUEUED', 'SENDING', 'SENT', 'FAILED', 'CANCELLED', 'SKIPPED'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+/** Why a queued message was not sent when its turn came (messages.skip_reason). */
+export const SKIP_REASONS = ['suppressed', 'opted_out', 'contact_erased'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+export const SUPPRESSION_REASONS = ['bounce', 'complaint', 'unsubscribe', 'manual'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+export const VERSION_STATUSES = ['DRAFT', 'PUBLISHED'] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+
+export const KEY_MODES = ['live', 'test'] as const;
+export type KeyMode = (typeof KEY_MODES)[number];

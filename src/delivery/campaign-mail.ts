@@ -1,0 +1,69 @@
+import type Mail from 'nodemailer/lib/mailer/index.js';
+import { buildContext, type RenderContact, type RenderableVersion, type TemplateRenderer } from '../templates/render.js';
+import { createUnsubscribeToken } from '../unsubscribe/token.js';
+import { composeEmail, type Sender } from './compose.js';
+
+/** Who a campaign email goes to: a contact of the tenant, or (test sends) a bare address. */
+export interface Recipient {
+  email: string;
+  contact: { id: string; locale: string | null; externalId: string | null; attributes: Record<string, unknown> } | null;
+}
+
+export interface CampaignMailInput {
+  tenantId: string;
+  campaign: { id: string; subject: string | null };
+  /** The variant locale routing chose for this recipient. */
+  version: RenderableVersion;
+  recipient: Recipient;
+  sender: Sender;
+  /** Makes the Message-ID: `<key@sender domain>`, stable per message so a duplicate is recognisable. */
+  messageKey: string;
+  /** A test send: "[Test] " before the subject, and an unsubscribe token that names no campaign. */
+  test?: boolean;
+}
+
+/**
+ * The one message builder: what Nodemailer sends for one recipient of a
+ * campaign — the version rendered with the recipient's data (the campaign's
+ * subject, when it has one, instead of the version's), a signed unsubscribe
+ * URL in the template and in the RFC 8058 headers. The delivery worker and
+ * the test send both build their emails here.
+ */
+export class CampaignMailBuilder {
+  constructor(private readonly deps: { renderer: TemplateRenderer; secret: string; publicUrl: string }) {}
+
+  async build(input: CampaignMailInput): Promise<Mail.Options> {
+    const { campaign, recipient } = input;
+    const unsubscribeUrl = this.unsubscribeUrl(input);
+    const version = campaign.subject
+      ? { ...input.version, subject: campaign.subject, id: `${input.version.id}:${campaign.id}` } // its own parse-cache entry
+      : input.version;
+    const contact: RenderContact = {
+      email: recipient.email,
+      locale: recipient.contact?.locale ?? null,
+      externalId: recipient.contact?.externalId ?? null,
+      attributes: recipient.contact?.attributes ?? {},
+    };
+    const rendered = await this.deps.renderer.render(version, buildContext({ contact, unsubscribeUrl }));
+    return composeEmail({
+      messageKey: input.messageKey,
+      to: recipient.email,
+      sender: input.sender,
+      rendered,
+      unsubscribeUrl,
+      ...(input.test ? { subjectPrefix: '[Test] ' } : {}),
+    });
+  }
+
+  /** A test send to an address that is no contact gets a link that unsubscribes nobody. */
+  private unsubscribeUrl(input: CampaignMailInput): string {
+    const contact = input.recipient.contact;
+    if (!contact) return `${this.deps.publicUrl}/u/test-send`;
+    const token = createUnsubscribeToken(this.deps.secret, {
+      tenantId: input.tenantId,
+      contactId: contact.id,
+      campaignId: input.test ? null : input.campaign.id,
+    });
+    return `${this.deps.publicUrl}/u/${token}`;
+  }
+}

@@ -1,0 +1,66 @@
+import type { KeyMode, SkipReason } from '../db/enums.js';
+import type { RenderableVersion } from '../templates/render.js';
+import type { ProjectRow } from '../projects/project.repository.js';
+
+/** A campaign some recorded outcomes belonged to: what may need settling afterwards. */
+export interface CampaignRef {
+  tenantId: string;
+  campaignId: string;
+}
+
+/** Everything a worker needs to render and send one claimed message, read at claim time. */
+export interface ClaimedMessage {
+  id: number;
+  tenantId: string;
+  campaignId: string;
+  contactId: string | null;
+  email: string | null;
+  locale: string | null;
+  templateVersionId: string;
+  attempts: number;
+  contactExists: boolean;
+  contactLocale: string | null;
+  contactExternalId: string | null;
+  contactOptIn: boolean;
+  contactAttributes: Record<string, unknown>;
+  suppressed: boolean;
+  campaignSubject: string | null;
+  campaignProjectId: string | null;
+  /** The campaign only reaches opted-in contacts (the audience rule; false when its filter targets optIn: false). */
+  campaignRequiresOptIn: boolean;
+  campaignSendMode: KeyMode | null;
+  campaignStatus: string;
+}
+
+interface OutcomeOf {
+  id: number;
+  tenantId: string;
+  campaignId: string;
+}
+
+export type MessageOutcome =
+  | (OutcomeOf & { kind: 'sent'; providerMessageId: string; response: string })
+  | (OutcomeOf & { kind: 'retry'; error: string; nextAttemptAt: string })
+  | (OutcomeOf & { kind: 'failed'; error: string; bounce?: { email: string } })
+  | (OutcomeOf & { kind: 'skipped'; reason: SkipReason })
+  | (OutcomeOf & { kind: 'cancelled' });
+
+/**
+ * All the delivery worker asks of storage (listmonk's Store): claim due
+ * messages under a lease, keep or give back leases, record outcomes guarded
+ * by the lease, settle the campaigns they touched, and read what rendering
+ * needs. The SQL implementation is campaigns/campaign-delivery.store.ts;
+ * the worker's unit tests use an in-memory one.
+ */
+export interface DeliveryStore {
+  claimDue(owner: string, limit: number, now: Date, leaseMs: number): Promise<ClaimedMessage[]>;
+  extendLeases(owner: string, now: Date, leaseMs: number): Promise<void>;
+  /** Expired leases back to the queue; with `owner`, that worker's own leases at once (clean shutdown). */
+  releaseLeases(now: Date, owner?: string): Promise<number>;
+  /** Writes the outcomes still covered by `owner`'s lease; returns the campaigns whose messages changed. */
+  recordOutcomes(owner: string, outcomes: readonly MessageOutcome[], now: Date): Promise<CampaignRef[]>;
+  /** After outcomes: cancel stragglers of cancelled campaigns, complete campaigns with nothing left. */
+  settle(campaigns: readonly CampaignRef[], now: Date): Promise<void>;
+  loadVersion(tenantId: string, versionId: string): Promise<RenderableVersion | undefined>;
+  loadProject(tenantId: string, projectId: string): Promise<ProjectRow | undefined>;
+}

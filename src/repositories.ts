@@ -1,0 +1,30 @@
+import { AudienceRepository } from './audience/audience.repository.js';
+import { ApiKeyRepository } from './auth/api-key.repository.js';
+import { CampaignRepository } from './campaigns/campaign.repository.js';
+import { ContactRepository } from './contacts/contact.repository.js';
+import type { Database } from './db/database.js';
+import { MessageRepository } from './delivery/message.repository.js';
+import { ProjectRepository } from './projects/project.repository.js';
+import { UsageRepository } from './quota/usage.repository.js';
+import { SuppressionRepository } from './suppressions/suppression.repository.js';
+import { TemplateRepository } from './templates/template.repository.js';
+import { TenantRepository } from './tenants/tenant.repository.js';
+
+/** Every table owner (docs/ARCHITECTURE.md), on one database; the container and the middle test tier both build them here. */
+export function createRepositories(database: Database) {
+  const { db, dialect } = database;
+  return {
+    tenants: new TenantRepository(db),
+    apiKeys: new ApiKeyRepository(db),
+    projects: new ProjectRepository(db),
+    contacts: new ContactRepository(db, dialect),
+    suppressions: new SuppressionRepository(db),
+    templates: new TemplateRepository(db, dialect),
+    campaigns: new CampaignRepository(db),
+    messages: new MessageRepository(db, dialect),
+    usage: new UsageRepository(db, dialect),
+    audience: new AudienceRepository(db, dialect),
+  };
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;

@@ -1,0 +1,49 @@
+import { campaignRoutes } from './campaigns/campaign.routes.js';
+import { contactRoutes } from './contacts/contact.routes.js';
+import type { Container } from './container.js';
+import { operationsRoutes } from './operations/operations.routes.js';
+import { quotaRoutes } from './quota/quota.routes.js';
+import { unsubscribeRoutes } from './unsubscribe/unsubscribe.routes.js';
+import { projectRoutes } from './projects/project.routes.js';
+import { suppressionRoutes } from './suppressions/suppression.routes.js';
+import { templateRoutes } from './templates/template.routes.js';
+import { docsRoutes } from './http/openapi.js';
+import type { App } from './http/types.js';
+
+/**
+ * The map of the API: every feature's routes, registered in one place. Each
+ * route declares its scope in `config`; `app.routeTable` lists them all so
+ * the scope and tenant-isolation tests can walk every route.
+ */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  scope: string | undefined;
+  public: boolean;
+  /** Left out of the OpenAPI document (the /docs page's assets). */
+  hidden: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteInfo[];
+  }
+}
+
+export function registerRoutes(app: App, c: Container, options: { metricsToken?: string | undefined } = {}): void {
+  operationsRoutes(app, { metrics: c.metrics, readiness: c.readiness, metricsToken: options.metricsToken });
+  docsRoutes(app);
+  campaignRoutes(app, {
+    campaigns: c.campaigns,
+    campaignSend: c.campaignSend,
+    testSend: c.testSend,
+    messageLog: c.messageLog,
+    localeCoverage: c.localeCoverage,
+  });
+  projectRoutes(app, { projects: c.projects });
+  contactRoutes(app, { contacts: c.contacts, contactImporter: c.contactImporter });
+  suppressionRoutes(app, { suppressions: c.suppressions });
+  templateRoutes(app, { templates: c.templates });
+  quotaRoutes(app, { quota: c.quota });
+  unsubscribeRoutes(app, { unsubscribe: c.unsubscribe });
+}

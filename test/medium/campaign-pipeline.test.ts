@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
+import { FanOut } from '../../src/campaigns/fanout.js';
+import { openDatabase, transactionOf, type Database } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { createTestDatabase, DIALECTS } from '../helpers/databases.js';
+import { factories, repositoriesOf } from '../helpers/factories.js';
+
+/**
+ * The fan-out and the delivery store on a real database of each engine,
+ * with rows written by factories: no HTTP, no tenant set up through the API.
+ */
+describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
+  let database: Database;
+  let drop: () => Promise<void>;
+  let make: ReturnType<typeof factories>;
+  let repos: ReturnType<typeof repositoriesOf>;
+  let fanout: FanOut;
+  let store: CampaignDeliveryStore;
+  const now = new Date();
+
+  beforeAll(async () => {
+    const test = await createTestDatabase(dialect);
+    drop = test.drop;
+    database = openDatabase(test.config, { poolSize: 3 });
+    await migrateToLatest(database);
+    make = factories(database);
+    repos = repositoriesOf(database);
+    const transaction = transactionOf(database.db);
+    fanout = new FanOut({ ...repos, transaction, clock: () => now, leaseMs: 60_000 });
+    store = new CampaignDeliveryStore({ ...repos, transaction });
+  });
+  afterAll(async () => {
+    await database.close();
+    await drop();
+  });
+
+  async function sendingCampaign(contacts: number, quota = 100_000) {
+    const tenantId = await make.tenant({ monthlyQuota: quota });
+    const made = [];
+    for (let i = 0; i < contacts; i++) made.push(await make.contact(tenantId, { locale: i % 2 ? 'es' : 'en' }));
+    const { versionIds } = await make.template(tenantId, [{ locale: 'en' }, { locale: 'es' }]);
+    const campaignId = await make.campaign(tenantId, { status: 'SENDING', template_version_id: versionIds[0]!, started_at: now.toISOString() });
+    return { tenantId, campaignId, contacts: made, versionIds };
+  }
+
+  it('queues every contact once, routed by locale, and never past the quota ceiling', async () => {
+    const { tenantId, campaignId, versionIds } = await sendingCampaign(6);
+    expect(await fanout.run(tenantId, campaignId)).toEqual({ matched: 6, queued: 6, skippedQuota: 0 });
+    const rows = await database.db.selectFrom('messages').select(['locale', 'template_version_id']).where('campaign_id', '=', campaignId).execute();
+    expect(rows.filter((r) => r.locale === 'es').every((r) => r.template_version_id === versionIds[1])).toBe(true);
+    expect(await fanout.run(tenantId, campaignId)).toBeUndefined(); // done: nothing to do
+
+    // Quota 4 → ceiling 110 % = 4: the first four by id, the rest counted as skipped.
+    const capped = await sendingCampaign(6, 4);
+    expect(await fanout.run(capped.tenantId, capped.campaignId)).toEqual({ matched: 6, queued: 4, skippedQuota: 2 });
+    const queued = await database.db.selectFrom('messages').select('contact_id').where('campaign_id', '=', capped.campaignId).execute();
+    expect(queued.map((r) => r.contact_id).sort()).toEqual(capped.contacts.slice(0, 4).map((c) => c.id));
+    expect(await repos.usage.used(capped.tenantId, now.toISOString().slice(0, 7))).toBe(4);
+  });
+
+  it('leaves nothing behind when the campaign was cancelled before the fan-out committed', async () => {
+    const { tenantId, campaignId } = await sendingCampaign(3);
+    await database.db.updateTable('campaigns').set({ status: 'CANCELLED' }).where('id', '=', campaignId).execute();
+    expect(await fanout.run(tenantId, campaignId)).toBeUndefined();
+    expect(await repos.messages.anyOf(campaignId)).toBe(false);
+  });
+
+  it('records outcomes with their counters and suppressions in one go, then completes the campaign', async () => {
+    const { tenantId, campaignId } = await sendingCampaign(5);
+    await fanout.run(tenantId, campaignId);
+    // Earlier tests left their messages queued: claim everything, keep this campaign's.
+    const claimed = (await store.claimDue('w1', 1000, now, 60_000)).filter((m) => m.campaignId === campaignId);
+    expect(claimed).toHaveLength(5);
+    const [a, b, c, d, e] = claimed.map((m) => ({ id: m.id, tenantId, campaignId, email: m.email! }));
+    const touched = await store.recordOutcomes(
+      'w1',
+      [
+        { ...a!, kind: 'sent', providerMessageId: '<a>', response: '250' },
+        { ...b!, kind: 'failed', error: '550 5.1.1 unknown', bounce: { email: b!.email } },
+        { ...c!, kind: 'skipped', reason: 'opted_out' },
+        { ...d!, kind: 'skipped', reason: 'suppressed' },
+        { ...e!, kind: 'skipped', reason: 'contact_erased' },
+        // Another worker's claim: refused by the lease, counted nowhere.
+      ],
+      now,
+    );
+    expect(touched).toEqual([{ tenantId, campaignId }]);
+    expect(await store.recordOutcomes('w2', [{ ...a!, kind: 'sent', providerMessageId: '<x>', response: '250' }], now)).toEqual([]);
+    expect(await repos.suppressions.get(tenantId, b!.email)).toMatchObject({ reason: 'bounce' });
+
+    await store.settle(touched, now);
+    const campaign = await repos.campaigns.getById(tenantId, campaignId);
+    expect(campaign).toMatchObject({
+      status: 'SENT',
+      sent_count: 1,
+      failed_count: 1,
+      skipped_opted_out: 1,
+      skipped_suppressed: 1,
+      skipped_erased: 1,
+    });
+  });
+});

@@ -1,0 +1,232 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config.js';
+import { CampaignMailBuilder } from '../../src/delivery/campaign-mail.js';
+import type { CampaignRef, ClaimedMessage, DeliveryStore, MessageOutcome } from '../../src/delivery/delivery-store.js';
+import type { Mailer } from '../../src/delivery/mailer.js';
+import { RateLimiter } from '../../src/delivery/rate-limiter.js';
+import type { Route } from '../../src/delivery/transports.js';
+import { DeliveryWorker, type WorkerOptions } from '../../src/delivery/worker.js';
+import type { RenderableVersion } from '../../src/templates/render.js';
+import { TemplateRenderer } from '../../src/templates/render.js';
+
+/**
+ * The worker's scheduling logic against an in-memory DeliveryStore and a
+ * recording Mailer: no database, no SMTP. What is claimed is sent at most
+ * once, what must not be sent is recorded with its reason, failures retry or
+ * fail by the policy, and outcomes reach the store before campaigns settle.
+ */
+const T = '00000000-0000-7000-8000-000000000001';
+const C = '00000000-0000-7000-8000-0000000000c1';
+const V = '00000000-0000-7000-8000-0000000000f1';
+
+type Stored = ClaimedMessage & { status: 'QUEUED' | 'SENDING' | 'DONE'; owner?: string; outcome?: MessageOutcome };
+
+class MemoryStore implements DeliveryStore {
+  readonly messages: Stored[] = [];
+  readonly settled: CampaignRef[][] = [];
+  released: string[] = [];
+  failNextRecord = 0;
+  versions = new Map<string, RenderableVersion>([[V, { id: V, subject: 'Hi {{ first_name }}', htmlBody: '<p>{{ email }}</p>', textBody: null }]]);
+
+  add(overrides: Partial<ClaimedMessage> = {}): Stored {
+    const id = this.messages.length + 1;
+    const message: Stored = {
+      id,
+      tenantId: T,
+      campaignId: C,
+      contactId: `00000000-0000-7000-8000-${String(id).padStart(12, '0')}`,
+      email: `r${id}@worker.test`,
+      locale: null,
+      templateVersionId: V,
+      attempts: 0,
+      contactExists: true,
+      contactLocale: null,
+      contactExternalId: null,
+      contactOptIn: true,
+      contactAttributes: { first_name: `R${id}` },
+      suppressed: false,
+      campaignSubject: null,
+      campaignProjectId: null,
+      campaignRequiresOptIn: true,
+      campaignSendMode: 'live',
+      campaignStatus: 'SENDING',
+      ...overrides,
+      status: 'QUEUED',
+    };
+    this.messages.push(message);
+    return message;
+  }
+
+  async claimDue(owner: string, limit: number): Promise<ClaimedMessage[]> {
+    const due = this.messages.filter((m) => m.status === 'QUEUED').slice(0, limit);
+    for (const m of due) Object.assign(m, { status: 'SENDING', owner, attempts: m.attempts + 1 });
+    return due.map((m) => ({ ...m }));
+  }
+
+  async extendLeases(): Promise<void> {}
+
+  async releaseLeases(_now: Date, owner?: string): Promise<number> {
+    if (owner) this.released.push(owner);
+    const mine = this.messages.filter((m) => m.status === 'SENDING' && m.owner === owner);
+    for (const m of mine) Object.assign(m, { status: 'QUEUED', owner: undefined, attempts: m.attempts - 1 });
+    return mine.length;
+  }
+
+  async recordOutcomes(owner: string, outcomes: readonly MessageOutcome[]): Promise<CampaignRef[]> {
+    if (this.failNextRecord > 0) {
+      this.failNextRecord--;
+      throw new Error('database is busy');
+    }
+    const touched = new Map<string, CampaignRef>();
+    for (const outcome of outcomes) {
+      const m = this.messages.find((x) => x.id === outcome.id)!;
+      if (m.status !== 'SENDING' || m.owner !== owner) continue;
+      Object.assign(m, { outcome, owner: undefined, status: outcome.kind === 'retry' ? 'QUEUED' : 'DONE' });
+      touched.set(m.campaignId, { tenantId: m.tenantId, campaignId: m.campaignId });
+    }
+    return [...touched.values()];
+  }
+
+  async settle(campaigns: readonly CampaignRef[]): Promise<void> {
+    this.settled.push([...campaigns]);
+  }
+
+  async loadVersion(_tenantId: string, versionId: string) {
+    return this.versions.get(versionId);
+  }
+
+  async loadProject() {
+    return undefined;
+  }
+
+  outcome(m: Stored): MessageOutcome | undefined {
+    return this.messages.find((x) => x.id === m.id)!.outcome;
+  }
+}
+
+class RecordingMailer implements Mailer {
+  readonly sent: { to: string; subject: string }[] = [];
+  /** Per recipient: the error its send throws. */
+  readonly failures = new Map<string, Error & { responseCode?: number; command?: string }>();
+
+  async send(mail: { to?: unknown; subject?: unknown }) {
+    const to = String(mail.to);
+    const failure = this.failures.get(to);
+    if (failure) throw failure;
+    this.sent.push({ to, subject: String(mail.subject) });
+    return { messageId: `<${to}>`, response: '250 ok' };
+  }
+
+  close() {}
+}
+
+function setUp(options: Partial<WorkerOptions> = {}) {
+  const store = new MemoryStore();
+  const mailer = new RecordingMailer();
+  const route: Route = { mailer, sender: { fromEmail: 'news@acme.test', fromName: 'Acme', replyTo: null } };
+  const now = new Date('2026-11-30T10:00:00Z');
+  const worker = new DeliveryWorker(
+    {
+      store,
+      routes: { route: () => route },
+      mail: new CampaignMailBuilder({ renderer: new TemplateRenderer(), secret: 's'.repeat(40), publicUrl: 'https://mc.test' }),
+      rateLimiter: new RateLimiter(),
+      clock: () => now,
+      logger: pino({ level: 'silent' }),
+    },
+    { ...DEFAULTS.sending, retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 4000 }, idlePollMs: 5, ...options },
+  );
+  return { store, mailer, worker, now };
+}
+
+const smtpError = (responseCode: number, command: string) =>
+  Object.assign(new Error(`${responseCode} refused`), { responseCode, command });
+
+describe('DeliveryWorker (in-memory store)', () => {
+  it('sends each claimed message once, rendered for its recipient, records it and settles its campaign', async () => {
+    const { store, mailer, worker } = setUp();
+    const messages = [store.add(), store.add(), store.add()];
+    expect(await worker.runOnce()).toBe(3);
+    expect(mailer.sent.map((s) => s.to).sort()).toEqual(messages.map((m) => m.email).sort());
+    expect(mailer.sent.find((s) => s.to === 'r1@worker.test')?.subject).toBe('Hi R1');
+    for (const m of messages) expect(store.outcome(m)).toMatchObject({ kind: 'sent', providerMessageId: `<${m.email}>` });
+    expect(store.settled).toEqual([[{ tenantId: T, campaignId: C }]]);
+    expect(await worker.runOnce()).toBe(0);
+  });
+
+  it('never sends to an erased, suppressed or opted-out contact, and says why', async () => {
+    const { store, mailer, worker } = setUp();
+    const erased = store.add({ contactExists: false });
+    const suppressed = store.add({ suppressed: true });
+    const optedOut = store.add({ contactOptIn: false });
+    const noticeToOptedOut = store.add({ contactOptIn: false, campaignRequiresOptIn: false });
+    await worker.runOnce();
+    expect(store.outcome(erased)).toMatchObject({ kind: 'skipped', reason: 'contact_erased' });
+    expect(store.outcome(suppressed)).toMatchObject({ kind: 'skipped', reason: 'suppressed' });
+    expect(store.outcome(optedOut)).toMatchObject({ kind: 'skipped', reason: 'opted_out' });
+    expect(store.outcome(noticeToOptedOut)).toMatchObject({ kind: 'sent' });
+    expect(mailer.sent.map((s) => s.to)).toEqual([noticeToOptedOut.email]);
+  });
+
+  it('never sends a message whose campaign was cancelled after the claim', async () => {
+    const { store, mailer, worker } = setUp();
+    const m = store.add({ campaignStatus: 'CANCELLED' });
+    await worker.runOnce();
+    expect(store.outcome(m)).toMatchObject({ kind: 'cancelled' });
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('fails a hard bounce at once (asking for a suppression), retries a 4xx with backoff, gives up after the budget', async () => {
+    const { store, mailer, worker, now } = setUp();
+    const bounced = store.add();
+    const transient = store.add();
+    const content = store.add();
+    mailer.failures.set(bounced.email!, smtpError(550, 'RCPT TO'));
+    mailer.failures.set(transient.email!, smtpError(451, 'DATA'));
+    mailer.failures.set(content.email!, smtpError(554, 'DATA'));
+    await worker.runOnce();
+    expect(store.outcome(bounced)).toMatchObject({ kind: 'failed', bounce: { email: bounced.email } });
+    expect(store.outcome(content)).toMatchObject({ kind: 'failed' });
+    expect(store.outcome(content)).not.toHaveProperty('bounce');
+    const retry = store.outcome(transient) as Extract<MessageOutcome, { kind: 'retry' }>;
+    expect(retry.kind).toBe('retry');
+    const delay = new Date(retry.nextAttemptAt).getTime() - now.getTime();
+    expect(delay).toBeGreaterThanOrEqual(500); // equal jitter: half of the 1 s base at least
+    expect(delay).toBeLessThanOrEqual(1000);
+    // Attempts 2 and 3 (the store hands it out again at once): the third failure is final.
+    await worker.runOnce();
+    await worker.runOnce();
+    expect(store.outcome(transient)).toMatchObject({ kind: 'failed', error: expect.stringContaining('gave up after 3 attempts') });
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('fails, without sending, a message whose template version is gone', async () => {
+    const { store, mailer, worker } = setUp();
+    const m = store.add({ templateVersionId: '00000000-0000-7000-8000-0000000000ff' });
+    await worker.runOnce();
+    expect(store.outcome(m)).toMatchObject({ kind: 'failed', error: 'template version no longer exists' });
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('retries a failed write of outcomes instead of sending again', async () => {
+    const { store, mailer, worker } = setUp();
+    const m = store.add();
+    store.failNextRecord = 2;
+    await worker.runOnce();
+    expect(store.outcome(m)).toMatchObject({ kind: 'sent' });
+    expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('start() keeps claiming until the queue is empty; stop() releases what it still holds', async () => {
+    const { store, mailer, worker } = setUp({ loops: 2, batchSize: 4, sendConcurrency: 2 });
+    for (let i = 0; i < 25; i++) store.add();
+    worker.start();
+    for (let i = 0; i < 200 && mailer.sent.length < 25; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    await worker.stop();
+    expect(mailer.sent).toHaveLength(25);
+    expect(new Set(mailer.sent.map((s) => s.to)).size).toBe(25);
+    expect(store.messages.every((m) => m.status === 'DONE')).toBe(true);
+    expect(store.released).toEqual([worker.owner]);
+  });
+});
