@@ -9,6 +9,7 @@ import type { Container } from './container.js';
 import { frameworkError, registerErrorHandlers } from './http/errors.js';
 import { isDocsRoute, registerOpenApi } from './http/openapi.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
+import { RequestLogs } from './http/request-logs.js';
 import { registerRoutes, type RouteInfo } from './routes.js';
 import type { App } from './http/types.js';
 import { validatorCompiler } from './http/validation.js';
@@ -33,6 +34,8 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
     frameworkErrors: frameworkError,
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // One summary line per request at info; Fastify's own request lines at debug.
+    logController: new RequestLogs(),
   }).withTypeProvider() as unknown as App;
 
   app.setValidatorCompiler(validatorCompiler);

@@ -1,11 +1,42 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { DatabaseConfig } from './db/database.js';
-import type { SendingPolicy } from './delivery/sending-policy.js';
 
 import { parseAllowList, type OutboundSettings } from './net/outbound-policy.js';
 
-export type { DatabaseConfig, SendingPolicy };
+export type { DatabaseConfig };
+
+/**
+ * How delivery behaves, in one object: the worker's batches and leases, the
+ * retry budget, the fan-out lease. WORKER_* and FANOUT_LEASE_MS set parts of
+ * it; every default is in DEFAULTS.sending (config.ts).
+ */
+export interface SendingPolicy {
+  /** Independent claim → send → record loops per process (WORKER_CONCURRENCY). */
+  loops: number;
+  /**
+   * The most messages one loop holds claimed and not yet recorded, so also
+   * the most a killed loop can have sent without recording them; claimed in
+   * halves (WORKER_BATCH_SIZE).
+   */
+  batchSize: number;
+  /** Sends in flight at once in one loop. */
+  sendConcurrency: number;
+  /** How long a claim holds a message; renewed every third of it while the worker lives (WORKER_LEASE_MS). */
+  leaseMs: number;
+  /** Sleep when the queue is empty. */
+  idlePollMs: number;
+  /** A send that has not settled by then is abandoned and retried: a lost callback must not hold a batch forever. */
+  sendTimeoutMs: number;
+  /** How long one process may hold a campaign's fan-out before another may take it over (FANOUT_LEASE_MS). */
+  fanoutLeaseMs: number;
+  retry: {
+    /** Attempts in all, the first included. */
+    maxAttempts: number;
+    baseDelayMs: number;
+    maxDelayMs: number;
+  };
+}
 
 /** Every default, defined once; the container falls back to these when a caller (a test, a bench) gives no value. */
 export const DEFAULTS = {
@@ -45,6 +76,8 @@ export interface Config {
   /** Sender of emails whose campaign has no SMTP project: `Name <address>` or `address`. */
   mailFrom: string;
   logLevel: string;
+  /** `pretty`: one readable line per entry (pino-pretty); `json`: JSON lines. LOG_FORMAT, else pretty when stdout is a terminal. */
+  logFormat: LogFormat;
   /** Worker loops, batches, leases and retries (WORKER_CONCURRENCY, WORKER_BATCH_SIZE, WORKER_LEASE_MS, FANOUT_LEASE_MS). */
   sending: SendingPolicy;
   /** Requests per API key per window; shared through PostgreSQL or Redis, per process on SQLite. */
@@ -81,8 +114,19 @@ export interface RenderConfig {
 export class ConfigError extends Error {}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const LOG_FORMATS = ['pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+function parseLogFormat(raw: string | undefined, isTTY: boolean): LogFormat {
+  const value = raw?.trim().toLowerCase();
+  if (!value) return isTTY ? 'pretty' : 'json';
+  if (!(LOG_FORMATS as readonly string[]).includes(value)) {
+    throw new ConfigError(`LOG_FORMAT must be pretty or json (got "${raw}")`);
+  }
+  return value as LogFormat;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = Boolean(process.stdout.isTTY)): Config {
   const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
   const host = env.HOST?.trim() || DEFAULTS.host;
   const port = parsePort(env.PORT);
@@ -122,8 +166,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
+  const logFormat = parseLogFormat(env.LOG_FORMAT, stdoutIsTTY);
   return {
-    database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel,
+    database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
     sending, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render,
   };
 }

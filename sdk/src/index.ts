@@ -4,7 +4,10 @@ import type { components, operations, paths } from './schema.js';
 export type { components, operations, paths } from './schema.js';
 
 type JsonBody<Op, Code extends number> = Op extends { responses: { [K in Code]: { content: { 'application/json': infer B } } } } ? B : never;
-type RequestBody<Op> = Op extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
+type RequestBody<Op> = Op extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+type Query<Op> = Op extends { parameters: { query: infer Q } } ? Q : never;
+/** List queries with the server's defaults filled in (page 1, …): every field optional. */
+type ListQuery<Op> = Partial<Query<Op>>;
 
 export type Campaign = JsonBody<operations['getCampaign'], 200>;
 export type CampaignStatus = Campaign['status'];
@@ -16,6 +19,36 @@ export type CreateCampaignBody = RequestBody<operations['createCampaign']>;
 export type BulkContactsBody = RequestBody<operations['bulkUpsertContacts']>;
 export type BulkContactsResult = JsonBody<operations['bulkUpsertContacts'], 200>;
 export type ErrorResponse = components['schemas']['ErrorResponse'];
+export type LocaleCoverage = JsonBody<operations['getLocaleCoverage'], 200>;
+export type ScheduleCampaignBody = RequestBody<operations['scheduleCampaign']>;
+export type UpdateCampaignBody = RequestBody<operations['updateCampaign']>;
+export type TestSendBody = RequestBody<operations['testSendCampaign']>;
+
+export type Contact = JsonBody<operations['getContact'], 200>;
+export type ContactPage = JsonBody<operations['listContacts'], 200>;
+export type UpsertContactBody = RequestBody<operations['upsertContact']>;
+export type UpdateContactBody = RequestBody<operations['updateContact']>;
+export type ImportResult = JsonBody<operations['importContacts'], 200>;
+
+export type Template = JsonBody<operations['getTemplate'], 200>;
+export type TemplatePage = JsonBody<operations['listTemplates'], 200>;
+export type CreateTemplateBody = RequestBody<operations['createTemplate']>;
+export type TemplateVersion = JsonBody<operations['getTemplateVersion'], 200>;
+export type CreateTemplateVersionBody = RequestBody<operations['createTemplateVersion']>;
+export type UpdateTemplateVersionBody = RequestBody<operations['updateTemplateVersion']>;
+export type PreviewBody = RequestBody<operations['previewTemplateVersion']>;
+export type Preview = JsonBody<operations['previewTemplateVersion'], 200>;
+
+export type Suppression = JsonBody<operations['createSuppression'], 200>;
+export type SuppressionReason = Suppression['reason'];
+export type SuppressionPage = JsonBody<operations['listSuppressions'], 200>;
+
+export type Project = JsonBody<operations['getProject'], 200>;
+export type CreateProjectBody = RequestBody<operations['createProject']>;
+export type UpdateProjectBody = RequestBody<operations['updateProject']>;
+export type ProjectVerification = JsonBody<operations['verifyProject'], 200>;
+
+export type Usage = JsonBody<operations['getUsage'], 200>;
 
 /** A campaign is done when nothing more will happen to it. */
 export const FINAL_STATUSES: readonly CampaignStatus[] = ['SENT', 'CANCELLED'];
@@ -167,20 +200,37 @@ export async function unwrap<R extends FetchResult>(call: Promise<R>): Promise<N
 export type MailingCoreClient = Client<paths> & {
   campaigns: ReturnType<typeof campaignHelpers>;
   contacts: ReturnType<typeof contactHelpers>;
+  templates: ReturnType<typeof templateHelpers>;
+  suppressions: ReturnType<typeof suppressionHelpers>;
+  projects: ReturnType<typeof projectHelpers>;
+  usage: ReturnType<typeof usageHelpers>;
 };
+
+/** Sends a request the typed paths cannot describe (a streamed body); same headers, retries and errors. */
+type RawFetch = (path: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
 
 /**
  * A typed client of the MailingCore API: `client.GET('/campaigns/{id}', { params: { path: { id } } })`
- * and every other path of the OpenAPI document, plus `client.campaigns.*` / `client.contacts.*` helpers.
+ * and every other path of the OpenAPI document, plus helpers that return the data or throw a
+ * MailingCoreError: `client.campaigns`, `contacts`, `templates`, `suppressions`, `projects`, `usage`.
+ * (API keys are managed with the `mailingcore keys` admin command; the API has no route for them.)
  */
 export function createClient(config: ClientConfig): MailingCoreClient {
   const baseFetch = config.fetch ?? globalThis.fetch;
-  const api = createFetchClient<paths>({
-    baseUrl: config.baseUrl.replace(/\/+$/, ''),
-    headers: { authorization: `Bearer ${config.apiKey}`, 'x-tenant-id': config.tenantId },
-    fetch: retryingFetch((request) => baseFetch(request), { ...config.retry, retries: config.retries ?? 3 }),
+  const baseUrl = config.baseUrl.replace(/\/+$/, '');
+  const headers = { authorization: `Bearer ${config.apiKey}`, 'x-tenant-id': config.tenantId };
+  const fetch = retryingFetch((request) => baseFetch(request), { ...config.retry, retries: config.retries ?? 3 });
+  const api = createFetchClient<paths>({ baseUrl, headers, fetch });
+  const raw: RawFetch = (path, init) =>
+    fetch(new Request(`${baseUrl}${path}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } }));
+  return Object.assign(api, {
+    campaigns: campaignHelpers(api),
+    contacts: contactHelpers(api, raw),
+    templates: templateHelpers(api),
+    suppressions: suppressionHelpers(api),
+    projects: projectHelpers(api),
+    usage: usageHelpers(api),
   });
-  return Object.assign(api, { campaigns: campaignHelpers(api), contacts: contactHelpers(api) });
 }
 
 function campaignHelpers(api: Client<paths>) {
@@ -203,7 +253,20 @@ function campaignHelpers(api: Client<paths>) {
           params: { path: { id }, header: { 'Idempotency-Key': options.idempotencyKey ?? idempotencyKey() } },
         }),
       ),
+    update: (id: string, body: UpdateCampaignBody) => unwrap(api.PATCH('/campaigns/{id}', { params: { path: { id } }, body })),
+    /** DRAFT → SCHEDULED; `scheduledAt` local to `timezone` when given. */
+    schedule: (id: string, body: ScheduleCampaignBody) => unwrap(api.POST('/campaigns/{id}/schedule', { params: { path: { id } }, body })),
     cancel: (id: string) => unwrap(api.POST('/campaigns/{id}/cancel', { params: { path: { id } } })),
+    /** A [Test] copy to the given addresses, now (uncounted in quota). */
+    test: (id: string, body: TestSendBody) => unwrap(api.POST('/campaigns/{id}/test', { params: { path: { id } }, body })),
+    /** The audience by locale, and whether a published variant covers each (check it before send). */
+    localeCoverage: (id: string) => unwrap(api.GET('/campaigns/{id}/locale-coverage', { params: { path: { id } } })),
+    /** The audience's non-null locales without a variant of their own: they get the base version. */
+    uncoveredLocales: async (id: string): Promise<LocaleCoverage> =>
+      (await unwrap(api.GET('/campaigns/{id}/locale-coverage', { params: { path: { id } } }))).filter(
+        (row) => row.locale !== null && !row.hasTemplate && row.count > 0,
+      ),
+    retryFailed: (id: string) => unwrap(api.POST('/campaigns/{id}/retry-failed', { params: { path: { id } } })),
     messages: (id: string, query: { status?: CampaignMessage['status']; page?: number; limit?: number } = {}) =>
       unwrap(api.GET('/campaigns/{id}/messages', { params: { path: { id }, query: { page: 1, limit: 50, ...query } } })),
     /** Polls until the campaign is SENT or CANCELLED; rejects on timeout. */
@@ -224,8 +287,110 @@ function campaignHelpers(api: Client<paths>) {
   };
 }
 
-function contactHelpers(api: Client<paths>) {
+export interface ImportProgress {
+  /** Bytes read from the source so far. */
+  bytes: number;
+  /** Data rows read so far (non-empty lines, the CSV header excluded). */
+  rows: number;
+  /** Rows per second since the start. */
+  rowsPerSecond: number;
+}
+
+export interface ImportOptions {
+  /** `csv` or `ndjson`; for a file path, taken from its extension (.csv, .ndjson, .jsonl) when omitted. */
+  format?: 'csv' | 'ndjson';
+  /** Called as the source streams (at most every 100 ms, and once at the end). */
+  onProgress?: (progress: ImportProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type ImportSource = string | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>;
+
+const IMPORT_TYPES = { csv: 'text/csv', ndjson: 'application/x-ndjson' } as const;
+
+function importFormat(source: ImportSource, format: ImportOptions['format']): 'csv' | 'ndjson' {
+  if (format) return format;
+  if (typeof source === 'string') {
+    const lower = source.toLowerCase();
+    if (lower.endsWith('.csv')) return 'csv';
+    if (lower.endsWith('.ndjson') || lower.endsWith('.jsonl')) return 'ndjson';
+  }
+  throw new MailingCoreError(0, 'UNSUPPORTED_FILE', 'pass { format: "csv" | "ndjson" } (or a .csv, .ndjson or .jsonl file)');
+}
+
+async function* chunksOf(source: ImportSource): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder();
+  if (typeof source === 'string') {
+    const { createReadStream } = await import('node:fs');
+    for await (const chunk of createReadStream(source)) yield chunk as Uint8Array;
+    return;
+  }
+  if (source instanceof ReadableStream) {
+    const reader = source.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  for await (const chunk of source as AsyncIterable<Uint8Array | string>) yield typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+}
+
+/** The source as a request body, counting bytes and rows on the way. */
+function countingStream(source: ImportSource, header: boolean, onProgress?: ImportOptions['onProgress']): ReadableStream<Uint8Array> {
+  const started = Date.now();
+  let bytes = 0;
+  let lines = 0;
+  let pending = false;
+  let reported = 0;
+  const report = (force: boolean) => {
+    if (!onProgress || (!force && Date.now() - reported < 100)) return;
+    reported = Date.now();
+    const rows = Math.max(0, lines - (header ? 1 : 0));
+    const seconds = (Date.now() - started) / 1000;
+    onProgress({ bytes, rows, rowsPerSecond: seconds > 0 ? rows / seconds : 0 });
+  };
+  const iterator = chunksOf(source);
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await iterator.next();
+      if (done) {
+        if (pending) lines++;
+        pending = false;
+        report(true);
+        controller.close();
+        return;
+      }
+      bytes += value.length;
+      for (const byte of value) {
+        if (byte === 0x0a) {
+          if (pending) lines++;
+          pending = false;
+        } else if (byte !== 0x0d && byte !== 0x20 && byte !== 0x09) pending = true;
+      }
+      report(false);
+      controller.enqueue(value);
+    },
+    async cancel() {
+      await iterator.return(undefined);
+    },
+  });
+}
+
+function contactHelpers(api: Client<paths>, raw: RawFetch) {
   return {
+    /** Creates or updates one contact (matched by externalId, else email). */
+    upsert: (body: UpsertContactBody, options: IdempotencyOptions = {}) =>
+      unwrap(
+        api.PUT('/contacts', {
+          params: { header: { 'Idempotency-Key': options.idempotencyKey ?? idempotencyKey() } },
+          body,
+        }),
+      ),
     /** Upserts up to 1000 contacts in one call. */
     bulk: (contacts: BulkContactsBody['contacts'], options: IdempotencyOptions = {}) =>
       unwrap(
@@ -234,5 +399,110 @@ function contactHelpers(api: Client<paths>) {
           body: { contacts },
         }),
       ),
+    get: (id: string) => unwrap(api.GET('/contacts/{id}', { params: { path: { id } } })),
+    list: (query: ListQuery<operations['listContacts']> = {}) =>
+      unwrap(api.GET('/contacts', { params: { query: { page: 1, limit: 50, ...query } } })),
+    update: (id: string, body: UpdateContactBody) => unwrap(api.PATCH('/contacts/{id}', { params: { path: { id } }, body })),
+    /** GDPR erasure: deletes the contact, keeps its address suppressed. */
+    erase: async (id: string): Promise<void> => {
+      await unwrap(api.DELETE('/contacts/{id}', { params: { path: { id } } })).catch((error: unknown) => {
+        // 204 has no body: openapi-fetch reports data undefined, which is success here.
+        if (!(error instanceof MailingCoreError) || error.status >= 300) throw error;
+      });
+    },
+    /**
+     * Streams a CSV or NDJSON source of any size to POST /contacts/import: a file path, a web
+     * ReadableStream or any async iterable of bytes/strings. Resolves with the import summary
+     * (rows that failed are listed in `errors`, not thrown). Not retried: a stream is read once.
+     */
+    import: async (source: ImportSource, options: ImportOptions = {}): Promise<ImportResult> => {
+      const format = importFormat(source, options.format);
+      let response: Response;
+      try {
+        response = await raw('/contacts/import', {
+          method: 'POST',
+          headers: { 'content-type': IMPORT_TYPES[format] },
+          body: countingStream(source, format === 'csv', options.onProgress),
+          duplex: 'half',
+          signal: options.signal,
+        });
+      } catch (error) {
+        if (error instanceof MailingCoreError) throw error;
+        throw new MailingCoreError(0, 'NETWORK_ERROR', (error as Error).message);
+      }
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = undefined;
+      }
+      if (!response.ok) {
+        const err = (body ?? {}) as Partial<ErrorResponse>;
+        throw new MailingCoreError(response.status, err.code ?? `HTTP_${response.status}`, err.message ?? response.statusText, body);
+      }
+      return body as ImportResult;
+    },
+  };
+}
+
+function templateHelpers(api: Client<paths>) {
+  return {
+    /** A template and its first (draft) version. */
+    create: (body: CreateTemplateBody) => unwrap(api.POST('/templates', { body })),
+    get: (id: string) => unwrap(api.GET('/templates/{id}', { params: { path: { id } } })),
+    list: (query: ListQuery<operations['listTemplates']> = {}) =>
+      unwrap(api.GET('/templates', { params: { query: { page: 1, limit: 20, ...query } } })),
+    /** A new version; pass `localeGroupId` (the base version's id) and `locale` to make it a locale variant. */
+    createVersion: (templateId: string, body: CreateTemplateVersionBody) =>
+      unwrap(api.POST('/templates/{id}/versions', { params: { path: { id: templateId } }, body })),
+    versions: (templateId: string, query: ListQuery<operations['listTemplateVersions']> = {}) =>
+      unwrap(api.GET('/templates/{id}/versions', { params: { path: { id: templateId }, query: { page: 1, limit: 20, ...query } } })),
+    getVersion: (templateId: string, versionId: string) =>
+      unwrap(api.GET('/templates/{id}/versions/{versionId}', { params: { path: { id: templateId, versionId } } })),
+    updateVersion: (templateId: string, versionId: string, body: UpdateTemplateVersionBody) =>
+      unwrap(api.PATCH('/templates/{id}/versions/{versionId}', { params: { path: { id: templateId, versionId } }, body })),
+    /** Checks the Liquid syntax, inlines CSS, derives the text part; campaigns may then use it. */
+    publish: (templateId: string, versionId: string) =>
+      unwrap(api.POST('/templates/{id}/versions/{versionId}/publish', { params: { path: { id: templateId, versionId } } })),
+    unpublish: (templateId: string, versionId: string) =>
+      unwrap(api.POST('/templates/{id}/versions/{versionId}/unpublish', { params: { path: { id: templateId, versionId } } })),
+    /** Renders a version with a contact's data (`contactId`) or given `data`. */
+    preview: (templateId: string, versionId: string, body: PreviewBody = {}) =>
+      unwrap(api.POST('/templates/{id}/versions/{versionId}/preview', { params: { path: { id: templateId, versionId } }, body })),
+  };
+}
+
+function suppressionHelpers(api: Client<paths>) {
+  return {
+    /** Idempotent: an existing suppression keeps its original reason and date. */
+    add: (email: string, reason: SuppressionReason = 'manual') => unwrap(api.POST('/suppressions', { body: { email, reason } })),
+    list: (query: ListQuery<operations['listSuppressions']> = {}) =>
+      unwrap(api.GET('/suppressions', { params: { query: { limit: 50, ...query } } })),
+    remove: async (email: string): Promise<void> => {
+      await unwrap(api.DELETE('/suppressions/{email}', { params: { path: { email } } })).catch((error: unknown) => {
+        if (!(error instanceof MailingCoreError) || error.status >= 300) throw error;
+      });
+    },
+  };
+}
+
+function projectHelpers(api: Client<paths>) {
+  return {
+    /** An SMTP project; its password is encrypted at rest and never returned. */
+    create: (body: CreateProjectBody) => unwrap(api.POST('/projects', { body })),
+    get: (id: string) => unwrap(api.GET('/projects/{id}', { params: { path: { id } } })),
+    list: (query: ListQuery<operations['listProjects']> = {}) =>
+      unwrap(api.GET('/projects', { params: { query: { page: 1, limit: 20, ...query } } })),
+    update: (id: string, body: UpdateProjectBody) => unwrap(api.PATCH('/projects/{id}', { params: { path: { id } }, body })),
+    /** Connects and logs in to the project's SMTP server: `{ ok: true }` or the server's error. */
+    verify: (id: string) => unwrap(api.POST('/projects/{id}/verify', { params: { path: { id } } })),
+  };
+}
+
+function usageHelpers(api: Client<paths>) {
+  return {
+    /** This month's sends against the tenant's quota. */
+    get: () => unwrap(api.GET('/usage')),
   };
 }

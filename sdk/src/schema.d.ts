@@ -956,10 +956,23 @@ export interface operations {
                                 skipped: {
                                     /** @description Not queued: over the monthly quota ceiling */
                                     quota: number;
-                                    /** @description Not sent: suppressed or opted out before delivery */
+                                    /** @description Not sent: the address was suppressed between fan-out and delivery */
                                     suppressed: number;
+                                    /** @description Not sent: the contact opted out between fan-out and delivery */
+                                    optedOut: number;
+                                    /** @description Not sent: the contact was erased between fan-out and delivery */
+                                    erased: number;
                                 };
                             };
+                            /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                            warnings?: {
+                                /** @enum {string} */
+                                code: "LOCALE_NOT_COVERED";
+                                locale: string;
+                                /** @description Contacts of the audience with this locale */
+                                count: number;
+                                message: string;
+                            }[];
                         }[];
                         meta: {
                             page: number;
@@ -1129,10 +1142,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1267,10 +1293,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1432,10 +1471,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1578,10 +1630,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1716,10 +1781,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1848,10 +1926,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -2066,7 +2157,7 @@ export interface operations {
                             status: "QUEUED" | "SENDING" | "SENT" | "FAILED" | "CANCELLED" | "SKIPPED";
                             attempts: number;
                             lastError: string | null;
-                            skipReason: string | null;
+                            skipReason: ("suppressed" | "opted_out" | "contact_erased") | null;
                             providerMessageId: string | null;
                             sentAt: string | null;
                             /** Format: date-time */
@@ -2277,10 +2368,23 @@ export interface operations {
                                 skipped: {
                                     /** @description Not queued: over the monthly quota ceiling */
                                     quota: number;
-                                    /** @description Not sent: suppressed or opted out before delivery */
+                                    /** @description Not sent: the address was suppressed between fan-out and delivery */
                                     suppressed: number;
+                                    /** @description Not sent: the contact opted out between fan-out and delivery */
+                                    optedOut: number;
+                                    /** @description Not sent: the contact was erased between fan-out and delivery */
+                                    erased: number;
                                 };
                             };
+                            /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                            warnings?: {
+                                /** @enum {string} */
+                                code: "LOCALE_NOT_COVERED";
+                                locale: string;
+                                /** @description Contacts of the audience with this locale */
+                                count: number;
+                                message: string;
+                            }[];
                         };
                     };
                 };

@@ -69,7 +69,9 @@ export class ApiKeyService {
     return { ...toInfo(row), apiKey: generated.key };
   }
 
+  /** Throws "tenant X not found" for an unknown tenant, as create does (rather than an empty list). */
   async list(tenantId: string): Promise<ApiKeyInfo[]> {
+    if (!(await this.deps.tenants.getById(tenantId))) throw new Error(`tenant ${tenantId} not found`);
     return (await this.deps.keys.listByTenant(tenantId)).map(toInfo);
   }
 

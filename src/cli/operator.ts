@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
+import readline from 'node:readline/promises';
 import cliProgress from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { CAMPAIGN_STATUSES, isFinal } from '../campaigns/lifecycle.js';
+import { CliError, EXIT, type ErrorDetail } from './errors.js';
 
 /**
  * Operator commands that talk to the HTTP API like any client (plain fetch,
@@ -11,17 +13,29 @@ import { CAMPAIGN_STATUSES, isFinal } from '../campaigns/lifecycle.js';
  * cancel/watch and contacts import. Connection from --url/--key/--tenant or
  * MAILINGCORE_URL / MAILINGCORE_API_KEY / MAILINGCORE_TENANT_ID. An API error
  * becomes an OperatorError whose message is `<code>: <message>`; cli.ts
- * prints it as one line `mailingcore: <code>: <message>` and exits 1.
+ * prints it as `mailingcore: <code>: <message>`, then the API's `details`
+ * one per line (`  field: message`), and exits 1.
  */
 
-export class OperatorError extends Error {
+export class OperatorError extends CliError {
   constructor(
     readonly code: string,
     message: string,
     readonly status = 0,
+    details: readonly ErrorDetail[] = [],
+    exitCode: (typeof EXIT)[keyof typeof EXIT] = EXIT.error,
   ) {
-    super(`${code}: ${message}`);
+    super(`${code}: ${message}`, exitCode, details);
   }
+}
+
+/** The API's `details`, kept only when well-formed. */
+function detailsOf(body: unknown): ErrorDetail[] {
+  const details = (body as { details?: unknown } | undefined)?.details;
+  if (!Array.isArray(details)) return [];
+  return details
+    .filter((d): d is { field?: unknown; message?: unknown } => typeof d === 'object' && d !== null)
+    .map((d) => ({ field: typeof d.field === 'string' ? d.field : '(request)', message: String(d.message ?? '') }));
 }
 
 interface Connection {
@@ -62,12 +76,19 @@ interface Campaign {
 const FINAL = new Set<string>(CAMPAIGN_STATUSES.filter(isFinal));
 const STATUSES: readonly string[] = CAMPAIGN_STATUSES;
 
+/** A campaign status in any case (`sent`, `Sent`, `SENT`). */
+export function parseStatus(value: string): string {
+  const status = value.trim().toUpperCase();
+  if (!STATUSES.includes(status)) throw new InvalidArgumentError(`must be one of ${STATUSES.join(', ')} (any case)`);
+  return status;
+}
+
 function connection(flags: ConnectionFlags): Connection {
   const url = flags.url ?? process.env.MAILINGCORE_URL ?? 'http://127.0.0.1:3000';
   const key = flags.key ?? process.env.MAILINGCORE_API_KEY;
   const tenant = flags.tenant ?? process.env.MAILINGCORE_TENANT_ID;
-  if (!key) throw new OperatorError('MISSING_API_KEY', 'pass --key or set MAILINGCORE_API_KEY');
-  if (!tenant) throw new OperatorError('MISSING_TENANT', 'pass --tenant or set MAILINGCORE_TENANT_ID');
+  if (!key) throw new OperatorError('MISSING_API_KEY', 'pass --key or set MAILINGCORE_API_KEY', 0, [], EXIT.usage);
+  if (!tenant) throw new OperatorError('MISSING_TENANT', 'pass --tenant or set MAILINGCORE_TENANT_ID', 0, [], EXIT.usage);
   return { url: url.replace(/\/+$/, ''), key, tenant };
 }
 
@@ -98,7 +119,12 @@ async function api<T>(
   }
   if (!response.ok) {
     const err = (body ?? {}) as { code?: string; message?: string };
-    throw new OperatorError(err.code ?? `HTTP_${response.status}`, err.message ?? (text.trim() || response.statusText), response.status);
+    throw new OperatorError(
+      err.code ?? `HTTP_${response.status}`,
+      err.message ?? (text.trim() || response.statusText),
+      response.status,
+      detailsOf(body),
+    );
   }
   return body as T;
 }
@@ -158,7 +184,33 @@ export function rateAndEta(samples: Sample[], remaining: number): { rate: number
   return { rate, eta: rate > 0 ? Math.ceil(remaining / rate) : null };
 }
 
-async function watch(conn: Connection, id: string, intervalMs: number): Promise<Campaign> {
+/**
+ * A DRAFT will never start by itself, and a SCHEDULED campaign only at its
+ * time: watching either would poll forever, so watch says so and stops —
+ * unless `--wait` asks it to wait for a scheduled campaign to start.
+ */
+async function waitUntilStarted(conn: Connection, id: string, intervalMs: number, wait: boolean): Promise<void> {
+  let announced = false;
+  for (;;) {
+    const c = await api<Campaign>(conn, 'GET', `/campaigns/${encodeURIComponent(id)}`);
+    if (c.status === 'DRAFT') {
+      throw new CliError(
+        `campaign ${id} is DRAFT: it has not been sent, so there is nothing to watch (send it with "mailingcore campaigns send ${id}")`,
+      );
+    }
+    if (c.status !== 'SCHEDULED') return;
+    if (!wait) {
+      throw new CliError(`campaign ${id} is SCHEDULED for ${c.scheduledAt ?? '(unknown)'}: nothing to watch yet; pass --wait to wait for it to start`);
+    }
+    if (!announced) process.stderr.write(`campaign ${id} is SCHEDULED for ${c.scheduledAt}: waiting for it to start…\n`);
+    announced = true;
+    const untilStart = c.scheduledAt ? Date.parse(c.scheduledAt) - Date.now() : intervalMs;
+    await new Promise((r) => setTimeout(r, Math.min(30_000, Math.max(intervalMs, untilStart))));
+  }
+}
+
+async function watch(conn: Connection, id: string, intervalMs: number, waitForSchedule = false): Promise<Campaign> {
+  await waitUntilStarted(conn, id, intervalMs, waitForSchedule);
   const tty = Boolean(process.stdout.isTTY);
   const bar = tty
     ? new cliProgress.SingleBar(
@@ -208,6 +260,35 @@ async function watch(conn: Connection, id: string, intervalMs: number): Promise<
   }
 }
 
+/** Counts data rows in a stream of CSV or NDJSON bytes: non-empty lines, less the CSV header. */
+export class RowCounter {
+  private lines = 0;
+  private pending = false;
+
+  constructor(private readonly header: boolean) {}
+
+  add(chunk: Uint8Array): void {
+    for (const byte of chunk) {
+      if (byte === 0x0a) {
+        if (this.pending) this.lines++;
+        this.pending = false;
+      } else if (byte !== 0x0d && byte !== 0x20 && byte !== 0x09) {
+        this.pending = true;
+      }
+    }
+  }
+
+  /** The last line may have no line break. */
+  end(): void {
+    if (this.pending) this.lines++;
+    this.pending = false;
+  }
+
+  get rows(): number {
+    return Math.max(0, this.lines - (this.header ? 1 : 0));
+  }
+}
+
 const CONTENT_TYPES: Record<string, string> = {
   '.csv': 'text/csv',
   '.ndjson': 'application/x-ndjson',
@@ -224,26 +305,37 @@ interface ImportSummary {
 
 async function importContacts(conn: Connection, file: string): Promise<ImportSummary> {
   const contentType = CONTENT_TYPES[path.extname(file).toLowerCase()];
-  if (!contentType) throw new OperatorError('UNSUPPORTED_FILE', `${file}: use a .csv, .ndjson or .jsonl file`);
+  if (!contentType) throw new OperatorError('UNSUPPORTED_FILE', `${file}: use a .csv, .ndjson or .jsonl file`, 0, [], EXIT.usage);
   let size: number;
   try {
     size = fs.statSync(file).size;
   } catch (error) {
-    throw new OperatorError('FILE_NOT_FOUND', `${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new OperatorError('FILE_NOT_FOUND', `${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 0, [], EXIT.usage);
   }
+  // Rows are counted here as the file streams (line breaks after the CSV header; a quoted CSV
+  // value spanning lines counts once per line); the percentage is of the file's bytes.
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
-        { format: 'uploading [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true, stream: process.stderr },
+        { format: 'uploading [{bar}] {percentage}% | {rows} rows | {rate} rows/s', hideCursor: true, stream: process.stderr },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  bar?.start(size, 0);
+  const started = Date.now();
+  const progress = new RowCounter(contentType === 'text/csv');
+  bar?.start(size, 0, { rows: 0, rate: '0' });
   let sent = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       sent += chunk.length;
-      bar?.update(sent);
+      progress.add(chunk);
+      const seconds = (Date.now() - started) / 1000;
+      bar?.update(sent, { rows: progress.rows, rate: seconds > 0 ? Math.round(progress.rows / seconds).toString() : '0' });
       callback(null, chunk);
+    },
+    flush(callback) {
+      progress.end();
+      bar?.update(sent, { rows: progress.rows });
+      callback();
     },
   });
   const stream = fs.createReadStream(file).pipe(counter);
@@ -257,6 +349,45 @@ async function importContacts(conn: Connection, file: string): Promise<ImportSum
   }
 }
 
+interface CoverageRow {
+  locale: string | null;
+  count: number;
+  hasTemplate: boolean;
+}
+
+/**
+ * Before a send: the audience's locales (non-null) with no template variant of
+ * their own get the base version. List them and go on only with --yes or an
+ * interactive yes; without a terminal to ask on, refuse (exit 2). Contacts
+ * without a locale are expected to get the base version and are not listed.
+ */
+async function confirmCoverage(conn: Connection, id: string, yes: boolean): Promise<void> {
+  const campaign = await api<Campaign>(conn, 'GET', `/campaigns/${encodeURIComponent(id)}`);
+  // Nothing to check when the API will refuse the send anyway (wrong state, no template): let it say why.
+  if ((campaign.status !== 'DRAFT' && campaign.status !== 'SCHEDULED') || !campaign.templateVersionId) return;
+  const coverage = await api<CoverageRow[]>(conn, 'GET', `/campaigns/${encodeURIComponent(id)}/locale-coverage`);
+  const gaps = coverage.filter((row): row is CoverageRow & { locale: string } => row.locale !== null && !row.hasTemplate && row.count > 0);
+  if (gaps.length === 0) return;
+  const contacts = gaps.reduce((sum, row) => sum + row.count, 0);
+  const width = Math.max(...gaps.map((row) => row.locale.length));
+  process.stderr.write(
+    `warning: ${gaps.length === 1 ? '1 locale' : `${gaps.length} locales`} of the audience (${contacts} contact${contacts === 1 ? '' : 's'}) ` +
+      `have no template variant and will get the base version:\n` +
+      gaps.map((row) => `  ${row.locale.padEnd(width)}  ${row.count} contact${row.count === 1 ? '' : 's'}\n`).join(''),
+  );
+  if (yes) return;
+  if (!process.stdin.isTTY) {
+    throw new CliError(`not sending campaign ${id}: pass --yes to send it anyway (no terminal to ask on)`, EXIT.usage);
+  }
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question('Send anyway? [y/N] ')).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') throw new CliError(`not sending campaign ${id}`, EXIT.usage);
+  } finally {
+    rl.close();
+  }
+}
+
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number');
   return Number(value);
@@ -267,7 +398,7 @@ export function registerOperatorCommands(program: Command): void {
 
   withConnection(campaigns.command('list'))
     .description('list campaigns, newest first')
-    .addOption(new Option('--status <status>', 'only this status').choices(STATUSES))
+    .option('--status <status>', `only this status: ${STATUSES.join(', ')} (any case)`, parseStatus)
     .option('--page <n>', 'page number', positiveInt, 1)
     .option('--limit <n>', 'campaigns per page (1-100)', positiveInt, 20)
     .option('--json', 'print JSON')
@@ -296,11 +427,17 @@ export function registerOperatorCommands(program: Command): void {
     });
 
   withConnection(campaigns.command('send'))
-    .description('send a DRAFT or SCHEDULED campaign now (follow it with `campaigns watch`)')
+    .description(
+      'send a DRAFT or SCHEDULED campaign now (follow it with `campaigns watch`); first checks which locales of the audience ' +
+        'have no template variant and asks before sending them the base version',
+    )
     .argument('<id>', 'campaign id')
+    .option('-y, --yes', 'send even when some locales have no template variant (no question asked)')
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: ConnectionFlags & { json?: boolean }) => {
-      const c = await api<Campaign>(connection(opts), 'POST', `/campaigns/${encodeURIComponent(id)}/send`, {
+    .action(async (id: string, opts: ConnectionFlags & { json?: boolean; yes?: boolean }) => {
+      const conn = connection(opts);
+      await confirmCoverage(conn, id, Boolean(opts.yes));
+      const c = await api<Campaign>(conn, 'POST', `/campaigns/${encodeURIComponent(id)}/send`, {
         headers: { 'idempotency-key': globalThis.crypto.randomUUID() },
       });
       if (opts.json) json(c);
@@ -321,9 +458,10 @@ export function registerOperatorCommands(program: Command): void {
     .description('follow delivery (queued/sent/failed, rate, ETA) until SENT or CANCELLED; one line per change when not a terminal')
     .argument('<id>', 'campaign id')
     .option('--interval <ms>', 'poll interval in milliseconds', positiveInt, 1000)
+    .option('--wait', 'a SCHEDULED campaign: wait for it to start, then watch (without it, watch on DRAFT/SCHEDULED says so and exits 1)')
     .option('--json', 'print the final campaign as JSON')
-    .action(async (id: string, opts: ConnectionFlags & { interval: number; json?: boolean }) => {
-      const c = await watch(connection(opts), id, opts.interval);
+    .action(async (id: string, opts: ConnectionFlags & { interval: number; wait?: boolean; json?: boolean }) => {
+      const c = await watch(connection(opts), id, opts.interval, Boolean(opts.wait));
       if (opts.json) json(c);
       else out(`campaign ${c.id} ${c.status}: ${c.counters.sent} sent, ${c.counters.failed} failed, ${c.counters.cancelled} cancelled`);
     });
@@ -335,8 +473,12 @@ export function registerOperatorCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (file: string, opts: ConnectionFlags & { json?: boolean }) => {
       const summary = await importContacts(connection(opts), file);
-      if (opts.json) return json(summary);
-      out(`processed ${summary.processed}: ${summary.created} created, ${summary.updated} updated, ${summary.failed} failed`);
-      for (const e of summary.errors) out(`  line ${e.line}: ${e.message}`);
+      if (opts.json) json(summary);
+      else {
+        out(`processed ${summary.processed}: ${summary.created} created, ${summary.updated} updated, ${summary.failed} failed`);
+        for (const e of summary.errors) out(`  line ${e.line}: ${e.message}`);
+      }
+      // Partial failure: the good rows are in, the failed ones are listed above.
+      if (summary.failed > 0) process.exitCode = EXIT.partial;
     });
 }

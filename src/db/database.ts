@@ -47,7 +47,64 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
-export function openDatabase(config: DatabaseConfig, options: { poolSize?: number } = {}): Database {
+export interface OpenOptions {
+  poolSize?: number;
+  /**
+   * SQLite: refuse (DatabaseMissingError) instead of creating the file when it
+   * does not exist — the admin CLI must not hand out keys from a fresh,
+   * empty database the server never reads.
+   */
+  mustExist?: boolean;
+}
+
+/** The SQLite file named by the configuration does not exist (and `mustExist` was asked). */
+export class DatabaseMissingError extends Error {
+  constructor(readonly file: string) {
+    super(
+      `no database at ${file}: run this where the server runs, with its DATA_DIR (or DATABASE_URL=sqlite:/path/to/mailingcore.db), ` +
+        `or create one with "mailingcore migrate"`,
+    );
+  }
+}
+
+/** better-sqlite3's compiled module is missing or built for another Node.js. */
+export class NativeBindingError extends Error {}
+
+const BINDING_FAILURE = /Could not locate the bindings file|NODE_MODULE_VERSION|ERR_DLOPEN_FAILED|better_sqlite3\.node|invalid ELF header|wrong ELF class/;
+
+export function isNativeBindingFailure(error: unknown): boolean {
+  const e = error as { message?: unknown; code?: unknown };
+  return e?.code === 'ERR_DLOPEN_FAILED' || (typeof e?.message === 'string' && BINDING_FAILURE.test(e.message));
+}
+
+/** Opens a SQLite connection, turning a missing native binding into one line that says what to do. */
+export function openSqlite(file: string, options: SQLite.Options = {}): SQLite.Database {
+  try {
+    return new SQLite(file, options);
+  } catch (error) {
+    if (isNativeBindingFailure(error)) {
+      throw new NativeBindingError(
+        `the native SQLite module (better-sqlite3) is not built for Node.js ${process.version}: run "npm rebuild better-sqlite3"`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** The database as it may be shown: the SQLite path, or the URL without its password. */
+export function describeDatabase(config: DatabaseConfig): string {
+  if (config.dialect === 'sqlite') return config.file;
+  try {
+    const url = new URL(config.url);
+    url.password = '';
+    return url.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}
+
+export function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Database {
   if (config.dialect === 'postgres') {
     const pool = new pg.Pool({ connectionString: config.url, max: options.poolSize ?? 10, types: pgTypes });
     // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -55,8 +112,9 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
+  if (options.mustExist && config.file !== ':memory:' && !fs.existsSync(config.file)) throw new DatabaseMissingError(config.file);
   if (config.file !== ':memory:') fs.mkdirSync(path.dirname(config.file), { recursive: true });
-  const sqlite = new SQLite(config.file);
+  const sqlite = openSqlite(config.file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');

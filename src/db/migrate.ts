@@ -21,6 +21,13 @@ export async function isSchemaCurrent(database: Database): Promise<boolean> {
   return migrations.every((m) => m.executedAt !== undefined);
 }
 
+/** How many known migrations are applied and pending (reads only: creates no table). */
+export async function migrationStatus(database: Database): Promise<{ applied: number; pending: number }> {
+  const migrations = await migrator(database).getMigrations();
+  const applied = migrations.filter((m) => m.executedAt !== undefined).length;
+  return { applied, pending: migrations.length - applied };
+}
+
 function unwrap({ error, results }: MigrationResultSet): string[] {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { SendingPolicy } from './sending-policy.js';
+import type { SendingPolicy } from '../config.js';
 import type { SkipReason } from '../db/enums.js';
 import type { ProjectRow } from '../projects/project.repository.js';
 import type { Clock } from '../shared/time.js';

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { RequestLogs } from '../http/request-logs.js';
 import { registerErrorHandlers } from '../http/errors.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../http/request-id.js';
 import type { App } from '../http/types.js';
@@ -19,6 +20,8 @@ export async function buildOperationsApp(
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // Probes and scrapes every few seconds: their request lines only at debug.
+    logController: new RequestLogs('debug'),
   }).withTypeProvider() as unknown as App;
   registerErrorHandlers(app);
   app.addHook('onRequest', async (request, reply) => {

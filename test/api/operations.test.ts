@@ -226,7 +226,7 @@ describe.each(DIALECTS)('operations endpoints (%s)', (dialect) => {
     expect((await ctx.request('GET', '/nowhere', { headers: { 'x-request-id': 'lost-1' } })).headers['x-request-id']).toBe('lost-1');
   });
 
-  it('puts the request id on every log line of the request', async () => {
+  const logLines = async (level: string) => {
     const lines: Record<string, unknown>[] = [];
     const stream = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -234,14 +234,26 @@ describe.each(DIALECTS)('operations endpoints (%s)', (dialect) => {
         done();
       },
     });
-    const app = await buildApp(ctx.container, { logger: pino({ level: 'info' }, stream) });
+    const app = await buildApp(ctx.container, { logger: pino({ level }, stream) });
     try {
-      await app.inject({ method: 'GET', url: '/campaigns', headers: { 'x-request-id': 'trace-42' } });
+      await app.inject({ method: 'GET', url: '/campaigns?limit=5', headers: { 'x-request-id': 'trace-42' } });
     } finally {
       await app.close();
     }
+    return lines;
+  };
+
+  it('puts the request id on every log line of the request (Fastify\'s request lines at debug)', async () => {
+    const lines = await logLines('debug');
     const mine = lines.filter((line) => line.reqId === 'trace-42');
     expect(mine.map((line) => line.msg)).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
     expect(lines.filter((line) => 'req' in line || 'res' in line).every((line) => line.reqId === 'trace-42')).toBe(true);
+  });
+
+  it('logs one summary line per request at info', async () => {
+    const mine = (await logLines('info')).filter((line) => line.reqId === 'trace-42');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ level: 30, method: 'GET', url: '/campaigns?limit=5', statusCode: 401, ms: expect.any(Number) });
+    expect(mine[0]!.msg).toMatch(/^GET \/campaigns\?limit=5 401 [\d.]+ms$/);
   });
 });

@@ -87,6 +87,154 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', { timeout: 120_000 },
 
     const noTenant = runCli(['keys', 'create', '--tenant', 'missing', '--scopes', 'campaigns:read'], env);
     expect(noTenant.status).toBe(1);
-    expect(noTenant.stderr.trim()).toBe('mailingcore: tenant missing not found');
+    expect(noTenant.stderr.trim().split('\n').at(-1)).toBe('mailingcore: tenant missing not found');
+  });
+
+  it('names the database it opened on stderr, and agrees on unknown tenants (keys list = keys create = tenants show)', () => {
+    const shown = dialect === 'sqlite' ? (testDb.config as { file: string }).file : (testDb.config as { url: string }).url;
+    const list = runCli(['tenants', 'list', '--json'], env);
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stderr.trim()).toBe(`mailingcore: database ${shown}`);
+    expect(JSON.parse(list.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'Acme', monthlyQuota: 5000 })]));
+
+    for (const args of [
+      ['keys', 'list', '--tenant', 'missing'],
+      ['keys', 'create', '--tenant', 'missing', '--scopes', 'campaigns:read'],
+      ['tenants', 'show', 'missing'],
+    ]) {
+      const result = runCli(args, env);
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim().split('\n')).toEqual([`mailingcore: database ${shown}`, 'mailingcore: tenant missing not found']);
+    }
+  });
+
+  it('tenants list / show as text', () => {
+    const created = runCli(['tenants', 'create', '--name', 'Shown', '--quota', '42', '--json'], env);
+    const { tenant } = JSON.parse(created.stdout) as { tenant: { id: string } };
+    const list = runCli(['tenants', 'list'], env);
+    expect(list.stdout).toMatch(new RegExp(`^${tenant.id}\\s+42/month  Shown$`, 'm'));
+    const show = runCli(['tenants', 'show', tenant.id], env);
+    expect(show.status, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/^name\s+Shown$/m);
+    expect(show.stdout).toMatch(/^monthly quota\s+42$/m);
+    expect(show.stdout).toMatch(/^API keys\s+1 active, 0 revoked$/m);
+    expect(JSON.parse(runCli(['tenants', 'show', tenant.id, '--json'], env).stdout)).toMatchObject({
+      id: tenant.id,
+      name: 'Shown',
+      monthlyQuota: 42,
+      fallbackLocale: null,
+      apiKeys: { active: 1, revoked: 0 },
+    });
+
+    const update = runCli(['tenants', 'update', tenant.id, '--fallback-locale', 'ES'], env);
+    expect(update.status, update.stderr).toBe(0);
+    expect(runCli(['tenants', 'show', tenant.id], env).stdout).toMatch(/^fallback locale\s+es$/m);
+    const unknown = runCli(['tenants', 'update', 'missing', '--fallback-locale', 'es'], env);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr.trim().split('\n').at(-1)).toBe('mailingcore: tenant missing not found');
+  });
+
+  it('doctor: every check ok on a working setup', () => {
+    const doctor = runCli(['doctor', '--json'], env);
+    expect(doctor.status, doctor.stdout + doctor.stderr).toBe(0);
+    const checks = JSON.parse(doctor.stdout) as { name: string; status: string }[];
+    expect(checks.map((c) => [c.name, c.status])).toEqual([
+      ['configuration', 'ok'],
+      ['native binding', 'ok'],
+      ['database', 'ok'],
+      ['migrations', 'ok'],
+      ['SMTP', 'ok'],
+    ]);
+  });
+});
+
+/** Setups that are wrong: the admin CLI and doctor say what is wrong and what to do, and create nothing. */
+describe('mailingcore CLI on a wrong setup', { timeout: 120_000 }, () => {
+  let dir: string;
+  beforeAll(() => {
+    assertBuilt();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailingcore-wrong-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const noBinding = path.resolve('test/fixtures/no-sqlite-binding.cjs');
+
+  it('refuses to run admin commands on a missing SQLite file, naming it and how to point at the right one; creates nothing', () => {
+    const dataDir = path.join(dir, 'elsewhere');
+    for (const args of [['tenants', 'create', '--name', 'Lost'], ['tenants', 'list'], ['keys', 'list', '--tenant', 'x']]) {
+      const result = runCli(args, { DATA_DIR: dataDir, DATABASE_URL: '' });
+      expect(result.status, args.join(' ')).toBe(1);
+      const file = path.join(dataDir, 'mailingcore.db');
+      expect(result.stderr.trim().split('\n')).toEqual([
+        `mailingcore: database ${file}`,
+        `mailingcore: no database at ${file}: run this where the server runs, with its DATA_DIR (or DATABASE_URL=sqlite:/path/to/mailingcore.db), or create one with "mailingcore migrate"`,
+      ]);
+    }
+    expect(fs.existsSync(dataDir)).toBe(false);
+  });
+
+  it('refuses an existing database without the schema, and one whose migrations are behind', async () => {
+    const file = path.join(dir, 'empty.db');
+    fs.writeFileSync(file, '');
+    const empty = runCli(['tenants', 'list'], { DATABASE_URL: `sqlite:${file}` });
+    expect(empty.status).toBe(1);
+    expect(empty.stderr).toContain('has no MailingCore schema: is it the server\'s database?');
+
+    const testDb = await createTestDatabase('postgres');
+    try {
+      const pgEmpty = runCli(['tenants', 'list'], { DATABASE_URL: (testDb.config as { url: string }).url });
+      expect(pgEmpty.status).toBe(1);
+      expect(pgEmpty.stderr).toContain('has no MailingCore schema');
+    } finally {
+      await testDb.drop();
+    }
+  });
+
+  it('shows a PostgreSQL URL without its password', () => {
+    const result = runCli(['tenants', 'list'], { DATABASE_URL: 'postgres://mc:hunter2@127.0.0.1:9/mc' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.split('\n')[0]).toBe('mailingcore: database postgres://mc@127.0.0.1:9/mc');
+    expect(result.stderr).not.toContain('hunter2');
+    expect(result.stderr).toMatch(/cannot read the database postgres:\/\/mc@127\.0\.0\.1:9\/mc: .*ECONNREFUSED/);
+  });
+
+  it('prints its version; usage errors exit 2, --help exits 0', () => {
+    const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string };
+    expect(runCli(['--version'], {})).toMatchObject({ status: 0, stdout: `${pkg.version}\n` });
+    expect(runCli(['--help'], {}).status).toBe(0);
+    expect(runCli(['nonsense'], {}).status).toBe(2);
+    expect(runCli(['tenants', 'create'], {}).status).toBe(2); // --name is required
+    expect(runCli(['tenants', 'create', '--name', 'x', '--quota', 'lots'], {}).status).toBe(2);
+  });
+
+  it('doctor reports an unreachable database, a wrong SMTP host and a missing binding, each with what to do', () => {
+    const pg = runCli(['doctor'], { DATABASE_URL: 'postgres://mc:hunter2@127.0.0.1:9/mc', SMTP_URL: 'smtp://user:secret@127.0.0.1:9' });
+    expect(pg.status).toBe(1);
+    expect(pg.stdout).toMatch(/^FAIL {2}database +postgres:\/\/mc@127\.0\.0\.1:9\/mc: .*ECONNREFUSED/m);
+    expect(pg.stdout).toContain('→ check that PostgreSQL runs and that DATABASE_URL names the right host, port, database and credentials');
+    expect(pg.stdout).toMatch(/^SKIP {2}migrations/m);
+    expect(pg.stdout).toMatch(/^FAIL {2}SMTP +smtp:\/\/user@127\.0\.0\.1:9: .*ECONNREFUSED/m);
+    expect(pg.stdout).toContain("→ check SMTP_URL's host, port");
+    expect(pg.stdout + pg.stderr).not.toMatch(/hunter2|secret/);
+
+    const file = path.join(dir, 'doctor.db');
+    expect(runCli(['migrate'], { DATABASE_URL: `sqlite:${file}` }).status).toBe(0);
+    const binding = runCli(['doctor'], { DATABASE_URL: `sqlite:${file}`, NODE_OPTIONS: `--require ${noBinding}` });
+    expect(binding.status).toBe(1);
+    expect(binding.stdout).toMatch(/^FAIL {2}native binding +.*Could not locate the bindings file/m);
+    expect(binding.stdout).toContain('→ run "npm rebuild better-sqlite3"');
+
+    const bad = runCli(['doctor'], { PORT: 'eighty' });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/^FAIL {2}configuration +PORT must be an integer/m);
+  });
+
+  it('a missing native binding stops start with one line saying to run npm rebuild better-sqlite3', () => {
+    const result = runCli(['start'], { DATA_DIR: path.join(dir, 'nobinding'), NODE_OPTIONS: `--require ${noBinding}`, PORT: '0' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `mailingcore: the native SQLite module (better-sqlite3) is not built for Node.js ${process.version}: run "npm rebuild better-sqlite3"`,
+    ]);
   });
 });

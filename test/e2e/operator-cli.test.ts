@@ -49,7 +49,7 @@ describe('mailingcore operator commands', { timeout: 120_000 }, () => {
     const csv = path.join(dataDir, 'contacts.csv');
     fs.writeFileSync(csv, 'email,locale,optIn,first_name\n' + Array.from({ length: 20 }, (_, i) => `c${i}@example.com,en,true,C${i}\n`).join('') + 'not-an-email,en,true,X\n');
     const result = cli(['contacts', 'import', csv]);
-    expect(result.status, result.stderr).toBe(0);
+    expect(result.status, result.stderr).toBe(3); // partial failure: one bad row
     expect(result.stdout).toContain('processed 21: 20 created, 0 updated, 1 failed');
     expect(result.stdout).toMatch(/line \d+:/);
 
@@ -60,7 +60,7 @@ describe('mailingcore operator commands', { timeout: 120_000 }, () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ processed: 2, created: 1, updated: 1, failed: 0 });
 
     const bad = cli(['contacts', 'import', path.join(dataDir, 'x.txt')]);
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toMatch(/^mailingcore: UNSUPPORTED_FILE: /);
   });
 
@@ -74,6 +74,12 @@ describe('mailingcore operator commands', { timeout: 120_000 }, () => {
     const drafts = JSON.parse(cli(['campaigns', 'list', '--status', 'DRAFT', '--json']).stdout);
     expect(drafts.data.map((c: { id: string }) => c.id)).toContain(campaign.id);
     expect(JSON.parse(cli(['campaigns', 'list', '--status', 'SENT', '--json']).stdout).data).toEqual([]);
+    // Status options in any case.
+    expect(JSON.parse(cli(['campaigns', 'list', '--status', 'draft', '--json']).stdout).data.map((c: { id: string }) => c.id)).toContain(campaign.id);
+    expect(JSON.parse(cli(['campaigns', 'list', '--status', 'Sent', '--json']).stdout).data).toEqual([]);
+    const badStatus = cli(['campaigns', 'list', '--status', 'done']);
+    expect(badStatus.status).toBe(2);
+    expect(badStatus.stderr).toContain('must be one of DRAFT, SCHEDULED, SENDING, SENT, CANCELLED (any case)');
 
     const show = cli(['campaigns', 'show', campaign.id]);
     expect(show.stdout).toMatch(/status\s+DRAFT/);
@@ -128,6 +134,82 @@ describe('mailingcore operator commands', { timeout: 120_000 }, () => {
     const down = runCli(['campaigns', 'list'], { ...apiEnv, MAILINGCORE_URL: 'http://127.0.0.1:9' });
     expect(down.status).toBe(1);
     expect(down.stderr).toMatch(/^mailingcore: UNREACHABLE: /);
+  });
+
+  it("prints the API's details under the error line", () => {
+    const limit = cli(['campaigns', 'list', '--limit', '500']);
+    expect(limit.status).toBe(1);
+    expect(limit.stderr.trim().split('\n')).toEqual(['mailingcore: VALIDATION_ERROR: Invalid request querystring', '  limit: must be <= 100']);
+
+    const csv = path.join(dataDir, 'no-email.csv');
+    fs.writeFileSync(csv, 'name,locale\nAna,es\n');
+    const noEmail = cli(['contacts', 'import', csv]);
+    expect(noEmail.status).toBe(1);
+    const [first, ...details] = noEmail.stderr.trim().split('\n');
+    expect(first).toMatch(/^mailingcore: VALIDATION_ERROR: /);
+    expect(details.length).toBeGreaterThan(0);
+    expect(details.join('\n')).toMatch(/^ {2}\S+: .*email/m);
+  });
+
+  it('exit codes: 2 for usage (missing key, bad option), 1 for API errors', () => {
+    expect(runCli(['campaigns', 'list'], { ...apiEnv, MAILINGCORE_API_KEY: '' }).status).toBe(2);
+    expect(cli(['campaigns', 'list', '--page', 'zero']).status).toBe(2);
+    expect(cli(['campaigns', 'show', 'nope']).status).toBe(1);
+  });
+
+  it('watch on a DRAFT or SCHEDULED campaign says so and exits 1 (--wait waits for the schedule)', async () => {
+    const draft = await api('POST', '/campaigns', { name: 'Still a draft', templateVersionId: versionId });
+    const watchDraft = cli(['campaigns', 'watch', draft.id, '--interval', '100']);
+    expect(watchDraft.status).toBe(1);
+    expect(watchDraft.stderr.trim()).toBe(
+      `mailingcore: campaign ${draft.id} is DRAFT: it has not been sent, so there is nothing to watch (send it with "mailingcore campaigns send ${draft.id}")`,
+    );
+
+    const scheduled = await api('POST', '/campaigns', { name: 'Later', templateVersionId: versionId });
+    const at = new Date(Date.now() + 8000).toISOString(); // each CLI run takes a second or two here
+    await api('POST', `/campaigns/${scheduled.id}/schedule`, { scheduledAt: at });
+    const noWait = cli(['campaigns', 'watch', scheduled.id]);
+    expect(noWait.status).toBe(1);
+    expect(noWait.stderr).toContain(`is SCHEDULED for `);
+    expect(noWait.stderr).toContain('pass --wait to wait for it to start');
+
+    const waited = cli(['campaigns', 'watch', scheduled.id, '--wait', '--interval', '200']);
+    expect(waited.status, waited.stderr).toBe(0);
+    expect(waited.stderr).toContain('waiting for it to start');
+    expect(waited.stdout.trim().split('\n').at(-1)).toMatch(new RegExp(`^campaign ${scheduled.id} SENT: `));
+  });
+
+  it('send lists the locales without a template variant and refuses without --yes when there is no terminal (exit 2)', async () => {
+    await api('POST', '/contacts/bulk', {
+      contacts: [
+        { email: 'fr1@example.com', locale: 'fr', optIn: true, attributes: { batch: 'coverage' } },
+        { email: 'fr2@example.com', locale: 'fr-CA', optIn: true, attributes: { batch: 'coverage' } },
+        { email: 'de1@example.com', locale: 'de', optIn: true, attributes: { batch: 'coverage' } },
+        { email: 'en1@example.com', locale: 'en', optIn: true, attributes: { batch: 'coverage' } },
+        { email: 'none@example.com', optIn: true, attributes: { batch: 'coverage' } },
+      ],
+    });
+    const campaign = await api('POST', '/campaigns', {
+      name: 'Uncovered',
+      templateVersionId: versionId,
+      audienceFilter: { optIn: true, attributes: { batch: 'coverage' } },
+    });
+    const refused = cli(['campaigns', 'send', campaign.id]);
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      'warning: 3 locales of the audience (3 contacts) have no template variant and will get the base version:',
+      '  de     1 contact',
+      '  fr     1 contact',
+      '  fr-CA  1 contact',
+      `mailingcore: not sending campaign ${campaign.id}: pass --yes to send it anyway (no terminal to ask on)`,
+    ]);
+    expect((await api('GET', `/campaigns/${campaign.id}`)).status).toBe('DRAFT');
+
+    const sent = cli(['campaigns', 'send', campaign.id, '--yes']);
+    expect(sent.status, sent.stderr).toBe(0);
+    expect(sent.stderr).toContain('warning: 3 locales');
+    expect(sent.stdout.trim()).toBe(`campaign ${campaign.id} is SENDING`);
   });
 
   it('watch --json prints the final campaign as JSON after the progress lines', async () => {

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, idempotencyKey, MailingCoreError, parseRetryAfter } from '../../sdk/src/index.js';
 import { runCampaignFlow } from '../../sdk/examples/campaign-flow.js';
@@ -57,6 +58,59 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
     // The raw typed paths work too.
     const { data } = await client.GET('/campaigns/{id}', { params: { path: { id: campaign.id } } });
     expect(data?.status).toBe('SENT');
+  });
+
+  it('helpers for the whole API: contacts (upsert, import with progress), suppressions, templates, projects, usage', async () => {
+    const client = createClient({ baseUrl: server.url, apiKey, tenantId });
+    const upserted = await client.contacts.upsert({ email: 'zoe@münchen.de', locale: 'de', optIn: true });
+    expect(upserted.email).toBe('zoe@xn--mnchen-3ya.de');
+    expect((await client.contacts.get(upserted.id)).id).toBe(upserted.id);
+    expect((await client.contacts.update(upserted.id, { attributes: { plan: 'pro' } })).attributes).toEqual({ plan: 'pro' });
+
+    // Import from a file (format from the extension) and from a stream, with progress in rows.
+    const csv = path.join(dataDir, 'sdk-import.csv');
+    fs.writeFileSync(csv, 'email,locale,optIn\n' + Array.from({ length: 250 }, (_, i) => `i${i}@example.com,en,true\n`).join('') + 'broken,en,true\n');
+    const progress: { rows: number; bytes: number }[] = [];
+    const fromFile = await client.contacts.import(csv, { onProgress: (p) => progress.push(p) });
+    expect(fromFile).toMatchObject({ processed: 251, created: 250, updated: 0, failed: 1 });
+    expect(fromFile.errors).toEqual([{ line: 252, message: expect.stringContaining('email') }]);
+    expect(progress.at(-1)).toMatchObject({ rows: 251, bytes: fs.statSync(csv).size });
+    async function* ndjson() {
+      yield '{"email":"s1@example.com","optIn":true}\n';
+      yield '{"email":"s2@example.com","optIn":true}';
+    }
+    const fromStream = await client.contacts.import(ndjson(), { format: 'ndjson', onProgress: (p) => progress.push(p) });
+    expect(fromStream).toMatchObject({ processed: 2, created: 2, failed: 0 });
+    expect(progress.at(-1)!.rows).toBe(2);
+    await expect(client.contacts.import(Readable.toWeb(fs.createReadStream(csv)) as ReadableStream<Uint8Array>)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_FILE',
+    });
+
+    const suppressed = await client.suppressions.add('zoe@MÜNCHEN.de', 'manual');
+    expect(suppressed.email).toBe('zoe@xn--mnchen-3ya.de');
+    expect((await client.suppressions.list()).data.map((x) => x.email)).toContain('zoe@xn--mnchen-3ya.de');
+    await client.suppressions.remove('zoe@münchen.de');
+    expect((await client.suppressions.list()).data.map((x) => x.email)).not.toContain('zoe@xn--mnchen-3ya.de');
+    await expect(client.suppressions.remove('zoe@münchen.de')).rejects.toMatchObject({ status: 404 });
+
+    const template = await client.templates.create({ name: 'Helpers', locale: 'en', subject: 'Hi {{ first_name }}', htmlBody: '<p>Hi</p>' });
+    const versionId = template.versions[0]!.id;
+    expect((await client.templates.versions(template.id)).data.map((v) => v.id)).toEqual([versionId]);
+    expect((await client.templates.publish(template.id, versionId)).status).toBe('PUBLISHED');
+    expect((await client.templates.preview(template.id, versionId, { data: { first_name: 'Zoe' } })).subject).toBe('Hi Zoe');
+    expect((await client.templates.list()).data.map((t) => t.id)).toContain(template.id);
+
+    const project = await client.projects.create({
+      name: 'Nowhere',
+      fromEmail: 'news@example.com',
+      smtp: { host: 'smtp.mailingcore.invalid', port: 587, secure: false }, // never resolves
+    });
+    const verified = await client.projects.verify(project.id);
+    expect(verified.ok).toBe(false);
+    expect(verified.error).toBeTruthy();
+
+    const usage = await client.usage.get();
+    expect(usage).toMatchObject({ limit: 100_000, used: expect.any(Number), month: expect.stringMatching(/^\d{4}-\d{2}$/) });
   });
 
   it('replays a send carrying the same Idempotency-Key, and throws typed errors', async () => {

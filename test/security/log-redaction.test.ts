@@ -125,3 +125,27 @@ describe.each(DIALECTS)('log redaction (%s)', (dialect) => {
     expect(leaks, 'secrets found in the log').toEqual([]);
   });
 });
+
+/** The readable format (LOG_FORMAT=pretty) redacts exactly as JSON does: redaction happens before formatting. */
+describe('log redaction, pretty format', () => {
+  it('writes one readable line per entry, without the secrets', async () => {
+    const { Writable } = await import('node:stream');
+    let text = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    });
+    const logger = createLogger({ logLevel: 'trace', logFormat: 'pretty' }, destination);
+    logger.info({ req: { headers: { authorization: 'Bearer mc_live_secret0123456789' } }, smtp: { pass: PASSWORD } }, 'hello');
+    logger.info({ method: 'GET', url: '/campaigns', statusCode: 200, ms: 3.1 }, 'GET /campaigns 200 3.1ms');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(text).not.toContain(PASSWORD);
+    expect(text).not.toContain('mc_live_secret0123456789');
+    expect(text).toContain('[redacted]');
+    const lines = text.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: GET \/campaigns 200 3\.1ms$/);
+  });
+});

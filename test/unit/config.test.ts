@@ -43,6 +43,7 @@ describe('configuration', () => {
     [{ MAILINGCORE_SECRET: 'short' }, /at least 32/],
     [{ SMTP_URL: 'http://x' }, /SMTP_URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ LOG_FORMAT: 'xml' }, /^LOG_FORMAT must be pretty or json \(got "xml"\)$/],
     [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
     [{ METRICS_PORT: 'nine' }, /^METRICS_PORT must be an integer/],
     [{ ALLOW_PRIVATE_NETWORKS: 'yes' }, /^ALLOW_PRIVATE_NETWORKS must be true or false \(got "yes"\)$/],
@@ -64,6 +65,13 @@ describe('configuration', () => {
       metricsToken: 'scrape-token-0123456789',
       metricsPort: 9464,
     });
+  });
+
+  it('logs pretty on a terminal and JSON otherwise, unless LOG_FORMAT says', () => {
+    expect(loadConfig({}, true).logFormat).toBe('pretty');
+    expect(loadConfig({}, false).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'json' }, true).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: ' Pretty ' }, false).logFormat).toBe('pretty');
   });
 
   it('reads the outbound-connection allow-list: nothing private by default', () => {

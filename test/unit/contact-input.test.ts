@@ -10,6 +10,11 @@ describe('normaliseEmail', () => {
     ['a+tag@sub.example.co.uk', 'a+tag@sub.example.co.uk'],
     ["o'brien@example.ie", "o'brien@example.ie"],
     ['x@xn--bcher-kva.example', 'x@xn--bcher-kva.example'],
+    // International domain names: stored in their ASCII (xn--) form, lower-cased; the local part as given.
+    ['ana@münchen.de', 'ana@xn--mnchen-3ya.de'],
+    ['Ana@MÜNCHEN.DE', 'Ana@xn--mnchen-3ya.de'],
+    ['ana@XN--MNCHEN-3YA.DE', 'ana@xn--mnchen-3ya.de'],
+    ['x@bücher.例え.jp', 'x@xn--bcher-kva.xn--r8jz45g.jp'],
   ])('%j → %j', (input, output) => expect(normaliseEmail(input)).toBe(output));
 
   it.each([
@@ -27,6 +32,10 @@ describe('normaliseEmail', () => {
     `${'a'.repeat(65)}@example.com`,
     `a@${'b'.repeat(250)}.com`,
     '"quoted"@example.com',
+    'a@xn--zz.de', // not valid punycode
+    'a@mün chen.de',
+    'ñ@example.com', // non-ASCII local parts (SMTPUTF8) are not accepted
+    `a@${Array(10).fill('üöä'.repeat(6)).join('.')}.de`, // 194 characters in Unicode, 274 in ASCII
   ])('refuses %j', (input) => expect(normaliseEmail(input)).toBeUndefined());
 });
 

@@ -1,0 +1,206 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { ApiKeyRepository } from '../auth/api-key.repository.js';
+import { ApiKeyService } from '../auth/api-key.service.js';
+import { parseScopes } from '../auth/scopes.js';
+import { DatabaseMissingError, describeDatabase, NativeBindingError, openDatabase, type Database } from '../db/database.js';
+import { migrationStatus } from '../db/migrate.js';
+import { systemClock } from '../shared/time.js';
+import { TenantRepository } from '../tenants/tenant.repository.js';
+import { TenantService, type Tenant } from '../tenants/tenant.service.js';
+import { CliError } from './errors.js';
+
+/**
+ * Admin commands (tenants, keys) work on the database directly. They never
+ * create one: a missing SQLite file or an empty / unmigrated database is
+ * refused with what to do, and the database they opened is named on stderr,
+ * so a key is never handed out from a database the server does not read.
+ */
+
+/** What the admin commands need: tenants and keys (the server's full container is loaded only to serve). */
+export interface AdminServices {
+  tenants: TenantService;
+  apiKeys: ApiKeyService;
+  database: Database;
+}
+
+const POINT_AT_IT = 'set DATA_DIR (or DATABASE_URL) as the server has it';
+
+/** Opens the configured database (never creating it), checks its schema, runs `task`, closes it. */
+export async function withAdminServices<T>(config: Config, task: (services: AdminServices) => Promise<T>): Promise<T> {
+  const shown = describeDatabase(config.database);
+  process.stderr.write(`mailingcore: database ${shown}\n`);
+  let database: Database;
+  try {
+    database = openDatabase(config.database, { poolSize: 2, mustExist: true });
+  } catch (error) {
+    if (error instanceof DatabaseMissingError || error instanceof NativeBindingError) throw new CliError(error.message);
+    throw error;
+  }
+  try {
+    let status: Awaited<ReturnType<typeof migrationStatus>>;
+    try {
+      status = await migrationStatus(database);
+    } catch (error) {
+      throw new CliError(`cannot read the database ${shown}: ${(error as Error).message} (${POINT_AT_IT}; "mailingcore doctor" checks the setup)`);
+    }
+    if (status.applied === 0) {
+      throw new CliError(
+        `the database ${shown} has no MailingCore schema: is it the server's database? (${POINT_AT_IT}, or run "mailingcore migrate" to set up this one)`,
+      );
+    }
+    if (status.pending > 0) throw new CliError(`the database schema at ${shown} is not current: run "mailingcore migrate" first`);
+    const tenantRepository = new TenantRepository(database.db);
+    const apiKeys = new ApiKeyService({ keys: new ApiKeyRepository(database.db), tenants: tenantRepository, clock: systemClock });
+    const tenants = new TenantService({ tenants: tenantRepository, apiKeys, clock: systemClock });
+    try {
+      return await task({ apiKeys, tenants, database });
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      // The services' refusals ("tenant X not found", bad names) are one line, exit code 1.
+      throw new CliError((error as Error).message);
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+const print = (value: unknown, json: boolean, text: string) => console.log(json ? JSON.stringify(value, null, 2) : text);
+
+function parseQuota(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError('must be a whole number of emails per month');
+  }
+  return Number(value);
+}
+
+const tenantNotFound = (id: string) => new CliError(`tenant ${id} not found`);
+
+const describeTenant = (t: Tenant) =>
+  `Tenant ${t.name} (${t.id}), monthly quota ${t.monthlyQuota}, fallback locale ${t.fallbackLocale ?? 'none (the base version)'}`;
+
+function showTenant(t: Tenant, keys: { active: number; revoked: number }): string {
+  const rows: [string, string][] = [
+    ['id', t.id],
+    ['name', t.name],
+    ['monthly quota', String(t.monthlyQuota)],
+    ['fallback locale', t.fallbackLocale ?? 'none (the base version)'],
+    ['API keys', `${keys.active} active, ${keys.revoked} revoked`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+/** `mailingcore tenants …` (create, list, show, update). */
+export function registerTenantCommands(program: Command): Command {
+  const tenants = program.command('tenants').description('manage tenants (directly in the database)');
+  tenants
+    .command('create')
+    .description('create a tenant and its first API key (every scope); the key is printed once')
+    .requiredOption('--name <name>', 'tenant name')
+    .option('--quota <emails>', 'monthly email quota', parseQuota)
+    .option('--json', 'print JSON')
+    .action(async (opts: { name: string; quota?: number; json?: boolean }) => {
+      const result = await withAdminServices(loadConfig(), (c) => c.tenants.create({ name: opts.name, monthlyQuota: opts.quota }));
+      print(
+        result,
+        Boolean(opts.json),
+        `Tenant ${result.tenant.name} (${result.tenant.id}), monthly quota ${result.tenant.monthlyQuota}\n` +
+          `API key (shown once, keep it safe): ${result.apiKey}`,
+      );
+    });
+
+  tenants
+    .command('list')
+    .description('list tenants, oldest first')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const list = await withAdminServices(loadConfig(), (c) => c.tenants.list());
+      const width = Math.max(0, ...list.map((t) => String(t.monthlyQuota).length));
+      const lines = list.map((t) => `${t.id}  ${String(t.monthlyQuota).padStart(width)}/month  ${t.name}`);
+      print(list, Boolean(opts.json), lines.length ? lines.join('\n') : 'no tenants');
+    });
+
+  tenants
+    .command('show')
+    .description("a tenant's settings and how many API keys it has")
+    .argument('<id>', 'tenant id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const { tenant, keys } = await withAdminServices(loadConfig(), async (c) => {
+        const tenant = await c.tenants.get(id);
+        if (!tenant) throw tenantNotFound(id);
+        const all = await c.apiKeys.list(id);
+        const revoked = all.filter((k) => k.revokedAt !== null).length;
+        return { tenant, keys: { active: all.length - revoked, revoked } };
+      });
+      print({ ...tenant, apiKeys: keys }, Boolean(opts.json), showTenant(tenant, keys));
+    });
+
+  tenants
+    .command('update')
+    .description("change a tenant's settings")
+    .argument('<id>', 'tenant id')
+    .requiredOption('--fallback-locale <locale>', 'locale whose variant contacts without one of their own get (e.g. es); "none" for the base version')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { fallbackLocale: string; json?: boolean }) => {
+      const locale = opts.fallbackLocale === 'none' ? null : opts.fallbackLocale;
+      const tenant = await withAdminServices(loadConfig(), (c) => c.tenants.setFallbackLocale(id, locale));
+      if (!tenant) throw tenantNotFound(id);
+      print(tenant, Boolean(opts.json), describeTenant(tenant));
+    });
+  return tenants;
+}
+
+export function registerKeyCommands(program: Command): Command {
+  const keys = program.command('keys').description('manage API keys (directly in the database)');
+  keys
+    .command('create')
+    .description('create an API key; it is printed once')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--scopes <list>', 'comma-separated scopes, e.g. campaigns:read,campaigns:write', (v) => {
+      try {
+        return parseScopes(v);
+      } catch (error) {
+        throw new InvalidArgumentError((error as Error).message);
+      }
+    })
+    .option('--name <name>', 'a name to recognise the key by')
+    .option('--test', 'create a test-mode key (mc_test_…)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; scopes: ReturnType<typeof parseScopes>; name?: string; test?: boolean; json?: boolean }) => {
+      const key = await withAdminServices(loadConfig(), (c) =>
+        c.apiKeys.create({ tenantId: opts.tenant, scopes: opts.scopes, name: opts.name, mode: opts.test ? 'test' : 'live' }),
+      );
+      print(
+        { id: key.id, apiKey: key.apiKey, scopes: key.scopes, name: key.name, mode: key.mode },
+        Boolean(opts.json),
+        `API key ${key.id} (${key.scopes.join(',')}), shown once: ${key.apiKey}`,
+      );
+    });
+
+  keys
+    .command('list')
+    .description("list a tenant's API keys (prefixes only; secrets are never stored)")
+    .requiredOption('--tenant <id>', 'tenant id')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; json?: boolean }) => {
+      const list = await withAdminServices(loadConfig(), (c) => c.apiKeys.list(opts.tenant));
+      const lines = list.map(
+        (k) =>
+          `${k.id}  ${k.prefix}…  ${k.name}  ${k.scopes.join(',')}  last used: ${k.lastUsedAt ?? 'never'}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}`,
+      );
+      print(list, Boolean(opts.json), lines.length ? lines.join('\n') : 'no API keys');
+    });
+
+  keys
+    .command('revoke')
+    .description('revoke an API key; requests with it are refused from then on')
+    .argument('<id>', 'API key id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const key = await withAdminServices(loadConfig(), (c) => c.apiKeys.revoke(id));
+      print(key, Boolean(opts.json), `API key ${key.id} revoked at ${key.revokedAt}`);
+    });
+  return keys;
+}
