@@ -116,6 +116,10 @@ export interface TemplateVersionsTable {
   /** JSON text written; SQLite reads back text, PostgreSQL (jsonb) the parsed value. */
   variables: import('kysely').ColumnType<unknown, string | null, string | null>;
   published_at: string | null;
+  /** Set at the first publish and never cleared: the version is frozen (migration 0011). */
+  first_published_at: string | null;
+  /** 1 when the text part was derived from the HTML at publish. */
+  text_derived: import('kysely').ColumnType<number, number | undefined, number>;
   created_at: string;
   updated_at: string;
 }

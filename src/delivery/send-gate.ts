@@ -9,8 +9,8 @@ export interface SendGateOptions {
   chunkSize?: number;
 }
 
-/** Defaults: a decision is at most a second old; checks within 20 ms share a query. */
-export const SEND_GATE_DEFAULTS: SendGateOptions = { maxAgeMs: 1000, windowMs: 20, chunkSize: 500 };
+/** Defaults: a decision is at most a second old; checks within 5 ms share a query. */
+export const SEND_GATE_DEFAULTS: SendGateOptions = { maxAgeMs: 1000, windowMs: 5, chunkSize: 500 };
 
 interface Query {
   startedAt: number;
@@ -39,9 +39,16 @@ export class SendGate {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Messages claimed and about to be sent: a query asks about all of them at once. */
+  /**
+   * Messages claimed and about to be sent: a query asks about all of them at
+   * once, starting now, so its answer is usually in by the time they are
+   * rendered and checked.
+   */
   hold(ids: readonly number[]): void {
+    if (ids.length === 0) return;
     for (const id of ids) this.held.add(id);
+    // A failed prefetch costs nothing: the check asks again.
+    this.schedule(ids[0]!).done.catch(() => undefined);
   }
 
   /** The message went out or was decided otherwise: no longer asked about. */
