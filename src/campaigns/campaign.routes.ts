@@ -234,13 +234,14 @@ export function campaignRoutes(
       schema: {
         operationId: 'retryFailedMessages',
         summary: 'Retry failed messages',
-        description: 'FAILED messages (not bounced or suppressed addresses) go back to the queue and the campaign back to SENDING.',
+        description:
+          'FAILED messages (not bounced or suppressed addresses) go back to the queue and the campaign back to SENDING. An `mc_test_` key cannot retry a campaign started live (403 `TEST_KEY_LIVE_CAMPAIGN`).',
         tags: ['campaigns'],
         params: IdParams,
         response: { 200: RetryFailedResponse, ...errors },
       },
     },
-    async (request) => campaignSend.retryFailed(tenantOf(request), request.params.id),
+    async (request) => campaignSend.retryFailed(tenantOf(request), request.params.id, request.principal!.mode),
   );
 
   app.get(
