@@ -50,6 +50,7 @@ export const DEFAULTS = {
     retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 },
   } satisfies SendingPolicy,
   rateLimit: { max: 300, windowMs: 60_000 },
+  testSendsPerHour: 50,
   mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
   apiKeyCacheMs: 1000,
   port: 3000,
@@ -72,6 +73,8 @@ export interface Config {
   sending: SendingPolicy;
   /** Requests per API key per window; shared through PostgreSQL or Redis, per process on SQLite. */
   rateLimit: { max: number; windowMs: number };
+  /** Test sends (POST /campaigns/{id}/test) per tenant per UTC hour, across processes (TEST_SENDS_PER_HOUR). */
+  testSendsPerHour: number;
   redisUrl: string | undefined;
   /** How long an API process trusts a verified key without looking it up again: a revocation elsewhere takes this long. */
   apiKeyCacheMs: number;
@@ -112,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     max: parsePositiveInt('RATE_LIMIT_MAX', env.RATE_LIMIT_MAX, DEFAULTS.rateLimit.max, 1_000_000),
     windowMs: parsePositiveInt('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, DEFAULTS.rateLimit.windowMs, 86_400_000),
   };
+  const testSendsPerHour = parsePositiveInt('TEST_SENDS_PER_HOUR', env.TEST_SENDS_PER_HOUR, DEFAULTS.testSendsPerHour, 100_000);
   const redisUrl = parseRedisUrl(env.REDIS_URL);
   const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, DEFAULTS.apiKeyCacheMs, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
@@ -127,7 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel,
-    sending, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound,
+    sending, rateLimit, testSendsPerHour, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound,
   };
 }
 

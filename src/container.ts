@@ -35,6 +35,7 @@ import { ProjectRepository } from './projects/project.repository.js';
 import { ProjectService } from './projects/project.service.js';
 import { QuotaService } from './quota/quota.service.js';
 import { UsageRepository } from './quota/usage.repository.js';
+import { TestSendCountRepository } from './quota/test-send-count.repository.js';
 import type { RateLimitSettings } from './ratelimit/rate-limit.hook.js';
 import { DatabaseCounter, MemoryRateLimitStore, RedisCounter, type RateLimitStore } from './ratelimit/stores.js';
 import { TokenBlocks } from './ratelimit/token-blocks.js';
@@ -111,6 +112,8 @@ export interface ContainerOptions {
   pause?: Pause;
   /** Where tenants' servers may be connected to (config.outbound); default: public addresses only. */
   outbound?: OutboundPolicyOptions;
+  /** Test sends per tenant per UTC hour (TEST_SENDS_PER_HOUR; default DEFAULTS.testSendsPerHour). */
+  testSendsPerHour?: number;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -131,6 +134,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     campaigns: new CampaignRepository(db),
     messages: new MessageRepository(db, dialect),
     usage: new UsageRepository(db, dialect),
+    testSendCounts: new TestSendCountRepository(db),
     audience: new AudienceRepository(db, dialect),
   };
   const { tenants, projects, contacts, suppressions, templates, campaigns, messages, usage, audience } = repositories;
@@ -197,7 +201,22 @@ export function createContainer(database: Database, options: ContainerOptions): 
       logger,
       pause,
     }),
-    testSend: new TestSendService({ campaigns, templates, projects, contacts, suppressions, tenants, transports, mail }),
+    testSend: new TestSendService({
+      campaigns,
+      templates,
+      projects,
+      contacts,
+      suppressions,
+      tenants,
+      transports,
+      mail,
+      transaction,
+      usage,
+      testSendCounts: repositories.testSendCounts,
+      clock,
+      perHour: options.testSendsPerHour ?? DEFAULTS.testSendsPerHour,
+      onUsageChanged: (tenantId) => quota.forget(tenantId),
+    }),
     messageLog: new MessageLog({ campaigns, messages, capture: transports.capture }),
     localeCoverage,
     projects: new ProjectService({ projects, secretBox, clock, outbound }),

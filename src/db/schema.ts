@@ -95,6 +95,13 @@ export interface UsageTable {
   used: Generated<number>;
 }
 
+export interface TestSendCountsTable {
+  tenant_id: string;
+  /** UTC hour, `YYYY-MM-DDTHH`. */
+  hour: string;
+  sent: Generated<number>;
+}
+
 export interface TemplatesTable {
   id: string;
   tenant_id: string;
@@ -187,6 +194,7 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   messages: MessagesTable;
   usage: UsageTable;
+  test_send_counts: TestSendCountsTable;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   settings: SettingsTable;
