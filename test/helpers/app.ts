@@ -68,6 +68,8 @@ export function useTestApp(
     /** Default TEST_OUTBOUND. */
     outbound?: OutboundPolicyOptions;
     pause?: Pause;
+    /** TEST_SENDS_PER_HOUR (default DEFAULTS.testSendsPerHour). */
+    testSendsPerHour?: number;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -87,6 +89,7 @@ export function useTestApp(
       delivery: options.delivery,
       pause: options.pause,
       outbound: options.outbound ?? TEST_OUTBOUND,
+      testSendsPerHour: options.testSendsPerHour,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
