@@ -217,7 +217,7 @@ export interface paths {
         put?: never;
         /**
          * Send test copies
-         * @description Synchronous `[Test]` copies to 1–5 addresses; status, counters and quota are untouched; a draft template version may be tested.
+         * @description Synchronous `[Test]` copies to 1–5 addresses; status and counters are untouched; a draft template version may be tested. Each address counts toward the monthly quota (429 `QUOTA_EXCEEDED` past 110 %) and toward the tenant's test sends of the hour (`TEST_SENDS_PER_HOUR`, default 50; 429 `TEST_SEND_LIMIT` with `Retry-After` beyond).
          *
          *     Requires an API key with the `campaigns:write` scope.
          */
@@ -283,7 +283,7 @@ export interface paths {
         put?: never;
         /**
          * Retry failed messages
-         * @description FAILED messages (not bounced or suppressed addresses) go back to the queue and the campaign back to SENDING.
+         * @description FAILED messages (not bounced or suppressed addresses) go back to the queue and the campaign back to SENDING. An `mc_test_` key cannot retry a campaign started live (403 `TEST_KEY_LIVE_CAMPAIGN`).
          *
          *     Requires an API key with the `campaigns:write` scope.
          */
@@ -685,7 +685,7 @@ export interface paths {
         put?: never;
         /**
          * Preview a version
-         * @description Renders subject, HTML and text with a contact's data or sample data; any status; the body is optional.
+         * @description Renders subject, HTML and text with a contact's data or sample data; any status; the body is optional. With `contactId` the key needs `contacts:read` as well (403 `INSUFFICIENT_SCOPE`).
          *
          *     Requires an API key with the `templates:read` scope.
          */
@@ -956,10 +956,23 @@ export interface operations {
                                 skipped: {
                                     /** @description Not queued: over the monthly quota ceiling */
                                     quota: number;
-                                    /** @description Not sent: suppressed or opted out before delivery */
+                                    /** @description Not sent: the address was suppressed between fan-out and delivery */
                                     suppressed: number;
+                                    /** @description Not sent: the contact opted out between fan-out and delivery */
+                                    optedOut: number;
+                                    /** @description Not sent: the contact was erased between fan-out and delivery */
+                                    erased: number;
                                 };
                             };
+                            /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                            warnings?: {
+                                /** @enum {string} */
+                                code: "LOCALE_NOT_COVERED";
+                                locale: string;
+                                /** @description Contacts of the audience with this locale */
+                                count: number;
+                                message: string;
+                            }[];
                         }[];
                         meta: {
                             page: number;
@@ -988,7 +1001,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1006,7 +1019,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1015,7 +1028,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1024,7 +1037,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1129,10 +1142,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1154,7 +1180,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1172,7 +1198,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1190,7 +1216,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1199,7 +1225,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1267,10 +1293,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1292,7 +1331,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1310,7 +1349,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1319,7 +1358,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1328,7 +1367,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1432,10 +1471,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1457,7 +1509,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1475,7 +1527,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1493,7 +1545,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1502,7 +1554,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1578,10 +1630,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1603,7 +1668,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1621,7 +1686,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1639,7 +1704,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1648,7 +1713,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1716,10 +1781,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1741,7 +1819,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1759,7 +1837,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1768,7 +1846,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1777,7 +1855,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1848,10 +1926,23 @@ export interface operations {
                             skipped: {
                                 /** @description Not queued: over the monthly quota ceiling */
                                 quota: number;
-                                /** @description Not sent: suppressed or opted out before delivery */
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
                                 suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
                             };
                         };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
                     };
                 };
             };
@@ -1873,7 +1964,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1891,7 +1982,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1900,7 +1991,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1909,7 +2000,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1974,7 +2065,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1992,7 +2083,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2010,7 +2101,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2019,7 +2110,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2066,7 +2157,7 @@ export interface operations {
                             status: "QUEUED" | "SENDING" | "SENT" | "FAILED" | "CANCELLED" | "SKIPPED";
                             attempts: number;
                             lastError: string | null;
-                            skipReason: string | null;
+                            skipReason: ("suppressed" | "opted_out" | "contact_erased") | null;
                             providerMessageId: string | null;
                             sentAt: string | null;
                             /** Format: date-time */
@@ -2101,7 +2192,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2119,7 +2210,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2128,7 +2219,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2137,7 +2228,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2189,7 +2280,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2207,7 +2298,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2277,10 +2368,23 @@ export interface operations {
                                 skipped: {
                                     /** @description Not queued: over the monthly quota ceiling */
                                     quota: number;
-                                    /** @description Not sent: suppressed or opted out before delivery */
+                                    /** @description Not sent: the address was suppressed between fan-out and delivery */
                                     suppressed: number;
+                                    /** @description Not sent: the contact opted out between fan-out and delivery */
+                                    optedOut: number;
+                                    /** @description Not sent: the contact was erased between fan-out and delivery */
+                                    erased: number;
                                 };
                             };
+                            /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                            warnings?: {
+                                /** @enum {string} */
+                                code: "LOCALE_NOT_COVERED";
+                                locale: string;
+                                /** @description Contacts of the audience with this locale */
+                                count: number;
+                                message: string;
+                            }[];
                         };
                     };
                 };
@@ -2303,7 +2407,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2321,7 +2425,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2330,7 +2434,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2339,7 +2443,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2396,7 +2500,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2414,7 +2518,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2423,7 +2527,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2432,7 +2536,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2512,7 +2616,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2530,7 +2634,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2539,7 +2643,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2626,7 +2730,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2644,7 +2748,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2662,7 +2766,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2671,7 +2775,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2740,7 +2844,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2758,7 +2862,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2767,7 +2871,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2816,7 +2920,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2834,7 +2938,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2843,7 +2947,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2932,7 +3036,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2950,7 +3054,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2968,7 +3072,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2977,7 +3081,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3032,7 +3136,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3050,7 +3154,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3059,7 +3163,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3144,7 +3248,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3162,7 +3266,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3171,7 +3275,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3256,7 +3360,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3274,7 +3378,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3292,7 +3396,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3367,7 +3471,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3385,7 +3489,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3403,7 +3507,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3470,7 +3574,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3488,7 +3592,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3497,7 +3601,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3546,7 +3650,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3564,7 +3668,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3573,7 +3677,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3657,7 +3761,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3675,7 +3779,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3693,7 +3797,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3757,7 +3861,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3775,7 +3879,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3853,7 +3957,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3880,7 +3984,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3929,7 +4033,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3947,7 +4051,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4016,7 +4120,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4034,7 +4138,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4043,7 +4147,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4052,7 +4156,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4146,7 +4250,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4164,7 +4268,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4182,7 +4286,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4191,7 +4295,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4271,7 +4375,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4289,7 +4393,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4298,7 +4402,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4307,7 +4411,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4392,7 +4496,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4410,7 +4514,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4419,7 +4523,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4428,7 +4532,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4453,8 +4557,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    subject: string;
-                    htmlBody: string;
+                    subject?: string;
+                    htmlBody?: string;
                     textBody?: string | null;
                     locale?: string | null;
                     localeGroupId?: string | null;
@@ -4464,6 +4568,8 @@ export interface operations {
                         type: "string" | "number" | "boolean" | "url" | "email" | "image" | "color";
                         fallback?: string | number | boolean;
                     }[] | null;
+                    /** @description Start the draft from this version of the same template (subject, HTML, text, locale, localeGroupId and variables copied; the other fields given override them). The way to change a published version, which is frozen. */
+                    fromVersionId?: string;
                 };
             };
         };
@@ -4516,7 +4622,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4534,7 +4640,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4552,7 +4658,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4561,7 +4667,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4634,7 +4740,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4652,7 +4758,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4661,7 +4767,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4670,7 +4776,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4759,7 +4865,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4777,7 +4883,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4795,7 +4901,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4804,7 +4910,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4861,7 +4967,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4879,7 +4985,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4888,7 +4994,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4897,7 +5003,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4954,7 +5060,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4972,7 +5078,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4981,7 +5087,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4990,7 +5096,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5055,7 +5161,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5073,7 +5179,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5091,7 +5197,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED) */
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5100,7 +5206,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5155,7 +5261,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5164,7 +5270,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5228,7 +5334,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5246,7 +5352,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5273,7 +5379,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota) */
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
