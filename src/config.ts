@@ -58,6 +58,7 @@ export const DEFAULTS = {
     maxBytes: 1024 * 1024,
   } satisfies RenderConfig,
   rateLimit: { max: 300, windowMs: 60_000 },
+  testSendsPerHour: 50,
   mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
   apiKeyCacheMs: 1000,
   port: 3000,
@@ -82,6 +83,8 @@ export interface Config {
   sending: SendingPolicy;
   /** Requests per API key per window; shared through PostgreSQL or Redis, per process on SQLite. */
   rateLimit: { max: number; windowMs: number };
+  /** Test sends (POST /campaigns/{id}/test) per tenant per UTC hour, across processes (TEST_SENDS_PER_HOUR). */
+  testSendsPerHour: number;
   redisUrl: string | undefined;
   /** How long an API process trusts a verified key without looking it up again: a revocation elsewhere takes this long. */
   apiKeyCacheMs: number;
@@ -147,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
     max: parsePositiveInt('RATE_LIMIT_MAX', env.RATE_LIMIT_MAX, DEFAULTS.rateLimit.max, 1_000_000),
     windowMs: parsePositiveInt('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, DEFAULTS.rateLimit.windowMs, 86_400_000),
   };
+  const testSendsPerHour = parsePositiveInt('TEST_SENDS_PER_HOUR', env.TEST_SENDS_PER_HOUR, DEFAULTS.testSendsPerHour, 100_000);
   const redisUrl = parseRedisUrl(env.REDIS_URL);
   const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, DEFAULTS.apiKeyCacheMs, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
@@ -169,7 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   const logFormat = parseLogFormat(env.LOG_FORMAT, stdoutIsTTY);
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
-    sending, rateLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render,
+    sending, rateLimit, testSendsPerHour, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render,
   };
 }
 

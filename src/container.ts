@@ -109,6 +109,8 @@ export interface ContainerOptions {
   outbound?: OutboundPolicyOptions;
   /** The render thread pool: threads, time, heap and output limits (RENDER_* settings; default DEFAULTS.render). */
   render?: TemplateRendererOptions;
+  /** Test sends per tenant per UTC hour (TEST_SENDS_PER_HOUR; default DEFAULTS.testSendsPerHour). */
+  testSendsPerHour?: number;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -186,7 +188,22 @@ export function createContainer(database: Database, options: ContainerOptions): 
       logger,
       pause,
     }),
-    testSend: new TestSendService({ campaigns, templates, projects, contacts, suppressions, tenants, transports, mail }),
+    testSend: new TestSendService({
+      campaigns,
+      templates,
+      projects,
+      contacts,
+      suppressions,
+      tenants,
+      transports,
+      mail,
+      transaction,
+      usage,
+      testSendCounts: repositories.testSendCounts,
+      clock,
+      perHour: options.testSendsPerHour ?? DEFAULTS.testSendsPerHour,
+      onUsageChanged: (tenantId) => quota.forget(tenantId),
+    }),
     messageLog: new MessageLog({ campaigns, messages, capture: transports.capture }),
     localeCoverage,
     projects: new ProjectService({ projects, secretBox, clock, outbound }),

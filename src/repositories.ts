@@ -6,6 +6,7 @@ import type { Database } from './db/database.js';
 import { MessageRepository } from './delivery/message.repository.js';
 import { ProjectRepository } from './projects/project.repository.js';
 import { UsageRepository } from './quota/usage.repository.js';
+import { TestSendCountRepository } from './quota/test-send-count.repository.js';
 import { SuppressionRepository } from './suppressions/suppression.repository.js';
 import { TemplateRepository } from './templates/template.repository.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
@@ -23,6 +24,7 @@ export function createRepositories(database: Database) {
     campaigns: new CampaignRepository(db),
     messages: new MessageRepository(db, dialect),
     usage: new UsageRepository(db, dialect),
+    testSendCounts: new TestSendCountRepository(db),
     audience: new AudienceRepository(db, dialect),
   };
 }

@@ -84,6 +84,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     logger,
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
     rateLimit: config.rateLimit,
+    testSendsPerHour: config.testSendsPerHour,
     redisUrl: config.redisUrl,
     apiKeyCacheMs: config.apiKeyCacheMs,
     sending: config.sending,

@@ -1,10 +1,9 @@
 import { parseAudienceFilter, requiresOptIn } from '../audience/audience-filter.js';
 import type { Transaction } from '../db/database.js';
-import type { CampaignRef, ClaimedMessage, DeliveryStore, MessageOutcome } from '../delivery/delivery-store.js';
+import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from '../delivery/delivery-store.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
 import type { ProjectRepository, ProjectRow } from '../projects/project.repository.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
-import type { RenderableVersion } from '../templates/render.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
 import { parseVariables } from '../templates/variables.js';
 import type { CampaignCounts, CampaignRepository } from './campaign.repository.js';
@@ -106,10 +105,21 @@ export class CampaignDeliveryStore implements DeliveryStore {
     });
   }
 
-  async loadVersion(tenantId: string, versionId: string): Promise<RenderableVersion | undefined> {
+  currentState(messageIds: readonly number[]): Promise<SendTimeState[]> {
+    return this.deps.messages.currentState(messageIds);
+  }
+
+  async loadVersion(tenantId: string, versionId: string): Promise<DeliverableVersion | undefined> {
     const row = await this.deps.templates.getVersion(tenantId, versionId);
     if (!row) return undefined;
-    return { id: row.id, subject: row.subject, htmlBody: row.html_body, textBody: row.text_body, variables: parseVariables(row.variables) };
+    return {
+      id: row.id,
+      status: row.status,
+      subject: row.subject,
+      htmlBody: row.html_body,
+      textBody: row.text_body,
+      variables: parseVariables(row.variables),
+    };
   }
 
   loadProject(tenantId: string, projectId: string): Promise<ProjectRow | undefined> {

@@ -3,7 +3,7 @@ import type { KeyMode } from '../auth/api-key.js';
 import type { AudienceRepository } from '../audience/audience.repository.js';
 import { parseAudienceFilter } from '../audience/audience-filter.js';
 import type { QuotaService } from '../quota/quota.service.js';
-import { invalidState, notFound } from '../shared/errors.js';
+import { AppError, invalidState, notFound } from '../shared/errors.js';
 import { isId } from '../shared/ids.js';
 import type { CampaignReferences } from './campaign.references.js';
 import type { CampaignRepository, CampaignRow } from './campaign.repository.js';
@@ -59,8 +59,12 @@ export class CampaignSendService {
    * completion), refused unless SENDING or SENT, reopened to SENDING when
    * anything was re-queued.
    */
-  async retryFailed(tenantId: string, id: string): Promise<{ requeued: number; campaign: Campaign }> {
-    await this.load(tenantId, id);
+  async retryFailed(tenantId: string, id: string, mode: KeyMode): Promise<{ requeued: number; campaign: Campaign }> {
+    const current = await this.load(tenantId, id);
+    // Every sending route honours the key mode: a test key never makes live mail go out.
+    if (mode === 'test' && current.send_mode !== 'test') {
+      throw new AppError(403, 'TEST_KEY_LIVE_CAMPAIGN', 'This campaign was started with a live key; an mc_test_ key cannot retry its messages');
+    }
     const at = this.deps.clock().toISOString();
     const requeued = await this.deps.transaction(async (trx) => {
       const campaigns = this.deps.campaigns.in(trx);

@@ -1,4 +1,5 @@
-import { validationError, type ErrorDetail } from '../shared/errors.js';
+import { unprocessable, validationError, type ErrorDetail } from '../shared/errors.js';
+import { parsePart, TemplateSyntaxError } from '../templates/liquid.js';
 import { normaliseAudienceFilter } from '../audience/audience-filter.js';
 import { normaliseTimeZone } from '../shared/timezone.js';
 import type { CreateCampaignBody, UpdateCampaignBody } from './campaign.schemas.js';
@@ -38,5 +39,15 @@ export function campaignColumns(body: CreateCampaignBody | UpdateCampaignBody): 
     }
   }
   if (details.length > 0) throw validationError('Invalid campaign', details);
+  // A subject override is Liquid like a template's subject: the same strict parse as publishing, so a broken
+  // one is refused here rather than failing every message of the send after the quota was used.
+  if (typeof body.subject === 'string') {
+    try {
+      parsePart('subject', body.subject);
+    } catch (error) {
+      if (!(error instanceof TemplateSyntaxError)) throw error;
+      throw unprocessable('TEMPLATE_SYNTAX', `Template syntax error in subject: ${error.message}`, [{ field: 'subject', message: error.message }]);
+    }
+  }
   return columns;
 }

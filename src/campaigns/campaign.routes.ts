@@ -1,5 +1,6 @@
 import type { App } from '../http/types.js';
 import { tenantOf } from '../http/types.js';
+import { AppError } from '../shared/errors.js';
 import { ErrorResponse, IdParams } from '../shared/schema.js';
 import {
   Campaign,
@@ -172,16 +173,22 @@ export function campaignRoutes(
       schema: {
         operationId: 'testSendCampaign',
         summary: 'Send test copies',
-        description: 'Synchronous `[Test]` copies to 1–5 addresses; status, counters and quota are untouched; a draft template version may be tested.',
+        description:
+          'Synchronous `[Test]` copies to 1–5 addresses; status and counters are untouched; a draft template version may be tested. Each address counts toward the monthly quota (429 `QUOTA_EXCEEDED` past 110 %) and toward the tenant\'s test sends of the hour (`TEST_SENDS_PER_HOUR`, default 50; 429 `TEST_SEND_LIMIT` with `Retry-After` beyond).',
         tags: ['campaigns'],
         params: IdParams,
         body: TestSendBody,
         response: { 200: TestSendResponse, ...errors },
       },
     },
-    async (request) => ({
-      results: await testSend.test(tenantOf(request), request.params.id, request.body.emails, request.principal!.mode),
-    }),
+    async (request, reply) => {
+      try {
+        return { results: await testSend.test(tenantOf(request), request.params.id, request.body.emails, request.principal!.mode) };
+      } catch (error) {
+        if (error instanceof AppError && typeof error.extra?.retryAfter === 'number') reply.header('Retry-After', String(error.extra.retryAfter));
+        throw error;
+      }
+    },
   );
 
   app.get(
@@ -234,13 +241,14 @@ export function campaignRoutes(
       schema: {
         operationId: 'retryFailedMessages',
         summary: 'Retry failed messages',
-        description: 'FAILED messages (not bounced or suppressed addresses) go back to the queue and the campaign back to SENDING.',
+        description:
+          'FAILED messages (not bounced or suppressed addresses) go back to the queue and the campaign back to SENDING. An `mc_test_` key cannot retry a campaign started live (403 `TEST_KEY_LIVE_CAMPAIGN`).',
         tags: ['campaigns'],
         params: IdParams,
         response: { 200: RetryFailedResponse, ...errors },
       },
     },
-    async (request) => campaignSend.retryFailed(tenantOf(request), request.params.id),
+    async (request) => campaignSend.retryFailed(tenantOf(request), request.params.id, request.principal!.mode),
   );
 
   app.get(

@@ -13,6 +13,11 @@ import type { TenantRepository } from '../tenants/tenant.repository.js';
 import { resolveVariant } from '../templates/locale-routing.js';
 import type { TemplateRepository, VersionRow } from '../templates/template.repository.js';
 import { parseVariables } from '../templates/variables.js';
+import type { Transaction } from '../db/database.js';
+import { GRACE_PERCENT, monthOf, percentageOf, wouldExceed } from '../quota/quota.js';
+import type { TestSendCountRepository } from '../quota/test-send-count.repository.js';
+import type { UsageRepository } from '../quota/usage.repository.js';
+import type { Clock } from '../shared/time.js';
 import type { CampaignRepository } from './campaign.repository.js';
 import { canPerform } from './lifecycle.js';
 
@@ -32,13 +37,23 @@ export interface TestSendDeps {
   tenants: TenantRepository;
   transports: TransportRegistry;
   mail: CampaignMailBuilder;
+  transaction: Transaction;
+  usage: UsageRepository;
+  testSendCounts: TestSendCountRepository;
+  clock: Clock;
+  /** Test sends per tenant per UTC hour (TEST_SENDS_PER_HOUR). */
+  perHour: number;
+  /** Told when the tenant's usage changed (the quota headers' cache). */
+  onUsageChanged?: (tenantId: string) => void;
 }
 
 /**
  * Sends a campaign's email to 1–5 addresses now, subject prefixed with
  * "[Test] ": with the contact's data and locale variant when the address is
  * a contact, sample data otherwise — built by the same CampaignMailBuilder
- * as real deliveries. Status and counters do not change.
+ * as real deliveries. Status and counters do not change; each address counts
+ * toward the month's quota (same 110 % ceiling as campaigns) and toward the
+ * tenant's test sends of the hour (`perHour`), both taken before anything is sent.
  */
 export class TestSendService {
   constructor(private readonly deps: TestSendDeps) {}
@@ -74,6 +89,7 @@ export class TestSendService {
         suppressed.map((address) => ({ field: 'emails', message: `${address} is suppressed` })),
       );
     }
+    await this.take(tenantId, tenant?.monthly_quota ?? 0, addresses.length);
     const results: TestSendResult[] = [];
     for (const [index, email] of addresses.entries()) {
       try {
@@ -102,6 +118,43 @@ export class TestSendService {
       }
     }
     return results;
+  }
+
+  /**
+   * In one transaction, with the month's usage row locked: 429 QUOTA_EXCEEDED
+   * past the ceiling, 429 TEST_SEND_LIMIT past the hour's allowance (with
+   * `retryAfter`, the seconds to the next hour), else both counted.
+   */
+  private async take(tenantId: string, limit: number, count: number): Promise<void> {
+    const now = this.deps.clock();
+    const month = monthOf(now);
+    const hour = now.toISOString().slice(0, 13);
+    await this.deps.transaction(async (trx) => {
+      const usage = this.deps.usage.in(trx);
+      const used = await usage.lockMonth(tenantId, month);
+      if (wouldExceed(limit, used, count)) {
+        throw new AppError(
+          429,
+          'QUOTA_EXCEEDED',
+          `Sending ${count} test emails would exceed the monthly quota (limit ${limit}, used ${used}, at most ${GRACE_PERCENT} % allowed)`,
+          undefined,
+          { quota: { limit, used, percentage: percentageOf(limit, used) } },
+        );
+      }
+      if (!(await this.deps.testSendCounts.in(trx).take(tenantId, hour, count, this.deps.perHour))) {
+        const nextHour = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), now.getUTCHours() + 1);
+        const retryAfter = Math.max(1, Math.ceil((nextHour - now.getTime()) / 1000));
+        throw new AppError(
+          429,
+          'TEST_SEND_LIMIT',
+          `At most ${this.deps.perHour} test emails per hour per tenant; retry in ${retryAfter} s`,
+          undefined,
+          { retryAfter },
+        );
+      }
+      await usage.add(tenantId, month, count);
+    });
+    this.deps.onUsageChanged?.(tenantId);
   }
 }
 

@@ -95,6 +95,13 @@ export interface UsageTable {
   used: Generated<number>;
 }
 
+export interface TestSendCountsTable {
+  tenant_id: string;
+  /** UTC hour, `YYYY-MM-DDTHH`. */
+  hour: string;
+  sent: Generated<number>;
+}
+
 export interface TemplatesTable {
   id: string;
   tenant_id: string;
@@ -116,6 +123,10 @@ export interface TemplateVersionsTable {
   /** JSON text written; SQLite reads back text, PostgreSQL (jsonb) the parsed value. */
   variables: import('kysely').ColumnType<unknown, string | null, string | null>;
   published_at: string | null;
+  /** Set at the first publish and never cleared: the version is frozen (migration 0011). */
+  first_published_at: string | null;
+  /** 1 when the text part was derived from the HTML at publish. */
+  text_derived: import('kysely').ColumnType<number, number | undefined, number>;
   created_at: string;
   updated_at: string;
 }
@@ -183,6 +194,7 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   messages: MessagesTable;
   usage: UsageTable;
+  test_send_counts: TestSendCountsTable;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   settings: SettingsTable;

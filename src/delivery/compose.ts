@@ -32,12 +32,22 @@ export function composeEmail(input: {
     from: sender.fromName ? { name: sender.fromName, address: sender.fromEmail } : sender.fromEmail,
     ...(sender.replyTo ? { replyTo: sender.replyTo } : {}),
     to: input.to,
-    subject: `${input.subjectPrefix ?? ''}${rendered.subject}`,
-    html: withTransferEncoding(rendered.html),
-    text: withTransferEncoding(rendered.text),
+    subject: `${input.subjectPrefix ?? ''}${rendered.subject}`.replace(/[\r\n]+/g, ' '),
+    html: withTransferEncoding(normaliseLineEndings(rendered.html)),
+    text: withTransferEncoding(normaliseLineEndings(rendered.text)),
     messageId: `<${input.messageKey}@${domain}>`,
     headers,
   };
+}
+
+/**
+ * Every line ending as CRLF. Nodemailer sends a 7bit part as it is, so a bare
+ * CR or LF from a contact attribute or a template would reach the wire as a
+ * lone line-ending byte (the shape of SMTP smuggling, `\n.\r\n`). A part with
+ * only CRLF endings is returned untouched (no copy).
+ */
+export function normaliseLineEndings(content: string): string {
+  return /\r(?!\n)|(?<!\r)\n/.test(content) ? content.replace(/\r\n|\r|\n/g, '\r\n') : content;
 }
 
 /**

@@ -32,6 +32,18 @@ export interface ClaimedMessage {
   campaignStatus: string;
 }
 
+/** What is true of a claimed message right before it is sent (DeliveryStore.currentState). */
+export interface SendTimeState {
+  id: number;
+  contactExists: boolean;
+  contactOptIn: boolean;
+  suppressed: boolean;
+  campaignStatus: string;
+}
+
+/** A template version as delivery needs it: renderable, and whether it is still PUBLISHED. */
+export type DeliverableVersion = RenderableVersion & { status: string };
+
 interface OutcomeOf {
   id: number;
   tenantId: string;
@@ -61,6 +73,12 @@ export interface DeliveryStore {
   recordOutcomes(owner: string, outcomes: readonly MessageOutcome[], now: Date): Promise<CampaignRef[]>;
   /** After outcomes: cancel stragglers of cancelled campaigns, complete campaigns with nothing left. */
   settle(campaigns: readonly CampaignRef[], now: Date): Promise<void>;
-  loadVersion(tenantId: string, versionId: string): Promise<RenderableVersion | undefined>;
+  /**
+   * The send-time re-check, one query for a batch of messages about to go
+   * out: their campaign's status, contact and suppression as they are now.
+   * A message missing from the answer no longer exists (its campaign was deleted).
+   */
+  currentState(messageIds: readonly number[]): Promise<SendTimeState[]>;
+  loadVersion(tenantId: string, versionId: string): Promise<DeliverableVersion | undefined>;
   loadProject(tenantId: string, projectId: string): Promise<ProjectRow | undefined>;
 }

@@ -11,6 +11,15 @@ import type { ClaimedMessage, MessageOutcome } from './delivery-store.js';
 /** A claimed message's row and context as the claim query reads them; the store derives the opt-in rule from the filter. */
 export type ClaimedRow = Omit<ClaimedMessage, 'campaignRequiresOptIn'> & { campaignAudienceFilter: string | null };
 
+/** A message's send-time state (MessageRepository.currentState). */
+export interface CurrentStateRow {
+  id: number;
+  contactExists: boolean;
+  contactOptIn: boolean;
+  suppressed: boolean;
+  campaignStatus: string;
+}
+
 /** What the fan-out asks the queue to insert: the audience, routed, up to `limit` rows. */
 export interface AudienceInsert {
   tenantId: string;
@@ -156,6 +165,31 @@ export class MessageRepository {
       campaignProjectId: r.cp_project_id,
       campaignAudienceFilter: r.cp_audience_filter,
       campaignSendMode: r.cp_send_mode,
+      campaignStatus: r.cp_status,
+    }));
+  }
+
+  /**
+   * The send-time re-check: for messages about to go out, what is true now —
+   * the campaign's status, whether the contact still exists and is opted in,
+   * whether the address is suppressed. One query over the batch, the same
+   * joins as the claim's (ids missing from the answer no longer exist).
+   */
+  async currentState(ids: readonly number[]): Promise<CurrentStateRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('messages as m')
+      .innerJoin('campaigns as cp', 'cp.id', 'm.campaign_id')
+      .leftJoin('contacts as c', (join) => join.onRef('c.id', '=', 'm.contact_id').onRef('c.tenant_id', '=', 'm.tenant_id'))
+      .leftJoin('suppressions as s', (join) => join.onRef('s.tenant_id', '=', 'm.tenant_id').onRef('s.email', '=', 'm.email'))
+      .select(['m.id', 'c.id as c_id', 'c.opt_in as c_opt_in', 's.email as s_email', 'cp.status as cp_status'])
+      .where('m.id', 'in', [...ids])
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      contactExists: r.c_id !== null,
+      contactOptIn: r.c_opt_in === 1,
+      suppressed: r.s_email !== null,
       campaignStatus: r.cp_status,
     }));
   }

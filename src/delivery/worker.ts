@@ -4,11 +4,11 @@ import type { SendingPolicy } from '../config.js';
 import type { SkipReason } from '../db/enums.js';
 import type { ProjectRow } from '../projects/project.repository.js';
 import type { Clock } from '../shared/time.js';
-import type { RenderableVersion } from '../templates/render.js';
 import type { CampaignMailBuilder } from './campaign-mail.js';
-import type { CampaignRef, ClaimedMessage, DeliveryStore, MessageOutcome } from './delivery-store.js';
+import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from './delivery-store.js';
 import { CaptureMailer } from './mailer.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { SEND_GATE_DEFAULTS, SendGate, type SendGateOptions } from './send-gate.js';
 import { canRetry, classifyFailure, retryDelayMs, type SmtpFailure } from './retry-policy.js';
 import type { Route } from './transports.js';
 
@@ -29,6 +29,8 @@ export interface WorkerDeps {
   logger: FastifyBaseLogger;
   /** Told what each round did (Prometheus metrics); optional. */
   observer?: DeliveryObserver;
+  /** The send-time re-check's freshness and batching (SEND_GATE_DEFAULTS when omitted). */
+  gate?: SendGateOptions;
 }
 
 /** What the worker reports: counts and timings only, never addresses, tenants or campaigns. */
@@ -51,11 +53,14 @@ export class DeliveryWorker {
   private loops: Promise<void>[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly sleepers = new Set<() => void>();
+  private readonly gate: SendGate;
 
   constructor(
     private readonly deps: WorkerDeps,
     private readonly options: WorkerOptions,
-  ) {}
+  ) {
+    this.gate = new SendGate(deps.store, deps.gate ?? SEND_GATE_DEFAULTS);
+  }
 
   start(): void {
     this.heartbeat = setInterval(() => {
@@ -158,7 +163,7 @@ export class DeliveryWorker {
   }
 
   private async process(batch: ClaimedMessage[], slots: SendSlots): Promise<MessageOutcome[]> {
-    const versions = new Map<string, Promise<RenderableVersion | undefined>>();
+    const versions = new Map<string, Promise<DeliverableVersion | undefined>>();
     const projects = new Map<string, Promise<ProjectRow | undefined>>();
     const version = (m: ClaimedMessage) => {
       const key = `${m.tenantId}:${m.templateVersionId}`;
@@ -171,25 +176,27 @@ export class DeliveryWorker {
       if (!projects.has(key)) projects.set(key, this.deps.store.loadProject(m.tenantId, m.campaignProjectId));
       return projects.get(key)!;
     };
-    return Promise.all(batch.map((message) => slots.run(() => this.deliver(message, version(message), project(message)))));
+    this.gate.hold(batch.map((m) => m.id));
+    return Promise.all(
+      batch.map((message) =>
+        slots.run(() => this.deliver(message, version(message), project(message)).finally(() => this.gate.release(message.id))),
+      ),
+    );
   }
 
   private async deliver(
     m: ClaimedMessage,
-    versionPromise: Promise<RenderableVersion | undefined>,
+    versionPromise: Promise<DeliverableVersion | undefined>,
     projectPromise: Promise<ProjectRow | undefined>,
   ): Promise<MessageOutcome> {
     const of = { id: m.id, tenantId: m.tenantId, campaignId: m.campaignId };
-    // Cancelled after this message was claimed (or released and claimed again): never send.
-    if (m.campaignStatus !== 'SENDING' && m.campaignStatus !== 'SENT') return { ...of, kind: 'cancelled' };
-    const skip = (reason: SkipReason): MessageOutcome => ({ ...of, kind: 'skipped', reason });
-    // Send-time re-checks: the contact may have been erased, suppressed or opted out since fan-out.
-    if (!m.contactExists || !m.email || !m.contactId) return skip('contact_erased');
-    if (m.suppressed) return skip('suppressed');
-    if (!m.contactOptIn && m.campaignRequiresOptIn) return skip('opted_out');
+    // First look, on what the claim read: the contact may have been erased, suppressed or opted out since fan-out.
+    const early = mayNotSend(m, m);
+    if (early) return early;
+    if (!m.email || !m.contactId) return { ...of, kind: 'skipped', reason: 'contact_erased' };
 
     const fail = (error: string): MessageOutcome => ({ ...of, kind: 'failed', error });
-    let version: RenderableVersion | undefined;
+    let version: DeliverableVersion | undefined;
     let project: ProjectRow | undefined;
     try {
       [version, project] = await Promise.all([versionPromise, projectPromise]);
@@ -201,6 +208,8 @@ export class DeliveryWorker {
     let route;
     try {
       if (!version) return fail('template version no longer exists');
+      // Only published content is ever sent (a version unpublished since, e.g. before a retry-failed, is not).
+      if (version.status !== 'PUBLISHED') return fail(`template version ${version.id} is not published (status ${version.status}); publish it, or send a new campaign with a published version`);
       if (m.campaignProjectId && !project) return fail('SMTP project no longer exists');
       route = this.deps.routes.route(project, m.campaignSendMode === 'test');
       mail = await this.deps.mail.build({
@@ -219,8 +228,18 @@ export class DeliveryWorker {
       return fail(`could not prepare the email: ${(error as Error).message}`);
     }
 
+    if (route.rate) await this.deps.rateLimiter.take(route.rate.key, route.rate.perSecond);
+    // Send-time re-check, after any rate-limiter wait: what the claim read may be minutes old by now.
+    let state: SendTimeState | null;
     try {
-      if (route.rate) await this.deps.rateLimiter.take(route.rate.key, route.rate.perSecond);
+      state = await this.gate.check(m.id);
+    } catch (error) {
+      return this.retryOrFail(m, `could not re-check the message before sending: ${(error as Error).message}`);
+    }
+    const late = state ? mayNotSend(m, state) : ({ ...of, kind: 'cancelled' } as const);
+    if (late) return late;
+
+    try {
       const mailer = route.mailer;
       const info = await timed(this.deps.observer, mailer instanceof CaptureMailer ? 'capture' : 'smtp', () =>
         withTimeout(mailer.send(mail, { folder: m.campaignId, name: String(m.id) }), this.options.sendTimeoutMs),
@@ -245,6 +264,25 @@ export class DeliveryWorker {
     const delay = retryDelayMs(this.options.retry, m.attempts);
     return { ...of, kind: 'retry', error: description, nextAttemptAt: new Date(this.deps.clock().getTime() + delay).toISOString() };
   }
+}
+
+/**
+ * Why a message may not go out, judged on `state` (what the claim read, or
+ * the send-time re-check): its campaign is no longer sending → cancelled; its
+ * contact was erased, its address suppressed, or — for mail that requires
+ * opt-in — the contact opted out → skipped with that reason.
+ */
+function mayNotSend(
+  m: ClaimedMessage,
+  state: Pick<SendTimeState, 'campaignStatus' | 'contactExists' | 'suppressed' | 'contactOptIn'>,
+): MessageOutcome | undefined {
+  const of = { id: m.id, tenantId: m.tenantId, campaignId: m.campaignId };
+  if (state.campaignStatus !== 'SENDING' && state.campaignStatus !== 'SENT') return { ...of, kind: 'cancelled' };
+  const skip = (reason: SkipReason): MessageOutcome => ({ ...of, kind: 'skipped', reason });
+  if (!state.contactExists) return skip('contact_erased');
+  if (state.suppressed) return skip('suppressed');
+  if (!state.contactOptIn && m.campaignRequiresOptIn) return skip('opted_out');
+  return undefined;
 }
 
 /**

@@ -58,13 +58,13 @@ const SUCCESS_DESCRIPTIONS: Record<string, string> = {
 const ERROR_DESCRIPTIONS: Record<string, string> = {
   400: 'VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id)',
   401: 'UNAUTHORIZED: missing, malformed, unknown or revoked API key',
-  403: 'TENANT_MISMATCH (the key belongs to another tenant) or INSUFFICIENT_SCOPE (requiredScope names the scope)',
+  403: 'TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live)',
   404: 'NOT_FOUND: no such object for this tenant',
-  409: 'INVALID_STATE (with currentStatus), CONFLICT, or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS',
+  409: 'INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, HOST_NOT_ALLOWED)',
-  429: 'RATE_LIMITED (see Retry-After) or QUOTA_EXCEEDED (with quota)',
+  422: 'The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED)',
+  429: 'RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota)',
   503: 'Not ready',
 };
 

@@ -160,16 +160,18 @@ export class TemplateRepository {
     id: string,
     fromStatus: VersionStatus,
     patch: VersionPatch,
+    guard: { neverPublished?: boolean } = {},
   ): Promise<boolean> {
     return atomically(this.db, async (trx) => {
-      const result = await trx
+      let update = trx
         .updateTable('template_versions')
         .set(patch)
         .where('tenant_id', '=', tenantId)
         .where('template_id', '=', templateId)
         .where('id', '=', id)
-        .where('status', '=', fromStatus)
-        .executeTakeFirst();
+        .where('status', '=', fromStatus);
+      if (guard.neverPublished) update = update.where('first_published_at', 'is', null);
+      const result = await update.executeTakeFirst();
       if (result.numUpdatedRows === 0n) return false;
       if (patch.updated_at) {
         await trx

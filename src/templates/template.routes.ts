@@ -1,5 +1,6 @@
 import type { App } from '../http/types.js';
 import { tenantOf } from '../http/types.js';
+import { AppError } from '../shared/errors.js';
 import { ErrorResponse, IdParams } from '../shared/schema.js';
 import {
   CreateTemplateBody,
@@ -183,7 +184,8 @@ export function templateRoutes(app: App, { templates }: { templates: TemplateSer
       schema: {
         operationId: 'previewTemplateVersion',
         summary: 'Preview a version',
-        description: "Renders subject, HTML and text with a contact's data or sample data; any status; the body is optional.",
+        description:
+          "Renders subject, HTML and text with a contact's data or sample data; any status; the body is optional. With `contactId` the key needs `contacts:read` as well (403 `INSUFFICIENT_SCOPE`).",
         tags,
         params: VersionParams,
         body: PreviewBody,
@@ -194,7 +196,14 @@ export function templateRoutes(app: App, { templates }: { templates: TemplateSer
         request.body ??= {};
       },
     },
-    async (request) =>
-      templates.preview(tenantOf(request), request.params.id, request.params.versionId, request.body),
+    async (request) => {
+      // A contact's data is returned in the preview: reading it takes the contacts:read scope too.
+      if (request.body.contactId !== undefined && !request.principal!.scopes.has('contacts:read')) {
+        throw new AppError(403, 'INSUFFICIENT_SCOPE', 'Previewing with contactId needs the contacts:read scope as well', undefined, {
+          requiredScope: 'contacts:read',
+        });
+      }
+      return templates.preview(tenantOf(request), request.params.id, request.params.versionId, request.body);
+    },
   );
 }

@@ -48,20 +48,34 @@ export const CreateTemplateBody = Type.Object(
 );
 export type CreateTemplateBody = Static<typeof CreateTemplateBody>;
 
+const editableVersionFields = {
+  subject: versionFields.subject,
+  htmlBody: versionFields.htmlBody,
+  textBody: Type.Optional(versionFields.textBody),
+  locale: Type.Optional(versionFields.locale),
+  localeGroupId: Type.Optional(versionFields.localeGroupId),
+  variables: Type.Optional(versionFields.variables),
+};
+
+/** `subject` and `htmlBody` are required unless `fromVersionId` names a version to copy them from. */
 export const CreateVersionBody = Type.Object(
   {
-    subject: versionFields.subject,
-    htmlBody: versionFields.htmlBody,
-    textBody: Type.Optional(versionFields.textBody),
-    locale: Type.Optional(versionFields.locale),
-    localeGroupId: Type.Optional(versionFields.localeGroupId),
-    variables: Type.Optional(versionFields.variables),
+    ...editableVersionFields,
+    subject: Type.Optional(versionFields.subject),
+    htmlBody: Type.Optional(versionFields.htmlBody),
+    fromVersionId: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description:
+          'Start the draft from this version of the same template (subject, HTML, text, locale, localeGroupId and variables copied; the other fields given override them). The way to change a published version, which is frozen.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 export type CreateVersionBody = Static<typeof CreateVersionBody>;
 
-export const UpdateVersionBody = Type.Partial(CreateVersionBody, { additionalProperties: false, minProperties: 1 });
+export const UpdateVersionBody = Type.Partial(Type.Object(editableVersionFields), { additionalProperties: false, minProperties: 1 });
 export type UpdateVersionBody = Static<typeof UpdateVersionBody>;
 
 export const PreviewBody = Type.Object(

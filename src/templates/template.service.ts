@@ -86,8 +86,20 @@ export class TemplateService {
 
   async createVersion(tenantId: string, templateId: string, body: CreateVersionBody): Promise<TemplateVersion> {
     await this.loadTemplate(tenantId, templateId);
+    const { fromVersionId, ...fields } = body;
     const details: ErrorDetail[] = [];
-    const columns = versionColumns(body, details);
+    let columns = versionColumns(fields, details);
+    if (fromVersionId !== undefined) {
+      const source = isId(fromVersionId) ? await this.deps.templates.getTemplateVersion(tenantId, templateId, fromVersionId) : undefined;
+      if (!source) {
+        const message = 'must be the id of a version of the same template';
+        throw unprocessable('VALIDATION_ERROR', `fromVersionId ${message}`, [{ field: 'fromVersionId', message }]);
+      }
+      columns = { ...copiedColumns(source), ...columns };
+    } else {
+      if (fields.subject === undefined) details.push({ field: 'subject', message: 'is required (or give fromVersionId)' });
+      if (fields.htmlBody === undefined) details.push({ field: 'htmlBody', message: 'is required (or give fromVersionId)' });
+    }
     if (details.length > 0) throw validationError('Invalid template version', details);
     if (columns.locale_group_id) await this.checkGroupAnchor(tenantId, templateId, columns.locale_group_id, null);
     const version = newVersionRow(tenantId, templateId, columns, this.now());
@@ -117,14 +129,20 @@ export class TemplateService {
     const columns = versionColumns(body, details);
     if (details.length > 0) throw validationError('Invalid template version', details);
     if (current.status !== 'DRAFT') throw invalidState('template version', current.status, 'edit');
+    if (current.first_published_at !== null) throw frozen(current.id);
     if (columns.locale_group_id === versionId) columns.locale_group_id = null; // anchoring itself is what null means
     if (columns.locale_group_id) await this.checkGroupAnchor(tenantId, templateId, columns.locale_group_id, versionId);
-    const applied = await this.deps.templates.updateIfStatus(tenantId, templateId, versionId, 'DRAFT', {
-      ...columns,
-      updated_at: this.now(),
-    });
+    // Only a draft never published: a publish that slips in between makes this change nothing.
+    const applied = await this.deps.templates.updateIfStatus(
+      tenantId,
+      templateId,
+      versionId,
+      'DRAFT',
+      { ...columns, updated_at: this.now() },
+      { neverPublished: true },
+    );
     const after = await this.loadVersion(tenantId, templateId, versionId);
-    if (!applied) throw invalidState('template version', after.status, 'edit');
+    if (!applied) throw after.first_published_at !== null ? frozen(versionId) : invalidState('template version', after.status, 'edit');
     return toVersion(after);
   }
 
@@ -137,15 +155,18 @@ export class TemplateService {
     const version = await this.loadVersion(tenantId, templateId, versionId);
     if (version.status !== 'DRAFT') throw invalidState('template version', version.status, 'publish');
 
-    const frozen = await this.checkedFreeze(version);
+    // Published before (and unpublished since): its content is frozen already and stays exactly as it was.
+    const refrozen = version.first_published_at === null;
+    const bodies = refrozen ? await this.checkedFreeze(version) : undefined;
     await this.refuseTwin(tenantId, version);
     const now = this.now();
     let applied: boolean;
     try {
       applied = await this.deps.templates.updateIfStatus(tenantId, templateId, versionId, 'DRAFT', {
         status: 'PUBLISHED',
-        html_body: frozen.htmlBody,
-        text_body: frozen.textBody,
+        ...(bodies
+          ? { html_body: bodies.htmlBody, text_body: bodies.textBody, text_derived: version.text_body === null ? 1 : 0, first_published_at: now }
+          : {}),
         published_at: now,
         updated_at: now,
       });
@@ -206,8 +227,9 @@ export class TemplateService {
       if (!row) throw notFound('Contact');
       contact = { email: row.email, locale: row.locale, externalId: row.external_id, attributes: parseJsonObject(row.attributes) };
     }
+    // A version ever published holds its frozen bodies; a draft is frozen here the way publishing would.
     const bodies =
-      version.status === 'PUBLISHED' ? { htmlBody: version.html_body, textBody: version.text_body } : await this.checkedFreeze(version);
+      version.first_published_at !== null ? { htmlBody: version.html_body, textBody: version.text_body } : await this.checkedFreeze(version);
     const context = buildContext({ contact, unsubscribeUrl: PREVIEW_UNSUBSCRIBE_URL, data: body.data });
     try {
       const rendered = await this.deps.renderer.render(
@@ -339,10 +361,31 @@ function newVersionRow(tenantId: string, templateId: string, columns: VersionCol
     locale_group_id: columns.locale_group_id ?? null,
     variables: columns.variables ?? null,
     published_at: null,
+    first_published_at: null,
+    text_derived: 0,
     created_at: now,
     updated_at: now,
   };
 }
+
+/** What a new draft copies from the version it starts from; a text part derived at publish is derived again. */
+function copiedColumns(source: VersionRow): VersionColumns {
+  return {
+    subject: source.subject,
+    html_body: source.html_body,
+    text_body: source.text_derived === 1 ? null : source.text_body,
+    locale: source.locale,
+    locale_group_id: source.locale_group_id,
+    variables: source.variables === null || source.variables === undefined ? null : typeof source.variables === 'string' ? source.variables : JSON.stringify(source.variables),
+  };
+}
+
+const frozen = (versionId: string) =>
+  new AppError(
+    409,
+    'VERSION_FROZEN',
+    `Version ${versionId} was published and can no longer be edited; start a new draft from it with POST /templates/{id}/versions {"fromVersionId": "${versionId}", ...changes}`,
+  );
 
 const syntaxError = (details: ErrorDetail[]) =>
   unprocessable(

@@ -238,7 +238,7 @@ describe.each(DIALECTS)('templates API (%s)', (dialect) => {
       }
     });
 
-    it('unpublishes back to DRAFT, and refuses when not published', async () => {
+    it('unpublishes back to DRAFT (still frozen), and refuses when not published', async () => {
       const tenant = await ctx.newTenant();
       const { templateId, version } = await createTemplate(tenant);
       const early = await ctx.request('POST', `${versionUrl(templateId, version.id)}/unpublish`, { tenant });
@@ -249,8 +249,10 @@ describe.each(DIALECTS)('templates API (%s)', (dialect) => {
       const res = await ctx.request('POST', `${versionUrl(templateId, version.id)}/unpublish`, { tenant });
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({ id: version.id, status: 'DRAFT', publishedAt: null });
+      // Unpublish only stops new use: a version ever published is never edited again (issue 12 item 5).
       const patched = await ctx.request('PATCH', versionUrl(templateId, version.id), { tenant, body: { subject: 'editable' } });
-      expect(patched.statusCode).toBe(200);
+      expect(patched.statusCode).toBe(409);
+      expect(errorBody(patched)).toMatchObject({ code: 'VERSION_FROZEN' });
     });
 
     it('lets only one of two racing publishes win', async () => {

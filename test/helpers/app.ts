@@ -71,6 +71,8 @@ export function useTestApp(
     pause?: Pause;
     /** The render thread pool's size and limits (defaults: the production defaults). */
     render?: TemplateRendererOptions;
+    /** TEST_SENDS_PER_HOUR (default DEFAULTS.testSendsPerHour). */
+    testSendsPerHour?: number;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -91,6 +93,7 @@ export function useTestApp(
       pause: options.pause,
       outbound: options.outbound ?? TEST_OUTBOUND,
       render: options.render,
+      testSendsPerHour: options.testSendsPerHour,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

@@ -76,6 +76,7 @@ export function factories(database: Database) {
             locale_group_id: versionIds[0] ?? null,
             variables: null,
             published_at: status === 'PUBLISHED' ? now() : null,
+            first_published_at: status === 'PUBLISHED' ? now() : null,
             created_at: now(),
             updated_at: now(),
           })

@@ -320,7 +320,8 @@ const BODIES: Record<string, (ids: RouteIds) => BodyPlan> = {
     body: { locale: 'fr', localeGroupId: ids.versionId, subject: 'Salut', htmlBody: '<p>Salut</p>' },
   }),
   'PATCH /templates/:id/versions/:versionId': () => ({ body: { subject: 'Changed {{ first_name }}' } }),
-  'POST /templates/:id/versions/:versionId/preview': (ids) => ({ body: { contactId: ids.contactId, data: { extra: 1 } } }),
+  // Without contactId: with it the key needs contacts:read as well (test/api/hostile-tenant-small.test.ts).
+  'POST /templates/:id/versions/:versionId/preview': () => ({ body: { data: { extra: 1 } } }),
 };
 
 /** Query strings that name the fixture's objects, for list routes that filter by them. */

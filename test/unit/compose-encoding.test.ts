@@ -1,7 +1,7 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { describe, expect, it } from 'vitest';
-import { composeEmail } from '../../src/delivery/compose.js';
+import { composeEmail, normaliseLineEndings } from '../../src/delivery/compose.js';
 
 /**
  * composeEmail tells Nodemailer each body part's transfer encoding (to spare
@@ -45,8 +45,29 @@ describe('composeEmail transfer encodings', () => {
         rendered: { subject: 'Subject', html: body, text: body },
         unsubscribeUrl: 'https://mail.acme.example/u/token',
       });
-      const plain = { ...mail, html: body, text: body };
+      // Line endings are normalised to CRLF first (a bare CR or LF never reaches a 7bit part); the encoding is Nodemailer's own choice.
+      const normalised = normaliseLineEndings(body);
+      const plain = { ...mail, html: normalised, text: normalised };
       expect(await build(mail)).toBe(await build(plain));
     });
   }
+});
+
+describe('composeEmail line endings', () => {
+  it('never lets a bare CR or LF from rendered text reach the raw bytes of a 7bit part', async () => {
+    const hostile = 'Hi Ann\rINJECTED: yes\r\n.\r\nMAIL FROM:<x@evil.test>\nline\n\rend';
+    const mail = composeEmail({
+      messageKey: 'c.1',
+      to: 'ann@example.com',
+      sender: { fromEmail: 'news@acme.example', fromName: 'Acme', replyTo: null },
+      rendered: { subject: 'Sub\rject\nline', html: `<p>${hostile}</p>`, text: hostile },
+      unsubscribeUrl: 'https://mail.acme.example/u/token',
+    });
+    const raw = await build(mail);
+    expect(raw).toContain('Content-Transfer-Encoding: 7bit');
+    expect(raw).not.toMatch(/\r(?!\n)/); // no bare CR
+    expect(raw).not.toMatch(/(?<!\r)\n/); // no bare LF
+    expect(raw).toContain('Hi Ann\r\nINJECTED: yes\r\n.\r\nMAIL FROM:<x@evil.test>\r\nline\r\n\r\nend');
+    expect(raw).toContain('Subject: Sub ject line');
+  });
 });

@@ -59,6 +59,15 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it('reads TEST_SENDS_PER_HOUR: 50 by default, a whole number from 1 to 100000', () => {
+    expect(loadConfig({}).testSendsPerHour).toBe(50);
+    expect(loadConfig({ TEST_SENDS_PER_HOUR: ' 5 ' }).testSendsPerHour).toBe(5);
+    for (const bad of ['0', '-1', '1.5', 'lots', '100001']) {
+      expect(() => loadConfig({ TEST_SENDS_PER_HOUR: bad }), bad).toThrow(ConfigError);
+      expect(() => loadConfig({ TEST_SENDS_PER_HOUR: bad }), bad).toThrow(/TEST_SENDS_PER_HOUR/);
+    }
+  });
+
   it('reads the metrics token and the worker metrics port, both optional', () => {
     expect(loadConfig({})).toMatchObject({ metricsToken: undefined, metricsPort: undefined });
     expect(loadConfig({ METRICS_TOKEN: ' scrape-token-0123456789 ', METRICS_PORT: '9464' })).toMatchObject({

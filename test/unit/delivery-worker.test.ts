@@ -2,12 +2,12 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { CampaignMailBuilder } from '../../src/delivery/campaign-mail.js';
-import type { CampaignRef, ClaimedMessage, DeliveryStore, MessageOutcome } from '../../src/delivery/delivery-store.js';
+import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from '../../src/delivery/delivery-store.js';
 import type { Mailer } from '../../src/delivery/mailer.js';
 import { RateLimiter } from '../../src/delivery/rate-limiter.js';
+import { SEND_GATE_DEFAULTS, type SendGateOptions } from '../../src/delivery/send-gate.js';
 import type { Route } from '../../src/delivery/transports.js';
 import { DeliveryWorker, type WorkerOptions } from '../../src/delivery/worker.js';
-import type { RenderableVersion } from '../../src/templates/render.js';
 import { TemplateRenderer } from '../../src/templates/render.js';
 
 /**
@@ -27,7 +27,13 @@ class MemoryStore implements DeliveryStore {
   readonly settled: CampaignRef[][] = [];
   released: string[] = [];
   failNextRecord = 0;
-  versions = new Map<string, RenderableVersion>([[V, { id: V, subject: 'Hi {{ first_name }}', htmlBody: '<p>{{ email }}</p>', textBody: null }]]);
+  versions = new Map<string, DeliverableVersion>([
+    [V, { id: V, status: 'PUBLISHED', subject: 'Hi {{ first_name }}', htmlBody: '<p>{{ email }}</p>', textBody: null }],
+  ]);
+  /** What is true now, changed by a test after the claim (what `currentState` answers). */
+  readonly live = new Map<number, Partial<SendTimeState>>();
+  /** Each currentState call: the ids it asked about. */
+  readonly stateQueries: number[][] = [];
 
   add(overrides: Partial<ClaimedMessage> = {}): Stored {
     const id = this.messages.length + 1;
@@ -92,6 +98,16 @@ class MemoryStore implements DeliveryStore {
     this.settled.push([...campaigns]);
   }
 
+  async currentState(ids: readonly number[]): Promise<SendTimeState[]> {
+    this.stateQueries.push([...ids]);
+    return ids.flatMap((id) => {
+      const m = this.messages.find((x) => x.id === id);
+      if (!m) return [];
+      const base = { id, contactExists: m.contactExists, contactOptIn: m.contactOptIn, suppressed: m.suppressed, campaignStatus: m.campaignStatus };
+      return [{ ...base, ...this.live.get(id) }];
+    });
+  }
+
   async loadVersion(_tenantId: string, versionId: string) {
     return this.versions.get(versionId);
   }
@@ -121,10 +137,14 @@ class RecordingMailer implements Mailer {
   close() {}
 }
 
-function setUp(options: Partial<WorkerOptions> = {}) {
+function setUp(options: Partial<WorkerOptions> = {}, rate?: number, gate: SendGateOptions = { maxAgeMs: 100, windowMs: 5 }) {
   const store = new MemoryStore();
   const mailer = new RecordingMailer();
-  const route: Route = { mailer, sender: { fromEmail: 'news@acme.test', fromName: 'Acme', replyTo: null } };
+  const route: Route = {
+    mailer,
+    sender: { fromEmail: 'news@acme.test', fromName: 'Acme', replyTo: null },
+    ...(rate ? { rate: { key: 'project', perSecond: rate } } : {}),
+  };
   const now = new Date('2026-11-30T10:00:00Z');
   const worker = new DeliveryWorker(
     {
@@ -134,6 +154,8 @@ function setUp(options: Partial<WorkerOptions> = {}) {
       rateLimiter: new RateLimiter(),
       clock: () => now,
       logger: pino({ level: 'silent' }),
+      // Answers trusted for 100 ms: shorter than the rate limiter's waits below, so each late check asks again.
+      gate,
     },
     { ...DEFAULTS.sending, retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 4000 }, idlePollMs: 5, ...options },
   );
@@ -174,6 +196,60 @@ describe('DeliveryWorker (in-memory store)', () => {
     const m = store.add({ campaignStatus: 'CANCELLED' });
     await worker.runOnce();
     expect(store.outcome(m)).toMatchObject({ kind: 'cancelled' });
+    expect(mailer.sent).toEqual([]);
+  });
+
+  it('re-checks right before sending, after the rate limiter: a contact erased, suppressed or opted out, or a campaign cancelled, meanwhile is not mailed', async () => {
+    // 2 per second: the first two go at once, the others wait in the rate limiter while things change.
+    const { store, mailer, worker } = setUp({ sendConcurrency: 10 }, 2);
+    const messages = Array.from({ length: 6 }, () => store.add());
+    const [first, second, erased, suppressed, optedOut, notice] = messages as [Stored, Stored, Stored, Stored, Stored, Stored];
+    notice.campaignRequiresOptIn = false;
+    const running = worker.runOnce();
+    for (let i = 0; i < 100 && mailer.sent.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(mailer.sent.map((s) => s.to).sort()).toEqual([first.email, second.email].sort());
+    store.live.set(erased.id, { contactExists: false });
+    store.live.set(suppressed.id, { suppressed: true });
+    store.live.set(optedOut.id, { contactOptIn: false });
+    store.live.set(notice.id, { contactOptIn: false }); // a notice to optIn: false contacts still goes
+    await running;
+    expect(store.outcome(erased)).toMatchObject({ kind: 'skipped', reason: 'contact_erased' });
+    expect(store.outcome(suppressed)).toMatchObject({ kind: 'skipped', reason: 'suppressed' });
+    expect(store.outcome(optedOut)).toMatchObject({ kind: 'skipped', reason: 'opted_out' });
+    expect(store.outcome(notice)).toMatchObject({ kind: 'sent' });
+    expect(mailer.sent.map((s) => s.to).sort()).toEqual([first.email, second.email, notice.email].sort());
+  }, 15_000);
+
+  it('re-checks the campaign status at send time: cancelled while waiting for the rate limiter → cancelled', async () => {
+    const { store, mailer, worker } = setUp({ sendConcurrency: 10 }, 1);
+    const [first, second, third] = [store.add(), store.add(), store.add()];
+    const running = worker.runOnce();
+    for (let i = 0; i < 100 && mailer.sent.length < 1; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    store.live.set(second.id, { campaignStatus: 'CANCELLED' });
+    store.live.set(third.id, { campaignStatus: 'CANCELLED' });
+    await running;
+    expect(store.outcome(first)).toMatchObject({ kind: 'sent' });
+    expect(store.outcome(second)).toMatchObject({ kind: 'cancelled' });
+    expect(store.outcome(third)).toMatchObject({ kind: 'cancelled' });
+    expect(mailer.sent).toHaveLength(1);
+  }, 15_000);
+
+  it('batches the send-time re-check: a claimed batch sent at full speed costs a query or two, not one per message', async () => {
+    const { store, mailer, worker } = setUp({ sendConcurrency: 10, batchSize: 100 }, undefined, SEND_GATE_DEFAULTS);
+    for (let i = 0; i < 100; i++) store.add();
+    await worker.runOnce();
+    expect(mailer.sent).toHaveLength(100);
+    // One query per second of sending at most (answers are trusted for a second), however many messages.
+    expect(store.stateQueries.length).toBeLessThanOrEqual(3);
+    expect(new Set(store.stateQueries.flat()).size).toBe(100);
+  });
+
+  it('fails, without sending, a message whose template version is no longer published', async () => {
+    const { store, mailer, worker } = setUp();
+    store.versions.set(V, { ...store.versions.get(V)!, status: 'DRAFT', htmlBody: '<p>edited draft</p>' });
+    const m = store.add();
+    await worker.runOnce();
+    expect(store.outcome(m)).toMatchObject({ kind: 'failed', error: expect.stringContaining('not published') });
     expect(mailer.sent).toEqual([]);
   });
 

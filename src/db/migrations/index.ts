@@ -10,6 +10,8 @@ import { messageContactIndex } from './0007_message_contact_index.js';
 import { campaignScopedMessageIndexes } from './0008_campaign_scoped_message_indexes.js';
 import { messageCampaignTenantKey } from './0009_message_campaign_tenant_key.js';
 import { skipCounters } from './0010_skip_counters.js';
+import { frozenTemplateVersions } from './0011_frozen_template_versions.js';
+import { testSendCounts } from './0012_test_send_counts.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -24,5 +26,7 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261126_0008_campaign_scoped_message_indexes': campaignScopedMessageIndexes(dialect),
     '20261126_0009_message_campaign_tenant_key': messageCampaignTenantKey(dialect),
     '20261130_0010_skip_counters': skipCounters(dialect),
+    '20261130_0011_frozen_template_versions': frozenTemplateVersions(dialect),
+    '20261130_0012_test_send_counts': testSendCounts(dialect),
   };
 }
