@@ -464,7 +464,7 @@ export interface paths {
         post?: never;
         /**
          * Erase a contact (GDPR)
-         * @description Deletes the contact, scrubs its address from the message history and keeps the address suppressed.
+         * @description Deletes the contact and every copy of its data (message history, captured emails, stored idempotent answers) and keeps the address suppressed.
          *
          *     Requires an API key with the `contacts:write` scope.
          */

@@ -47,6 +47,6 @@ describe.each(DIALECTS)('mailingcore tenants show / update (%s)', { timeout: 120
 
     const unknown = runCli(['tenants', 'update', '0197a1c2-6b1e-7c3d-9a4f-2b8e5d7c9a10', '--fallback-locale', 'es'], env);
     expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toContain('tenant not found');
+    expect(unknown.stderr).toContain('tenant 0197a1c2-6b1e-7c3d-9a4f-2b8e5d7c9a10 not found');
   });
 });
