@@ -60,13 +60,13 @@ export class MessageRepository {
    */
   async queueAudience(input: AudienceInsert): Promise<number> {
     const at = this.dialect === 'postgres' ? sql`cast(${input.at} as timestamptz)` : sql`${input.at}`;
-    let select = input.audience.select((eb) => [
+    let select = input.audience.select([
       sql.val(input.tenantId).as('tenant_id'),
       sql.val(input.campaignId).as('campaign_id'),
-      'contacts.id as contact_id',
-      'contacts.email as email',
-      routingCase(eb, input.routing, 'locale', 'contacts.locale').as('locale'),
-      routingCase(eb, input.routing, 'versionId', 'contacts.locale').as('template_version_id'),
+      'contacts.id as contact_id' as const,
+      'contacts.email as email' as const,
+      routingCase(input.routing, 'locale', 'contacts.locale').as('locale'),
+      routingCase(input.routing, 'versionId', 'contacts.locale').as('template_version_id'),
       sql.val('QUEUED').as('status'),
       at.as('next_attempt_at'),
       at.as('created_at'),

@@ -1,4 +1,4 @@
-import { sql, type AliasableExpression } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { languageOf } from '../shared/locale.js';
 
 /**
@@ -71,26 +71,30 @@ export function localeRouting(variants: readonly LocaleVariant[], fallbackLocale
 }
 
 /**
- * CASE lower(<locale column>) WHEN … THEN … END: the version id or the locale
- * of the chosen variant. Exact matches are listed before language matches,
- * as `resolveVariant` tries them.
+ * The routing as one SQL expression over a locale column: the version id or
+ * the locale of the chosen variant. Simple CASEs, so the column (and its
+ * lower-cased form) is evaluated once per CASE rather than once per WHEN: a
+ * row whose locale is stored exactly as a variant's (the canonical form every
+ * API path stores) is decided without calling lower() at all; otherwise its
+ * lower-cased locale is compared exactly, then its language prefix
+ * (`es-` matches es-MX, es-419…), as `resolveVariant` tries them.
  */
-export function routingCase(
-  eb: { case: () => any },
-  routing: LocaleRouting,
-  pick: 'versionId' | 'locale',
-  localeColumn: string,
-): AliasableExpression<string | null> {
-  const otherwise = routing.otherwise[pick];
-  if (routing.exact.length === 0 && routing.language.length === 0) return sql.val(otherwise);
-  const lowered = sql`lower(${sql.ref(localeColumn)})`;
-  let builder = eb.case();
-  for (const v of routing.exact) {
-    builder = builder.when(lowered, '=', v.match).then(sql.val(v[pick]));
+export function routingCase(routing: LocaleRouting, pick: 'versionId' | 'locale', localeColumn: string): RawBuilder<string | null> {
+  const otherwise = sql<string | null>`${sql.val(routing.otherwise[pick])}`;
+  if (routing.exact.length === 0 && routing.language.length === 0) return otherwise;
+  const column = sql.ref(localeColumn);
+  const lowered = sql`lower(${column})`;
+  const whens = (entries: { match: string; value: string | null }[]) =>
+    sql.join(entries.map((e) => sql`when ${e.match} then ${sql.val(e.value)}`), sql` `);
+
+  // Language prefixes, one simple CASE per prefix length (a contact has one language, so at most one can match).
+  let byLanguage: RawBuilder<string | null> = otherwise;
+  const lengths = [...new Set(routing.language.map((v) => v.match.length))].sort((a, b) => b - a);
+  for (const length of lengths) {
+    const entries = routing.language.filter((v) => v.match.length === length).map((v) => ({ match: `${v.match}-`, value: v[pick] }));
+    byLanguage = sql`case substr(${lowered}, 1, ${sql.lit(length + 1)}) ${whens(entries)} else ${byLanguage} end`;
   }
-  for (const v of routing.language) {
-    // substr(…) = 'es-' matches es-MX, es-419…; the length is a computed integer, inlined.
-    builder = builder.when(sql`substr(${lowered}, 1, ${sql.lit(v.match.length + 1)})`, '=', `${v.match}-`).then(sql.val(v[pick]));
-  }
-  return builder.else(sql.val(otherwise)).end();
+  if (routing.exact.length === 0) return byLanguage;
+  const lowerExact = sql<string | null>`case ${lowered} ${whens(routing.exact.map((v) => ({ match: v.match, value: v[pick] })))} else ${byLanguage} end`;
+  return sql<string | null>`case ${column} ${whens(routing.exact.map((v) => ({ match: v.locale, value: v[pick] })))} else ${lowerExact} end`;
 }
