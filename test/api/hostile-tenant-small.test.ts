@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/databases.js';
 import { errorBody, useTestApp, type TestTenant } from '../helpers/app.js';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { useRefusingSink } from '../helpers/smtp-sink.js';
 import { addContacts, createCampaign, deliverAll, publishedTemplate, smtpProject } from '../helpers/flow.js';
 
 /**
@@ -12,21 +12,7 @@ import { addContacts, createCampaign, deliverAll, publishedTemplate, smtpProject
  */
 describe.each(DIALECTS)('hostile tenant, smaller items (%s)', (dialect) => {
   const ctx = useTestApp(dialect, { testSendsPerHour: 4 });
-  let sink: SmtpSink;
-  let refuseOnce = new Set<string>();
-
-  beforeAll(async () => {
-    sink = await startSmtpSink({
-      dataFault: ([address]) => {
-        if (address && refuseOnce.has(address)) {
-          refuseOnce.delete(address);
-          return { code: 554, message: '5.6.0 Content rejected' };
-        }
-        return undefined;
-      },
-    });
-  });
-  afterAll(async () => sink?.close());
+  const refusing = useRefusingSink();
 
   const withQuota = async (monthlyQuota: number): Promise<TestTenant> => {
     const base = await ctx.newTenant();
@@ -61,9 +47,9 @@ describe.each(DIALECTS)('hostile tenant, smaller items (%s)', (dialect) => {
     const tenant = await ctx.newTenant();
     await addContacts(ctx, tenant, [{ email: 'fine@mode.test' }, { email: 'rejected@mode.test' }]);
     const { baseVersionId } = await publishedTemplate(ctx, tenant);
-    const projectId = await smtpProject(ctx, tenant, sink.port);
+    const projectId = await smtpProject(ctx, tenant, refusing.sink.port);
     const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId, projectId });
-    refuseOnce = new Set(['rejected@mode.test']);
+    refusing.refuseOnce('rejected@mode.test');
     expect((await ctx.request('POST', `/campaigns/${id}/send`, { tenant })).statusCode).toBe(202);
     expect((await deliverAll(ctx, tenant, id, ctx.container.createWorker())).counters).toMatchObject({ sent: 1, failed: 1 });
 
@@ -71,10 +57,10 @@ describe.each(DIALECTS)('hostile tenant, smaller items (%s)', (dialect) => {
     const refused = await ctx.request('POST', `/campaigns/${id}/retry-failed`, { headers: testKey.headers });
     expect(refused.statusCode).toBe(403);
     expect(errorBody(refused)).toMatchObject({ code: 'TEST_KEY_LIVE_CAMPAIGN' });
-    const before = sink.messages.length;
+    const before = refusing.sink.messages.length;
     const after = await deliverAll(ctx, tenant, id, ctx.container.createWorker());
     expect(after).toMatchObject({ status: 'SENT', counters: { sent: 1, failed: 1 } });
-    expect(sink.messages.length).toBe(before);
+    expect(refusing.sink.messages.length).toBe(before);
     // A live key may.
     expect((await ctx.request('POST', `/campaigns/${id}/retry-failed`, { tenant })).statusCode).toBe(200);
   });

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/databases.js';
 import { errorBody, useTestApp, type TestContext, type TestTenant } from '../helpers/app.js';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { useRefusingSink } from '../helpers/smtp-sink.js';
 import { addContacts, createCampaign, deliverAll, smtpProject } from '../helpers/flow.js';
 
 /**
@@ -12,21 +12,7 @@ import { addContacts, createCampaign, deliverAll, smtpProject } from '../helpers
  */
 describe.each(DIALECTS)('published template versions are immutable (%s)', (dialect) => {
   const ctx = useTestApp(dialect);
-  let sink: SmtpSink;
-  let refuseOnce = new Set<string>();
-
-  beforeAll(async () => {
-    sink = await startSmtpSink({
-      dataFault: ([address]) => {
-        if (address && refuseOnce.has(address)) {
-          refuseOnce.delete(address);
-          return { code: 554, message: '5.6.0 Content rejected' };
-        }
-        return undefined;
-      },
-    });
-  });
-  afterAll(async () => sink?.close());
+  const refusing = useRefusingSink();
 
   async function template(tenant: TestTenant, html: string) {
     const res = await ctx.request('POST', '/templates', { tenant, body: { name: 'Frozen', subject: 'Hello', htmlBody: html } });
@@ -100,9 +86,9 @@ describe.each(DIALECTS)('published template versions are immutable (%s)', (diale
     await addContacts(ctx, tenant, [{ email: 'ok@frozen.test' }, { email: 'rejected@frozen.test' }]);
     const { templateId, versionId } = await template(tenant, '<p>Approved content <a href="{{ unsubscribeUrl }}">unsubscribe</a></p>');
     expect((await call(ctx, tenant, 'POST', path(templateId, versionId, '/publish'))).statusCode).toBe(200);
-    const projectId = await smtpProject(ctx, tenant, sink.port);
+    const projectId = await smtpProject(ctx, tenant, refusing.sink.port);
     const id = await createCampaign(ctx, tenant, { templateVersionId: versionId, projectId });
-    refuseOnce = new Set(['rejected@frozen.test']);
+    refusing.refuseOnce('rejected@frozen.test');
     expect((await call(ctx, tenant, 'POST', `/campaigns/${id}/send`)).statusCode).toBe(202);
     const first = await deliverAll(ctx, tenant, id, ctx.container.createWorker());
     expect(first.counters).toMatchObject({ sent: 1, failed: 1 });
@@ -112,12 +98,12 @@ describe.each(DIALECTS)('published template versions are immutable (%s)', (diale
     const edit = await call(ctx, tenant, 'PATCH', path(templateId, versionId), { htmlBody: '<p>EDITED DRAFT CONTENT</p>' });
     expect(edit.statusCode).toBe(409);
 
-    const before = sink.messages.length;
+    const before = refusing.sink.messages.length;
     const retried = await call(ctx, tenant, 'POST', `/campaigns/${id}/retry-failed`);
     expect(retried.statusCode, retried.body).toBe(200);
     const after = await deliverAll(ctx, tenant, id, ctx.container.createWorker());
-    expect(sink.messages.length).toBe(before); // nothing sent from an unpublished version
-    expect(sink.messages.some((m) => m.raw.toString().includes('EDITED'))).toBe(false);
+    expect(refusing.sink.messages.length).toBe(before); // nothing sent from an unpublished version
+    expect(refusing.sink.messages.some((m) => m.raw.toString().includes('EDITED'))).toBe(false);
     expect(after.counters).toMatchObject({ sent: 1, failed: 1 });
     const log = (await call(ctx, tenant, 'GET', `/campaigns/${id}/messages?status=FAILED`)).json().data as { email: string; lastError: string }[];
     expect(log).toEqual([expect.objectContaining({ email: 'rejected@frozen.test', lastError: expect.stringContaining('not published') })]);

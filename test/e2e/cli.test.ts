@@ -130,6 +130,14 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', { timeout: 120_000 },
     const update = runCli(['tenants', 'update', tenant.id, '--fallback-locale', 'ES'], env);
     expect(update.status, update.stderr).toBe(0);
     expect(runCli(['tenants', 'show', tenant.id], env).stdout).toMatch(/^fallback locale\s+es$/m);
+    const regional = runCli(['tenants', 'update', tenant.id, '--fallback-locale', 'es-mx', '--json'], env);
+    expect(JSON.parse(regional.stdout)).toMatchObject({ id: tenant.id, fallbackLocale: 'es-MX' });
+    const bad = runCli(['tenants', 'update', tenant.id, '--fallback-locale', 'not a locale'], env);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('is not a BCP 47 language tag');
+    expect(JSON.parse(runCli(['tenants', 'show', tenant.id, '--json'], env).stdout).fallbackLocale).toBe('es-MX');
+    const cleared = runCli(['tenants', 'update', tenant.id, '--fallback-locale', 'none', '--json'], env);
+    expect(JSON.parse(cleared.stdout).fallbackLocale).toBeNull();
     const unknown = runCli(['tenants', 'update', 'missing', '--fallback-locale', 'es'], env);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr.trim().split('\n').at(-1)).toBe('mailingcore: tenant missing not found');

@@ -35,6 +35,7 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type HeaderValue, type Headers, type ParsedMail } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface SinkMessage {
   envelope: { from: string | null; to: string[] };
@@ -240,5 +241,34 @@ function headersOnly(raw: Buffer): ParsedMail {
     html: false,
     ...(typeof messageId === 'string' ? { messageId } : {}),
     ...(typeof subject === 'string' ? { subject } : {}),
+  };
+}
+
+/**
+ * A sink for one describe block (started before its tests, closed after) whose
+ * DATA answer is 554 once for each address passed to `refuseOnce`, so a test
+ * can make a message FAILED and then retry it.
+ */
+export function useRefusingSink(): { readonly sink: SmtpSink; refuseOnce(...addresses: string[]): void } {
+  const refused = new Set<string>();
+  let sink: SmtpSink | undefined;
+  beforeAll(async () => {
+    sink = await startSmtpSink({
+      dataFault: ([address]) => {
+        if (address && refused.has(address)) {
+          refused.delete(address);
+          return { code: 554, message: '5.6.0 Content rejected' };
+        }
+        return undefined;
+      },
+    });
+  });
+  afterAll(async () => sink?.close());
+  return {
+    get sink() {
+      if (!sink) throw new Error('the sink starts in beforeAll');
+      return sink;
+    },
+    refuseOnce: (...addresses) => addresses.forEach((a) => refused.add(a)),
   };
 }
