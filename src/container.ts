@@ -17,6 +17,8 @@ import { DEFAULTS, type SendingPolicy } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
 import { ErasureService } from './erasure/erasure.service.js';
+import { eventLogOf } from './events/event-log.js';
+import { EventService } from './events/event.service.js';
 import { transactionOf, type Database } from './db/database.js';
 import { CampaignMailBuilder } from './delivery/campaign-mail.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
@@ -60,6 +62,8 @@ export interface Container {
   localeCoverage: LocaleCoverage;
   projects: ProjectService;
   contacts: ContactService;
+  /** The event log as the API reads it. */
+  events: EventService;
   /** GDPR erasure: every copy of a contact, in one transaction. */
   erasure: ErasureService;
   contactImporter: ContactImporter;
@@ -125,6 +129,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
 
   const { tenants, projects, contacts, suppressions, templates, campaigns, messages, usage, audience } = repositories;
 
+  const eventLog = eventLogOf(repositories);
   const secretBox = new SecretBox(options.secret);
   const outbound = new OutboundPolicy(options.outbound);
   const apiKeys = new ApiKeyService({ keys: repositories.apiKeys, tenants, clock }, options.apiKeyCacheMs ?? DEFAULTS.apiKeyCacheMs);
@@ -158,7 +163,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     onUsageChanged: (tenantId) => quota.forget(tenantId),
   });
   const localeCoverage = new LocaleCoverage({ campaigns, templates, audience });
-  const deliveryStore = new CampaignDeliveryStore({ transaction, messages, campaigns, suppressions, templates, projects });
+  const deliveryStore = new CampaignDeliveryStore({ transaction, messages, campaigns, suppressions, templates, projects, eventLog });
   const rateLimiter = new RateLimiter();
   const rateLimitStore = rateLimitStoreFor(database, options.redisUrl);
   const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
@@ -173,9 +178,10 @@ export function createContainer(database: Database, options: ContainerOptions): 
     lastUsed,
     tenants: new TenantService({ tenants, apiKeys, clock }),
     quota,
-    campaigns: new CampaignService({ transaction, campaigns, messages, templates, references, clock, pause }),
+    campaigns: new CampaignService({ transaction, eventLog, campaigns, messages, templates, references, clock, pause }),
     campaignSend: new CampaignSendService({
       transaction,
+      eventLog,
       campaigns,
       messages,
       templates,
@@ -214,13 +220,17 @@ export function createContainer(database: Database, options: ContainerOptions): 
       suppressions,
       messages,
       idempotencyKeys,
+      eventLog,
+      events: repositories.events,
+      webhookDeliveries: repositories.webhookDeliveries,
       capturedCopies: transports.capture,
       clock,
     }),
+    events: new EventService({ events: repositories.events }),
     contactImporter: new ContactImporter({ contacts: contactService }),
-    suppressions: new SuppressionService({ suppressions, clock }),
+    suppressions: new SuppressionService({ transaction, suppressions, contacts, eventLog, clock }),
     templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),
-    unsubscribe: new UnsubscribeService({ transaction, contacts, suppressions, secret: options.secret, clock }),
+    unsubscribe: new UnsubscribeService({ transaction, contacts, suppressions, eventLog, secret: options.secret, clock }),
     transports,
     renderer,
     fanout,
@@ -230,7 +240,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
         { store: deliveryStore, routes: transports, mail, rateLimiter, clock, logger, observer: metrics.delivery },
         { ...sending, ...workerOptions },
       ),
-    createScheduler: (tickMs) => new Scheduler({ campaigns, store: deliveryStore, fanout, clock, logger }, tickMs),
+    createScheduler: (tickMs) => new Scheduler({ transaction, campaigns, eventLog, store: deliveryStore, fanout, clock, logger }, tickMs),
     rateLimit: options.rateLimit ?? DEFAULTS.rateLimit,
     rateLimitStore,
     idempotency: new Idempotency({ keys: idempotencyKeys, clock }),

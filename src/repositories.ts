@@ -10,6 +10,10 @@ import { TestSendCountRepository } from './quota/test-send-count.repository.js';
 import { SuppressionRepository } from './suppressions/suppression.repository.js';
 import { TemplateRepository } from './templates/template.repository.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
+import { EventRepository } from './events/event.repository.js';
+import { CampaignStatsRepository } from './stats/campaign-stats.repository.js';
+import { WebhookDeliveryRepository } from './webhooks/webhook-delivery.repository.js';
+import { WebhookEndpointRepository } from './webhooks/webhook-endpoint.repository.js';
 
 /** Every table owner (docs/ARCHITECTURE.md), on one database; the container and the middle test tier both build them here. */
 export function createRepositories(database: Database) {
@@ -26,6 +30,10 @@ export function createRepositories(database: Database) {
     usage: new UsageRepository(db, dialect),
     testSendCounts: new TestSendCountRepository(db),
     audience: new AudienceRepository(db, dialect),
+    events: new EventRepository(db),
+    webhookEndpoints: new WebhookEndpointRepository(db),
+    webhookDeliveries: new WebhookDeliveryRepository(db),
+    campaignStats: new CampaignStatsRepository(db),
   };
 }
 

@@ -1,6 +1,7 @@
 import { campaignRoutes } from './campaigns/campaign.routes.js';
 import { contactRoutes } from './contacts/contact.routes.js';
 import { erasureRoutes } from './erasure/erasure.routes.js';
+import { eventRoutes } from './events/event.routes.js';
 import type { Container } from './container.js';
 import { operationsRoutes } from './operations/operations.routes.js';
 import { quotaRoutes } from './quota/quota.routes.js';
@@ -48,4 +49,5 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   templateRoutes(app, { templates: c.templates });
   quotaRoutes(app, { quota: c.quota });
   unsubscribeRoutes(app, { unsubscribe: c.unsubscribe });
+  eventRoutes(app, { events: c.events });
 }

@@ -9,6 +9,8 @@ export const SCOPES = [
   'suppressions:write',
   'projects:read',
   'projects:write',
+  'events:read',
+  'webhooks:manage',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -2,11 +2,14 @@ import { parseAudienceFilter, requiresOptIn } from '../audience/audience-filter.
 import type { Transaction } from '../db/database.js';
 import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from '../delivery/delivery-store.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
+import type { EventLog } from '../events/event-log.js';
+import { messageEvent, type NewEvent } from '../events/event-types.js';
 import type { ProjectRepository, ProjectRow } from '../projects/project.repository.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
 import { parseVariables } from '../templates/variables.js';
 import type { CampaignCounts, CampaignRepository } from './campaign.repository.js';
+import { campaignEvent } from './campaign-events.js';
 
 export interface CampaignDeliveryStoreDeps {
   transaction: Transaction;
@@ -15,6 +18,7 @@ export interface CampaignDeliveryStoreDeps {
   suppressions: SuppressionRepository;
   templates: TemplateRepository;
   projects: ProjectRepository;
+  eventLog: EventLog;
 }
 
 /**
@@ -72,6 +76,7 @@ export class CampaignDeliveryStore implements DeliveryStore {
       const campaigns = this.deps.campaigns.in(trx);
       const ordered = [...counts.values()].sort((a, b) => (a.ref.campaignId < b.ref.campaignId ? -1 : 1));
       for (const { ref, counts: c } of ordered) await campaigns.addCounts(ref.tenantId, ref.campaignId, c);
+      await this.deps.eventLog.in(trx).record(applied.flatMap((outcome) => eventOf(outcome, at) ?? []));
       return ordered.map(({ ref }) => ref);
     });
   }
@@ -101,7 +106,9 @@ export class CampaignDeliveryStore implements DeliveryStore {
       const campaigns = this.deps.campaigns.in(trx);
       if (!(await campaigns.lockFor(tenantId, campaignId, 'complete'))) return false;
       if (await this.deps.messages.in(trx).hasPending(campaignId)) return false;
-      return campaigns.move(tenantId, campaignId, 'complete', { completed_at: at, updated_at: at });
+      if (!(await campaigns.move(tenantId, campaignId, 'complete', { completed_at: at, updated_at: at }))) return false;
+      await this.deps.eventLog.in(trx).record([campaignEvent('complete', tenantId, campaignId, at)!]);
+      return true;
     });
   }
 
@@ -124,6 +131,23 @@ export class CampaignDeliveryStore implements DeliveryStore {
 
   loadProject(tenantId: string, projectId: string): Promise<ProjectRow | undefined> {
     return this.deps.projects.getById(tenantId, projectId);
+  }
+}
+
+/** The event an applied outcome writes: sent, bounced (a 5xx to RCPT TO: hard) or failed; none for the others. */
+function eventOf(outcome: MessageOutcome, at: string): NewEvent | undefined {
+  const recipient = outcome.recipient;
+  if (!recipient) return undefined;
+  const subject = { tenantId: outcome.tenantId, campaignId: outcome.campaignId, messageId: outcome.id, ...recipient };
+  switch (outcome.kind) {
+    case 'sent':
+      return messageEvent('email.sent', subject, at, { providerMessageId: outcome.providerMessageId });
+    case 'failed':
+      return outcome.bounce
+        ? messageEvent('email.bounced', subject, at, { bounceType: 'hard', diagnostic: outcome.error })
+        : messageEvent('email.failed', subject, at, { error: outcome.error });
+    default:
+      return undefined;
   }
 }
 

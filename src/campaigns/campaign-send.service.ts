@@ -12,8 +12,9 @@ import { startUsingVersion, toCampaign, type CampaignServiceDeps } from './campa
 import type { LocaleCoverage } from './coverage.js';
 import type { FanOut } from './fanout.js';
 import { canPerform } from './lifecycle.js';
+import { campaignEvent } from './campaign-events.js';
 
-export type CampaignSendDeps = Pick<CampaignServiceDeps, 'transaction' | 'campaigns' | 'messages' | 'templates' | 'clock' | 'pause'> & {
+export type CampaignSendDeps = Pick<CampaignServiceDeps, 'transaction' | 'campaigns' | 'messages' | 'templates' | 'clock' | 'pause' | 'eventLog'> & {
   references: CampaignReferences;
   audience: AudienceRepository;
   quota: QuotaService;
@@ -72,7 +73,9 @@ export class CampaignSendService {
       const n = await this.deps.messages.in(trx).requeueFailed(tenantId, id, at);
       if (n > 0) {
         await campaigns.addCounts(tenantId, id, { failed: -n });
-        await campaigns.move(tenantId, id, 'retry', { completed_at: null, updated_at: at });
+        if (await campaigns.move(tenantId, id, 'retry', { completed_at: null, updated_at: at })) {
+          await this.deps.eventLog.in(trx).record([campaignEvent('retry', tenantId, id, at)!]);
+        }
       }
       return n;
     });

@@ -1,6 +1,7 @@
 import { parseAudienceFilter } from '../audience/audience-filter.js';
 import type { Transaction } from '../db/database.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
+import type { EventLog } from '../events/event-log.js';
 import { invalidState, notFound, validationError } from '../shared/errors.js';
 import { noPause, type Pause } from '../shared/pause.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
@@ -21,9 +22,12 @@ import { canPerform, type CampaignAction } from './lifecycle.js';
 import type { CampaignReferences } from './campaign.references.js';
 import type { KeyMode } from '../auth/api-key.js';
 import { resolveScheduledAt, ScheduleTimeError } from './schedule-time.js';
+import { campaignEvent } from './campaign-events.js';
 
 export interface CampaignServiceDeps {
   transaction: Transaction;
+  /** Lifecycle moves that matter to receivers (campaign.sending, .sent, .cancelled) are recorded in the move's transaction. */
+  eventLog: EventLog;
   campaigns: CampaignRepository;
   messages: MessageRepository;
   templates: TemplateRepository;
@@ -69,6 +73,8 @@ export class CampaignService {
       skipped_suppressed: 0,
       skipped_opted_out: 0,
       skipped_erased: 0,
+      track_opens: 0,
+      track_clicks: 0,
     };
     await this.deps.campaigns.insert(row);
     return toCampaign(row);
@@ -133,6 +139,7 @@ export class CampaignService {
       // In-flight sends finish and are counted as they settle.
       const n = await this.deps.messages.in(trx).cancelQueued(tenantId, id, at);
       await campaigns.addCounts(tenantId, id, { cancelled: n });
+      await this.deps.eventLog.in(trx).record([campaignEvent('cancel', tenantId, id, at)!]);
       return true;
     });
     const current = await this.load(tenantId, id);
@@ -199,7 +206,7 @@ export function countersOf(row: CampaignRow): Campaign['counters'] {
  * campaign's state, or why its references are no longer sendable.
  */
 export async function startUsingVersion(
-  deps: Pick<CampaignServiceDeps, 'transaction' | 'campaigns' | 'templates' | 'references' | 'pause'>,
+  deps: Pick<CampaignServiceDeps, 'transaction' | 'campaigns' | 'templates' | 'references' | 'pause' | 'eventLog' | 'clock'>,
   tenantId: string,
   campaign: CampaignRow,
   action: 'schedule' | 'send',
@@ -209,7 +216,10 @@ export async function startUsingVersion(
   const applied = await deps.transaction(async (trx) => {
     await deps.templates.in(trx).lockGroupForUse(tenantId, versionId);
     await (deps.pause ?? noPause)(action);
-    return deps.campaigns.in(trx).moveIfPublished(tenantId, campaign.id, action, patch);
+    if (!(await deps.campaigns.in(trx).moveIfPublished(tenantId, campaign.id, action, patch))) return false;
+    const event = campaignEvent(action, tenantId, campaign.id, deps.clock().toISOString());
+    if (event) await deps.eventLog.in(trx).record([event]);
+    return true;
   });
   if (applied) return;
   const current = await deps.campaigns.getById(tenantId, campaign.id);

@@ -137,13 +137,13 @@ export class ContactRepository {
   }
 
   /** optIn false (an unsubscribe); the contact's address and locale, or undefined when it does not exist. */
-  async optOut(tenantId: string, id: string, at: string): Promise<{ email: string; locale: string | null } | undefined> {
+  async optOut(tenantId: string, id: string, at: string): Promise<{ email: string; locale: string | null; external_id: string | null } | undefined> {
     return this.db
       .updateTable('contacts')
       .set({ opt_in: 0, updated_at: at })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
-      .returning(['email', 'locale'])
+      .returning(['email', 'locale', 'external_id'])
       .executeTakeFirst();
   }
 

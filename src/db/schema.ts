@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { CampaignStatus, KeyMode, MessageStatus, SkipReason, SuppressionReason, VersionStatus } from './enums.js';
+import type { CampaignStatus, KeyMode, MessageStatus, SkipReason, SuppressionReason, VersionStatus, WebhookDeliveryStatus } from './enums.js';
 
 /**
  * Row types as both engines return them: timestamps are ISO 8601 strings,
@@ -65,6 +65,9 @@ export interface CampaignsTable {
   skipped_opted_out: Generated<number>;
   /** Skipped at send time because the contact had been erased meanwhile. */
   skipped_erased: Generated<number>;
+  /** Open and click tracking, switched on per campaign (0/1). */
+  track_opens: Generated<number>;
+  track_clicks: Generated<number>;
 }
 
 export interface MessagesTable {
@@ -189,7 +192,97 @@ export interface IdempotencyKeysTable {
   updated_at: string;
 }
 
+/** The event log: append-only per tenant, written in the transaction of the change it records. */
+export interface EventsTable {
+  id: string;
+  tenant_id: string;
+  type: string;
+  campaign_id: string | null;
+  contact_id: string | null;
+  message_id: number | null;
+  /** JSON object as text. */
+  data: string;
+  created_at: string;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  /** JSON array of event types, as text. */
+  events: string;
+  secret_encrypted: string;
+  enabled: Generated<number>;
+  disabled_reason: string | null;
+  failing_since: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  last_claimed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  contact_id: string | null;
+  payload: string;
+  status: WebhookDeliveryStatus;
+  attempt: Generated<number>;
+  next_attempt_at: string | null;
+  status_code: number | null;
+  response_body: string | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Per-campaign counters in UTC-minute buckets per locale, added to as events are written. */
+export interface CampaignStatsTable {
+  tenant_id: string;
+  campaign_id: string;
+  bucket: string;
+  locale: string;
+  sent: Generated<number>;
+  failed: Generated<number>;
+  bounced_hard: Generated<number>;
+  bounced_soft: Generated<number>;
+  complained: Generated<number>;
+  unsubscribed: Generated<number>;
+  opened_unique: Generated<number>;
+  opened_total: Generated<number>;
+  opened_machine: Generated<number>;
+  clicked_unique: Generated<number>;
+  clicked_total: Generated<number>;
+}
+
+export interface CampaignLinkStatsTable {
+  tenant_id: string;
+  campaign_id: string;
+  url_hash: string;
+  url: string;
+  clicks: Generated<number>;
+  unique_clicks: Generated<number>;
+}
+
+export interface TrackingFirstsTable {
+  message_id: number;
+  kind: 'open' | 'click' | 'link';
+  key: string;
+  created_at: string;
+}
+
 export interface DB {
+  events: EventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  campaign_stats: CampaignStatsTable;
+  campaign_link_stats: CampaignLinkStatsTable;
+  tracking_firsts: TrackingFirstsTable;
   rate_limit_hits: RateLimitHitsTable;
   idempotency_keys: IdempotencyKeysTable;
   messages: MessagesTable;

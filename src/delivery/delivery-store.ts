@@ -48,6 +48,26 @@ interface OutcomeOf {
   id: number;
   tenantId: string;
   campaignId: string;
+  /** Who the message was for, as the claim read it: the data of the outcome's event (email.sent, email.bounced…). */
+  recipient?: OutcomeRecipient;
+}
+
+export interface OutcomeRecipient {
+  contactId: string | null;
+  email: string | null;
+  externalId: string | null;
+  locale: string | null;
+  templateVersionId: string;
+}
+
+/** The part of an outcome that names its message, from the claimed message. */
+export function outcomeOf(m: ClaimedMessage): OutcomeOf {
+  return {
+    id: m.id,
+    tenantId: m.tenantId,
+    campaignId: m.campaignId,
+    recipient: { contactId: m.contactId, email: m.email, externalId: m.contactExternalId, locale: m.locale, templateVersionId: m.templateVersionId },
+  };
 }
 
 export type MessageOutcome =

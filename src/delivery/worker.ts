@@ -6,6 +6,7 @@ import type { ProjectRow } from '../projects/project.repository.js';
 import type { Clock } from '../shared/time.js';
 import type { CampaignMailBuilder } from './campaign-mail.js';
 import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from './delivery-store.js';
+import { outcomeOf } from './delivery-store.js';
 import { CaptureMailer } from './mailer.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { SEND_GATE_DEFAULTS, SendGate, type SendGateOptions } from './send-gate.js';
@@ -189,7 +190,7 @@ export class DeliveryWorker {
     versionPromise: Promise<DeliverableVersion | undefined>,
     projectPromise: Promise<ProjectRow | undefined>,
   ): Promise<MessageOutcome> {
-    const of = { id: m.id, tenantId: m.tenantId, campaignId: m.campaignId };
+    const of = outcomeOf(m);
     // First look, on what the claim read: the contact may have been erased, suppressed or opted out since fan-out.
     const early = mayNotSend(m, m);
     if (early) return early;
@@ -257,7 +258,7 @@ export class DeliveryWorker {
 
   /** Back to the queue after a backoff, or FAILED once the attempt budget is spent. */
   private retryOrFail(m: ClaimedMessage, description: string): MessageOutcome {
-    const of = { id: m.id, tenantId: m.tenantId, campaignId: m.campaignId };
+    const of = outcomeOf(m);
     if (!canRetry(this.options.retry, m.attempts)) {
       return { ...of, kind: 'failed', error: `${description} (gave up after ${m.attempts} attempts)` };
     }
@@ -276,7 +277,7 @@ function mayNotSend(
   m: ClaimedMessage,
   state: Pick<SendTimeState, 'campaignStatus' | 'contactExists' | 'suppressed' | 'contactOptIn'>,
 ): MessageOutcome | undefined {
-  const of = { id: m.id, tenantId: m.tenantId, campaignId: m.campaignId };
+  const of = outcomeOf(m);
   if (state.campaignStatus !== 'SENDING' && state.campaignStatus !== 'SENT') return { ...of, kind: 'cancelled' };
   const skip = (reason: SkipReason): MessageOutcome => ({ ...of, kind: 'skipped', reason });
   if (!state.contactExists) return skip('contact_erased');

@@ -2,7 +2,11 @@ import type { ContactRepository } from '../contacts/contact.repository.js';
 import type { Transaction } from '../db/database.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
 import type { IdempotencyRepository } from '../http/idempotency.repository.js';
+import type { EventLog } from '../events/event-log.js';
+import type { EventRepository } from '../events/event.repository.js';
+import { anonymisedData } from '../events/event-types.js';
 import { notFound } from '../shared/errors.js';
+import type { WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository.js';
 import type { Clock } from '../shared/time.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
 
@@ -17,6 +21,10 @@ export interface ErasureDeps {
   suppressions: SuppressionRepository;
   messages: MessageRepository;
   idempotencyKeys: IdempotencyRepository;
+  /** The event log: the contact's events anonymised, `contact.unsubscribed` and `contact.erased` recorded. */
+  eventLog: EventLog;
+  events: EventRepository;
+  webhookDeliveries: WebhookDeliveryRepository;
   /** The captured .eml files of the contact's messages and test sends. */
   capturedCopies?: CapturedCopies;
   clock: Clock;
@@ -27,7 +35,8 @@ export interface ErasureDeps {
  * contact row goes, and its address is suppressed (reason `manual` unless a
  * suppression already exists) in the same transaction, so it is never mailed
  * again. Every other copy joins this transaction: the message history,
- * stored Idempotency-Key answers holding the address or the id, and — last,
+ * stored Idempotency-Key answers holding the address or the id, its events
+ * and webhook payloads (anonymised: `anonymisedData`), and — last,
  * so that a file that cannot be deleted rolls the erasure back and a retry
  * finds the contact again — the captured .eml files of its messages and
  * test sends. A new place that stores contact data adds its step here.
@@ -44,7 +53,16 @@ export class ErasureService {
       if (!(await contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
       const captured = await this.deps.messages.in(trx).eraseContact(tenantId, contact.id, contact.email);
       await this.deps.idempotencyKeys.in(trx).eraseAnswersHolding(tenantId, [contact.email, contact.id]);
-      await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', this.deps.clock().toISOString());
+      const at = this.deps.clock().toISOString();
+      await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', at);
+      await this.deps.events.in(trx).anonymiseContact(tenantId, contact.id, anonymisedData);
+      await this.deps.webhookDeliveries.in(trx).anonymiseContact(tenantId, contact.id, anonymisedData);
+      // Receivers are told to forget the person too; neither event carries the address.
+      const ids = { contactId: contact.id, externalId: contact.external_id };
+      await this.deps.eventLog.in(trx).record([
+        { type: 'contact.unsubscribed', tenantId, at, data: { ...ids, campaignId: null, how: 'erasure' } },
+        { type: 'contact.erased', tenantId, at, data: ids },
+      ]);
       await this.deps.capturedCopies?.erase(tenantId, contact.email, captured);
     });
   }

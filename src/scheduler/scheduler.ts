@@ -2,6 +2,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { CampaignDeliveryStore } from '../campaigns/campaign-delivery.store.js';
 import type { CampaignRepository } from '../campaigns/campaign.repository.js';
 import type { FanOut } from '../campaigns/fanout.js';
+import { campaignEvent } from '../campaigns/campaign-events.js';
+import type { Transaction } from '../db/database.js';
+import type { EventLog } from '../events/event-log.js';
 import type { Clock } from '../shared/time.js';
 
 /**
@@ -20,7 +23,9 @@ export class Scheduler {
 
   constructor(
     private readonly deps: {
+      transaction: Transaction;
       campaigns: CampaignRepository;
+      eventLog: EventLog;
       store: Pick<CampaignDeliveryStore, 'releaseLeases' | 'completeIfDone'>;
       fanout: FanOut;
       clock: Clock;
@@ -52,7 +57,11 @@ export class Scheduler {
     const now = clock();
     const iso = now.toISOString();
     for (const due of await campaigns.listDue(iso, 20)) {
-      const started = await campaigns.move(due.tenant_id, due.id, 'start', { started_at: iso, updated_at: iso });
+      const started = await this.deps.transaction(async (trx) => {
+        if (!(await campaigns.in(trx).move(due.tenant_id, due.id, 'start', { started_at: iso, updated_at: iso }))) return false;
+        await this.deps.eventLog.in(trx).record([campaignEvent('start', due.tenant_id, due.id, iso)!]);
+        return true;
+      });
       if (!started) continue; // another process won it, or it was cancelled meanwhile
       logger.info({ campaignId: due.id }, 'scheduled campaign started');
       await this.fanOut(due.tenant_id, due.id);

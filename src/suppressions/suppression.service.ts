@@ -1,3 +1,6 @@
+import type { ContactRepository } from '../contacts/contact.repository.js';
+import type { Transaction } from '../db/database.js';
+import type { EventLog } from '../events/event-log.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { normaliseEmail } from '../shared/email.js';
 import { notFound, validationError } from '../shared/errors.js';
@@ -5,8 +8,16 @@ import type { Clock } from '../shared/time.js';
 import type { SuppressionReason, SuppressionRepository, SuppressionRow } from './suppression.repository.js';
 import type { CreateSuppressionBody, ListSuppressionsQuery, Suppression, SuppressionList } from './suppression.schemas.js';
 
+export interface SuppressionServiceDeps {
+  transaction: Transaction;
+  suppressions: SuppressionRepository;
+  contacts: ContactRepository;
+  eventLog: EventLog;
+  clock: Clock;
+}
+
 export class SuppressionService {
-  constructor(private readonly deps: { suppressions: SuppressionRepository; clock: Clock }) {}
+  constructor(private readonly deps: SuppressionServiceDeps) {}
 
   async list(tenantId: string, query: ListSuppressionsQuery): Promise<SuppressionList> {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor, (key) => key.length > 0);
@@ -16,11 +27,29 @@ export class SuppressionService {
     return { data: data.map(toSuppression), meta: { limit: query.limit, nextCursor } };
   }
 
-  /** Idempotent: an existing suppression is kept as it was (original reason and date). */
+  /**
+   * Idempotent: an existing suppression is kept as it was (original reason
+   * and date). A new one records `contact.unsubscribed` (`how: "api"`) in
+   * the same transaction: the address receives nothing from now on.
+   */
   async add(tenantId: string, body: CreateSuppressionBody): Promise<{ created: boolean; suppression: Suppression }> {
     const email = normaliseEmail(body.email);
     if (!email) throw validationError('Invalid suppression', [{ field: 'email', message: 'must be a valid email address' }]);
-    const created = await this.deps.suppressions.suppress(tenantId, email, body.reason, this.deps.clock().toISOString());
+    const at = this.deps.clock().toISOString();
+    const created = await this.deps.transaction(async (trx) => {
+      if (!(await this.deps.suppressions.in(trx).suppress(tenantId, email, body.reason, at))) return false;
+      const contact = await this.deps.contacts.in(trx).getByEmail(tenantId, email);
+      await this.deps.eventLog.in(trx).record([
+        {
+          type: 'contact.unsubscribed',
+          tenantId,
+          at,
+          contactId: contact?.id ?? null,
+          data: { contactId: contact?.id ?? null, email, externalId: contact?.external_id ?? null, locale: contact?.locale ?? null, campaignId: null, how: 'api', reason: body.reason },
+        },
+      ]);
+      return true;
+    });
     const row = await this.deps.suppressions.get(tenantId, email);
     if (!row) throw notFound('Suppression');
     return { created, suppression: toSuppression(row) };

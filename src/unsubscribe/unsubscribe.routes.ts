@@ -4,6 +4,8 @@ import { pageLanguage, renderPage } from './pages.js';
 import type { UnsubscribeService } from './unsubscribe.service.js';
 
 const TokenParams = Type.Object({ token: Type.String({ maxLength: 500 }) });
+/** Bytes of a POST body kept to recognise `List-Unsubscribe=One-Click` (form-encoded or multipart). */
+const ONE_CLICK_PEEK = 2048;
 const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 10 })) });
 
 /**
@@ -16,9 +18,13 @@ export function unsubscribeRoutes(app: App, { unsubscribe }: { unsubscribe: Unsu
   app.register(async (plugin) => {
     const scope = plugin as unknown as App;
     scope.removeAllContentTypeParsers();
+    // Whatever body a mail client sends is drained; its first bytes tell an RFC 8058 one-click POST from the page's button.
     scope.addContentTypeParser('*', (_request, payload, done) => {
-      payload.resume(); // drain and ignore whatever body a mail client sends
-      payload.on('end', () => done(null, undefined));
+      let head = '';
+      payload.on('data', (chunk: Buffer) => {
+        if (head.length < ONE_CLICK_PEEK) head += chunk.toString('latin1').slice(0, ONE_CLICK_PEEK - head.length);
+      });
+      payload.on('end', () => done(null, head));
       payload.on('error', (error) => done(error, undefined));
     });
 
@@ -71,7 +77,8 @@ export function unsubscribeRoutes(app: App, { unsubscribe }: { unsubscribe: Unsu
         },
       },
       async (request, reply) => {
-        const result = await unsubscribe.unsubscribe(request.params.token);
+        const oneClick = typeof request.body === 'string' && /List-Unsubscribe=One-Click/i.test(request.body);
+        const result = await unsubscribe.unsubscribe(request.params.token, oneClick ? 'one_click' : 'link');
         const lang = pageLanguage(request.query.lang, result.kind === 'ok' ? result.locale : undefined);
         reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store');
         if (result.kind === 'invalid') return reply.status(400).send(renderPage('invalid', lang));

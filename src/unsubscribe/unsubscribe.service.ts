@@ -1,5 +1,7 @@
 import type { ContactRepository } from '../contacts/contact.repository.js';
 import type { Transaction } from '../db/database.js';
+import type { EventLog } from '../events/event-log.js';
+import type { UnsubscribeHow } from '../events/event-types.js';
 import { isId } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
@@ -15,6 +17,7 @@ export interface UnsubscribeDeps {
   transaction: Transaction;
   contacts: ContactRepository;
   suppressions: SuppressionRepository;
+  eventLog: EventLog;
   secret: string;
   clock: Clock;
 }
@@ -23,7 +26,9 @@ export interface UnsubscribeDeps {
  * The public side of an unsubscribe link. Unsubscribing sets the contact's
  * optIn to false and suppresses the address (reason `unsubscribe`) in one
  * transaction; delivery re-checks suppressions before every send, so emails
- * already queued for the address are skipped, not sent.
+ * already queued for the address are skipped, not sent. The first time an
+ * address is suppressed this way, `contact.unsubscribed` is recorded with it
+ * (`how`: the page's button is `link`, a mail client's RFC 8058 POST `one_click`).
  */
 export class UnsubscribeService {
   constructor(private readonly deps: UnsubscribeDeps) {}
@@ -37,7 +42,7 @@ export class UnsubscribeService {
     return { kind: 'ok', locale: contact.locale, alreadyUnsubscribed: contact.opt_in === 0 && suppressed, campaignId: claims.campaignId };
   }
 
-  async unsubscribe(token: string): Promise<UnsubscribeLookup> {
+  async unsubscribe(token: string, how: Extract<UnsubscribeHow, 'link' | 'one_click'>): Promise<UnsubscribeLookup> {
     const claims = verifyUnsubscribeToken(this.deps.secret, token);
     if (!claims) return { kind: 'invalid' };
     if (!isId(claims.contactId)) return { kind: 'unknown' };
@@ -47,7 +52,25 @@ export class UnsubscribeService {
       // commit by another process in between cannot invalidate it (SQLITE_BUSY_SNAPSHOT).
       const contact = await this.deps.contacts.in(trx).optOut(claims.tenantId, claims.contactId, at);
       if (!contact) return { kind: 'unknown' } as const;
-      await this.deps.suppressions.in(trx).suppress(claims.tenantId, contact.email, 'unsubscribe', at);
+      if (await this.deps.suppressions.in(trx).suppress(claims.tenantId, contact.email, 'unsubscribe', at)) {
+        await this.deps.eventLog.in(trx).record([
+          {
+            type: 'contact.unsubscribed',
+            tenantId: claims.tenantId,
+            at,
+            campaignId: claims.campaignId,
+            contactId: claims.contactId,
+            data: {
+              contactId: claims.contactId,
+              email: contact.email,
+              externalId: contact.external_id,
+              locale: contact.locale,
+              campaignId: claims.campaignId,
+              how,
+            },
+          },
+        ]);
+      }
       return { kind: 'ok', locale: contact.locale, alreadyUnsubscribed: true, campaignId: claims.campaignId } as const;
     });
   }

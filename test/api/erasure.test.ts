@@ -91,9 +91,22 @@ describe.each(DIALECTS)('GDPR erasure reaches every copy (%s)', (dialect) => {
 
     expect(filesHolding(await dataFiles(), [address, id])).toEqual([]);
     expect(filesHolding(await dataFiles(), [kept])).toHaveLength(3); // other people's copies stay
-    const rows = await rowsHolding(ctx, [address, id]);
+    const rows = await rowsHolding(ctx, [address]);
     expect(rows, rows.join('\n')).toHaveLength(1);
     expect(rows[0]).toMatch(/^suppressions: /);
+    // The id is left only in the two events that tell receivers to erase the person too (no address in them).
+    const idRows = await rowsHolding(ctx, [id]);
+    expect(idRows, idRows.join('\n')).toHaveLength(2);
+    expect(idRows.every((row) => row.startsWith('events: '))).toBe(true);
+    const notices = (await ctx.request('GET', `/events?order=asc&since=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`, { tenant })).json().data as { type: string; data: Record<string, unknown> }[];
+    expect(notices.filter((e) => e.data.contactId === id).map((e) => [e.type, e.data.how])).toEqual([
+      ['contact.unsubscribed', 'erasure'],
+      ['contact.erased', undefined],
+    ]);
+    // The contact's email.sent event is kept for the counts, without the person.
+    const sent = notices.filter((e) => e.type === 'email.sent' && e.data.erased === true);
+    expect(sent).toHaveLength(1);
+    expect(JSON.stringify(sent[0])).not.toContain(address);
 
     // A retry of an answered request is still not run again, and its answer is gone.
     for (const [method, url, key, body] of [

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventLogOf } from '../../src/events/event-log.js';
 import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
 import { FanOut } from '../../src/campaigns/fanout.js';
 import { openDatabase, transactionOf, type Database } from '../../src/db/database.js';
@@ -28,7 +29,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     repos = repositoriesOf(database);
     const transaction = transactionOf(database.db);
     fanout = new FanOut({ ...repos, transaction, clock: () => now, leaseMs: 60_000 });
-    store = new CampaignDeliveryStore({ ...repos, transaction });
+    store = new CampaignDeliveryStore({ ...repos, transaction, eventLog: eventLogOf(repos) });
   });
   afterAll(async () => {
     await database.close();
