@@ -59,6 +59,8 @@ export const DEFAULTS = {
   } satisfies RenderConfig,
   rateLimit: { max: 300, windowMs: 60_000 },
   testSendsPerHour: 50,
+  /** GET /campaigns/{id}/progress: one read and one event per second; streams per tenant and process. */
+  progress: { intervalMs: 1000, maxStreamsPerTenant: 20 },
   mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
   apiKeyCacheMs: 1000,
   port: 3000,

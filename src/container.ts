@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { ApiKeyService } from './auth/api-key.service.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { CampaignDeliveryStore } from './campaigns/campaign-delivery.store.js';
+import { CampaignProgress, type CampaignProgressOptions } from './campaigns/campaign-progress.js';
 import { CampaignReferences } from './campaigns/campaign.references.js';
 import { CampaignSendService } from './campaigns/campaign-send.service.js';
 import { CampaignService } from './campaigns/campaign.service.js';
@@ -59,6 +60,8 @@ export interface Container {
   campaignSend: CampaignSendService;
   testSend: TestSendService;
   messageLog: MessageLog;
+  /** Live counters of a campaign (Server-Sent Events). */
+  campaignProgress: CampaignProgress;
   localeCoverage: LocaleCoverage;
   projects: ProjectService;
   contacts: ContactService;
@@ -115,6 +118,8 @@ export interface ContainerOptions {
   render?: TemplateRendererOptions;
   /** Test sends per tenant per UTC hour (TEST_SENDS_PER_HOUR; default DEFAULTS.testSendsPerHour). */
   testSendsPerHour?: number;
+  /** The progress stream's interval and per-tenant cap (default DEFAULTS.progress). */
+  progress?: Partial<CampaignProgressOptions>;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -211,6 +216,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       onUsageChanged: (tenantId) => quota.forget(tenantId),
     }),
     messageLog: new MessageLog({ campaigns, messages, capture: transports.capture }),
+    campaignProgress: new CampaignProgress({ campaigns, clock }, { ...DEFAULTS.progress, ...options.progress }),
     localeCoverage,
     projects: new ProjectService({ projects, secretBox, clock, outbound }),
     contacts: contactService,

@@ -41,6 +41,7 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
     testSend: c.testSend,
     messageLog: c.messageLog,
     localeCoverage: c.localeCoverage,
+    campaignProgress: c.campaignProgress,
   });
   projectRoutes(app, { projects: c.projects });
   contactRoutes(app, { contacts: c.contacts, contactImporter: c.contactImporter });

@@ -19,6 +19,7 @@ import {
 } from './campaign.schemas.js';
 import type { CampaignSendService } from './campaign-send.service.js';
 import type { LocaleCoverage } from './coverage.js';
+import { formatSse, type CampaignProgress } from './campaign-progress.js';
 import type { CampaignService } from './campaign.service.js';
 import type { MessageLog } from './message-log.service.js';
 import type { TestSendService } from './test-send.service.js';
@@ -43,12 +44,14 @@ export function campaignRoutes(
     testSend,
     messageLog,
     localeCoverage,
+    campaignProgress,
   }: {
     campaigns: CampaignService;
     campaignSend: CampaignSendService;
     testSend: TestSendService;
     messageLog: MessageLog;
     localeCoverage: LocaleCoverage;
+    campaignProgress: CampaignProgress;
   },
 ): void {
   app.post(
@@ -231,6 +234,56 @@ export function campaignRoutes(
     async (request, reply) => {
       const raw = await messageLog.captured(tenantOf(request), request.params.id, request.params.messageId);
       return reply.type('message/rfc822').send(raw);
+    },
+  );
+
+  app.addHook('preClose', (done) => {
+    campaignProgress.closeAll();
+    done();
+  });
+  app.get(
+    '/campaigns/:id/progress',
+    {
+      config: read,
+      schema: {
+        operationId: 'streamCampaignProgress',
+        summary: 'Follow a campaign live',
+        description:
+          'Server-Sent Events: a `progress` event with `{id, status, counters, at}` at once and every second while the campaign ' +
+          'may still change, then one `done` event when it is SENT or CANCELLED, and the stream closes. A finished campaign gets ' +
+          'its `done` event at once. At most 20 streams per tenant at a time (429 `TOO_MANY_STREAMS`).',
+        tags: ['campaigns'],
+        params: IdParams,
+        docsResponses: {
+          200: { description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          404: ErrorResponse,
+          429: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const stream = await campaignProgress.openStream(tenantOf(request), request.params.id);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+        // The socket ends with the stream: an idle keep-alive socket left behind would hold a closing server open.
+        connection: 'close',
+      });
+      // The client going away ends the stream (and frees its slot).
+      raw.on('close', () => stream.close());
+      request.raw.socket.on('close', () => stream.close());
+      try {
+        for await (const event of stream.events()) raw.write(formatSse(event));
+      } catch (error) {
+        request.log.error({ err: error }, 'progress stream failed');
+      } finally {
+        // Once flushed, the socket goes too: a client that never closes its side would otherwise hold a closing server open.
+        raw.end(() => request.raw.socket.destroy());
+      }
     },
   );
 

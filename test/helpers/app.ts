@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
 import type { OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -73,6 +73,8 @@ export function useTestApp(
     render?: TemplateRendererOptions;
     /** TEST_SENDS_PER_HOUR (default DEFAULTS.testSendsPerHour). */
     testSendsPerHour?: number;
+    /** The progress stream's interval and per-tenant cap (default DEFAULTS.progress). */
+    progress?: ContainerOptions['progress'];
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -94,6 +96,7 @@ export function useTestApp(
       outbound: options.outbound ?? TEST_OUTBOUND,
       render: options.render,
       testSendsPerHour: options.testSendsPerHour,
+      progress: options.progress,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
