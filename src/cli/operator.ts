@@ -92,12 +92,13 @@ function connection(flags: ConnectionFlags): Connection {
   return { url: url.replace(/\/+$/, ''), key, tenant };
 }
 
-async function api<T>(
+/** A request to the API; a non-2xx answer is thrown as an OperatorError with the API's code and message. */
+async function send(
   conn: Connection,
   method: string,
   route: string,
-  init: { body?: RequestInit["body"]; headers?: Record<string, string> } = {},
-): Promise<T> {
+  init: { body?: RequestInit['body']; headers?: Record<string, string> } = {},
+): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(`${conn.url}${route}`, {
@@ -110,23 +111,53 @@ async function api<T>(
     const cause = (error as { cause?: { message?: string } }).cause?.message;
     throw new OperatorError('UNREACHABLE', `${conn.url}: ${cause ?? (error as Error).message}`);
   }
+  if (response.ok) return response;
   const text = await response.text();
-  let body: unknown;
+  const body = parseJson(text);
+  const err = (body ?? {}) as { code?: string; message?: string };
+  throw new OperatorError(err.code ?? `HTTP_${response.status}`, err.message ?? (text.trim() || response.statusText), response.status, detailsOf(body));
+}
+
+async function api<T>(
+  conn: Connection,
+  method: string,
+  route: string,
+  init: { body?: RequestInit['body']; headers?: Record<string, string> } = {},
+): Promise<T> {
+  return parseJson(await (await send(conn, method, route, init)).text()) as T;
+}
+
+function parseJson(text: string): unknown {
   try {
-    body = text ? JSON.parse(text) : undefined;
+    return text ? (JSON.parse(text) as unknown) : undefined;
   } catch {
-    body = undefined;
+    return undefined;
   }
-  if (!response.ok) {
-    const err = (body ?? {}) as { code?: string; message?: string };
-    throw new OperatorError(
-      err.code ?? `HTTP_${response.status}`,
-      err.message ?? (text.trim() || response.statusText),
-      response.status,
-      detailsOf(body),
-    );
+}
+
+interface ProgressData {
+  id: string;
+  status: string;
+  counters: Counters;
+  at: string;
+}
+
+/** The Server-Sent Events of GET /campaigns/{id}/progress, as they arrive, until the server closes the stream. */
+export async function* progressEvents(conn: Connection, id: string): AsyncGenerator<ProgressData> {
+  const response = await send(conn, 'GET', `/campaigns/${encodeURIComponent(id)}/progress`, { headers: { accept: 'text/event-stream' } });
+  if (!response.body) return;
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const message = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const data = message.split('\n').find((line) => line.startsWith('data: '));
+      if (data) yield JSON.parse(data.slice('data: '.length)) as ProgressData;
+    }
   }
-  return body as T;
 }
 
 function withConnection(command: Command): Command {
@@ -209,6 +240,7 @@ async function waitUntilStarted(conn: Connection, id: string, intervalMs: number
   }
 }
 
+/** Follows the campaign's progress stream (the server sends its counters every second) until it is SENT or CANCELLED. */
 async function watch(conn: Connection, id: string, intervalMs: number, waitForSchedule = false): Promise<Campaign> {
   await waitUntilStarted(conn, id, intervalMs, waitForSchedule);
   const tty = Boolean(process.stdout.isTTY);
@@ -225,21 +257,20 @@ async function watch(conn: Connection, id: string, intervalMs: number, waitForSc
   const samples: Sample[] = [];
   let lastLine = '';
   let started = false;
-  for (;;) {
-    const c = await api<Campaign>(conn, 'GET', `/campaigns/${encodeURIComponent(id)}`);
-    const k = c.counters;
+  for await (const progress of progressEvents(conn, id)) {
+    const k = progress.counters;
     const done = k.sent + k.failed + k.cancelled;
-    const now = Date.now();
+    const now = Date.parse(progress.at) || Date.now();
     samples.push({ at: now, done });
     while (samples.length > 2 && now - samples[0]!.at > 10_000) samples.shift();
     const { rate, eta } = rateAndEta(samples, k.queued);
     const payload = {
-      status: c.status,
+      status: progress.status,
       sent: k.sent,
       queued: k.queued,
       failed: k.failed,
       rate: rate.toFixed(1),
-      etaText: FINAL.has(c.status) ? '0s' : eta === null ? '-' : `${eta}s`,
+      etaText: FINAL.has(progress.status) ? '0s' : eta === null ? '-' : `${eta}s`,
     };
     if (bar) {
       const total = Math.max(k.total, 1);
@@ -248,16 +279,15 @@ async function watch(conn: Connection, id: string, intervalMs: number, waitForSc
       bar.update(done, { ...payload, total: k.total });
       started = true;
     } else {
-      const line = `${c.status} sent ${k.sent}/${k.total} queued ${k.queued} failed ${k.failed} rate ${payload.rate}/s eta ${payload.etaText}`;
+      const line = `${progress.status} sent ${k.sent}/${k.total} queued ${k.queued} failed ${k.failed} rate ${payload.rate}/s eta ${payload.etaText}`;
       if (line !== lastLine) out(line);
       lastLine = line;
     }
-    if (FINAL.has(c.status)) {
-      bar?.stop();
-      return c;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
   }
+  bar?.stop();
+  const campaign = await api<Campaign>(conn, 'GET', `/campaigns/${encodeURIComponent(id)}`);
+  if (!FINAL.has(campaign.status)) throw new CliError(`the progress stream of campaign ${id} ended while it is ${campaign.status}; run watch again`);
+  return campaign;
 }
 
 /** Counts data rows in a stream of CSV or NDJSON bytes: non-empty lines, less the CSV header. */
@@ -455,9 +485,9 @@ export function registerOperatorCommands(program: Command): void {
     });
 
   withConnection(campaigns.command('watch'))
-    .description('follow delivery (queued/sent/failed, rate, ETA) until SENT or CANCELLED; one line per change when not a terminal')
+    .description('follow delivery live (queued/sent/failed, rate, ETA; the server streams counters every second) until SENT or CANCELLED; one line per change when not a terminal')
     .argument('<id>', 'campaign id')
-    .option('--interval <ms>', 'poll interval in milliseconds', positiveInt, 1000)
+    .option('--interval <ms>', 'how often to look while waiting for a SCHEDULED campaign to start (--wait), in milliseconds', positiveInt, 1000)
     .option('--wait', 'a SCHEDULED campaign: wait for it to start, then watch (without it, watch on DRAFT/SCHEDULED says so and exits 1)')
     .option('--json', 'print the final campaign as JSON')
     .action(async (id: string, opts: ConnectionFlags & { interval: number; wait?: boolean; json?: boolean }) => {
