@@ -140,7 +140,7 @@ export class MessageRepository {
         'c.id as c_id', 'c.locale as c_locale', 'c.external_id as c_external_id', 'c.opt_in as c_opt_in', 'c.attributes as c_attributes',
         's.email as s_email',
         'cp.subject as cp_subject', 'cp.project_id as cp_project_id', 'cp.audience_filter as cp_audience_filter', 'cp.send_mode as cp_send_mode',
-        'cp.status as cp_status',
+        'cp.status as cp_status', 'cp.track_opens as cp_track_opens', 'cp.track_clicks as cp_track_clicks',
       ])
       .where('m.id', 'in', ids)
       .where('m.lease_owner', '=', owner)
@@ -166,6 +166,8 @@ export class MessageRepository {
       campaignAudienceFilter: r.cp_audience_filter,
       campaignSendMode: r.cp_send_mode,
       campaignStatus: r.cp_status,
+      campaignTrackOpens: r.cp_track_opens === 1,
+      campaignTrackClicks: r.cp_track_clicks === 1,
     }));
   }
 
