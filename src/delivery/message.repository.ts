@@ -6,6 +6,7 @@ import { notSuppressed } from '../suppressions/not-suppressed.js';
 import { parseJsonObject } from '../shared/json.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import { routingCase, type LocaleRouting } from '../templates/locale-routing.js';
+import type { TrackedMessageRow } from '../tracking/tally.js';
 import type { ClaimedMessage, MessageOutcome } from './delivery-store.js';
 
 /** A claimed message's row and context as the claim query reads them; the store derives the opt-in rule from the filter. */
@@ -168,6 +169,32 @@ export class MessageRepository {
       campaignStatus: r.cp_status,
       campaignTrackOpens: r.cp_track_opens === 1,
       campaignTrackClicks: r.cp_track_clicks === 1,
+    }));
+  }
+
+  /**
+   * Open and click tracking: the messages a batch of hits names, with the
+   * contact's external id (one query; ids missing from the answer no longer
+   * exist — their campaign was deleted).
+   */
+  async trackedMessages(ids: readonly number[]): Promise<TrackedMessageRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('messages as m')
+      .leftJoin('contacts as c', (join) => join.onRef('c.id', '=', 'm.contact_id').onRef('c.tenant_id', '=', 'm.tenant_id'))
+      .select(['m.id', 'm.tenant_id', 'm.campaign_id', 'm.contact_id', 'm.email', 'm.locale', 'm.template_version_id', 'm.sent_at', 'c.external_id'])
+      .where('m.id', 'in', [...ids])
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      tenantId: r.tenant_id,
+      campaignId: r.campaign_id,
+      contactId: r.contact_id,
+      email: r.email,
+      externalId: r.external_id,
+      locale: r.locale,
+      templateVersionId: r.template_version_id,
+      sentAt: r.sent_at,
     }));
   }
 
