@@ -24,6 +24,8 @@ export function trackingRoutes(app: App, { tracking }: { tracking: TrackingServi
     '/track/o/:token',
     {
       config: { public: true },
+      // A token the validator refuses (a NUL in it) still gets the pixel.
+      attachValidation: true,
       schema: {
         operationId: 'trackOpen',
         summary: 'Open pixel',
@@ -34,7 +36,7 @@ export function trackingRoutes(app: App, { tracking }: { tracking: TrackingServi
       },
     },
     async (request, reply) => {
-      tracking.open(request.params.token, request.headers['user-agent']);
+      if (!request.validationError) tracking.open(request.params.token, request.headers['user-agent']);
       return reply
         .type('image/gif')
         .header('Cache-Control', NO_CACHE)
@@ -48,6 +50,7 @@ export function trackingRoutes(app: App, { tracking }: { tracking: TrackingServi
     '/track/c/:token',
     {
       config: { public: true },
+      attachValidation: true,
       schema: {
         operationId: 'trackClick',
         summary: 'Tracked link',
@@ -61,7 +64,7 @@ export function trackingRoutes(app: App, { tracking }: { tracking: TrackingServi
       },
     },
     async (request, reply) => {
-      const url = tracking.click(request.params.token, request.headers['user-agent']);
+      const url = request.validationError ? undefined : tracking.click(request.params.token, request.headers['user-agent']);
       reply.header('Cache-Control', NO_CACHE).header('Referrer-Policy', 'no-referrer');
       if (url === undefined) return reply.status(404).type('text/html; charset=utf-8').send(INVALID_LINK_PAGE);
       return reply.redirect(url, 302);

@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { createContainer, type Container } from '../../src/container.js';
+import type { TrackingSettings } from '../../src/config.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
 import type { OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -73,6 +74,8 @@ export function useTestApp(
     render?: TemplateRendererOptions;
     /** TEST_SENDS_PER_HOUR (default DEFAULTS.testSendsPerHour). */
     testSendsPerHour?: number;
+    /** Tracking hits' batching and machine-open window (default DEFAULTS.tracking). */
+    tracking?: Partial<TrackingSettings>;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -94,6 +97,7 @@ export function useTestApp(
       outbound: options.outbound ?? TEST_OUTBOUND,
       render: options.render,
       testSendsPerHour: options.testSendsPerHour,
+      tracking: options.tracking,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
