@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRepositories } from '../../src/repositories.js';
 import { TrackingTokens } from '../../src/tracking/token.js';
 import { createUnsubscribeToken } from '../../src/unsubscribe/token.js';
 import { TEST_SECRET, errorBody, useTestApp, type TestContext, type TestTenant } from '../helpers/app.js';
@@ -282,6 +283,13 @@ describe.each(DIALECTS)('open and click tracking (%s)', (dialect) => {
     expect(report.clicked).toEqual({ unique: 3, total: 210 });
     expect(report.links).toEqual([{ url: LINK_B, clicks: 210, uniqueClicks: 3 }]);
     expect((await eventsOf(ctx, tenant, 'email.clicked')).map((e) => e.data.email).sort()).toEqual(people.map((p) => `${p}@burst.test`));
+
+    // Retention: firsts older than the cut are pruned in batches of the given size; newer ones stay.
+    const firsts = createRepositories(ctx.container.database).trackingFirsts;
+    const total = await ctx.count('tracking_firsts');
+    expect(await firsts.pruneBefore(new Date(ctx.clock.now.getTime() - 3_600_000), 100)).toBe(0);
+    expect(await firsts.pruneBefore(new Date(ctx.clock.now.getTime() + 1), 2)).toBe(2);
+    expect(await ctx.count('tracking_firsts')).toBe(total - 2);
   });
 
   it('keeps redirecting links of cancelled and deleted campaigns and of erased contacts', async () => {
