@@ -34,7 +34,7 @@ export interface Hit {
 /** Hashes a destination for link keys (tracking_firsts.key, campaign_link_stats.url_hash). */
 export const urlHash = (url: string): string => createHash('sha256').update(url).digest('base64url').slice(0, 32);
 
-const firstKey = (k: TrackingFirstKey) => `${k.message_id}\u0000${k.kind}\u0000${k.key}`;
+export const firstKey = (k: TrackingFirstKey) => `${k.message_id}\u0000${k.kind}\u0000${k.key}`;
 
 /** The hits whose message still exists and belongs to the tenant and campaign the token named, oldest first, machine opens flagged. */
 export function admissibleHits(

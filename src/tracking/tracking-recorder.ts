@@ -3,8 +3,9 @@ import type { Transaction } from '../db/database.js';
 import type { DB } from '../db/schema.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CampaignStatsRepository } from '../stats/campaign-stats.repository.js';
+import { LruMap } from '../shared/lru-map.js';
 import type { MachineOpenRules } from './machine-open.js';
-import { admissibleHits, candidateFirsts, tally, type Hit, type TrackedMessageRow } from './tally.js';
+import { admissibleHits, candidateFirsts, firstKey, tally, type Hit, type TrackedMessageRow } from './tally.js';
 import type { TrackingFirstRepository } from './tracking-first.repository.js';
 
 /** The messages table as tracking reads it (MessageRepository). */
@@ -29,6 +30,8 @@ export interface TrackingRecorderOptions extends MachineOpenRules {
 
 /** Hits held in memory at most (the database unreachable for long): beyond, new hits are not counted (the redirect still happens). */
 const MAX_BUFFERED = 100_000;
+/** Firsts known to be in the database, remembered so repeats do not insert them again. */
+const KNOWN_FIRSTS = 100_000;
 
 /**
  * Counting off the request path: the tracking routes hand each hit here and
@@ -48,6 +51,12 @@ export class TrackingRecorder {
   private closed = false;
   /** Hits not counted because the buffer was full (reported with the next error). */
   dropped = 0;
+  /**
+   * Keys of firsts committed (by this process or, seen as a conflict, by
+   * another): a first never stops being one, so a repeat on a known key is
+   * not offered to the database again — repeats cost no insert.
+   */
+  private readonly known = new LruMap<string, true>(KNOWN_FIRSTS);
 
   constructor(
     private readonly deps: TrackingRecorderDeps,
@@ -110,14 +119,18 @@ export class TrackingRecorder {
 
   private async write(hits: readonly Hit[]): Promise<void> {
     const rules: MachineOpenRules = { windowSeconds: this.options.windowSeconds };
-    await this.deps.transaction(async (trx) => {
+    const offered = await this.deps.transaction(async (trx) => {
       const rows = await this.deps.messages.in(trx).trackedMessages([...new Set(hits.map((hit) => hit.messageId))]);
       const admitted = admissibleHits(hits, new Map(rows.map((row) => [row.id, row])), rules);
-      if (admitted.length === 0) return;
-      const inserted = await this.deps.firsts.in(trx).insertNew(candidateFirsts(admitted));
+      if (admitted.length === 0) return [];
+      const candidates = candidateFirsts(admitted).filter((row) => this.known.get(firstKey(row)) === undefined);
+      const inserted = await this.deps.firsts.in(trx).insertNew(candidates);
       const { events, stats, links } = tally(admitted, inserted);
       await this.deps.eventLog.in(trx).record(events, stats);
       await this.deps.stats.in(trx).addLinks(links);
+      return candidates;
     });
+    // Committed: every key offered is in the database now (inserted here, or there already).
+    for (const row of offered) this.known.set(firstKey(row), true);
   }
 }

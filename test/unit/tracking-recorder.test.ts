@@ -16,6 +16,7 @@ function harness(failures = 0, options: { flushHits?: number } = {}) {
     failures,
     transactions: 0,
     firsts: new Set<string>(),
+    offered: 0,
     events: [] as NewEvent[],
     stats: [] as StatIncrement[],
     links: [] as LinkIncrement[],
@@ -38,6 +39,7 @@ function harness(failures = 0, options: { flushHits?: number } = {}) {
     firsts: self({
       insertNew: async (rows: readonly TrackingFirstRow[]): Promise<TrackingFirstKey[]> =>
         rows.filter((r) => {
+          state.offered += 1;
           const key = `${r.message_id}/${r.kind}/${r.key}`;
           if (state.firsts.has(key)) return false;
           state.firsts.add(key);
@@ -103,6 +105,20 @@ describe('tracking recorder', () => {
     expect(twice.state.errors).toHaveLength(2);
     expect((twice.state.errors[1] as { trackingHitsDropped: number }).trackingHitsDropped).toBe(1);
     expect(total(twice.state.stats)).toBe(0);
+  });
+
+  it('does not offer the database a first it knows is there (repeats cost no insert), nor one whose batch failed', async () => {
+    const { recorder, state } = harness(1);
+    recorder.record(click(1, 0));
+    await recorder.flush(); // fails: nothing known
+    await recorder.flush(); // the retry: offers the click and the link first
+    expect(state.offered).toBe(2);
+    recorder.record(click(1, 5));
+    recorder.record(click(2, 5));
+    await recorder.flush();
+    expect(state.offered).toBe(4); // only message 2's
+    expect(total(state.stats)).toBe(3);
+    expect(state.events.map((e) => e.messageId)).toEqual([1, 2]);
   });
 
   it('writes what is waiting on close', async () => {
