@@ -36,7 +36,8 @@ export function trackingRoutes(app: App, { tracking }: { tracking: TrackingServi
       },
     },
     async (request, reply) => {
-      if (!request.validationError) tracking.open(request.params.token, request.headers['user-agent']);
+      // HEAD (Fastify answers it with this handler) is a client checking, not a person looking: not counted.
+      if (!request.validationError) tracking.open(request.params.token, request.headers['user-agent'], request.method !== 'HEAD');
       return reply
         .type('image/gif')
         .header('Cache-Control', NO_CACHE)
@@ -64,7 +65,7 @@ export function trackingRoutes(app: App, { tracking }: { tracking: TrackingServi
       },
     },
     async (request, reply) => {
-      const url = request.validationError ? undefined : tracking.click(request.params.token, request.headers['user-agent']);
+      const url = request.validationError ? undefined : tracking.click(request.params.token, request.headers['user-agent'], request.method !== 'HEAD');
       reply.header('Cache-Control', NO_CACHE).header('Referrer-Policy', 'no-referrer');
       if (url === undefined) return reply.status(404).type('text/html; charset=utf-8').send(INVALID_LINK_PAGE);
       return reply.redirect(url, 302);

@@ -12,18 +12,19 @@ import type { TrackingRecorder } from './tracking-recorder.js';
 export class TrackingService {
   constructor(private readonly deps: { tokens: TrackingTokens; recorder: TrackingRecorder; clock: Clock }) {}
 
-  open(token: string, userAgent: string | undefined): void {
+  /** `count` false: answer as for a genuine token, record nothing (HEAD requests). */
+  open(token: string, userAgent: string | undefined, count = true): void {
     const claims = this.deps.tokens.open(token, 'open');
-    if (!claims) return;
+    if (!claims || !count) return;
     this.deps.recorder.record({ ...claims, kind: 'open', at: this.deps.clock().toISOString(), ...(userAgent ? { userAgent } : {}) });
   }
 
   /** The destination of a genuine click token (recorded), or undefined. */
-  click(token: string, userAgent: string | undefined): string | undefined {
+  click(token: string, userAgent: string | undefined, count = true): string | undefined {
     const claims = this.deps.tokens.open(token, 'click');
     // Sealed by us after the rewriter checked it; checked again so a leaked key still cannot send anyone to javascript:.
     if (!claims?.url || !/^https?:\/\//i.test(claims.url)) return undefined;
-    this.deps.recorder.record({ ...claims, kind: 'click', at: this.deps.clock().toISOString(), ...(userAgent ? { userAgent } : {}) });
+    if (count) this.deps.recorder.record({ ...claims, kind: 'click', at: this.deps.clock().toISOString(), ...(userAgent ? { userAgent } : {}) });
     return claims.url;
   }
 }

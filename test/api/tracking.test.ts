@@ -111,6 +111,14 @@ describe.each(DIALECTS)('open and click tracking (%s)', (dialect) => {
     const plain = await ctx.request('POST', '/campaigns', { tenant, body: { name: 'Plain' } });
     expect(plain.json().tracking).toEqual({ opens: false, clicks: false });
     const id = plain.json().id as string;
+    // A draft's stats: all zeros, nothing to divide by.
+    expect(await stats(ctx, tenant, id)).toEqual({
+      recipients: 0, sent: 0, failed: 0, bounced: { hard: 0, soft: 0 }, complained: 0, unsubscribed: 0,
+      opened: { unique: 0, total: 0, machine: 0 }, clicked: { unique: 0, total: 0 },
+      rates: { open: 0, click: 0, clickToOpen: 0, bounce: 0, complaint: 0, unsubscribe: 0 },
+      links: [], byLocale: [], timeline: [],
+    });
+    expect((await ctx.request('GET', '/campaigns/not-an-id/stats', { tenant })).statusCode).toBe(404);
     const patched = await ctx.request('PATCH', `/campaigns/${id}`, { tenant, body: { tracking: { clicks: true } } });
     expect(patched.statusCode, patched.body).toBe(200);
     expect(patched.json().tracking).toEqual({ opens: false, clicks: true });
@@ -261,6 +269,16 @@ describe.each(DIALECTS)('open and click tracking (%s)', (dialect) => {
     expect({ events: await ctx.count('events'), firsts: await ctx.count('tracking_firsts') }).toEqual(before);
     expect((await stats(ctx, tenant, campaignId)).clicked.total).toBe(0);
     expect(await eventsOf(ctx, intruder, 'email.clicked')).toEqual([]);
+
+    // HEAD (link checkers, prefetchers) answers like GET and counts nothing.
+    const head = await ctx.app.inject({ method: 'HEAD', url: `/track/c/${good}` });
+    expect(head.statusCode).toBe(302);
+    expect(head.headers.location).toBe(LINK_A);
+    expect((await ctx.app.inject({ method: 'HEAD', url: `/track/o/${ana.open!}` })).statusCode).toBe(200);
+    await ctx.container.trackingRecorder.flush();
+    expect({ events: await ctx.count('events'), firsts: await ctx.count('tracking_firsts') }).toEqual(before);
+    const untouched = await stats(ctx, tenant, campaignId);
+    expect([untouched.opened.total, untouched.clicked.total]).toEqual([0, 0]);
 
     // The pixel is public and needs no key.
     const pixel = await open(ctx, ana.open!);
