@@ -47,14 +47,15 @@ interface Attribute {
 }
 
 export function rewriteHtml(html: string, options: RewriteOptions): RewriteResult {
-  const parts: string[] = [];
-  let copied = 0;
+  /** Replacements in the input's coordinates: rewritten `<a>` tags, and the pixel (an insertion). */
+  const edits: { start: number; end: number; text: string }[] = [];
   let links = 0;
   const length = html.length;
   let i = 0;
-  const tracking = options.clickUrl !== undefined;
+  /** Where the last real `</body>` end tag starts (not one inside a comment or a script): the pixel goes there. */
+  let bodyEnd = -1;
 
-  while (tracking && i < length) {
+  while (i < length) {
     const lt = html.indexOf('<', i);
     if (lt === -1) break;
     const next = html.charCodeAt(lt + 1);
@@ -75,6 +76,7 @@ export function rewriteHtml(html: string, options: RewriteOptions): RewriteResul
       continue;
     }
     if (next === 0x3f /* ? */ || next === 0x2f /* / */) {
+      if (next === 0x2f && /^body[\s/>]/i.test(html.slice(lt + 2, lt + 7))) bodyEnd = lt;
       const close = html.indexOf('>', lt + 2);
       i = close === -1 ? length : close + 1;
       continue;
@@ -93,17 +95,26 @@ export function rewriteHtml(html: string, options: RewriteOptions): RewriteResul
       i = close === -1 ? length : close;
       continue;
     }
-    if (name !== 'a') continue;
+    if (name !== 'a' || !options.clickUrl) continue;
     const rewritten = rewriteAnchor(html, tag, options);
     if (rewritten === undefined) continue;
-    parts.push(html.slice(copied, lt), rewritten.tag);
-    copied = tag.end;
+    edits.push({ start: lt, end: tag.end, text: rewritten.tag });
     if (rewritten.tracked) links += 1;
   }
+  if (options.openPixelUrl) {
+    const at = bodyEnd === -1 ? length : bodyEnd;
+    edits.push({ start: at, end: at, text: pixelTag(options.openPixelUrl) });
+    edits.sort((a, b) => a.start - b.start);
+  }
+  if (edits.length === 0) return { html, links };
+  const parts: string[] = [];
+  let copied = 0;
+  for (const edit of edits) {
+    parts.push(html.slice(copied, edit.start), edit.text);
+    copied = edit.end;
+  }
   parts.push(html.slice(copied));
-  let out = parts.join('');
-  if (options.openPixelUrl) out = insertPixel(out, options.openPixelUrl);
-  return { html: out, links };
+  return { html: parts.join(''), links };
 }
 
 function rewriteAnchor(
@@ -215,12 +226,8 @@ function findEndTag(html: string, name: string, from: number): number {
   return match ? match.index : -1;
 }
 
-function insertPixel(html: string, url: string): string {
-  const pixel = `<img src="${escapeAttribute(url)}" width="1" height="1" alt="" border="0" style="display:block;width:1px;height:1px;border:0;margin:0;padding:0" />`;
-  const pattern = /<\/body\s*>/gi;
-  let last = -1;
-  for (let match = pattern.exec(html); match; match = pattern.exec(html)) last = match.index;
-  return last === -1 ? html + pixel : html.slice(0, last) + pixel + html.slice(last);
+function pixelTag(url: string): string {
+  return `<img src="${escapeAttribute(url)}" width="1" height="1" alt="" border="0" style="display:block;width:1px;height:1px;border:0;margin:0;padding:0" />`;
 }
 
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', tab: '\t', newline: '\n', colon: ':', sol: '/', quest: '?', equals: '=', num: '#', percnt: '%', period: '.', lpar: '(', rpar: ')', plus: '+' };

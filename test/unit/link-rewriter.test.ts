@@ -94,8 +94,14 @@ describe('link rewriter', () => {
     const pixel = (html: string) => rewriteHtml(html, { openPixelUrl: 'https://mc.test/track/o/t' }).html;
     expect(pixel('<html><body><p>a</p></BODY ></html>')).toMatch(/^<html><body><p>a<\/p><img src="https:\/\/mc.test\/track\/o\/t" width="1" height="1" alt="" [^>]*\/><\/BODY ><\/html>$/);
     expect(pixel('<p>a</p>')).toMatch(/^<p>a<\/p><img src="https:\/\/mc.test\/track\/o\/t"[^>]*\/>$/);
-    // A "</body>" inside a body (a quoted example) does not fool it: the last one is used.
+    // A "</body>" as text, in a comment or in a script does not fool it: the last real end tag is used.
     expect(pixel('<body><pre>&lt;/body&gt;</pre></body>').endsWith('/></body>')).toBe(true);
+    expect(pixel('<body><p>a</p></body><!-- </body> -->')).toMatch(/^<body><p>a<\/p><img [^>]*\/><\/body><!-- <\/body> -->$/);
+    expect(pixel('<body><script>"</body>"</script><p>a</p></body>')).toMatch(/^<body><script>"<\/body>"<\/script><p>a<\/p><img [^>]*\/><\/body>$/);
+    // With links rewritten on both sides of it.
+    expect(rewriteHtml('<body><a href="https://a.test/">a</a></body><a href="https://b.test/">b</a>', { clickUrl: wrap, openPixelUrl: 'P' }).html).toBe(
+      '<body><a href="T(https://a.test/)">a</a><img src="P" width="1" height="1" alt="" border="0" style="display:block;width:1px;height:1px;border:0;margin:0;padding:0" /></body><a href="T(https://b.test/)">b</a>',
+    );
   });
 
   it('decodes legacy entities without ";" only where browsers do', () => {
