@@ -22,7 +22,10 @@ import { createRepositories } from '../src/repositories.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { buildContext } from '../src/templates/render.js';
 import { createRenderCore } from '../src/templates/render-worker.js';
-import { fmtInt, log, median, report, runIfMain } from './lib/common.js';
+import { newId } from '../src/shared/ids.js';
+import type { TrackingSpec } from '../src/tracking/track-html.js';
+import { trackingKey } from '../src/tracking/token.js';
+import { BENCH_SECRET, fmtInt, log, median, report, runIfMain } from './lib/common.js';
 import { createBenchDatabase } from './lib/db.js';
 import { call, createTenant, openApp } from './lib/setup.js';
 
@@ -121,6 +124,19 @@ export async function main(): Promise<void> {
     for (let r = 0; r < batchRuns; r++) await core.render(task(batchContexts));
     const inProcessPerMessage = (performance.now() - started) / (batchRuns * BATCH);
 
+    // The same batch with open and click tracking (links rewritten, tokens sealed, pixel added in the thread).
+    const key = trackingKey(BENCH_SECRET);
+    const campaignId = newId();
+    const spec = (i: number): TrackingSpec => ({ key, publicUrl: 'http://127.0.0.1:3000', tenantId: tenant.tenantId, campaignId, messageId: i + 1, opens: true, clicks: true });
+    const tracked = await renderer.render(version, batchContexts[0]!, spec(0));
+    const trackedLinks = (tracked.html.match(/\/track\/c\//g) ?? []).length;
+    started = performance.now();
+    for (let r = 0; r < batchRuns; r++) await Promise.all(batchContexts.map((c, i) => renderer.render(version, c, spec(i))));
+    const pooledTrackedPerMessage = (performance.now() - started) / (batchRuns * BATCH);
+    started = performance.now();
+    for (let r = 0; r < batchRuns; r++) await core.render({ ...task(batchContexts), tracking: batchContexts.map((_, i) => spec(i)) });
+    const inProcessTrackedPerMessage = (performance.now() - started) / (batchRuns * BATCH);
+
     // Preview over HTTP.
     const previewUrl = `${url}/templates/${template.id}/versions/${versionId}/preview`;
     const preview = async () => {
@@ -181,6 +197,12 @@ export async function main(): Promise<void> {
         rows: [
           ['one render of a ~3 KB newsletter, one at a time', p(pooled, us), p(inProcess, us), `${signed(median(pooled) - median(inProcess))} (p50)`],
           [`${BATCH} renders of one version asked together, per message`, us(pooledPerMessage), us(inProcessPerMessage), `${signed(pooledPerMessage - inProcessPerMessage)} (wall time: the threads run in parallel)`],
+          [
+            `the same ${BATCH} with open and click tracking (${trackedLinks} links rewritten, pixel added), per message`,
+            us(pooledTrackedPerMessage),
+            us(inProcessTrackedPerMessage),
+            `tracking: ${signed(inProcessTrackedPerMessage - inProcessPerMessage)} per message in-process (what it would cost the event loop)`,
+          ],
           ['POST …/preview over HTTP (published version)', p(previews, ms), '—', '—'],
           [
             `GET /healthz while 10 hostile previews run (${answered.filter((s) => s === 422).length}/10 answered 422 in ${(hostileMs / 1000).toFixed(1)} s)`,

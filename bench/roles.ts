@@ -17,4 +17,6 @@ export const roles: Record<string, () => Promise<Role>> = {
   'api-server': async () => (await import('./api.js')).apiServer,
   'api-baseline': async () => (await import('./api.js')).apiBaseline,
   'api-floor': async () => (await import('./api.js')).apiFloor,
+  'tracking-server': async () => (await import('./tracking.js')).trackingServer,
+  'tracking-baseline': async () => (await import('./tracking.js')).trackingBaseline,
 };

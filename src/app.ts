@@ -30,7 +30,8 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Tracked-link tokens carry their URL (up to 2 KiB, tracking/token.ts): the longest parameter.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
     frameworkErrors: frameworkError,
     requestIdHeader: false,
     genReqId: requestIdOf,

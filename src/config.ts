@@ -38,6 +38,16 @@ export interface SendingPolicy {
   };
 }
 
+/** Open and click tracking: how hits are batched into the database, and what counts as a machine open (docs/TRACKING.md). */
+export interface TrackingSettings {
+  /** Hits wait in memory at most this long before they are written in one transaction (TRACKING_FLUSH_MS). */
+  flushMs: number;
+  /** A flush starts at once when this many hits are waiting (TRACKING_FLUSH_HITS). */
+  flushHits: number;
+  /** Opens this soon after the message was sent are machine opens; 0 turns the rule off (TRACKING_MACHINE_OPEN_SECONDS). */
+  machineOpenSeconds: number;
+}
+
 /** Every default, defined once; the container falls back to these when a caller (a test, a bench) gives no value. */
 export const DEFAULTS = {
   sending: {
@@ -58,6 +68,7 @@ export const DEFAULTS = {
     maxBytes: 1024 * 1024,
   } satisfies RenderConfig,
   rateLimit: { max: 300, windowMs: 60_000 },
+  tracking: { flushMs: 250, flushHits: 500, machineOpenSeconds: 10 } satisfies TrackingSettings,
   testSendsPerHour: 50,
   /** GET /campaigns/{id}/progress: one read and one event per second; streams per tenant and process. */
   progress: { intervalMs: 1000, maxStreamsPerTenant: 20 },
@@ -101,6 +112,8 @@ export interface Config {
   outbound: OutboundSettings;
   /** The pool of threads every template render, CSS inlining and text derivation runs in, and its limits. */
   render: RenderConfig;
+  /** Tracking hits' batching and the machine-open window (TRACKING_FLUSH_MS, TRACKING_FLUSH_HITS, TRACKING_MACHINE_OPEN_SECONDS). */
+  tracking: TrackingSettings;
 }
 
 /** The pool of threads every template render, CSS inlining and text derivation runs in, and its limits. */
@@ -168,6 +181,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
     maxHeapMb: parseBounded('RENDER_MAX_HEAP_MB', env.RENDER_MAX_HEAP_MB, DEFAULTS.render.maxHeapMb, 32, 16_384),
     maxBytes: parseBounded('RENDER_MAX_BYTES', env.RENDER_MAX_BYTES, DEFAULTS.render.maxBytes, 1024, 64 * 1024 * 1024),
   };
+  const tracking: TrackingSettings = {
+    flushMs: parseMilliseconds('TRACKING_FLUSH_MS', env.TRACKING_FLUSH_MS, DEFAULTS.tracking.flushMs, 10, 60_000),
+    flushHits: parsePositiveInt('TRACKING_FLUSH_HITS', env.TRACKING_FLUSH_HITS, DEFAULTS.tracking.flushHits, 10_000),
+    machineOpenSeconds: parseBounded('TRACKING_MACHINE_OPEN_SECONDS', env.TRACKING_MACHINE_OPEN_SECONDS, DEFAULTS.tracking.machineOpenSeconds, 0, 3600),
+  };
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
@@ -175,7 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   const logFormat = parseLogFormat(env.LOG_FORMAT, stdoutIsTTY);
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
-    sending, rateLimit, testSendsPerHour, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render,
+    sending, rateLimit, testSendsPerHour, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
   };
 }
 

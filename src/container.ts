@@ -14,7 +14,7 @@ import { LocaleCoverage } from './campaigns/coverage.js';
 import { FanOut } from './campaigns/fanout.js';
 import { MessageLog } from './campaigns/message-log.service.js';
 import { TestSendService } from './campaigns/test-send.service.js';
-import { DEFAULTS, type SendingPolicy } from './config.js';
+import { DEFAULTS, type SendingPolicy, type TrackingSettings } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
 import { ErasureService } from './erasure/erasure.service.js';
@@ -45,6 +45,10 @@ import { TemplateRenderer, type TemplateRendererOptions } from './templates/rend
 import { TemplateService } from './templates/template.service.js';
 import { TenantService } from './tenants/tenant.service.js';
 import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
+import { CampaignStatsService } from './stats/campaign-stats.service.js';
+import { TrackingTokens } from './tracking/token.js';
+import { TrackingRecorder } from './tracking/tracking-recorder.js';
+import { TrackingService } from './tracking/tracking.service.js';
 
 /** The composition root: every service, wired once. Repositories stay inside; services are what the outside uses. */
 export interface Container {
@@ -73,6 +77,12 @@ export interface Container {
   suppressions: SuppressionService;
   templates: TemplateService;
   unsubscribe: UnsubscribeService;
+  /** The public open pixel and tracked links. */
+  tracking: TrackingService;
+  /** Where tracking hits wait to be counted; `flush()` writes them now (tests), close() writes the rest. */
+  trackingRecorder: TrackingRecorder;
+  /** GET /campaigns/{id}/stats, from the aggregates. */
+  campaignStats: CampaignStatsService;
   transports: TransportRegistry;
   /** Renders and freezes templates in a pool of worker threads; shared by preview, test sends and delivery. */
   renderer: TemplateRenderer;
@@ -120,6 +130,8 @@ export interface ContainerOptions {
   testSendsPerHour?: number;
   /** The progress stream's interval and per-tenant cap (default DEFAULTS.progress). */
   progress?: Partial<CampaignProgressOptions>;
+  /** Tracking hits' batching and the machine-open window (TRACKING_*; default DEFAULTS.tracking). */
+  tracking?: Partial<TrackingSettings>;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -174,6 +186,18 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
   const idempotencyKeys = new IdempotencyRepository(db);
   const contactService = new ContactService({ transaction, contacts, clock });
+  const trackingSettings: TrackingSettings = { ...DEFAULTS.tracking, ...options.tracking };
+  const trackingRecorder = new TrackingRecorder(
+    {
+      transaction,
+      messages,
+      firsts: repositories.trackingFirsts,
+      stats: repositories.campaignStats,
+      eventLog,
+      onError: options.onBackgroundError ?? ((err) => logger.error({ err }, 'tracking hits could not be written')),
+    },
+    { flushMs: trackingSettings.flushMs, flushHits: trackingSettings.flushHits, windowSeconds: trackingSettings.machineOpenSeconds },
+  );
 
   return {
     database,
@@ -237,6 +261,9 @@ export function createContainer(database: Database, options: ContainerOptions): 
     suppressions: new SuppressionService({ transaction, suppressions, contacts, eventLog, clock }),
     templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),
     unsubscribe: new UnsubscribeService({ transaction, contacts, suppressions, eventLog, secret: options.secret, clock }),
+    tracking: new TrackingService({ tokens: new TrackingTokens(options.secret), recorder: trackingRecorder, clock }),
+    trackingRecorder,
+    campaignStats: new CampaignStatsService({ campaigns, stats: repositories.campaignStats }),
     transports,
     renderer,
     fanout,
@@ -257,6 +284,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       await renderer.close();
       await rateLimitStore.close();
       await lastUsed.flush();
+      await trackingRecorder.close();
       await database.close();
     },
   };

@@ -12,6 +12,7 @@ import { TemplateRepository } from './templates/template.repository.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
 import { EventRepository } from './events/event.repository.js';
 import { CampaignStatsRepository } from './stats/campaign-stats.repository.js';
+import { TrackingFirstRepository } from './tracking/tracking-first.repository.js';
 import { WebhookDeliveryRepository } from './webhooks/webhook-delivery.repository.js';
 import { WebhookEndpointRepository } from './webhooks/webhook-endpoint.repository.js';
 
@@ -34,6 +35,7 @@ export function createRepositories(database: Database) {
     webhookEndpoints: new WebhookEndpointRepository(db),
     webhookDeliveries: new WebhookDeliveryRepository(db),
     campaignStats: new CampaignStatsRepository(db),
+    trackingFirsts: new TrackingFirstRepository(db),
   };
 }
 

@@ -9,6 +9,8 @@ import { unsubscribeRoutes } from './unsubscribe/unsubscribe.routes.js';
 import { projectRoutes } from './projects/project.routes.js';
 import { suppressionRoutes } from './suppressions/suppression.routes.js';
 import { templateRoutes } from './templates/template.routes.js';
+import { statsRoutes } from './stats/stats.routes.js';
+import { trackingRoutes } from './tracking/tracking.routes.js';
 import { docsRoutes } from './http/openapi.js';
 import type { App } from './http/types.js';
 
@@ -51,4 +53,6 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   quotaRoutes(app, { quota: c.quota });
   unsubscribeRoutes(app, { unsubscribe: c.unsubscribe });
   eventRoutes(app, { events: c.events });
+  trackingRoutes(app, { tracking: c.tracking });
+  statsRoutes(app, { campaignStats: c.campaignStats });
 }

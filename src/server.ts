@@ -91,6 +91,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     processMetrics: true,
     outbound: config.outbound,
     render: config.render,
+    tracking: config.tracking,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),

@@ -23,6 +23,8 @@ export function campaignColumns(body: CreateCampaignBody | UpdateCampaignBody): 
   if (body.templateVersionId !== undefined) columns.template_version_id = body.templateVersionId;
   if (body.subject !== undefined) columns.subject = body.subject;
   if (body.projectId !== undefined) columns.project_id = body.projectId;
+  if (body.tracking?.opens !== undefined) columns.track_opens = body.tracking.opens ? 1 : 0;
+  if (body.tracking?.clicks !== undefined) columns.track_clicks = body.tracking.clicks ? 1 : 0;
   if (body.timezone !== undefined) {
     if (body.timezone === null) columns.timezone = null;
     else {

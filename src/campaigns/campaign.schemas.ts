@@ -16,6 +16,13 @@ const campaignFields = {
   audienceFilter: Nullable(AudienceFilter),
   projectId: Nullable(RefId),
   timezone: Nullable(Type.String({ maxLength: 64, description: 'IANA time zone, e.g. Europe/Madrid' })),
+  tracking: Type.Object(
+    {
+      opens: Type.Optional(Type.Boolean({ description: 'Add an open pixel to the HTML (default false)' })),
+      clicks: Type.Optional(Type.Boolean({ description: 'Rewrite http(s) links to count clicks (default false)' })),
+    },
+    { additionalProperties: false, description: 'Open and click tracking (docs/TRACKING.md); a switch left out keeps its value' },
+  ),
 };
 
 export const CreateCampaignBody = Type.Object(
@@ -26,6 +33,7 @@ export const CreateCampaignBody = Type.Object(
     audienceFilter: Type.Optional(campaignFields.audienceFilter),
     projectId: Type.Optional(campaignFields.projectId),
     timezone: Type.Optional(campaignFields.timezone),
+    tracking: Type.Optional(campaignFields.tracking),
   },
   {
     additionalProperties: false,
@@ -36,6 +44,7 @@ export const CreateCampaignBody = Type.Object(
         subject: "What's new in June",
         audienceFilter: { locale: 'en', optIn: true, projectId: '0197a1c2-5d0a-7e21-8b3c-4f6a9d2e1b07', attributes: { plan: 'pro' } },
         timezone: 'Europe/Madrid',
+        tracking: { opens: true, clicks: true },
       },
     ],
   },
@@ -74,6 +83,7 @@ export const Campaign = Type.Object({
   audienceFilter: Nullable(AudienceFilter),
   projectId: Nullable(Type.String()),
   timezone: Nullable(Type.String()),
+  tracking: Type.Object({ opens: Type.Boolean(), clicks: Type.Boolean() }),
   status: CampaignStatusSchema,
   scheduledAt: Nullable(Type.String({ format: 'date-time' })),
   createdAt: Type.String({ format: 'date-time' }),

@@ -73,8 +73,8 @@ export class CampaignService {
       skipped_suppressed: 0,
       skipped_opted_out: 0,
       skipped_erased: 0,
-      track_opens: 0,
-      track_clicks: 0,
+      track_opens: columns.track_opens ?? 0,
+      track_clicks: columns.track_clicks ?? 0,
     };
     await this.deps.campaigns.insert(row);
     return toCampaign(row);
@@ -172,6 +172,7 @@ export function toCampaign(row: CampaignRow): Campaign {
     audienceFilter: parseAudienceFilter(row.audience_filter),
     projectId: row.project_id,
     timezone: row.timezone,
+    tracking: { opens: row.track_opens === 1, clicks: row.track_clicks === 1 },
     status: row.status,
     scheduledAt: row.scheduled_at,
     createdAt: row.created_at,

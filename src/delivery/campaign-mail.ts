@@ -1,5 +1,7 @@
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { buildContext, type RenderContact, type RenderableVersion, type TemplateRenderer } from '../templates/render.js';
+import type { TrackingSpec } from '../tracking/track-html.js';
+import { trackingKey } from '../tracking/token.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
 import { composeEmail, type Sender } from './compose.js';
 
@@ -20,6 +22,8 @@ export interface CampaignMailInput {
   messageKey: string;
   /** A test send: "[Test] " before the subject, and an unsubscribe token that names no campaign. */
   test?: boolean;
+  /** The campaign's tracking switches and the message they are for (never for test sends). */
+  tracking?: { messageId: number; opens: boolean; clicks: boolean };
 }
 
 /**
@@ -30,7 +34,11 @@ export interface CampaignMailInput {
  * the test send both build their emails here.
  */
 export class CampaignMailBuilder {
-  constructor(private readonly deps: { renderer: TemplateRenderer; secret: string; publicUrl: string }) {}
+  private readonly trackingKey: Buffer;
+
+  constructor(private readonly deps: { renderer: TemplateRenderer; secret: string; publicUrl: string }) {
+    this.trackingKey = trackingKey(deps.secret);
+  }
 
   async build(input: CampaignMailInput): Promise<Mail.Options> {
     const { campaign, recipient } = input;
@@ -44,7 +52,7 @@ export class CampaignMailBuilder {
       externalId: recipient.contact?.externalId ?? null,
       attributes: recipient.contact?.attributes ?? {},
     };
-    const rendered = await this.deps.renderer.render(version, buildContext({ contact, unsubscribeUrl }));
+    const rendered = await this.deps.renderer.render(version, buildContext({ contact, unsubscribeUrl }), this.trackingOf(input));
     return composeEmail({
       messageKey: input.messageKey,
       to: recipient.email,
@@ -53,6 +61,21 @@ export class CampaignMailBuilder {
       unsubscribeUrl,
       ...(input.test ? { subjectPrefix: '[Test] ' } : {}),
     });
+  }
+
+  /** Links and pixel are rewritten in the render thread (docs/TRACKING.md says why); test sends are never tracked. */
+  private trackingOf(input: CampaignMailInput): TrackingSpec | undefined {
+    const tracking = input.tracking;
+    if (input.test || !tracking || (!tracking.opens && !tracking.clicks)) return undefined;
+    return {
+      key: this.trackingKey,
+      publicUrl: this.deps.publicUrl,
+      tenantId: input.tenantId,
+      campaignId: input.campaign.id,
+      messageId: tracking.messageId,
+      opens: tracking.opens,
+      clicks: tracking.clicks,
+    };
   }
 
   /** A test send to an address that is no contact gets a link that unsubscribes nobody. */

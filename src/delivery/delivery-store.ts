@@ -30,6 +30,9 @@ export interface ClaimedMessage {
   campaignRequiresOptIn: boolean;
   campaignSendMode: KeyMode | null;
   campaignStatus: string;
+  /** The campaign's open and click tracking switches. */
+  campaignTrackOpens: boolean;
+  campaignTrackClicks: boolean;
 }
 
 /** What is true of a claimed message right before it is sent (DeliveryStore.currentState). */

@@ -6,6 +6,7 @@ import { notSuppressed } from '../suppressions/not-suppressed.js';
 import { parseJsonObject } from '../shared/json.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import { routingCase, type LocaleRouting } from '../templates/locale-routing.js';
+import type { TrackedMessageRow } from '../tracking/tally.js';
 import type { ClaimedMessage, MessageOutcome } from './delivery-store.js';
 
 /** A claimed message's row and context as the claim query reads them; the store derives the opt-in rule from the filter. */
@@ -140,7 +141,7 @@ export class MessageRepository {
         'c.id as c_id', 'c.locale as c_locale', 'c.external_id as c_external_id', 'c.opt_in as c_opt_in', 'c.attributes as c_attributes',
         's.email as s_email',
         'cp.subject as cp_subject', 'cp.project_id as cp_project_id', 'cp.audience_filter as cp_audience_filter', 'cp.send_mode as cp_send_mode',
-        'cp.status as cp_status',
+        'cp.status as cp_status', 'cp.track_opens as cp_track_opens', 'cp.track_clicks as cp_track_clicks',
       ])
       .where('m.id', 'in', ids)
       .where('m.lease_owner', '=', owner)
@@ -166,6 +167,34 @@ export class MessageRepository {
       campaignAudienceFilter: r.cp_audience_filter,
       campaignSendMode: r.cp_send_mode,
       campaignStatus: r.cp_status,
+      campaignTrackOpens: r.cp_track_opens === 1,
+      campaignTrackClicks: r.cp_track_clicks === 1,
+    }));
+  }
+
+  /**
+   * Open and click tracking: the messages a batch of hits names, with the
+   * contact's external id (one query; ids missing from the answer no longer
+   * exist — their campaign was deleted).
+   */
+  async trackedMessages(ids: readonly number[]): Promise<TrackedMessageRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('messages as m')
+      .leftJoin('contacts as c', (join) => join.onRef('c.id', '=', 'm.contact_id').onRef('c.tenant_id', '=', 'm.tenant_id'))
+      .select(['m.id', 'm.tenant_id', 'm.campaign_id', 'm.contact_id', 'm.email', 'm.locale', 'm.template_version_id', 'm.sent_at', 'c.external_id'])
+      .where('m.id', 'in', [...ids])
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      tenantId: r.tenant_id,
+      campaignId: r.campaign_id,
+      contactId: r.contact_id,
+      email: r.email,
+      externalId: r.external_id,
+      locale: r.locale,
+      templateVersionId: r.template_version_id,
+      sentAt: r.sent_at,
     }));
   }
 

@@ -223,6 +223,7 @@ export class DeliveryWorker {
         },
         sender: route.sender,
         messageKey: `${m.campaignId}.${m.id}`,
+        tracking: { messageId: m.id, opens: m.campaignTrackOpens, clicks: m.campaignTrackClicks },
       });
     } catch (error) {
       // Rendering or configuration errors will not fix themselves by retrying.

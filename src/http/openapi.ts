@@ -45,6 +45,7 @@ const TAGS = [
   { name: 'projects', description: 'SMTP projects (sender identity and server)' },
   { name: 'usage', description: 'Monthly quota usage' },
   { name: 'unsubscribe', description: 'Public unsubscribe pages behind List-Unsubscribe (RFC 8058)' },
+  { name: 'tracking', description: 'Public open pixel and tracked links (docs/TRACKING.md)' },
   { name: 'operations', description: 'Liveness, readiness, metrics and this document (public)' },
 ];
 

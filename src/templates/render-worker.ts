@@ -3,6 +3,7 @@ import { Context, toValueSync, type Liquid, type Template } from 'liquidjs';
 import { createEngines, TemplateRenderError, TemplateSyntaxError, type Engines, type TemplatePart } from './liquid.js';
 import { applyDeclarations, type VariableDeclaration } from './variables.js';
 import { LruMap } from '../shared/lru-map.js';
+import { applyTracking, type TrackingSpec } from '../tracking/track-html.js';
 
 /**
  * The code that runs inside a render thread (see render-pool.ts): every
@@ -32,6 +33,8 @@ export interface RenderTask {
   sources?: Sources;
   variables: readonly VariableDeclaration[] | null;
   contexts: Record<string, unknown>[];
+  /** Per context: open and click tracking to apply to the rendered HTML (campaign messages with tracking on). */
+  tracking?: (TrackingSpec | null)[];
   /** Shared with the pool: when the current item started (epoch ms), its index and the part being rendered (see Progress). */
   progress?: SharedArrayBuffer;
   /** Set by the pool: the thread says when it starts (the timeout counts from then, not from queueing). */
@@ -205,8 +208,11 @@ export function createRenderCore(limits: RenderLimits, cacheCapacity = 500): Ren
         const html = renderPart('htmlBody', compiled.html, scope);
         progress.part(2);
         const text = compiled.text ? renderPart('textBody', compiled.text, scope) : capped('textBody', freezeModule!.htmlToText(html));
+        const tracking = task.tracking?.[index];
+        // After the text is derived: the text part keeps the links as written.
+        const sent = tracking ? applyTracking(html, tracking) : html;
         // A header value: line breaks from contact data must not start a new header.
-        return { ok: true, email: { subject: subject.replace(/[\r\n]+/g, ' ').trim(), html, text } };
+        return { ok: true, email: { subject: subject.replace(/[\r\n]+/g, ' ').trim(), html: sent, text } };
       } catch (error) {
         return failure(error);
       }

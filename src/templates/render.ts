@@ -5,6 +5,7 @@ import { DEFAULT_RENDER_POOL_OPTIONS, RenderPool, RenderTaskKilled, type RenderP
 import type { Failure, FreezeResult, RenderOutcome, RenderResult, Sources } from './render-worker.js';
 import type { VariableDeclaration } from './variables.js';
 import { LruMap } from '../shared/lru-map.js';
+import type { TrackingSpec } from '../tracking/track-html.js';
 
 export { TemplateRenderError, TemplateSyntaxError } from './liquid.js';
 export type { RenderPoolOptions } from './render-pool.js';
@@ -69,8 +70,13 @@ interface VersionKey {
   key: string;
 }
 
-interface Waiting {
+interface Item {
   context: Record<string, unknown>;
+  /** Open and click tracking, applied to the HTML in the render thread. */
+  tracking?: TrackingSpec | undefined;
+}
+
+interface Waiting extends Item {
   resolve(email: RenderedEmail): void;
   reject(error: unknown): void;
 }
@@ -112,7 +118,7 @@ export class TemplateRenderer {
   }
 
   /** Throws TemplateSyntaxError or TemplateRenderError (naming the part). */
-  render(version: RenderableVersion, context: Record<string, unknown>): Promise<RenderedEmail> {
+  render(version: RenderableVersion, context: Record<string, unknown>, tracking?: TrackingSpec): Promise<RenderedEmail> {
     const key = this.keyOf(version);
     let batch = this.pending.get(key.key);
     if (batch && batch.version.variables !== version.variables) {
@@ -125,7 +131,7 @@ export class TemplateRenderer {
       setImmediate(() => this.flush(created));
       batch = created;
     }
-    const promise = new Promise<RenderedEmail>((resolve, reject) => batch.waiting.push({ context, resolve, reject }));
+    const promise = new Promise<RenderedEmail>((resolve, reject) => batch.waiting.push({ context, tracking, resolve, reject }));
     if (batch.waiting.length >= this.maxBatch) this.flush(batch);
     return promise;
   }
@@ -135,7 +141,7 @@ export class TemplateRenderer {
     const key = this.keyOf(version);
     const results: RenderManyResult[] = [];
     for (let start = 0; start < contexts.length; start += this.maxBatch) {
-      const outcomes = await this.renderOutcomes(version, key, contexts.slice(start, start + this.maxBatch));
+      const outcomes = await this.renderOutcomes(version, key, contexts.slice(start, start + this.maxBatch).map((context) => ({ context })));
       for (const outcome of outcomes) results.push(outcome.ok ? outcome.email : toError(outcome));
     }
     return results;
@@ -169,7 +175,7 @@ export class TemplateRenderer {
     this.renderOutcomes(
       batch.version,
       batch.key,
-      waiting.map((w) => w.context),
+      waiting.map((w) => ({ context: w.context, tracking: w.tracking })),
     ).then(
       (outcomes) => outcomes.forEach((outcome, i) => (outcome.ok ? waiting[i]!.resolve(outcome.email) : waiting[i]!.reject(toError(outcome)))),
       (error: unknown) => waiting.forEach((w) => w.reject(error)),
@@ -181,9 +187,9 @@ export class TemplateRenderer {
    * blames the item it was on and goes again without it: the items before
    * it had finished but their results died with the thread.
    */
-  private async renderOutcomes(version: RenderableVersion, key: VersionKey, contexts: Record<string, unknown>[]): Promise<RenderOutcome[]> {
+  private async renderOutcomes(version: RenderableVersion, key: VersionKey, items: Item[]): Promise<RenderOutcome[]> {
     const outcomes: RenderOutcome[] = [];
-    let rest = contexts;
+    let rest = items;
     while (rest.length > 0) {
       try {
         outcomes.push(...(await this.runRender(version, key, rest)));
@@ -200,13 +206,15 @@ export class TemplateRenderer {
     return outcomes;
   }
 
-  private async runRender(version: RenderableVersion, key: VersionKey, contexts: Record<string, unknown>[]): Promise<RenderOutcome[]> {
+  private async runRender(version: RenderableVersion, key: VersionKey, items: Item[]): Promise<RenderOutcome[]> {
     const variables = version.variables ?? null;
+    const contexts = items.map((item) => item.context);
+    const tracking = items.some((item) => item.tracking) ? items.map((item) => item.tracking ?? null) : undefined;
     const ship = this.shipped.get(key.key) === undefined;
-    let result = await this.pool.run<RenderResult>({ kind: 'render', key: key.key, sources: ship ? key.sources : undefined, variables, contexts });
+    let result = await this.pool.run<RenderResult>({ kind: 'render', key: key.key, sources: ship ? key.sources : undefined, variables, contexts, tracking });
     if (ship) this.shipped.set(key.key, true);
     if (result.missing) {
-      result = await this.pool.run<RenderResult>({ kind: 'render', key: key.key, sources: key.sources, variables, contexts });
+      result = await this.pool.run<RenderResult>({ kind: 'render', key: key.key, sources: key.sources, variables, contexts, tracking });
     }
     if (result.missing) throw new Error('render thread lost the template it was just given');
     return result.outcomes;

@@ -114,6 +114,8 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
       'GET /readyz',
       'GET /metrics',
       'GET /openapi.json',
+      'GET /track/o/:token',
+      'GET /track/c/:token',
       'GET /u/:token',
       'POST /u/:token',
     ]);

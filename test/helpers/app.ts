@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
+import type { TrackingSettings } from '../../src/config.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
 import type { OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -75,6 +76,8 @@ export function useTestApp(
     testSendsPerHour?: number;
     /** The progress stream's interval and per-tenant cap (default DEFAULTS.progress). */
     progress?: ContainerOptions['progress'];
+    /** Tracking hits' batching and machine-open window (default DEFAULTS.tracking). */
+    tracking?: Partial<TrackingSettings>;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -97,6 +100,7 @@ export function useTestApp(
       render: options.render,
       testSendsPerHour: options.testSendsPerHour,
       progress: options.progress,
+      tracking: options.tracking,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

@@ -54,6 +54,9 @@ describe('configuration', () => {
     [{ RENDER_TIMEOUT_MS: '50' }, /^RENDER_TIMEOUT_MS must be a whole number of milliseconds from 100 to 60000/],
     [{ RENDER_MAX_HEAP_MB: '8' }, /^RENDER_MAX_HEAP_MB must be an integer from 32 to 16384/],
     [{ RENDER_MAX_BYTES: '1MiB' }, /^RENDER_MAX_BYTES must be an integer from 1024 to 67108864/],
+    [{ TRACKING_FLUSH_MS: '5' }, /^TRACKING_FLUSH_MS must be a whole number of milliseconds from 10 to 60000 \(got "5"\)$/],
+    [{ TRACKING_FLUSH_HITS: '0' }, /^TRACKING_FLUSH_HITS must be an integer from 1 to 10000/],
+    [{ TRACKING_MACHINE_OPEN_SECONDS: '1.5' }, /^TRACKING_MACHINE_OPEN_SECONDS must be an integer from 0 to 3600/],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -88,6 +91,15 @@ describe('configuration', () => {
     expect(
       loadConfig({ ALLOW_PRIVATE_NETWORKS: 'true', SMTP_ALLOW_HOSTS: ' relay.lan, 10.0.0.0/8 ,,127.0.0.1', SMTP_ALLOW_PLAIN_AUTH: 'TRUE' }).outbound,
     ).toEqual({ allowPrivateNetworks: true, smtpAllowHosts: ['relay.lan', '10.0.0.0/8', '127.0.0.1'], smtpAllowPlainAuth: true });
+  });
+
+  it('reads the tracking settings, with defaults', () => {
+    expect(loadConfig({}).tracking).toEqual({ flushMs: 250, flushHits: 500, machineOpenSeconds: 10 });
+    expect(loadConfig({ TRACKING_FLUSH_MS: '1000', TRACKING_FLUSH_HITS: '50', TRACKING_MACHINE_OPEN_SECONDS: '0' }).tracking).toEqual({
+      flushMs: 1000,
+      flushHits: 50,
+      machineOpenSeconds: 0,
+    });
   });
 
   it('reads the render pool settings, with defaults', () => {

@@ -57,6 +57,8 @@ class MemoryStore implements DeliveryStore {
       campaignRequiresOptIn: true,
       campaignSendMode: 'live',
       campaignStatus: 'SENDING',
+      campaignTrackOpens: false,
+      campaignTrackClicks: false,
       ...overrides,
       status: 'QUEUED',
     };
