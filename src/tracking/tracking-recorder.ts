@@ -30,6 +30,8 @@ export interface TrackingRecorderOptions extends MachineOpenRules {
 
 /** Hits held in memory at most (the database unreachable for long): beyond, new hits are not counted (the redirect still happens). */
 const MAX_BUFFERED = 100_000;
+/** Of which one tenant may hold at most this many: a flood on one tenant's links never crowds out another's hits. */
+const MAX_BUFFERED_PER_TENANT = 25_000;
 /** Firsts known to be in the database, remembered so repeats do not insert them again. */
 const KNOWN_FIRSTS = 100_000;
 
@@ -46,6 +48,8 @@ const KNOWN_FIRSTS = 100_000;
  */
 export class TrackingRecorder {
   private buffer: (Hit & { tries?: number })[] = [];
+  /** Hits waiting per tenant (for MAX_BUFFERED_PER_TENANT). */
+  private readonly perTenant = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private closed = false;
@@ -64,10 +68,12 @@ export class TrackingRecorder {
   ) {}
 
   record(hit: Hit): void {
-    if (this.buffer.length >= MAX_BUFFERED) {
+    const waiting = this.perTenant.get(hit.tenantId) ?? 0;
+    if (this.buffer.length >= MAX_BUFFERED || waiting >= MAX_BUFFERED_PER_TENANT) {
       this.dropped += 1;
       return;
     }
+    this.perTenant.set(hit.tenantId, waiting + 1);
     this.buffer.push(hit);
     if (this.buffer.length === this.options.flushHits) void this.flush();
     else if (!this.timer && !this.closed) {
@@ -99,6 +105,11 @@ export class TrackingRecorder {
   private async drain(): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, this.options.flushHits);
+      for (const hit of batch) {
+        const left = (this.perTenant.get(hit.tenantId) ?? 1) - 1;
+        if (left > 0) this.perTenant.set(hit.tenantId, left);
+        else this.perTenant.delete(hit.tenantId);
+      }
       try {
         await this.write(batch);
       } catch (error) {
@@ -107,6 +118,7 @@ export class TrackingRecorder {
         this.dropped = 0;
         if (again.length > 0 && !this.closed) {
           this.buffer.unshift(...again);
+          for (const hit of again) this.perTenant.set(hit.tenantId, (this.perTenant.get(hit.tenantId) ?? 0) + 1);
           if (!this.timer) {
             this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
             this.timer.unref();

@@ -127,4 +127,17 @@ describe('tracking recorder', () => {
     await recorder.close();
     expect(total(state.stats)).toBe(1);
   });
+
+  it('keeps one tenant’s flood from crowding out another tenant’s hits (a share of the buffer each)', async () => {
+    const { recorder } = harness(0, { flushHits: 1_000_000 });
+    for (let i = 0; i < 25_001; i++) recorder.record(click(1, 0));
+    expect(recorder.pending).toBe(25_000);
+    expect(recorder.dropped).toBe(1);
+    recorder.record({ ...click(2, 0), tenantId: '0197a1c2-6b1e-7c3d-9a4f-2b8e5d7c9a99' });
+    expect(recorder.pending).toBe(25_001);
+    await recorder.flush();
+    // Written: the tenant may buffer again.
+    recorder.record(click(1, 1));
+    expect(recorder.pending).toBe(1);
+  });
 });
