@@ -29,7 +29,7 @@ const PROXY_AGENTS: readonly RegExp[] = [
   /OutlookSafeLinks|Microsoft Office Protocol Discovery|ms-office; MSOffice 16/i, // Microsoft 365 / Outlook prefetch
   /Microsoft-Exchange|MSFT-Exchange|Exchange Online/i,
   /BingPreview/i,
-  /Barracuda|Mimecast|Proofpoint|MessageLabs|Symantec|SophosEmail|Trend ?Micro|FireEye|Forcepoint|Cisco.*IronPort|Zscaler/i, // gateways and link scanners
+  /Barracuda|Mimecast|Proofpoint|MessageLabs|Symantec|SophosEmail|Trend ?Micro|FireEye|Forcepoint|IronPort|Zscaler/i, // gateways and link scanners
   /\b(?:bot|crawler|spider|scanner|prefetch)\b|HeadlessChrome/i,
   /python-requests|curl\/|wget\/|Go-http-client|okhttp|Java\/|libwww-perl|node-fetch|axios\//i,
 ];

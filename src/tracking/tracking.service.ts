@@ -9,6 +9,11 @@ import type { TrackingRecorder } from './tracking-recorder.js';
  * sealed token, never from the request, so nothing else can be redirected
  * to. Counting is the recorder's business, after the answer.
  */
+/** What of a User-Agent header is kept: enough for every known proxy's mark, and a hostile 16 KB header costs nothing later. */
+export const USER_AGENT_CHARS = 256;
+
+const agent = (userAgent: string | undefined) => (userAgent ? { userAgent: userAgent.slice(0, USER_AGENT_CHARS) } : {});
+
 export class TrackingService {
   constructor(private readonly deps: { tokens: TrackingTokens; recorder: TrackingRecorder; clock: Clock }) {}
 
@@ -16,7 +21,7 @@ export class TrackingService {
   open(token: string, userAgent: string | undefined, count = true): void {
     const claims = this.deps.tokens.open(token, 'open');
     if (!claims || !count) return;
-    this.deps.recorder.record({ ...claims, kind: 'open', at: this.deps.clock().toISOString(), ...(userAgent ? { userAgent } : {}) });
+    this.deps.recorder.record({ ...claims, kind: 'open', at: this.deps.clock().toISOString(), ...agent(userAgent) });
   }
 
   /** The destination of a genuine click token (recorded), or undefined. */
@@ -24,7 +29,7 @@ export class TrackingService {
     const claims = this.deps.tokens.open(token, 'click');
     // Sealed by us after the rewriter checked it; checked again so a leaked key still cannot send anyone to javascript:.
     if (!claims?.url || !/^https?:\/\//i.test(claims.url)) return undefined;
-    if (count) this.deps.recorder.record({ ...claims, kind: 'click', at: this.deps.clock().toISOString(), ...(userAgent ? { userAgent } : {}) });
+    if (count) this.deps.recorder.record({ ...claims, kind: 'click', at: this.deps.clock().toISOString(), ...agent(userAgent) });
     return claims.url;
   }
 }
