@@ -253,6 +253,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       eventLog,
       events: repositories.events,
       webhookDeliveries: repositories.webhookDeliveries,
+      campaignStats: repositories.campaignStats,
       capturedCopies: transports.capture,
       clock,
     }),

@@ -3,7 +3,7 @@ import type { Transaction } from '../db/database.js';
 import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from '../delivery/delivery-store.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
 import type { EventLog } from '../events/event-log.js';
-import { messageEvent, type NewEvent } from '../events/event-types.js';
+import { messageEvent, personalNeedles, scrubText, type NewEvent } from '../events/event-types.js';
 import type { ProjectRepository, ProjectRow } from '../projects/project.repository.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
@@ -76,7 +76,9 @@ export class CampaignDeliveryStore implements DeliveryStore {
       const campaigns = this.deps.campaigns.in(trx);
       const ordered = [...counts.values()].sort((a, b) => (a.ref.campaignId < b.ref.campaignId ? -1 : 1));
       for (const { ref, counts: c } of ordered) await campaigns.addCounts(ref.tenantId, ref.campaignId, c);
-      await this.deps.eventLog.in(trx).record(applied.flatMap((outcome) => eventOf(outcome, at) ?? []));
+      const told = applied.filter((outcome) => outcome.kind === 'sent' || outcome.kind === 'failed');
+      const now = await this.deps.messages.in(trx).recipientsNow(told.map((outcome) => outcome.id));
+      await this.deps.eventLog.in(trx).record(told.flatMap((outcome) => eventOf(outcome, now.get(outcome.id), at) ?? []));
       return ordered.map(({ ref }) => ref);
     });
   }
@@ -134,18 +136,27 @@ export class CampaignDeliveryStore implements DeliveryStore {
   }
 }
 
-/** The event an applied outcome writes: sent, bounced (a 5xx to RCPT TO: hard) or failed; none for the others. */
-function eventOf(outcome: MessageOutcome, at: string): NewEvent | undefined {
-  const recipient = outcome.recipient;
-  if (!recipient) return undefined;
+/**
+ * The event an applied outcome writes: sent, bounced (a 5xx to RCPT TO:
+ * hard) or failed; none for the others. Named by the message row as it is
+ * now (`recipientsNow`), not as the claim read it.
+ */
+function eventOf(outcome: MessageOutcome, row: { contactId: string | null; email: string | null } | undefined, at: string): NewEvent | undefined {
+  const claimed = outcome.recipient;
+  if (!claimed || !row) return undefined;
+  // The row as it is now: a contact erased since the claim leaves nobody named in the event.
+  const erased = row.email === null || row.contactId === null;
+  const recipient = erased ? { ...claimed, contactId: null, email: null, externalId: null } : claimed;
   const subject = { tenantId: outcome.tenantId, campaignId: outcome.campaignId, messageId: outcome.id, ...recipient };
+  // A diagnostic may quote the address (`550 <ana@…>: no such user`).
+  const text = (value: string) => (erased && claimed.email ? scrubText(value, personalNeedles({ email: claimed.email, externalId: claimed.externalId })) : value);
   switch (outcome.kind) {
     case 'sent':
       return messageEvent('email.sent', subject, at, { providerMessageId: outcome.providerMessageId });
     case 'failed':
       return outcome.bounce
-        ? messageEvent('email.bounced', subject, at, { bounceType: 'hard', diagnostic: outcome.error })
-        : messageEvent('email.failed', subject, at, { error: outcome.error });
+        ? messageEvent('email.bounced', subject, at, { bounceType: 'hard', diagnostic: text(outcome.error) })
+        : messageEvent('email.failed', subject, at, { error: text(outcome.error) });
     default:
       return undefined;
   }

@@ -179,12 +179,15 @@ export class MessageRepository {
    */
   async trackedMessages(ids: readonly number[]): Promise<TrackedMessageRow[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db
+    let query = this.db
       .selectFrom('messages as m')
       .leftJoin('contacts as c', (join) => join.onRef('c.id', '=', 'm.contact_id').onRef('c.tenant_id', '=', 'm.tenant_id'))
       .select(['m.id', 'm.tenant_id', 'm.campaign_id', 'm.contact_id', 'm.email', 'm.locale', 'm.template_version_id', 'm.sent_at', 'c.external_id'])
       .where('m.id', 'in', [...ids])
-      .execute();
+      .orderBy('m.id');
+    // PostgreSQL: an erasure blanking these rows waits for this transaction, then anonymises the events it wrote.
+    if (this.dialect === 'postgres') query = query.forShare('m');
+    const rows = await query.execute();
     return rows.map((r) => ({
       id: Number(r.id),
       tenantId: r.tenant_id,
@@ -358,6 +361,18 @@ export class MessageRepository {
         and ((m.status = 'SENDING' and m.lease_owner = ${owner}) or (m.status = 'QUEUED' and m.lease_owner is null))
       returning id`.execute(this.db);
     return new Set(updated.rows.map((row) => Number(row.id)));
+  }
+
+  /**
+   * Who the messages are for as their rows say now — after the batch's rows
+   * are locked (PostgreSQL) or written (SQLite: this transaction is the one
+   * writer), so an erasure either already blanked them or waits and then
+   * anonymises the events this transaction writes.
+   */
+  async recipientsNow(ids: readonly number[]): Promise<Map<number, { contactId: string | null; email: string | null }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.selectFrom('messages').select(['id', 'contact_id', 'email']).where('id', 'in', [...ids]).execute();
+    return new Map(rows.map((r) => [Number(r.id), { contactId: r.contact_id, email: r.email }]));
   }
 
   /** Cancels what is still queued of a campaign; returns how many. */

@@ -4,8 +4,9 @@ import type { MessageRepository } from '../delivery/message.repository.js';
 import type { IdempotencyRepository } from '../http/idempotency.repository.js';
 import type { EventLog } from '../events/event-log.js';
 import type { EventRepository } from '../events/event.repository.js';
-import { anonymisedData } from '../events/event-types.js';
+import { anonymisedData, personalNeedles } from '../events/event-types.js';
 import { notFound } from '../shared/errors.js';
+import type { CampaignStatsRepository } from '../stats/campaign-stats.repository.js';
 import type { WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository.js';
 import type { Clock } from '../shared/time.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
@@ -25,6 +26,7 @@ export interface ErasureDeps {
   eventLog: EventLog;
   events: EventRepository;
   webhookDeliveries: WebhookDeliveryRepository;
+  campaignStats: CampaignStatsRepository;
   /** The captured .eml files of the contact's messages and test sends. */
   capturedCopies?: CapturedCopies;
   clock: Clock;
@@ -55,8 +57,12 @@ export class ErasureService {
       await this.deps.idempotencyKeys.in(trx).eraseAnswersHolding(tenantId, [contact.email, contact.id]);
       const at = this.deps.clock().toISOString();
       await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', at);
-      await this.deps.events.in(trx).anonymiseContact(tenantId, contact.id, anonymisedData);
-      await this.deps.webhookDeliveries.in(trx).anonymiseContact(tenantId, contact.id, anonymisedData);
+      const person = { email: contact.email, externalId: contact.external_id };
+      const anonymise = (data: Record<string, unknown>) => anonymisedData(data, person);
+      await this.deps.events.in(trx).anonymiseContact(tenantId, contact.id, anonymise);
+      await this.deps.webhookDeliveries.in(trx).anonymiseContact(tenantId, contact.id, anonymise);
+      // Personalised links (`?e={{ email }}`) are counted by URL: the address leaves the link counters too.
+      await this.deps.campaignStats.in(trx).eraseFromLinks(tenantId, personalNeedles(person));
       // Receivers are told to forget the person too; neither event carries the address.
       const ids = { contactId: contact.id, externalId: contact.external_id };
       await this.deps.eventLog.in(trx).record([

@@ -83,9 +83,59 @@ export function messageEvent(type: EventType, subject: MessageSubject, at: strin
 /** Fields that name or reach a person: erasure removes them from stored events and webhook payloads. */
 const PERSONAL_FIELDS = new Set(['email', 'externalId', 'contactId', 'userAgent', 'ip']);
 
-/** What is left of an event's data once its contact is erased (pure). */
-export function anonymisedData(data: Record<string, unknown>): Record<string, unknown> {
+/** What erasure looks for inside the fields it keeps (an SMTP diagnostic or a personalised URL may quote the address). */
+export interface PersonalText {
+  email: string;
+  externalId?: string | null;
+}
+
+const ERASED = '[erased]';
+/** External ids shorter than this are not searched for in text: "42" would blank every number. */
+const MIN_EXTERNAL_ID_CHARS = 4;
+
+/** The strings erasure blanks wherever they appear: the address (as typed and URL-encoded) and the external id. */
+export function personalNeedles(person: PersonalText): string[] {
+  const needles = [person.email, encodeURIComponent(person.email)];
+  if (person.externalId && person.externalId.length >= MIN_EXTERNAL_ID_CHARS) needles.push(person.externalId, encodeURIComponent(person.externalId));
+  return [...new Set(needles)];
+}
+
+/** `text` with every needle (case-insensitive) replaced by `[erased]` (pure). */
+export function scrubText(text: string, needles: readonly string[]): string {
+  let out = text;
+  for (const needle of needles) {
+    if (needle === '') continue;
+    const lower = out.toLowerCase();
+    const target = needle.toLowerCase();
+    if (!lower.includes(target)) continue;
+    let result = '';
+    let from = 0;
+    for (let at = lower.indexOf(target); at >= 0; at = lower.indexOf(target, from)) {
+      result += out.slice(from, at) + ERASED;
+      from = at + target.length;
+    }
+    out = result + out.slice(from);
+  }
+  return out;
+}
+
+function scrubValue(value: unknown, needles: readonly string[]): unknown {
+  if (typeof value === 'string') return scrubText(value, needles);
+  if (Array.isArray(value)) return value.map((item) => scrubValue(item, needles));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, scrubValue(item, needles)]));
+  }
+  return value;
+}
+
+/**
+ * What is left of an event's data once its contact is erased (pure): the
+ * fields that name the person go, and the address or external id quoted in
+ * any other field (a bounce's diagnostic, a personalised link) is blanked.
+ */
+export function anonymisedData(data: Record<string, unknown>, person: PersonalText): Record<string, unknown> {
+  const needles = personalNeedles(person);
   const kept: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data)) if (!PERSONAL_FIELDS.has(key)) kept[key] = value;
+  for (const [key, value] of Object.entries(data)) if (!PERSONAL_FIELDS.has(key)) kept[key] = scrubValue(value, needles);
   return { ...kept, erased: true };
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { scrubText } from '../events/event-types.js';
 import type { DB } from '../db/schema.js';
 import { mergeIncrements, STAT_COUNTERS, type StatCounter, type StatIncrement } from './stat-increments.js';
 
@@ -57,6 +58,32 @@ export class CampaignStatsRepository {
         ),
       )
       .execute();
+  }
+
+  /**
+   * Erasure: link counters whose URL quotes the person (a personalised link)
+   * keep their counts, with the needles blanked in the URL. Looked up through
+   * the tenant's campaigns (the primary key's prefix), not a scan by tenant.
+   */
+  async eraseFromLinks(tenantId: string, needles: readonly string[]): Promise<number> {
+    if (needles.length === 0) return 0;
+    const rows = await this.db
+      .selectFrom('campaign_link_stats')
+      .select(['campaign_id', 'url_hash', 'url'])
+      .where('campaign_id', 'in', (eb) => eb.selectFrom('campaigns').select('id').where('tenant_id', '=', tenantId))
+      .where((eb) => eb.or(needles.map((needle) => eb(sql`lower(url)`, 'like', sql<string>`${`%${escapeLike(needle.toLowerCase())}%`} escape '\\'`))))
+      .orderBy('campaign_id')
+      .orderBy('url_hash')
+      .execute();
+    for (const row of rows) {
+      await this.db
+        .updateTable('campaign_link_stats')
+        .set({ url: scrubText(row.url, needles) })
+        .where('campaign_id', '=', row.campaign_id)
+        .where('url_hash', '=', row.url_hash)
+        .execute();
+    }
+    return rows.length;
   }
 
   /** One upsert for the links' click counts, merged per link and sorted (one row per key, one lock order). */
@@ -166,3 +193,5 @@ export class CampaignStatsRepository {
 function numbers(row: Record<StatCounter, unknown>): StatSums {
   return Object.fromEntries(STAT_COUNTERS.map((name) => [name, Number(row[name] ?? 0)])) as StatSums;
 }
+
+const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
