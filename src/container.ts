@@ -168,6 +168,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const references = new CampaignReferences({ templates, projects });
   const fanout = new FanOut({
     transaction,
+    eventLog,
     campaigns,
     messages,
     audience,

@@ -9,6 +9,8 @@ import type { TenantRepository } from '../tenants/tenant.repository.js';
 import { localeRouting } from '../templates/locale-routing.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
 import type { CampaignRepository } from './campaign.repository.js';
+import { campaignEvent } from './campaign-events.js';
+import type { EventLog } from '../events/event-log.js';
 
 export interface FanOutResult {
   matched: number;
@@ -22,6 +24,8 @@ export interface FanOutObserver {
 }
 
 export interface FanOutDeps {
+  /** A fan-out that queues nothing completes the campaign: `campaign.sent` is recorded with it. */
+  eventLog: EventLog;
   transaction: Transaction;
   campaigns: CampaignRepository;
   messages: MessageRepository;
@@ -118,6 +122,8 @@ export class FanOut {
         if (!(await this.deps.campaigns.in(trx).finishFanOut(tenantId, campaignId, result, stamp))) {
           throw new FanOutAbandoned(campaignId);
         }
+        // Nobody to send to: the campaign completed with its fan-out, and says so.
+        if (queued === 0) await this.deps.eventLog.in(trx).record([campaignEvent('complete', tenantId, campaignId, stamp)!]);
         return result;
       })
       .catch((error: unknown) => {

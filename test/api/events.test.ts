@@ -58,6 +58,15 @@ describe.each(DIALECTS)('event log (%s)', (dialect) => {
     expect((await events(ctx, tenant, `?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).data).toEqual([]);
   });
 
+  it('records campaign.sent for a campaign whose audience is empty (it completes with its fan-out)', async () => {
+    const tenant = await ctx.newTenant('Empty audience');
+    const { baseVersionId } = await publishedTemplate(ctx, tenant);
+    const campaignId = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId });
+    expect((await ctx.request('POST', `/campaigns/${campaignId}/send`, { tenant })).statusCode).toBe(202);
+    expect((await deliverAll(ctx, tenant, campaignId, ctx.container.createWorker())).status).toBe('SENT');
+    expect((await events(ctx, tenant, `?order=asc&campaignId=${campaignId}`)).data.map((e) => e.type)).toEqual(['campaign.sending', 'campaign.sent']);
+  });
+
   it('pages with a cursor in both orders without skipping or repeating', async () => {
     const tenant = await ctx.newTenant('Paging');
     await sentCampaign(

@@ -28,7 +28,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     make = factories(database);
     repos = repositoriesOf(database);
     const transaction = transactionOf(database.db);
-    fanout = new FanOut({ ...repos, transaction, clock: () => now, leaseMs: 60_000 });
+    fanout = new FanOut({ ...repos, transaction, eventLog: eventLogOf(repos), clock: () => now, leaseMs: 60_000 });
     store = new CampaignDeliveryStore({ ...repos, transaction, eventLog: eventLogOf(repos) });
   });
   afterAll(async () => {
