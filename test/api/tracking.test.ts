@@ -189,7 +189,7 @@ describe.each(DIALECTS)('open and click tracking (%s)', (dialect) => {
       unsubscribed: 1,
       opened: { unique: 2, total: 6, machine: 2 },
       clicked: { unique: 3, total: 5 },
-      rates: { open: 0.6667, click: 1, clickToOpen: 1.5, bounce: 0.3333, complaint: 0, unsubscribe: 0.3333 },
+      rates: { open: 0.6667, click: 1, clickToOpen: 1.5, bounce: 0.25, complaint: 0, unsubscribe: 0.3333 },
       links: [
         { url: LINK_A, clicks: 4, uniqueClicks: 3 },
         { url: LINK_B, clicks: 1, uniqueClicks: 1 },
