@@ -46,6 +46,20 @@ interface Attribute {
   value: string | null;
 }
 
+/**
+ * Where a comment opened at `lt` (`<!--`) ends, as browsers end it: `<!-->`
+ * and `<!--->` are empty comments (so `<!--[if !mso]><!-->…` goes on as
+ * markup), otherwise at the first `-->` or `--!>`.
+ */
+function commentEnd(html: string, lt: number): number {
+  if (html.startsWith('>', lt + 4)) return lt + 5;
+  if (html.startsWith('->', lt + 4)) return lt + 6;
+  const candidates = [html.indexOf('-->', lt + 4), html.indexOf('--!>', lt + 4)].filter((at) => at !== -1);
+  if (candidates.length === 0) return html.length;
+  const at = Math.min(...candidates);
+  return at + (html.startsWith('--!>', at) ? 4 : 3);
+}
+
 export function rewriteHtml(html: string, options: RewriteOptions): RewriteResult {
   /** Replacements in the input's coordinates: rewritten `<a>` tags, and the pixel (an insertion). */
   const edits: { start: number; end: number; text: string }[] = [];
@@ -67,8 +81,7 @@ export function rewriteHtml(html: string, options: RewriteOptions): RewriteResul
           i = close === -1 ? length : close + 1;
           continue;
         }
-        const close = html.indexOf('-->', lt + 4);
-        i = close === -1 ? length : close + 3;
+        i = commentEnd(html, lt);
         continue;
       }
       const close = html.indexOf('>', lt + 2);

@@ -62,6 +62,15 @@ describe('link rewriter', () => {
     expect(rewrite('<!--[if mso]><a href="https://a.test/">o</a><![endif]-->').html).toBe('<!--[if mso]><a href="T(https://a.test/)">o</a><![endif]-->');
   });
 
+  it.each([
+    ['the "not Outlook" pattern (MJML)', '<!--[if !mso]><!--><a href="https://a.test/">a</a><!--<![endif]-->'],
+    ['an empty comment <!-->', '<!--><a href="https://a.test/">a</a>'],
+    ['an empty comment <!--->', '<!---><a href="https://a.test/">a</a>'],
+    ['a comment closed by --!>', '<!-- x --!><a href="https://a.test/">a</a>'],
+  ])('ends comments where browsers do: %s', (_name, html) => {
+    expect(rewrite(html)).toEqual({ html: html.replace('"https://a.test/"', '"T(https://a.test/)"'), links: 1 });
+  });
+
   it('resumes after the end tag of a raw-text element, whatever its case', () => {
     expect(rewrite('<SCRIPT>"<a href=https://x.test/>"</ScRiPt ><a href="https://a.test/">a</a>').html).toBe(
       '<SCRIPT>"<a href=https://x.test/>"</ScRiPt ><a href="T(https://a.test/)">a</a>',
