@@ -53,6 +53,7 @@ export class EventRepository {
       .select(['id', 'data'])
       .where('contact_id', '=', contactId)
       .where('tenant_id', '=', tenantId)
+      .orderBy('id') // one lock order with every other writer of these rows
       .execute();
     for (const row of rows) {
       await this.db

@@ -30,6 +30,7 @@ export class WebhookDeliveryRepository {
       .select(['id', 'payload'])
       .where('contact_id', '=', contactId)
       .where('tenant_id', '=', tenantId)
+      .orderBy('id') // one lock order with every other writer of these rows
       .execute();
     for (const row of rows) {
       const payload = parseJsonObject(row.payload);

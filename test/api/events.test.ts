@@ -115,6 +115,16 @@ describe.each(DIALECTS)('event log (%s)', (dialect) => {
     ]);
   });
 
+  it('unsubscribes through a link of a campaign that no longer exists (the event is kept, no counter to add to)', async () => {
+    const tenant = await ctx.newTenant('Deleted campaign');
+    const { ids, campaignId } = await sentCampaign(tenant, [{ email: 'late@unsub-events.test' }]);
+    await ctx.container.database.db.deleteFrom('campaigns').where('id', '=', campaignId).execute();
+    const token = createUnsubscribeToken(TEST_SECRET, { tenantId: tenant.tenantId, contactId: ids[0]!, campaignId });
+    expect((await ctx.request('POST', `/u/${token}`)).statusCode).toBe(200);
+    const unsubscribed = (await events(ctx, tenant, '?type=contact.unsubscribed')).data;
+    expect(unsubscribed.map((e) => [e.data.how, e.data.campaignId])).toEqual([['link', campaignId]]);
+  });
+
   it('shows a tenant only its own events, needs events:read, and refuses bad filters with 400', async () => {
     const a = await ctx.newTenant('A');
     const b = await ctx.newTenant('B');
