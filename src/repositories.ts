@@ -31,7 +31,7 @@ export function createRepositories(database: Database) {
     usage: new UsageRepository(db, dialect),
     testSendCounts: new TestSendCountRepository(db),
     audience: new AudienceRepository(db, dialect),
-    events: new EventRepository(db),
+    events: new EventRepository(db, dialect),
     webhookEndpoints: new WebhookEndpointRepository(db),
     webhookDeliveries: new WebhookDeliveryRepository(db),
     campaignStats: new CampaignStatsRepository(db),

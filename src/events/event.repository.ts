@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Dialect } from '../db/database.js';
 import type { DB, EventsTable } from '../db/schema.js';
 import { uuidFloorAt } from '../shared/ids.js';
 import { parseJsonObject } from '../shared/json.js';
@@ -23,17 +24,35 @@ export interface EventFilter {
  * Bound to a transaction with `in(trx)`.
  */
 export class EventRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: Dialect,
+  ) {}
 
   in(trx: Kysely<DB>): EventRepository {
-    return new EventRepository(trx);
+    return new EventRepository(trx, this.dialect);
   }
 
+  /**
+   * One statement for a batch, its rows passed as one JSON document
+   * (SQLite) or as column arrays (PostgreSQL): a multi-row VALUES would be
+   * built and compiled by Kysely for every batch, most of the CPU this costs
+   * the delivery worker (the same reason as MessageRepository.recordSent).
+   */
   async insertMany(rows: readonly EventRow[]): Promise<void> {
-    // 200 rows × 8 columns stays far below either engine's bound-parameter limit.
-    for (let i = 0; i < rows.length; i += 200) {
-      await this.db.insertInto('events').values(rows.slice(i, i + 200)).execute();
+    if (rows.length === 0) return;
+    if (this.dialect === 'postgres') {
+      const column = <K extends keyof EventRow>(key: K) => rows.map((row) => row[key]);
+      await sql`
+        insert into events (id, tenant_id, type, campaign_id, contact_id, message_id, data, created_at)
+        select * from unnest(${column('id')}::text[], ${column('tenant_id')}::text[], ${column('type')}::text[], ${column('campaign_id')}::text[],
+          ${column('contact_id')}::text[], ${column('message_id')}::bigint[], ${column('data')}::text[], ${column('created_at')}::timestamptz[])`.execute(this.db);
+      return;
     }
+    const json = JSON.stringify(rows.map((r) => [r.id, r.tenant_id, r.type, r.campaign_id, r.contact_id, r.message_id, r.data, r.created_at]));
+    await sql`
+      insert into events (id, tenant_id, type, campaign_id, contact_id, message_id, data, created_at)
+      select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 from json_each(${json})`.execute(this.db);
   }
 
   list(tenantId: string, filter: EventFilter): Promise<EventRow[]> {
