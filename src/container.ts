@@ -13,7 +13,7 @@ import { LocaleCoverage } from './campaigns/coverage.js';
 import { FanOut } from './campaigns/fanout.js';
 import { MessageLog } from './campaigns/message-log.service.js';
 import { TestSendService } from './campaigns/test-send.service.js';
-import { DEFAULTS, type SendingPolicy } from './config.js';
+import { DEFAULTS, type SendingPolicy, type WebhookSettings } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
 import { ErasureService } from './erasure/erasure.service.js';
@@ -44,6 +44,12 @@ import { TemplateRenderer, type TemplateRendererOptions } from './templates/rend
 import { TemplateService } from './templates/template.service.js';
 import { TenantService } from './tenants/tenant.service.js';
 import { UnsubscribeService } from './unsubscribe/unsubscribe.service.js';
+import { Retention } from './events/retention.js';
+import { TrackingFirstRepository } from './tracking/tracking-first.repository.js';
+import { WebhookDispatcher, type DispatcherOptions } from './webhooks/webhook-dispatcher.js';
+import { WebhookQueue } from './webhooks/webhook-queue.js';
+import { WebhookSender } from './webhooks/webhook-sender.js';
+import { WebhookService } from './webhooks/webhook.service.js';
 
 /** The composition root: every service, wired once. Repositories stay inside; services are what the outside uses. */
 export interface Container {
@@ -64,6 +70,12 @@ export interface Container {
   contacts: ContactService;
   /** The event log as the API reads it. */
   events: EventService;
+  /** Webhook endpoints and deliveries as the API manages them. */
+  webhooks: WebhookService;
+  /** A webhook dispatcher (not started); `start` and `worker` processes run one. */
+  createWebhookDispatcher(options?: Partial<DispatcherOptions>): WebhookDispatcher;
+  /** Prunes events, finished webhook deliveries and tracking firsts past EVENTS_RETENTION_DAYS (not started). */
+  createRetention(intervalMs?: number): Retention;
   /** GDPR erasure: every copy of a contact, in one transaction. */
   erasure: ErasureService;
   contactImporter: ContactImporter;
@@ -115,6 +127,10 @@ export interface ContainerOptions {
   render?: TemplateRendererOptions;
   /** Test sends per tenant per UTC hour (TEST_SENDS_PER_HOUR; default DEFAULTS.testSendsPerHour). */
   testSendsPerHour?: number;
+  /** Webhook retries, timeout, auto-disable, dispatcher shape (WEBHOOK_* settings; default DEFAULTS.webhooks). */
+  webhooks?: Partial<WebhookSettings>;
+  /** EVENTS_RETENTION_DAYS (default DEFAULTS.eventsRetentionDays). */
+  eventsRetentionDays?: number;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -169,6 +185,15 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
   const idempotencyKeys = new IdempotencyRepository(db);
   const contactService = new ContactService({ transaction, contacts, clock });
+  const webhookSettings: WebhookSettings = { ...DEFAULTS.webhooks, ...options.webhooks };
+  const webhookSender = new WebhookSender(outbound, webhookSettings.timeoutMs);
+  const webhookQueue = new WebhookQueue({
+    transaction,
+    endpoints: repositories.webhookEndpoints,
+    deliveries: repositories.webhookDeliveries,
+    eventLog,
+    clock,
+  });
 
   return {
     database,
@@ -227,6 +252,21 @@ export function createContainer(database: Database, options: ContainerOptions): 
       clock,
     }),
     events: new EventService({ events: repositories.events }),
+    webhooks: new WebhookService({
+      endpoints: repositories.webhookEndpoints,
+      deliveries: repositories.webhookDeliveries,
+      secretBox,
+      outbound,
+      sender: webhookSender,
+      clock,
+    }),
+    createWebhookDispatcher: (dispatcherOptions = {}) =>
+      new WebhookDispatcher({ queue: webhookQueue, sender: webhookSender, secretBox, clock, logger }, { ...webhookSettings, ...dispatcherOptions }),
+    createRetention: (intervalMs) =>
+      new Retention(
+        { events: repositories.events, webhookDeliveries: repositories.webhookDeliveries, trackingFirsts: new TrackingFirstRepository(db), clock, logger },
+        { days: options.eventsRetentionDays ?? DEFAULTS.eventsRetentionDays, ...(intervalMs === undefined ? {} : { intervalMs }) },
+      ),
     contactImporter: new ContactImporter({ contacts: contactService }),
     suppressions: new SuppressionService({ transaction, suppressions, contacts, eventLog, clock }),
     templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),

@@ -31,7 +31,7 @@ export function createRepositories(database: Database) {
     testSendCounts: new TestSendCountRepository(db),
     audience: new AudienceRepository(db, dialect),
     events: new EventRepository(db),
-    webhookEndpoints: new WebhookEndpointRepository(db),
+    webhookEndpoints: new WebhookEndpointRepository(db, dialect),
     webhookDeliveries: new WebhookDeliveryRepository(db),
     campaignStats: new CampaignStatsRepository(db),
   };

@@ -9,6 +9,7 @@ import { unsubscribeRoutes } from './unsubscribe/unsubscribe.routes.js';
 import { projectRoutes } from './projects/project.routes.js';
 import { suppressionRoutes } from './suppressions/suppression.routes.js';
 import { templateRoutes } from './templates/template.routes.js';
+import { webhookRoutes } from './webhooks/webhook.routes.js';
 import { docsRoutes } from './http/openapi.js';
 import type { App } from './http/types.js';
 
@@ -50,4 +51,5 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   quotaRoutes(app, { quota: c.quota });
   unsubscribeRoutes(app, { unsubscribe: c.unsubscribe });
   eventRoutes(app, { events: c.events });
+  webhookRoutes(app, { webhooks: c.webhooks });
 }

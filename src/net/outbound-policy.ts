@@ -42,6 +42,8 @@ export interface OutboundSettings {
   smtpAllowHosts?: readonly string[];
   /** SMTP_ALLOW_PLAIN_AUTH: credentials may go unencrypted to a host allowed by the allow-list. */
   smtpAllowPlainAuth?: boolean;
+  /** WEBHOOK_ALLOW_PRIVATE: webhook endpoints may be private, loopback or CGNAT addresses, and plain `http:` (development, tests). */
+  webhookAllowPrivate?: boolean;
 }
 
 export type LookupAll = (host: string) => Promise<{ address: string; family: number }[]>;
@@ -209,6 +211,7 @@ const isLocalhostName = (name: string) => name === 'localhost' || name.endsWith(
 
 export class OutboundPolicy {
   private readonly allowPrivate: boolean;
+  private readonly webhookAllowPrivate: boolean;
   private readonly allowLists: Record<OutboundPurpose, AllowList>;
   readonly smtpAllowPlainAuth: boolean;
   private readonly lookup: LookupAll;
@@ -216,6 +219,7 @@ export class OutboundPolicy {
 
   constructor(options: OutboundPolicyOptions = {}) {
     this.allowPrivate = options.allowPrivateNetworks === true;
+    this.webhookAllowPrivate = options.webhookAllowPrivate === true;
     const empty = (): AllowList => ({ names: new Set(), ranges: [] });
     this.allowLists = { smtp: parseAllowList(options.smtpAllowHosts ?? []), webhook: empty(), dns: empty() };
     this.smtpAllowPlainAuth = options.smtpAllowPlainAuth === true;
@@ -240,8 +244,17 @@ export class OutboundPolicy {
     const listed = list.names.has(normaliseName(host)) || list.ranges.some((range) => inRange(parsed, range));
     if (listed) return { allowed: true, addressClass, allowListed: true };
     if (addressClass === 'public') return { allowed: true, addressClass, allowListed: false };
-    if (this.allowPrivate && PRIVATE_CLASSES.has(addressClass)) return { allowed: true, addressClass, allowListed: true };
+    if (this.privateAllowed(purpose) && PRIVATE_CLASSES.has(addressClass)) return { allowed: true, addressClass, allowListed: true };
     return { allowed: false, addressClass, allowListed: false };
+  }
+
+  /**
+   * Whether private, loopback and CGNAT targets are allowed for `purpose`
+   * (ALLOW_PRIVATE_NETWORKS, or WEBHOOK_ALLOW_PRIVATE for webhooks); for
+   * webhooks this also allows plain `http:` URLs.
+   */
+  privateAllowed(purpose: OutboundPurpose): boolean {
+    return this.allowPrivate || (purpose === 'webhook' && this.webhookAllowPrivate);
   }
 
   /**

@@ -1,8 +1,23 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { WebhookDeliveryStatus } from '../db/enums.js';
 import type { DB, WebhookDeliveriesTable } from '../db/schema.js';
+import { uuidFloorAt } from '../shared/ids.js';
 import { parseJsonObject } from '../shared/json.js';
 
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+/** What an attempt changes on its delivery. */
+export type DeliveryAttemptPatch = Pick<
+  Updateable<WebhookDeliveriesTable>,
+  'status' | 'attempt' | 'next_attempt_at' | 'status_code' | 'response_body' | 'last_error' | 'delivered_at' | 'updated_at'
+>;
+
+export interface DeliveryListFilter {
+  status?: WebhookDeliveryStatus;
+  /** Keyset: deliveries older than this id (newest first). */
+  before?: string;
+  limit: number;
+}
 
 /**
  * The only writer of webhook_deliveries: the webhook queue. Deliveries are
@@ -21,6 +36,80 @@ export class WebhookDeliveryRepository {
     for (let i = 0; i < rows.length; i += 100) {
       await this.db.insertInto('webhook_deliveries').values(rows.slice(i, i + 100)).execute();
     }
+  }
+
+  async insert(row: WebhookDeliveryRow): Promise<void> {
+    await this.db.insertInto('webhook_deliveries').values(row).execute();
+  }
+
+  getById(tenantId: string, endpointId: string, id: string): Promise<WebhookDeliveryRow | undefined> {
+    return this.db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('id', '=', id)
+      .where('endpoint_id', '=', endpointId)
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+  }
+
+  /** An endpoint's deliveries, newest first. */
+  list(tenantId: string, endpointId: string, filter: DeliveryListFilter): Promise<WebhookDeliveryRow[]> {
+    let query = this.db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId).where('tenant_id', '=', tenantId);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.before) query = query.where('id', '<', filter.before);
+    return query.orderBy('id', 'desc').limit(filter.limit).execute();
+  }
+
+  /** A claimed endpoint's pending deliveries that are due, oldest (first queued) first. */
+  dueFor(endpointId: string, now: Date, limit: number): Promise<WebhookDeliveryRow[]> {
+    return this.db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('endpoint_id', '=', endpointId)
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now.toISOString())
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Writes an attempt's outcome on a delivery that is still pending; false if it is not (anymore). */
+  async recordAttempt(id: string, patch: DeliveryAttemptPatch): Promise<boolean> {
+    const result = await this.db.updateTable('webhook_deliveries').set(patch).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Manual retry: a failed delivery, or a pending one waiting for its next
+   * attempt, becomes due now. A pending one with no next attempt (a test
+   * send in progress) or a delivered one is left alone (false).
+   */
+  async requeue(tenantId: string, endpointId: string, id: string, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'pending', next_attempt_at: at, updated_at: at })
+      .where('id', '=', id)
+      .where('endpoint_id', '=', endpointId)
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('status', '=', 'failed'), eb.and([eb('status', '=', 'pending'), eb('next_attempt_at', 'is not', null)])]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Retention: deletes up to `limit` delivered or failed deliveries created before `before`; returns how many. */
+  async pruneFinishedBefore(before: Date, limit: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('webhook_deliveries')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('id', '<', uuidFloorAt(before))
+          .where('status', 'in', ['delivered', 'failed'])
+          .limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Erasure: payloads holding the contact keep the event's shape, lose what names the person. */
