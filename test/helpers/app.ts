@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { createContainer, type Container } from '../../src/container.js';
+import type { WebhookSettings } from '../../src/config.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
 import type { OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -49,9 +50,10 @@ export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 /**
  * The suite's SMTP sinks listen on 127.0.0.1, which the outbound-connection
  * policy refuses by default: test apps allow it (SMTP_ALLOW_HOSTS=127.0.0.1)
- * and plain AUTH to it (SMTP_ALLOW_PLAIN_AUTH=true), unless a test says otherwise.
+ * and plain AUTH to it (SMTP_ALLOW_PLAIN_AUTH=true), and webhook receivers on it
+ * over plain http (WEBHOOK_ALLOW_PRIVATE=true), unless a test says otherwise.
  */
-export const TEST_OUTBOUND: OutboundPolicyOptions = { smtpAllowHosts: ['127.0.0.1'], smtpAllowPlainAuth: true };
+export const TEST_OUTBOUND: OutboundPolicyOptions = { smtpAllowHosts: ['127.0.0.1'], smtpAllowPlainAuth: true, webhookAllowPrivate: true };
 
 const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenantId });
 
@@ -73,6 +75,8 @@ export function useTestApp(
     render?: TemplateRendererOptions;
     /** TEST_SENDS_PER_HOUR (default DEFAULTS.testSendsPerHour). */
     testSendsPerHour?: number;
+    /** WEBHOOK_* settings (default DEFAULTS.webhooks). */
+    webhooks?: Partial<WebhookSettings>;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -94,6 +98,7 @@ export function useTestApp(
       outbound: options.outbound ?? TEST_OUTBOUND,
       render: options.render,
       testSendsPerHour: options.testSendsPerHour,
+      webhooks: options.webhooks,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
