@@ -13,8 +13,9 @@ import { main as importContacts } from './import.js';
 import { main as render } from './render.js';
 import { log, settings } from './lib/common.js';
 import { main as scaling } from './scaling.js';
+import { main as webhooks } from './webhooks.js';
 
-const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling, history, render };
+const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling, history, render, webhooks };
 
 async function main(): Promise<void> {
   for (const name of settings.only) {
