@@ -96,7 +96,11 @@ export class WebhookDeliveryRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** Retention: deletes up to `limit` delivered or failed deliveries created before `before`; returns how many. */
+  /**
+   * Retention: deletes up to `limit` deliveries created before `before` that
+   * are finished — delivered, failed, or a test send whose API process died
+   * mid-send (pending with no next attempt: nothing will ever send it).
+   */
   async pruneFinishedBefore(before: Date, limit: number): Promise<number> {
     const result = await this.db
       .deleteFrom('webhook_deliveries')
@@ -105,7 +109,7 @@ export class WebhookDeliveryRepository {
           .selectFrom('webhook_deliveries')
           .select('id')
           .where('id', '<', uuidFloorAt(before))
-          .where('status', 'in', ['delivered', 'failed'])
+          .where((eb) => eb.or([eb('status', 'in', ['delivered', 'failed']), eb('next_attempt_at', 'is', null)]))
           .limit(limit),
       )
       .executeTakeFirst();
