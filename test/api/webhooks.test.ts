@@ -505,3 +505,84 @@ describe.each(DIALECTS)('webhook SSRF rules by default (%s)', (dialect) => {
     }
   });
 });
+
+describe.each(DIALECTS)('webhook dispatchers at work (%s)', (dialect) => {
+  // The production timeout (10 s): nothing here should come near it.
+  const ctx = useTestApp(dialect);
+  const h = helpers(ctx);
+  afterEach(() => h.cleanUp());
+
+  async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  it('a receiver that does not answer holds up only its own endpoint; its next delivery waits for the answer', async () => {
+    const slowTenant = await ctx.newTenant('Slow receiver');
+    const otherTenant = await ctx.newTenant('Other tenant');
+    const stuck = await startWebhookReceiver();
+    const fine = await startWebhookReceiver();
+    const dispatcher = ctx.container.createWebhookDispatcher({ idlePollMs: 20 });
+    try {
+      await stuck.behave('hold');
+      const held = await h.subscribed(slowTenant, stuck);
+      const served = await h.subscribed(otherTenant, fine);
+      await h.unsubscribe(slowTenant, 'a1@held.test', 'a2@held.test');
+      await h.unsubscribe(otherTenant, 'b1@served.test', 'b2@served.test', 'b3@served.test');
+      dispatcher.start();
+      await fine.waitFor(3);
+      await until('the other endpoint’s outcomes', async () => (await h.deliveries(otherTenant, served.id)).every((d) => d.status === 'delivered'));
+      // All the while, the first request to the stuck endpoint waits for its answer and the second is not sent.
+      expect(stuck.received.map((r) => r.event?.data.email)).toEqual(['a1@held.test']);
+      expect((await h.deliveries(slowTenant, held.id)).map((d) => d.attempt)).toEqual([0, 0]);
+      await stuck.behave('ok');
+      expect(stuck.release()).toBe(1);
+      await stuck.waitFor(2);
+      await until('the stuck endpoint’s outcomes', async () => (await h.deliveries(slowTenant, held.id)).every((d) => d.status === 'delivered'));
+      expect(stuck.received.map((r) => r.event?.data.email)).toEqual(['a1@held.test', 'a2@held.test']);
+      expect((await h.deliveries(slowTenant, held.id)).map((d) => d.responseBody)).toEqual(['ok', 'released']);
+    } finally {
+      await dispatcher.stop();
+      await stuck.close();
+      await fine.close();
+    }
+  });
+
+  it('two dispatchers on one database: never two requests in flight to an endpoint, each delivery once, first attempts in queue order', async () => {
+    const tenant = await ctx.newTenant('Two dispatchers');
+    const receiver = await startWebhookReceiver();
+    // Small turns, so the endpoints change hands between the dispatchers many times.
+    const dispatchers = [1, 2].map(() => ctx.container.createWebhookDispatcher({ idlePollMs: 5, deliveriesPerClaim: 3 }));
+    try {
+      await receiver.behave('slow', 2);
+      const paths = ['/e0', '/e1', '/e2', '/e3'];
+      let secret = '';
+      for (const path of paths) {
+        const res = await ctx.request('POST', '/webhooks/endpoints', {
+          tenant,
+          body: { url: `${receiver.url}${path}`, events: ['contact.unsubscribed'], ...(secret ? { secret } : {}) },
+        });
+        expect(res.statusCode, res.body).toBe(201);
+        secret ||= res.json().secret as string; // one secret for all four: the receiver verifies every request
+        h.created.push({ tenant, id: res.json().id as string });
+      }
+      receiver.secret = secret;
+      const emails = Array.from({ length: 25 }, (_, i) => `p${String(i).padStart(2, '0')}@two.test`);
+      await h.unsubscribe(tenant, ...emails);
+      for (const d of dispatchers) d.start();
+      await receiver.waitFor(paths.length * emails.length, 60_000);
+      expect(receiver.received.every((r) => r.event !== undefined)).toBe(true);
+      expect(new Set(receiver.countsByDelivery().values())).toEqual(new Set([1]));
+      for (const path of paths) expect(receiver.maxInFlight.get(path), path).toBe(1);
+      const byPath = new Map<string, string[]>();
+      for (const r of receiver.received) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r.event!.data.email as string]);
+      for (const path of paths) expect(byPath.get(path), path).toEqual(emails);
+    } finally {
+      await Promise.all(dispatchers.map((d) => d.stop()));
+      await receiver.close();
+    }
+  });
+});

@@ -16,6 +16,7 @@
  * `slow` answers 200 after `delayMs`; `reset` destroys the connection
  * without an answer; `redirect` answers 302 to a URL of its own; `huge`
  * answers 200 with an endless body (counting what the client read);
+ * `hold` keeps each answer until `release()` answers them all 200;
  * `down` refuses connections (the server stops listening; `up` again by
  * any other behaviour).
  */
@@ -23,9 +24,11 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { verifyWebhook, WebhookVerificationError, type WebhookEvent } from '../../sdk/src/webhooks.js';
 
-export type ReceiverBehaviour = 'ok' | 'status' | 'hang' | 'slow' | 'reset' | 'redirect' | 'huge' | 'down';
+export type ReceiverBehaviour = 'ok' | 'status' | 'hang' | 'hold' | 'slow' | 'reset' | 'redirect' | 'huge' | 'down';
 
 export interface ReceivedWebhook {
+  /** The request path, without the query. */
+  path: string;
   deliveryId: string;
   eventType: string;
   headers: http.IncomingHttpHeaders;
@@ -47,6 +50,10 @@ export interface WebhookReceiver {
   behave(behaviour: ReceiverBehaviour, statusOrDelayMs?: number): Promise<void>;
   /** Bytes the client read of `huge` bodies so far. */
   hugeBytesWritten: number;
+  /** The most requests to one path that were in flight at once, by path. */
+  maxInFlight: Map<string, number>;
+  /** Answers every `hold`-held request 200; the number answered. */
+  release(): number;
   waitFor(verified: number, timeoutMs?: number): Promise<ReceivedWebhook[]>;
   close(): Promise<void>;
 }
@@ -56,6 +63,8 @@ export async function startWebhookReceiver(options: { secret?: string; port?: nu
   let parameter = 0;
   const sockets = new Set<Socket>();
   const held = new Set<http.ServerResponse>();
+  const holding: [ReceivedWebhook, http.ServerResponse][] = [];
+  const inFlight = new Map<string, number>();
 
   const receiver: WebhookReceiver = {
     url: '',
@@ -63,6 +72,15 @@ export async function startWebhookReceiver(options: { secret?: string; port?: nu
     secret: options.secret ?? '',
     received: [],
     hugeBytesWritten: 0,
+    maxInFlight: new Map(),
+    release() {
+      const waiting = holding.splice(0);
+      for (const [record, res] of waiting) {
+        record.answered = 200;
+        res.end('released');
+      }
+      return waiting.length;
+    },
     countsByDelivery() {
       const counts = new Map<string, number>();
       for (const r of receiver.received) if (r.event) counts.set(r.deliveryId, (counts.get(r.deliveryId) ?? 0) + 1);
@@ -91,6 +109,11 @@ export async function startWebhookReceiver(options: { secret?: string; port?: nu
   };
 
   const server = http.createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]!;
+    const now = (inFlight.get(path) ?? 0) + 1;
+    inFlight.set(path, now);
+    receiver.maxInFlight.set(path, Math.max(now, receiver.maxInFlight.get(path) ?? 0));
+    res.on('close', () => inFlight.set(path, (inFlight.get(path) ?? 1) - 1));
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -103,6 +126,7 @@ export async function startWebhookReceiver(options: { secret?: string; port?: nu
         error = e instanceof WebhookVerificationError ? e.code : String(e);
       }
       const record: ReceivedWebhook = {
+        path,
         deliveryId: header(req, 'x-mailingcore-delivery-id') ?? '',
         eventType: header(req, 'x-mailingcore-event') ?? '',
         headers: req.headers,
@@ -133,6 +157,9 @@ export async function startWebhookReceiver(options: { secret?: string; port?: nu
         return;
       case 'hang':
         held.add(res);
+        return;
+      case 'hold':
+        holding.push([record, res]);
         return;
       case 'slow':
         setTimeout(() => {
