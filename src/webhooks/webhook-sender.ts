@@ -52,15 +52,23 @@ export interface WebhookSession {
  * connect, TLS, request, status, body — must finish within `timeoutMs`.
  */
 export class WebhookSender {
+  private readonly now: () => number;
+
   constructor(
     private readonly policy: OutboundPolicy,
     private readonly timeoutMs: number,
-    /** Wall-clock time for the signature's timestamp (receivers compare it with theirs). */
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly options: {
+      /** Wall-clock time for the signature's timestamp (receivers compare it with theirs); default Date.now. */
+      now?: () => number;
+      /** Extra TLS options, e.g. `ca` for a private certificate authority (tests). */
+      tls?: Pick<tls.ConnectionOptions, 'ca'>;
+    } = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
 
   openSession(): WebhookSession {
-    const agent = new CheckedAgent(this.policy, this.timeoutMs);
+    const agent = new CheckedAgent(this.policy, this.timeoutMs, this.options.tls ?? {});
     return { agent, close: () => agent.destroy() };
   }
 
@@ -158,6 +166,7 @@ class CheckedAgent extends http.Agent {
   constructor(
     private readonly policy: OutboundPolicy,
     private readonly timeoutMs: number,
+    private readonly tlsOptions: Pick<tls.ConnectionOptions, 'ca'>,
   ) {
     super({ keepAlive: true, maxSockets: 1 });
   }
@@ -174,6 +183,7 @@ class CheckedAgent extends http.Agent {
       .then(({ socket }) => {
         if (!useTls) return callback?.(null, socket);
         const secure = tls.connect({
+          ...this.tlsOptions,
           socket,
           host,
           ...(net.isIP(host) ? {} : { servername: host }),
