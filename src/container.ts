@@ -261,7 +261,10 @@ export function createContainer(database: Database, options: ContainerOptions): 
       clock,
     }),
     createWebhookDispatcher: (dispatcherOptions = {}) =>
-      new WebhookDispatcher({ queue: webhookQueue, sender: webhookSender, secretBox, clock, logger }, { ...webhookSettings, ...dispatcherOptions }),
+      new WebhookDispatcher(
+        { queue: webhookQueue, sender: webhookSender, secretBox, clock, logger, observer: metrics.webhooks },
+        { ...webhookSettings, ...dispatcherOptions },
+      ),
     createRetention: (intervalMs) =>
       new Retention(
         { events: repositories.events, webhookDeliveries: repositories.webhookDeliveries, trackingFirsts: new TrackingFirstRepository(db), clock, logger },

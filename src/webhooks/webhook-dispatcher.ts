@@ -14,6 +14,14 @@ export type DispatcherOptions = Pick<
   'retryScheduleMs' | 'jitter' | 'disableAfterMs' | 'endpointsPerWorker' | 'deliveriesPerClaim' | 'leaseMs' | 'idlePollMs'
 >;
 
+/** What the dispatcher reports (Prometheus metrics): outcomes and timings only, never endpoints, tenants or payloads. */
+export interface WebhookObserver {
+  /** One attempt, once recorded: the delivery's new status, whether the receiver answered 2xx, the request's duration. */
+  attempted(status: 'pending' | 'delivered' | 'failed', ok: boolean, seconds: number): void;
+  /** An endpoint was disabled automatically. */
+  disabled(): void;
+}
+
 /**
  * Delivers queued webhook deliveries, in worker processes (docs/WEBHOOKS.md,
  * "How deliveries are sent").
@@ -48,6 +56,7 @@ export class WebhookDispatcher {
       clock: Clock;
       logger: FastifyBaseLogger;
       random?: () => number;
+      observer?: WebhookObserver;
     },
     private readonly options: DispatcherOptions,
   ) {}
@@ -112,14 +121,20 @@ export class WebhookDispatcher {
       const due = await queue.due(endpoint.id, this.options.deliveriesPerClaim);
       for (const delivery of due) {
         if (this.stopping) break;
+        const started = performance.now();
         const result: WebhookResult =
           secret === undefined
             ? { ok: false, statusCode: null, responseBody: null, error: 'the endpoint secret cannot be decrypted (was MAILINGCORE_SECRET changed?)' }
             : await sender.send({ url: endpoint.url, deliveryId: delivery.id, eventType: delivery.event_type, body: delivery.payload, secret }, session);
         const outcome = outcomeOfAttempt(delivery.attempt + 1, result, this.deps.clock(), this.options, this.deps.random);
+        const seconds = (performance.now() - started) / 1000;
         const recorded = await this.record(endpoint, delivery.id, outcome);
         attempts++;
-        if (recorded === 'disabled') logger.warn({ endpointId: endpoint.id, tenantId: endpoint.tenantId }, 'webhook endpoint disabled after failing too long');
+        if (recorded !== 'lease-lost') this.deps.observer?.attempted(outcome.status, result.ok, seconds);
+        if (recorded === 'disabled') {
+          this.deps.observer?.disabled();
+          logger.warn({ endpointId: endpoint.id, tenantId: endpoint.tenantId }, 'webhook endpoint disabled after failing too long');
+        }
         if (recorded !== 'recorded' || !result.ok) break;
       }
     } catch (err) {

@@ -263,6 +263,33 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
     expect((await h.endpoint(tenant, endpoint.id)).failingSince).toBeNull(); // a success stops the failure clock
   });
 
+  it('counts attempts, request times, pending deliveries and disabled endpoints in /metrics, without ids or URLs', async () => {
+    const tenant = await ctx.newTenant('Metrics');
+    const endpoint = await h.subscribed(tenant, receiver);
+    const metric = async (line: string) => {
+      const text = (await ctx.request('GET', '/metrics')).body;
+      expect(text).not.toContain(endpoint.id);
+      expect(text).not.toContain(receiver.url);
+      const match = text.split('\n').find((l) => l.startsWith(`${line} `));
+      return match ? Number(match.slice(line.length + 1)) : 0;
+    };
+    const names = [
+      'mailingcore_webhook_attempts_total{result="delivered"}',
+      'mailingcore_webhook_attempts_total{result="retry"}',
+      'mailingcore_webhook_request_duration_seconds_count{result="error"}',
+      'mailingcore_webhook_deliveries_pending',
+    ];
+    const before = await Promise.all(names.map(metric));
+    await receiver.behave('status', 500);
+    await h.unsubscribe(tenant, 'm1@metrics.test');
+    await drain(dispatcher);
+    await receiver.behave('ok');
+    await h.unsubscribe(tenant, 'm2@metrics.test');
+    await drain(dispatcher); // m2 delivered; m1 waits for its retry
+    const after = await Promise.all(names.map(metric));
+    expect(after.map((value, i) => value - before[i]!)).toEqual([1, 1, 1, 1]);
+  });
+
   it('a slow answer within the timeout is a success; a huge answer is cut at 2 KiB and not buffered', async () => {
     const tenant = await ctx.newTenant('Slow and huge');
     const endpoint = await h.subscribed(tenant, receiver);
