@@ -56,16 +56,16 @@ export class WebhookQueue {
       const since = noted.failingSince;
       if (since === null || now.getTime() - Date.parse(since) < disableAfterMs) return 'recorded';
       const reason = `every delivery failed since ${since} (the last: ${outcome.last_error ?? 'failed'}); disabled automatically`;
-      if (await endpoints.disable(endpoint.id, reason, at)) {
-        await this.deps.eventLog.in(trx).record([
-          {
-            type: 'webhook.endpoint_disabled',
-            tenantId: endpoint.tenantId,
-            at,
-            data: { endpointId: endpoint.id, url: endpoint.url, reason, failingSince: since },
-          },
-        ]);
-      }
+      // Already disabled (by hand, meanwhile): nothing to announce.
+      if (!(await endpoints.disable(endpoint.id, reason, at))) return 'recorded';
+      await this.deps.eventLog.in(trx).record([
+        {
+          type: 'webhook.endpoint_disabled',
+          tenantId: endpoint.tenantId,
+          at,
+          data: { endpointId: endpoint.id, url: endpoint.url, reason, failingSince: since },
+        },
+      ]);
       return 'disabled';
     });
   }
