@@ -1,5 +1,5 @@
 /**
- * Benchmark — webhook delivery. Events delivered per second by the webhook
+ * Benchmark 8 — webhook delivery. Events delivered per second by the webhook
  * dispatcher (claim endpoints, send each one's deliveries one at a time,
  * record every outcome under the lease) to a local receiver, against a bare
  * HTTP client posting the same signed bodies with the same shape of
