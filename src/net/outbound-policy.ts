@@ -4,7 +4,7 @@ import ipaddr from 'ipaddr.js';
 
 /**
  * The one outbound-connection policy: every connection MailingCore opens on a
- * tenant's behalf (SMTP projects now; webhooks and DNS checks later) asks it
+ * tenant's behalf (SMTP projects and webhook endpoints; DNS checks later) asks it
  * which address it may connect to, and connects to exactly that address.
  *
  * - Addresses are classified with ipaddr.js, which also parses the odd IPv4
@@ -15,6 +15,7 @@ import ipaddr from 'ipaddr.js';
  *   operator's allow-list (`SMTP_ALLOW_HOSTS`: host names, IPs, CIDRs) and
  *   `ALLOW_PRIVATE_NETWORKS` (private, loopback, CGNAT) widen it. Multicast,
  *   broadcast and unspecified addresses are never destinations.
+ *   WEBHOOK_ALLOW_PRIVATE widens it like ALLOW_PRIVATE_NETWORKS, for webhooks only.
  * - A host name is resolved once; if ANY of its addresses is refused the host
  *   is refused (a name that mixes public and internal addresses is what a
  *   rebinding attack looks like). The connection then goes to a checked
