@@ -147,7 +147,8 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
       expect(() => verifyWebhook(first.rawBody, first.headers['x-mailingcore-signature'] as string, 'whsec_wrong-secret-0123456789abcdef')).toThrow(WebhookVerificationError);
 
       const events = await client.events.list({ type: 'contact.unsubscribed', order: 'asc' });
-      expect(events.data.map((e) => e.id)).toEqual(got.map((r) => r.event!.id));
+      const ours = events.data.filter((e) => String(e.data.email).startsWith('webhook-')); // earlier tests unsubscribed others
+      expect(ours.map((e) => e.id)).toEqual(got.map((r) => r.event!.id));
       let deliveries = await client.webhooks.deliveries(endpoint.id);
       for (let i = 0; deliveries.data.some((d) => d.status !== 'delivered') && i < 100; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100)); // the outcome is written just after the answer
