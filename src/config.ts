@@ -48,7 +48,11 @@ export interface WebhookSettings {
   timeoutMs: number;
   /** An endpoint failing without a success for this long is disabled (WEBHOOK_DISABLE_AFTER_MS). */
   disableAfterMs: number;
-  /** Endpoints one dispatcher delivers to at once (each one delivery at a time). */
+  /**
+   * Endpoints one dispatcher delivers to at once (each one delivery at a time).
+   * A receiver that hangs holds a slot for the timeout of each of its turns:
+   * others wait only when this many hang at once.
+   */
   endpointsPerWorker: number;
   /** Deliveries sent per claim of an endpoint before it is released for fairness. */
   deliveriesPerClaim: number;
@@ -83,7 +87,7 @@ export const DEFAULTS = {
     jitter: 0.1,
     timeoutMs: 10_000,
     disableAfterMs: 3 * 86_400_000,
-    endpointsPerWorker: 8,
+    endpointsPerWorker: 32,
     deliveriesPerClaim: 50,
     leaseMs: 60_000,
     idlePollMs: 500,
