@@ -456,8 +456,20 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
     const before = await h.deliveries(tenant, endpoint.id);
     expect(before.map((d) => d.status)).toEqual(['pending', 'delivered', 'delivered']);
 
+    // Tracking firsts (written by open/click tracking) are kept as long as events.
+    const day = 86_400_000;
+    await ctx.container.database.db
+      .insertInto('tracking_firsts')
+      .values([
+        { message_id: 1, kind: 'open', key: '', created_at: new Date(ctx.clock.now.getTime() - 100 * day).toISOString() },
+        { message_id: 1, kind: 'link', key: 'old-link', created_at: new Date(ctx.clock.now.getTime() - 91 * day).toISOString() },
+        { message_id: 2, kind: 'open', key: '', created_at: new Date(ctx.clock.now.getTime() - 89 * day).toISOString() },
+      ])
+      .execute();
     const retention = ctx.container.createRetention();
-    expect((await retention.runOnce()).events).toBe(0);
+    const first = await retention.runOnce();
+    expect(first).toEqual({ events: 0, webhookDeliveries: 0, trackingFirsts: 2 });
+    expect(await ctx.count('tracking_firsts')).toBe(1);
     ctx.clock.advance(91 * 86_400_000);
     const pruned = await retention.runOnce();
     expect(pruned.events).toBeGreaterThanOrEqual(3);
