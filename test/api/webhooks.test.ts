@@ -590,6 +590,36 @@ describe.each(DIALECTS)('webhook dispatchers at work (%s)', (dialect) => {
     }
   });
 
+  it('stop (SIGTERM) lets the request in flight finish and be recorded, sends nothing more, and releases the endpoint', async () => {
+    const tenant = await ctx.newTenant('Stopping');
+    const receiver = await startWebhookReceiver();
+    const dispatcher = ctx.container.createWebhookDispatcher({ idlePollMs: 10 });
+    try {
+      await receiver.behave('hold');
+      const endpoint = await h.subscribed(tenant, receiver);
+      await h.unsubscribe(tenant, 's1@stop.test', 's2@stop.test');
+      dispatcher.start();
+      await until('the first request', async () => receiver.received.length === 1);
+      const stopped = dispatcher.stop();
+      expect(receiver.release()).toBe(1);
+      await stopped;
+      expect(receiver.received).toHaveLength(1);
+      expect((await h.deliveries(tenant, endpoint.id)).map((d) => [d.payload.data.email, d.status])).toEqual([
+        ['s2@stop.test', 'pending'],
+        ['s1@stop.test', 'delivered'],
+      ]);
+      const row = await ctx.container.database.db
+        .selectFrom('webhook_endpoints')
+        .select(['lease_owner', 'lease_until'])
+        .where('id', '=', endpoint.id)
+        .executeTakeFirstOrThrow();
+      expect(row).toEqual({ lease_owner: null, lease_until: null });
+    } finally {
+      await dispatcher.stop();
+      await receiver.close();
+    }
+  });
+
   it('two dispatchers on one database: never two requests in flight to an endpoint, each delivery once, first attempts in queue order', async () => {
     const tenant = await ctx.newTenant('Two dispatchers');
     const receiver = await startWebhookReceiver();
