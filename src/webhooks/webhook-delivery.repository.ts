@@ -12,6 +12,18 @@ export type DeliveryAttemptPatch = Pick<
   'status' | 'attempt' | 'next_attempt_at' | 'status_code' | 'response_body' | 'last_error' | 'delivered_at' | 'updated_at'
 >;
 
+/** A delivery about to be sent, with where and how to sign it. */
+export interface DueDelivery {
+  id: string;
+  eventType: string;
+  /** The exact body to send. */
+  payload: string;
+  /** Attempts made so far. */
+  attempt: number;
+  url: string;
+  secretEncrypted: string;
+}
+
 export interface DeliveryListFilter {
   status?: WebhookDeliveryStatus;
   /** Keyset: deliveries older than this id (newest first). */
@@ -60,17 +72,24 @@ export class WebhookDeliveryRepository {
     return query.orderBy('id', 'desc').limit(filter.limit).execute();
   }
 
-  /** A claimed endpoint's pending deliveries that are due, oldest (first queued) first. */
-  dueFor(endpointId: string, now: Date, limit: number): Promise<WebhookDeliveryRow[]> {
-    return this.db
-      .selectFrom('webhook_deliveries')
-      .selectAll()
-      .where('endpoint_id', '=', endpointId)
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', now.toISOString())
-      .orderBy('id')
-      .limit(limit)
-      .execute();
+  /**
+   * A claimed endpoint's next due pending delivery (the oldest queued), with
+   * the endpoint's URL and sealed secret as they are now: read right before
+   * it is sent, so neither a payload erased nor a URL changed a moment ago is
+   * sent stale.
+   */
+  async nextDue(endpointId: string, now: Date): Promise<DueDelivery | undefined> {
+    const row = await this.db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .select(['d.id', 'd.event_type', 'd.payload', 'd.attempt', 'e.url', 'e.secret_encrypted'])
+      .where('d.endpoint_id', '=', endpointId)
+      .where('d.status', '=', 'pending')
+      .where('d.next_attempt_at', '<=', now.toISOString())
+      .orderBy('d.id')
+      .limit(1)
+      .executeTakeFirst();
+    return row && { id: row.id, eventType: row.event_type, payload: row.payload, attempt: row.attempt, url: row.url, secretEncrypted: row.secret_encrypted };
   }
 
   /** Writes an attempt's outcome on a delivery that is still pending; false if it is not (anymore). */

@@ -28,8 +28,8 @@ export interface WebhookObserver {
  *
  * It leases endpoints, not deliveries: up to `endpointsPerWorker` endpoints
  * at once, each served on its own — its due deliveries sent one at a time in
- * id (queue) order, up to `deliveriesPerClaim`, each outcome recorded under
- * the lease before the next is sent; then the lease is released and the
+ * id (queue) order, up to `deliveriesPerClaim`, each read just before it is
+ * sent and its outcome recorded under the lease before the next is read; then the lease is released and the
  * endpoint goes to the back of the line (least recently claimed first). So
  * an endpoint has at most one request in flight anywhere, first attempts
  * reach it in queue order, a slow or failing endpoint holds only its own
@@ -117,18 +117,18 @@ export class WebhookDispatcher {
     const session = sender.openSession();
     let attempts = 0;
     try {
-      const secret = this.secretOf(endpoint);
-      const due = await queue.due(endpoint.id, this.options.deliveriesPerClaim);
-      for (const delivery of due) {
-        if (this.stopping) break;
+      for (let turn = 0; turn < this.options.deliveriesPerClaim && !this.stopping; turn++) {
+        const delivery = await queue.next(endpoint.id);
+        if (!delivery) break;
+        const secret = this.secretOf(endpoint.id, delivery.secretEncrypted);
         const started = performance.now();
         const result: WebhookResult =
           secret === undefined
             ? { ok: false, statusCode: null, responseBody: null, error: 'the endpoint secret cannot be decrypted (was MAILINGCORE_SECRET changed?)' }
-            : await sender.send({ url: endpoint.url, deliveryId: delivery.id, eventType: delivery.event_type, body: delivery.payload, secret }, session);
+            : await sender.send({ url: delivery.url, deliveryId: delivery.id, eventType: delivery.eventType, body: delivery.payload, secret }, session);
         const outcome = outcomeOfAttempt(delivery.attempt + 1, result, this.deps.clock(), this.options, this.deps.random);
         const seconds = (performance.now() - started) / 1000;
-        const recorded = await this.record(endpoint, delivery.id, outcome);
+        const recorded = await this.record({ id: endpoint.id, tenantId: endpoint.tenantId, url: delivery.url }, delivery.id, outcome);
         attempts++;
         if (recorded !== 'lease-lost') this.deps.observer?.attempted(outcome.status, result.ok, seconds);
         if (recorded === 'disabled') {
@@ -146,9 +146,9 @@ export class WebhookDispatcher {
     return attempts;
   }
 
-  private secretOf(endpoint: ClaimedEndpoint): string | undefined {
+  private secretOf(endpointId: string, sealed: string): string | undefined {
     try {
-      return this.deps.secretBox.decrypt(endpoint.secretEncrypted, webhookSecretContext(endpoint.id));
+      return this.deps.secretBox.decrypt(sealed, webhookSecretContext(endpointId));
     } catch (error) {
       if (error instanceof SecretBoxError) return undefined;
       throw error;
@@ -161,7 +161,11 @@ export class WebhookDispatcher {
    * by the lease, so a repeat is harmless) while the heartbeat keeps the
    * lease alive.
    */
-  private async record(endpoint: ClaimedEndpoint, deliveryId: string, outcome: Parameters<WebhookQueue['record']>[3]): Promise<RecordResult> {
+  private async record(
+    endpoint: Parameters<WebhookQueue['record']>[1],
+    deliveryId: string,
+    outcome: Parameters<WebhookQueue['record']>[3],
+  ): Promise<RecordResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.deps.queue.record(this.owner, endpoint, deliveryId, outcome, this.options.disableAfterMs);

@@ -13,12 +13,10 @@ export interface Subscription {
   events: readonly string[];
 }
 
-/** An endpoint a dispatcher holds the lease of: what it needs to deliver to it. */
+/** An endpoint a dispatcher holds the lease of (its URL and secret are read with each delivery). */
 export interface ClaimedEndpoint {
   id: string;
   tenantId: string;
-  url: string;
-  secretEncrypted: string;
 }
 
 /**
@@ -134,9 +132,9 @@ export class WebhookEndpointRepository {
       .updateTable('webhook_endpoints')
       .set({ lease_owner: owner, lease_until: leaseUntil, last_claimed_at: nowIso })
       .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
-      .returning(['id', 'tenant_id', 'url', 'secret_encrypted'])
+      .returning(['id', 'tenant_id'])
       .execute();
-    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, url: r.url, secretEncrypted: r.secret_encrypted }));
+    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id }));
   }
 
   /** Keeps a live dispatcher's leases from running out while its receivers are slow. */

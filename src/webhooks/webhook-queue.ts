@@ -1,7 +1,7 @@
 import type { Transaction } from '../db/database.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Clock } from '../shared/time.js';
-import type { WebhookDeliveryRepository, WebhookDeliveryRow } from './webhook-delivery.repository.js';
+import type { DueDelivery, WebhookDeliveryRepository } from './webhook-delivery.repository.js';
 import type { ClaimedEndpoint, WebhookEndpointRepository } from './webhook-endpoint.repository.js';
 import type { AttemptOutcome } from './webhook-retry.js';
 
@@ -29,8 +29,8 @@ export class WebhookQueue {
     return this.deps.endpoints.claimDue(owner, limit, this.deps.clock(), leaseMs);
   }
 
-  due(endpointId: string, limit: number): Promise<WebhookDeliveryRow[]> {
-    return this.deps.deliveries.dueFor(endpointId, this.deps.clock(), limit);
+  next(endpointId: string): Promise<DueDelivery | undefined> {
+    return this.deps.deliveries.nextDue(endpointId, this.deps.clock());
   }
 
   extendLeases(owner: string, leaseMs: number): Promise<void> {
@@ -45,7 +45,13 @@ export class WebhookQueue {
    * Records an attempt while `owner` holds the endpoint's lease (a dispatcher
    * that lost it — its lease ran out and another took over — writes nothing).
    */
-  async record(owner: string, endpoint: ClaimedEndpoint, deliveryId: string, outcome: AttemptOutcome, disableAfterMs: number): Promise<RecordResult> {
+  async record(
+    owner: string,
+    endpoint: ClaimedEndpoint & { url: string },
+    deliveryId: string,
+    outcome: AttemptOutcome,
+    disableAfterMs: number,
+  ): Promise<RecordResult> {
     const now = this.deps.clock();
     const at = now.toISOString();
     return this.deps.transaction(async (trx) => {

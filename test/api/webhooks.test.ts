@@ -290,6 +290,22 @@ describe.each(DIALECTS)('webhooks (%s)', (dialect) => {
     expect(after.map((value, i) => value - before[i]!)).toEqual([1, 1, 1, 1]);
   });
 
+  it('sends queued deliveries to the URL the endpoint has when they are sent (PATCH moves them)', async () => {
+    const tenant = await ctx.newTenant('Moved');
+    const endpoint = await h.createEndpoint(tenant, { url: `http://127.0.0.1:${await closedPort()}/old`, events: ['contact.unsubscribed'] });
+    receiver.secret = endpoint.secret!;
+    await h.unsubscribe(tenant, 'moved@url.test');
+    expect(await drain(dispatcher)).toBe(1);
+    expect((await h.deliveries(tenant, endpoint.id))[0]).toMatchObject({ status: 'pending', lastError: 'connection refused' });
+    const moved = await ctx.request('PATCH', `/webhooks/endpoints/${endpoint.id}`, { tenant, body: { url: `${receiver.url}/new` } });
+    expect(moved.statusCode, moved.body).toBe(200);
+    ctx.clock.advance(11_000);
+    expect(await drain(dispatcher)).toBe(1);
+    const [got] = await receiver.waitFor(1);
+    expect(got).toMatchObject({ path: '/new', event: { data: { email: 'moved@url.test' } } });
+    expect((await h.deliveries(tenant, endpoint.id))[0]).toMatchObject({ status: 'delivered', attempt: 2 });
+  });
+
   it('a slow answer within the timeout is a success; a huge answer is cut at 2 KiB and not buffered', async () => {
     const tenant = await ctx.newTenant('Slow and huge');
     const endpoint = await h.subscribed(tenant, receiver);
