@@ -1,10 +1,12 @@
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { WebhookDeliveryStatus } from '../db/enums.js';
 import type { DB, WebhookDeliveriesTable } from '../db/schema.js';
 import { uuidFloorAt } from '../shared/ids.js';
 import { parseJsonObject } from '../shared/json.js';
 
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+const NEVER = '9999-12-31T23:59:59.999Z';
 
 /** What an attempt changes on its delivery. */
 export type DeliveryAttemptPatch = Pick<
@@ -85,7 +87,10 @@ export class WebhookDeliveryRepository {
       .select(['d.id', 'd.event_type', 'd.payload', 'd.attempt', 'e.url', 'e.secret_encrypted'])
       .where('d.endpoint_id', '=', endpointId)
       .where('d.status', '=', 'pending')
-      .where('d.next_attempt_at', '<=', now.toISOString())
+      // Not a plain range on next_attempt_at, on purpose: both planners then walk the endpoint's pending
+      // deliveries in id order (webhook_deliveries_pending_order_idx) and stop at the first due one, rather
+      // than sorting every due one (the due index). NULL (a test send in progress) is never due.
+      .where(sql`coalesce(d.next_attempt_at, ${NEVER})`, '<=', now.toISOString())
       .orderBy('d.id')
       .limit(1)
       .executeTakeFirst();
