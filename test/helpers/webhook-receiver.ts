@@ -17,8 +17,8 @@
  * without an answer; `redirect` answers 302 to a URL of its own; `huge`
  * answers 200 with an endless body (counting what the client read);
  * `hold` keeps each answer until `release()` answers them all 200;
- * `down` refuses connections (the server stops listening; `up` again by
- * any other behaviour).
+ * `down` drops every connection as soon as it is made (the port stays
+ * bound, so nothing else can take it while the receiver is "down").
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -87,8 +87,7 @@ export async function startWebhookReceiver(options: { secret?: string; port?: nu
       return counts;
     },
     async behave(next, value = 0) {
-      if (next === 'down' && behaviour !== 'down') await stopListening();
-      if (next !== 'down' && behaviour === 'down') await listen(receiver.port);
+      if (next === 'down') for (const socket of sockets) socket.destroy();
       behaviour = next;
       parameter = value;
     },
@@ -104,7 +103,7 @@ export async function startWebhookReceiver(options: { secret?: string; port?: nu
     async close() {
       for (const res of held) res.destroy();
       for (const socket of sockets) socket.destroy();
-      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 
@@ -140,6 +139,7 @@ export async function startWebhookReceiver(options: { secret?: string; port?: nu
     });
   });
   server.on('connection', (socket) => {
+    if (behaviour === 'down') return socket.destroy();
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -204,11 +204,6 @@ export async function startWebhookReceiver(options: { secret?: string; port?: nu
     });
     receiver.port = (server.address() as AddressInfo).port;
     receiver.url = `http://127.0.0.1:${receiver.port}`;
-  }
-
-  async function stopListening(): Promise<void> {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   await listen(options.port ?? 0);
