@@ -44,6 +44,8 @@ export class WebhookQueue {
   /**
    * Records an attempt while `owner` holds the endpoint's lease (a dispatcher
    * that lost it — its lease ran out and another took over — writes nothing).
+   * A failure is one transaction: the failure clock, the delivery, and the
+   * endpoint's disabling with its event when the clock has run long enough.
    */
   async record(
     owner: string,
@@ -54,6 +56,14 @@ export class WebhookQueue {
   ): Promise<RecordResult> {
     const now = this.deps.clock();
     const at = now.toISOString();
+    if (outcome.status === 'delivered') {
+      // A success changes nothing that must move together: the failure clock is cleared under the lease,
+      // then the delivery is recorded (a crash in between only means it is sent again, same id). Two
+      // statements, without a transaction's two extra round trips.
+      if (!(await this.deps.endpoints.noteAttempt(owner, endpoint.id, true, at))) return 'lease-lost';
+      await this.deps.deliveries.recordAttempt(deliveryId, outcome);
+      return 'recorded';
+    }
     return this.deps.transaction(async (trx) => {
       const endpoints = this.deps.endpoints.in(trx);
       const noted = await endpoints.noteAttempt(owner, endpoint.id, outcome.status === 'delivered', at);
