@@ -164,7 +164,7 @@ export async function main(): Promise<void> {
     },
     notes: [
       'deliveries of `contact.unsubscribed` events recorded through the event log, to a local receiver (127.0.0.1, plain http, answers 200 at once), in the same process as the sender',
-      'MailingCore: one dispatcher (`createWebhookDispatcher`, up to 32 endpoints at a time, each endpoint one request in flight over a kept-alive connection, every outcome recorded under the endpoint lease in its own transaction), timed until every delivery is recorded as delivered',
+      'MailingCore: one dispatcher (`createWebhookDispatcher`, up to 32 endpoints at a time, each endpoint one request in flight over a kept-alive connection, every outcome recorded under the endpoint lease before the next delivery is read), timed until every delivery is recorded as delivered',
       'baseline: the same signed bodies posted by Node’s http client with the same concurrency (one in flight per endpoint, endpoints in parallel, keep-alive), no database',
       'the difference is the dispatcher’s bookkeeping per delivery: the next due delivery read just before it is sent, its outcome recorded under the lease before the next is read',
     ],
