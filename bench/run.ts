@@ -14,8 +14,9 @@ import { main as render } from './render.js';
 import { log, settings } from './lib/common.js';
 import { main as scaling } from './scaling.js';
 import { main as tracking } from './tracking.js';
+import { main as webhooks } from './webhooks.js';
 
-const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling, history, render, tracking };
+const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling, history, render, tracking, webhooks };
 
 async function main(): Promise<void> {
   for (const name of settings.only) {

@@ -48,6 +48,30 @@ export interface TrackingSettings {
   machineOpenSeconds: number;
 }
 
+/** How webhook deliveries are sent and retried (WEBHOOK_* settings; defaults in DEFAULTS.webhooks). */
+export interface WebhookSettings {
+  /** Delay after failed attempt 1, 2, …; once spent the delivery is `failed` (WEBHOOK_RETRY_SCHEDULE). */
+  retryScheduleMs: number[];
+  /** Each delay is moved by up to ± this fraction, at random, so retries of many deliveries spread out. */
+  jitter: number;
+  /** One attempt — connect, send, the answer's status and first 2 KiB — must finish within this (WEBHOOK_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** An endpoint failing without a success for this long is disabled (WEBHOOK_DISABLE_AFTER_MS). */
+  disableAfterMs: number;
+  /**
+   * Endpoints one dispatcher delivers to at once (each one delivery at a time).
+   * A receiver that hangs holds a slot for the timeout of each of its turns:
+   * others wait only when this many hang at once.
+   */
+  endpointsPerWorker: number;
+  /** Deliveries sent per claim of an endpoint before it is released for fairness. */
+  deliveriesPerClaim: number;
+  /** How long a claim holds an endpoint; renewed every third of it while the dispatcher lives. */
+  leaseMs: number;
+  /** Sleep when nothing is due. */
+  idlePollMs: number;
+}
+
 /** Every default, defined once; the container falls back to these when a caller (a test, a bench) gives no value. */
 export const DEFAULTS = {
   sending: {
@@ -69,6 +93,18 @@ export const DEFAULTS = {
   } satisfies RenderConfig,
   rateLimit: { max: 300, windowMs: 60_000 },
   tracking: { flushMs: 250, flushHits: 500, machineOpenSeconds: 10 } satisfies TrackingSettings,
+  webhooks: {
+    retryScheduleMs: [10_000, 60_000, 600_000, 3_600_000, 21_600_000, 86_400_000],
+    jitter: 0.1,
+    timeoutMs: 10_000,
+    disableAfterMs: 3 * 86_400_000,
+    endpointsPerWorker: 32,
+    deliveriesPerClaim: 50,
+    leaseMs: 60_000,
+    idlePollMs: 500,
+  } satisfies WebhookSettings,
+  /** Events, finished webhook deliveries and tracking firsts are kept this many days (EVENTS_RETENTION_DAYS). */
+  eventsRetentionDays: 90,
   testSendsPerHour: 50,
   /** GET /campaigns/{id}/progress: one read and one event per second; streams per tenant and process. */
   progress: { intervalMs: 1000, maxStreamsPerTenant: 20 },
@@ -114,6 +150,10 @@ export interface Config {
   render: RenderConfig;
   /** Tracking hits' batching and the machine-open window (TRACKING_FLUSH_MS, TRACKING_FLUSH_HITS, TRACKING_MACHINE_OPEN_SECONDS). */
   tracking: TrackingSettings;
+  /** Webhook retries, timeout and auto-disable (WEBHOOK_RETRY_SCHEDULE, WEBHOOK_TIMEOUT_MS, WEBHOOK_DISABLE_AFTER_MS). */
+  webhooks: WebhookSettings;
+  /** Days events, finished webhook deliveries and tracking firsts are kept (EVENTS_RETENTION_DAYS). */
+  eventsRetentionDays: number;
 }
 
 /** The pool of threads every template render, CSS inlining and text derivation runs in, and its limits. */
@@ -174,7 +214,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
     allowPrivateNetworks: parseBoolean('ALLOW_PRIVATE_NETWORKS', env.ALLOW_PRIVATE_NETWORKS),
     smtpAllowHosts: parseAllowHosts(env.SMTP_ALLOW_HOSTS),
     smtpAllowPlainAuth: parseBoolean('SMTP_ALLOW_PLAIN_AUTH', env.SMTP_ALLOW_PLAIN_AUTH),
+    webhookAllowPrivate: parseBoolean('WEBHOOK_ALLOW_PRIVATE', env.WEBHOOK_ALLOW_PRIVATE),
   };
+  const webhooks: WebhookSettings = {
+    ...DEFAULTS.webhooks,
+    retryScheduleMs: parseRetrySchedule(env.WEBHOOK_RETRY_SCHEDULE),
+    timeoutMs: parseMilliseconds('WEBHOOK_TIMEOUT_MS', env.WEBHOOK_TIMEOUT_MS, DEFAULTS.webhooks.timeoutMs, 100, 60_000),
+    disableAfterMs: parseMilliseconds('WEBHOOK_DISABLE_AFTER_MS', env.WEBHOOK_DISABLE_AFTER_MS, DEFAULTS.webhooks.disableAfterMs, 60_000, 90 * 86_400_000),
+  };
+  const eventsRetentionDays = parseBounded('EVENTS_RETENTION_DAYS', env.EVENTS_RETENTION_DAYS, DEFAULTS.eventsRetentionDays, 1, 3650);
   const render: RenderConfig = {
     threads: parsePositiveInt('RENDER_THREADS', env.RENDER_THREADS, DEFAULTS.render.threads, 64),
     timeoutMs: parseMilliseconds('RENDER_TIMEOUT_MS', env.RENDER_TIMEOUT_MS, DEFAULTS.render.timeoutMs, 100, 60_000),
@@ -194,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
     sending, rateLimit, testSendsPerHour, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
+    webhooks, eventsRetentionDays,
   };
 }
 
@@ -336,4 +385,25 @@ function parseAllowHosts(raw: string | undefined): string[] {
     throw new ConfigError(`SMTP_ALLOW_HOSTS: ${(error as Error).message}`);
   }
   return entries;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `10s,1m,10m,1h,6h,24h`: 1 to 20 delays, each a whole number with a unit (ms, s, m, h, d), from 1 s to 7 days. */
+export function parseRetrySchedule(raw: string | undefined): number[] {
+  const value = raw?.trim();
+  if (!value) return [...DEFAULTS.webhooks.retryScheduleMs];
+  const parts = value.split(',').map((part) => part.trim());
+  const delays = parts.map((part) => {
+    const match = /^(\d+)(ms|s|m|h|d)$/.exec(part);
+    const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : NaN;
+    if (!(ms >= 1000 && ms <= 7 * 86_400_000)) {
+      throw new ConfigError(
+        `WEBHOOK_RETRY_SCHEDULE must be a comma-separated list of delays such as 10s,1m,10m,1h,6h,24h, each from 1s to 7d (got "${part}")`,
+      );
+    }
+    return ms;
+  });
+  if (delays.length > 20) throw new ConfigError(`WEBHOOK_RETRY_SCHEDULE has ${delays.length} delays; at most 20`);
+  return delays;
 }

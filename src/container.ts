@@ -14,7 +14,7 @@ import { LocaleCoverage } from './campaigns/coverage.js';
 import { FanOut } from './campaigns/fanout.js';
 import { MessageLog } from './campaigns/message-log.service.js';
 import { TestSendService } from './campaigns/test-send.service.js';
-import { DEFAULTS, type SendingPolicy, type TrackingSettings } from './config.js';
+import { DEFAULTS, type SendingPolicy, type TrackingSettings, type WebhookSettings } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
 import { ErasureService } from './erasure/erasure.service.js';
@@ -49,6 +49,11 @@ import { CampaignStatsService } from './stats/campaign-stats.service.js';
 import { TrackingTokens } from './tracking/token.js';
 import { TrackingRecorder } from './tracking/tracking-recorder.js';
 import { TrackingService } from './tracking/tracking.service.js';
+import { Retention } from './events/retention.js';
+import { WebhookDispatcher, type DispatcherOptions } from './webhooks/webhook-dispatcher.js';
+import { WebhookQueue } from './webhooks/webhook-queue.js';
+import { WebhookSender } from './webhooks/webhook-sender.js';
+import { WebhookService } from './webhooks/webhook.service.js';
 
 /** The composition root: every service, wired once. Repositories stay inside; services are what the outside uses. */
 export interface Container {
@@ -71,6 +76,12 @@ export interface Container {
   contacts: ContactService;
   /** The event log as the API reads it. */
   events: EventService;
+  /** Webhook endpoints and deliveries as the API manages them. */
+  webhooks: WebhookService;
+  /** A webhook dispatcher (not started); `start` and `worker` processes run one. */
+  createWebhookDispatcher(options?: Partial<DispatcherOptions>): WebhookDispatcher;
+  /** Prunes events, finished webhook deliveries and tracking firsts past EVENTS_RETENTION_DAYS (not started). */
+  createRetention(intervalMs?: number): Retention;
   /** GDPR erasure: every copy of a contact, in one transaction. */
   erasure: ErasureService;
   contactImporter: ContactImporter;
@@ -132,6 +143,10 @@ export interface ContainerOptions {
   progress?: Partial<CampaignProgressOptions>;
   /** Tracking hits' batching and the machine-open window (TRACKING_*; default DEFAULTS.tracking). */
   tracking?: Partial<TrackingSettings>;
+  /** Webhook retries, timeout, auto-disable, dispatcher shape (WEBHOOK_* settings; default DEFAULTS.webhooks). */
+  webhooks?: Partial<WebhookSettings>;
+  /** EVENTS_RETENTION_DAYS (default DEFAULTS.eventsRetentionDays). */
+  eventsRetentionDays?: number;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -199,6 +214,15 @@ export function createContainer(database: Database, options: ContainerOptions): 
     },
     { flushMs: trackingSettings.flushMs, flushHits: trackingSettings.flushHits, windowSeconds: trackingSettings.machineOpenSeconds },
   );
+  const webhookSettings: WebhookSettings = { ...DEFAULTS.webhooks, ...options.webhooks };
+  const webhookSender = new WebhookSender(outbound, webhookSettings.timeoutMs);
+  const webhookQueue = new WebhookQueue({
+    transaction,
+    endpoints: repositories.webhookEndpoints,
+    deliveries: repositories.webhookDeliveries,
+    eventLog,
+    clock,
+  });
 
   return {
     database,
@@ -259,6 +283,24 @@ export function createContainer(database: Database, options: ContainerOptions): 
       clock,
     }),
     events: new EventService({ events: repositories.events }),
+    webhooks: new WebhookService({
+      endpoints: repositories.webhookEndpoints,
+      deliveries: repositories.webhookDeliveries,
+      secretBox,
+      outbound,
+      sender: webhookSender,
+      clock,
+    }),
+    createWebhookDispatcher: (dispatcherOptions = {}) =>
+      new WebhookDispatcher(
+        { queue: webhookQueue, sender: webhookSender, secretBox, clock, logger, observer: metrics.webhooks },
+        { ...webhookSettings, ...dispatcherOptions },
+      ),
+    createRetention: (intervalMs) =>
+      new Retention(
+        { events: repositories.events, webhookDeliveries: repositories.webhookDeliveries, trackingFirsts: repositories.trackingFirsts, clock, logger },
+        { days: options.eventsRetentionDays ?? DEFAULTS.eventsRetentionDays, ...(intervalMs === undefined ? {} : { intervalMs }) },
+      ),
     contactImporter: new ContactImporter({ contacts: contactService }),
     suppressions: new SuppressionService({ transaction, suppressions, contacts, eventLog, clock }),
     templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),

@@ -32,7 +32,7 @@ export function createRepositories(database: Database) {
     testSendCounts: new TestSendCountRepository(db),
     audience: new AudienceRepository(db, dialect),
     events: new EventRepository(db, dialect),
-    webhookEndpoints: new WebhookEndpointRepository(db),
+    webhookEndpoints: new WebhookEndpointRepository(db, dialect),
     webhookDeliveries: new WebhookDeliveryRepository(db),
     campaignStats: new CampaignStatsRepository(db),
     trackingFirsts: new TrackingFirstRepository(db),

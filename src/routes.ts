@@ -11,6 +11,7 @@ import { suppressionRoutes } from './suppressions/suppression.routes.js';
 import { templateRoutes } from './templates/template.routes.js';
 import { statsRoutes } from './stats/stats.routes.js';
 import { trackingRoutes } from './tracking/tracking.routes.js';
+import { webhookRoutes } from './webhooks/webhook.routes.js';
 import { docsRoutes } from './http/openapi.js';
 import type { App } from './http/types.js';
 
@@ -55,4 +56,5 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   eventRoutes(app, { events: c.events });
   trackingRoutes(app, { tracking: c.tracking });
   statsRoutes(app, { campaignStats: c.campaignStats });
+  webhookRoutes(app, { webhooks: c.webhooks });
 }

@@ -11,6 +11,8 @@ import { buildApp } from './app.js';
 import type { App } from './http/types.js';
 import { buildOperationsApp } from './operations/operations.app.js';
 import type { Scheduler } from './scheduler/scheduler.js';
+import type { Retention } from './events/retention.js';
+import type { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { resolveSecret } from './settings/secret.js';
 
 /** start: everything in one process; serve: HTTP API only; worker: scheduler and delivery only. */
@@ -92,6 +94,9 @@ export async function startServer(config: Config, role: Role, logger = createLog
     outbound: config.outbound,
     render: config.render,
     tracking: config.tracking,
+    // An endpoint's lease is as long as a message's (WORKER_LEASE_MS): how soon a dead worker's work is taken over.
+    webhooks: { ...config.webhooks, leaseMs: config.sending.leaseMs },
+    eventsRetentionDays: config.eventsRetentionDays,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),
@@ -109,6 +114,8 @@ export async function startServer(config: Config, role: Role, logger = createLog
   let metricsUrl: string | undefined;
   let worker: DeliveryWorker | undefined;
   let scheduler: Scheduler | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
+  let retention: Retention | undefined;
   if (role !== 'worker') {
     app = await buildApp(container, { logger, metricsToken: config.metricsToken });
     url = await app.listen({ host: config.host, port: config.port });
@@ -119,8 +126,12 @@ export async function startServer(config: Config, role: Role, logger = createLog
   if (role !== 'serve') {
     scheduler = container.createScheduler();
     worker = container.createWorker();
+    dispatcher = container.createWebhookDispatcher();
+    retention = container.createRetention();
     scheduler.start();
     worker.start();
+    dispatcher.start();
+    retention.start();
   }
   logger.info({ url, metricsUrl, database: config.database.dialect, location: describeDatabase(config.database), role }, role === 'worker' ? 'MailingCore worker running' : 'MailingCore is listening');
 
@@ -130,7 +141,11 @@ export async function startServer(config: Config, role: Role, logger = createLog
       await app?.close(); // stop taking requests first
       await operationsApp?.close();
       await scheduler?.stop();
-      await worker?.stop(); // finishes in-flight sends, releases the rest
+      await Promise.all([
+        worker?.stop(), // finishes in-flight sends, releases the rest
+        dispatcher?.stop(), // lets each endpoint's request in flight finish and be recorded, releases the endpoints
+        retention?.stop(),
+      ]);
       await container.close();
     })());
   return { app, container, url, logger, stop };

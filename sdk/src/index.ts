@@ -2,6 +2,7 @@ import createFetchClient, { type Client } from 'openapi-fetch';
 import type { components, operations, paths } from './schema.js';
 
 export type { components, operations, paths } from './schema.js';
+export { verifyWebhook, WebhookVerificationError, type VerifyOptions, type WebhookEvent } from './webhooks.js';
 
 type JsonBody<Op, Code extends number> = Op extends { responses: { [K in Code]: { content: { 'application/json': infer B } } } } ? B : never;
 type RequestBody<Op> = Op extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
@@ -49,6 +50,16 @@ export type UpdateProjectBody = RequestBody<operations['updateProject']>;
 export type ProjectVerification = JsonBody<operations['verifyProject'], 200>;
 
 export type Usage = JsonBody<operations['getUsage'], 200>;
+
+export type EventPage = JsonBody<operations['listEvents'], 200>;
+export type LoggedEvent = EventPage['data'][number];
+export type WebhookEndpoint = JsonBody<operations['getWebhookEndpoint'], 200>;
+export type CreatedWebhookEndpoint = JsonBody<operations['createWebhookEndpoint'], 201>;
+export type CreateWebhookEndpointBody = RequestBody<operations['createWebhookEndpoint']>;
+export type UpdateWebhookEndpointBody = RequestBody<operations['updateWebhookEndpoint']>;
+export type WebhookEndpointPage = JsonBody<operations['listWebhookEndpoints'], 200>;
+export type WebhookDelivery = JsonBody<operations['testWebhookEndpoint'], 200>;
+export type WebhookDeliveryPage = JsonBody<operations['listWebhookDeliveries'], 200>;
 
 /** A campaign is done when nothing more will happen to it. */
 export const FINAL_STATUSES: readonly CampaignStatus[] = ['SENT', 'CANCELLED'];
@@ -204,6 +215,8 @@ export type MailingCoreClient = Client<paths> & {
   suppressions: ReturnType<typeof suppressionHelpers>;
   projects: ReturnType<typeof projectHelpers>;
   usage: ReturnType<typeof usageHelpers>;
+  events: ReturnType<typeof eventHelpers>;
+  webhooks: ReturnType<typeof webhookHelpers>;
 };
 
 /** Sends a request the typed paths cannot describe (a streamed body); same headers, retries and errors. */
@@ -212,7 +225,7 @@ type RawFetch = (path: string, init: RequestInit & { duplex?: 'half' }) => Promi
 /**
  * A typed client of the MailingCore API: `client.GET('/campaigns/{id}', { params: { path: { id } } })`
  * and every other path of the OpenAPI document, plus helpers that return the data or throw a
- * MailingCoreError: `client.campaigns`, `contacts`, `templates`, `suppressions`, `projects`, `usage`.
+ * MailingCoreError: `client.campaigns`, `contacts`, `templates`, `suppressions`, `projects`, `usage`, `events`, `webhooks`.
  * (API keys are managed with the `mailingcore keys` admin command; the API has no route for them.)
  */
 export function createClient(config: ClientConfig): MailingCoreClient {
@@ -230,6 +243,8 @@ export function createClient(config: ClientConfig): MailingCoreClient {
     suppressions: suppressionHelpers(api),
     projects: projectHelpers(api),
     usage: usageHelpers(api),
+    events: eventHelpers(api),
+    webhooks: webhookHelpers(api),
   });
 }
 
@@ -504,5 +519,40 @@ function usageHelpers(api: Client<paths>) {
   return {
     /** This month's sends against the tenant's quota. */
     get: () => unwrap(api.GET('/usage')),
+  };
+}
+
+function eventHelpers(api: Client<paths>) {
+  return {
+    /** The event log, newest first (`order: 'asc'`: oldest first); pass `meta.nextCursor` back as `cursor` for the next page. */
+    list: (query: ListQuery<operations['listEvents']> = {}) =>
+      unwrap(api.GET('/events', { params: { query: { order: 'desc', limit: 50, ...query } } })),
+  };
+}
+
+function webhookHelpers(api: Client<paths>) {
+  const params = (id: string) => ({ params: { path: { id } } });
+  return {
+    /** Registers an endpoint; the answer's `secret` is shown this once: store it to verify deliveries (verifyWebhook). */
+    create: (body: CreateWebhookEndpointBody) => unwrap(api.POST('/webhooks/endpoints', { body })),
+    list: (query: ListQuery<operations['listWebhookEndpoints']> = {}) =>
+      unwrap(api.GET('/webhooks/endpoints', { params: { query: { limit: 20, ...query } } })),
+    get: (id: string) => unwrap(api.GET('/webhooks/endpoints/{id}', params(id))),
+    update: (id: string, body: UpdateWebhookEndpointBody) => unwrap(api.PATCH('/webhooks/endpoints/{id}', { ...params(id), body })),
+    /** Flips `enabled`; enabling again clears the failure clock. */
+    toggle: (id: string) => unwrap(api.PATCH('/webhooks/endpoints/{id}/toggle', params(id))),
+    remove: async (id: string): Promise<void> => {
+      await unwrap(api.DELETE('/webhooks/endpoints/{id}', params(id))).catch((error: unknown) => {
+        if (!(error instanceof MailingCoreError) || error.status >= 300) throw error;
+      });
+    },
+    /** Sends a signed `webhook.test` event now; resolves with its delivery (`status`, `statusCode`, `responseBody`). */
+    test: (id: string) => unwrap(api.POST('/webhooks/endpoints/{id}/test', params(id))),
+    /** The endpoint's deliveries, newest first. */
+    deliveries: (id: string, query: ListQuery<operations['listWebhookDeliveries']> = {}) =>
+      unwrap(api.GET('/webhooks/endpoints/{id}/deliveries', { params: { path: { id }, query: { limit: 20, ...query } } })),
+    /** Puts a failed (or backing-off) delivery back in the queue, due now. */
+    retry: (id: string, deliveryId: string) =>
+      unwrap(api.POST('/webhooks/endpoints/{id}/deliveries/{deliveryId}/retry', { params: { path: { id, deliveryId } } })),
   };
 }

@@ -718,6 +718,176 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description The event log: what happened to messages, contacts and campaigns, newest first (`order=asc`: oldest first), cursor-paginated. Filters: `type`, `campaignId`, `contactId`, `since`. Events are kept EVENTS_RETENTION_DAYS (default 90).
+         *
+         *     Requires an API key with the `events:read` scope.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description Oldest first, cursor-paginated. Secrets are never shown.
+         *
+         *     Requires an API key with the `webhooks:manage` scope.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register a webhook endpoint
+         * @description The answer carries the signing `secret` (generated `whsec_…` unless given): it is shown here only. `https:` URLs only (plain `http:` with WEBHOOK_ALLOW_PRIVATE), no credentials in the URL. 422 `HOST_NOT_ALLOWED` when the URL's host is (or resolves to) an address outbound connections may not reach: loopback, private, link-local (cloud metadata), CGNAT, multicast, reserved — unless WEBHOOK_ALLOW_PRIVATE or ALLOW_PRIVATE_NETWORKS allows private ones. The address is checked again at every delivery. 409 `ENDPOINT_LIMIT_REACHED` past 20 endpoints.
+         *
+         *     Requires an API key with the `webhooks:manage` scope.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description Requires an API key with the `webhooks:manage` scope.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Its deliveries (pending ones included) are deleted with it.
+         *
+         *     Requires an API key with the `webhooks:manage` scope.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint’s URL or events
+         * @description Events queued before the change keep going to the endpoint (at its new URL). 422 `HOST_NOT_ALLOWED` when the URL's host is (or resolves to) an address outbound connections may not reach: loopback, private, link-local (cloud metadata), CGNAT, multicast, reserved — unless WEBHOOK_ALLOW_PRIVATE or ALLOW_PRIVATE_NETWORKS allows private ones. The address is checked again at every delivery.
+         *
+         *     Requires an API key with the `webhooks:manage` scope.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/webhooks/endpoints/{id}/toggle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Enable or disable a webhook endpoint
+         * @description Flips `enabled` and answers with the endpoint. A disabled endpoint is queued no new events; what was queued waits and is sent once it is enabled again. Enabling clears `failingSince` and `disabledReason`.
+         *
+         *     Requires an API key with the `webhooks:manage` scope.
+         */
+        patch: operations["toggleWebhookEndpoint"];
+        trace?: never;
+    };
+    "/webhooks/endpoints/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Sends a signed `webhook.test` event now (waiting up to WEBHOOK_TIMEOUT_MS for the answer) and answers with the delivery: `status` `delivered` or `failed`, `statusCode`, `responseBody`, `lastError`. Not retried, not logged as an event.
+         *
+         *     Requires an API key with the `webhooks:manage` scope.
+         */
+        post: operations["testWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an endpoint’s deliveries
+         * @description Newest first, cursor-paginated, optionally by `status`. Finished deliveries are kept EVENTS_RETENTION_DAYS (default 90).
+         *
+         *     Requires an API key with the `webhooks:manage` scope.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/endpoints/{id}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again
+         * @description Puts a `failed` delivery (or a `pending` one waiting for its next attempt) back in the queue, due now; a worker sends it within moments, with the same delivery id. Answers 202 with the delivery. 409 `INVALID_STATE` for a delivered one, 409 `ENDPOINT_DISABLED` while the endpoint is disabled.
+         *
+         *     Requires an API key with the `webhooks:manage` scope.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/contacts/import": {
         parameters: {
             query?: never;
@@ -5263,6 +5433,928 @@ export interface operations {
             };
             /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query: {
+                type?: "email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "webhook.endpoint_disabled";
+                campaignId?: string;
+                contactId?: string;
+                /** @description Only events at or after this time. */
+                since?: string;
+                /** @description `desc`: newest first (default); `asc`: oldest first. */
+                order: "desc" | "asc";
+                limit: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            /** @description One of the event types (see EventType). */
+                            type: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            tenantId: string;
+                            data: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        meta: {
+                            limit: number;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query: {
+                limit: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            url: string;
+                            events: string[];
+                            enabled: boolean;
+                            disabledReason: string | null;
+                            failingSince: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        meta: {
+                            limit: number;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Where deliveries are POSTed: https (http only with WEBHOOK_ALLOW_PRIVATE), no credentials, a host outbound connections may reach. */
+                    url: string;
+                    /** @description The event types to receive (duplicates are ignored). */
+                    events: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "webhook.endpoint_disabled")[];
+                    /** @description The signing secret (at least 32 printable characters); generated (`whsec_…`) when omitted. */
+                    secret?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        url: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabledReason: string | null;
+                        failingSince: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description The signing secret: shown here only, never again. */
+                        secret: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        url: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabledReason: string | null;
+                        failingSince: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Where deliveries are POSTed: https (http only with WEBHOOK_ALLOW_PRIVATE), no credentials, a host outbound connections may reach. */
+                    url?: string;
+                    /** @description The event types to receive (duplicates are ignored). */
+                    events?: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "webhook.endpoint_disabled")[];
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        url: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabledReason: string | null;
+                        failingSince: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    toggleWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        url: string;
+                        events: string[];
+                        enabled: boolean;
+                        disabledReason: string | null;
+                        failingSince: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    testWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Also sent as X-MailingCore-Delivery-Id: the same on every attempt. */
+                        id: string;
+                        endpointId: string;
+                        /** @description The event type. */
+                        event: string;
+                        eventId: string;
+                        /** @description The body sent: {id, type, createdAt, tenantId, data}. */
+                        payload: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        status: "pending" | "delivered" | "failed";
+                        /** @description Attempts made so far. */
+                        attempt: number;
+                        statusCode: number | null;
+                        responseBody: string | null;
+                        lastError: string | null;
+                        nextAttemptAt: string | null;
+                        deliveredAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query: {
+                limit: number;
+                cursor?: string;
+                status?: "pending" | "delivered" | "failed";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description Also sent as X-MailingCore-Delivery-Id: the same on every attempt. */
+                            id: string;
+                            endpointId: string;
+                            /** @description The event type. */
+                            event: string;
+                            eventId: string;
+                            /** @description The body sent: {id, type, createdAt, tenantId, data}. */
+                            payload: {
+                                [key: string]: unknown;
+                            };
+                            /** @enum {string} */
+                            status: "pending" | "delivered" | "failed";
+                            /** @description Attempts made so far. */
+                            attempt: number;
+                            statusCode: number | null;
+                            responseBody: string | null;
+                            lastError: string | null;
+                            nextAttemptAt: string | null;
+                            deliveredAt: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        meta: {
+                            limit: number;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the work goes on in the background */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Also sent as X-MailingCore-Delivery-Id: the same on every attempt. */
+                        id: string;
+                        endpointId: string;
+                        /** @description The event type. */
+                        event: string;
+                        eventId: string;
+                        /** @description The body sent: {id, type, createdAt, tenantId, data}. */
+                        payload: {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        status: "pending" | "delivered" | "failed";
+                        /** @description Attempts made so far. */
+                        attempt: number;
+                        statusCode: number | null;
+                        responseBody: string | null;
+                        lastError: string | null;
+                        nextAttemptAt: string | null;
+                        deliveredAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

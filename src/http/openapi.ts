@@ -44,6 +44,8 @@ const TAGS = [
   { name: 'templates', description: 'Templates, versions, locale variants, publish and preview' },
   { name: 'projects', description: 'SMTP projects (sender identity and server)' },
   { name: 'usage', description: 'Monthly quota usage' },
+  { name: 'events', description: 'The event log: what happened to messages, contacts and campaigns' },
+  { name: 'webhooks', description: 'Signed outbound webhooks: endpoints, deliveries, test and retry' },
   { name: 'unsubscribe', description: 'Public unsubscribe pages behind List-Unsubscribe (RFC 8058)' },
   { name: 'tracking', description: 'Public open pixel and tracked links (docs/TRACKING.md)' },
   { name: 'operations', description: 'Liveness, readiness, metrics and this document (public)' },

@@ -4,7 +4,7 @@ import ipaddr from 'ipaddr.js';
 
 /**
  * The one outbound-connection policy: every connection MailingCore opens on a
- * tenant's behalf (SMTP projects now; webhooks and DNS checks later) asks it
+ * tenant's behalf (SMTP projects and webhook endpoints; DNS checks later) asks it
  * which address it may connect to, and connects to exactly that address.
  *
  * - Addresses are classified with ipaddr.js, which also parses the odd IPv4
@@ -15,6 +15,7 @@ import ipaddr from 'ipaddr.js';
  *   operator's allow-list (`SMTP_ALLOW_HOSTS`: host names, IPs, CIDRs) and
  *   `ALLOW_PRIVATE_NETWORKS` (private, loopback, CGNAT) widen it. Multicast,
  *   broadcast and unspecified addresses are never destinations.
+ *   WEBHOOK_ALLOW_PRIVATE widens it like ALLOW_PRIVATE_NETWORKS, for webhooks only.
  * - A host name is resolved once; if ANY of its addresses is refused the host
  *   is refused (a name that mixes public and internal addresses is what a
  *   rebinding attack looks like). The connection then goes to a checked
@@ -42,6 +43,8 @@ export interface OutboundSettings {
   smtpAllowHosts?: readonly string[];
   /** SMTP_ALLOW_PLAIN_AUTH: credentials may go unencrypted to a host allowed by the allow-list. */
   smtpAllowPlainAuth?: boolean;
+  /** WEBHOOK_ALLOW_PRIVATE: webhook endpoints may be private, loopback or CGNAT addresses, and plain `http:` (development, tests). */
+  webhookAllowPrivate?: boolean;
 }
 
 export type LookupAll = (host: string) => Promise<{ address: string; family: number }[]>;
@@ -209,6 +212,7 @@ const isLocalhostName = (name: string) => name === 'localhost' || name.endsWith(
 
 export class OutboundPolicy {
   private readonly allowPrivate: boolean;
+  private readonly webhookAllowPrivate: boolean;
   private readonly allowLists: Record<OutboundPurpose, AllowList>;
   readonly smtpAllowPlainAuth: boolean;
   private readonly lookup: LookupAll;
@@ -216,6 +220,7 @@ export class OutboundPolicy {
 
   constructor(options: OutboundPolicyOptions = {}) {
     this.allowPrivate = options.allowPrivateNetworks === true;
+    this.webhookAllowPrivate = options.webhookAllowPrivate === true;
     const empty = (): AllowList => ({ names: new Set(), ranges: [] });
     this.allowLists = { smtp: parseAllowList(options.smtpAllowHosts ?? []), webhook: empty(), dns: empty() };
     this.smtpAllowPlainAuth = options.smtpAllowPlainAuth === true;
@@ -240,8 +245,17 @@ export class OutboundPolicy {
     const listed = list.names.has(normaliseName(host)) || list.ranges.some((range) => inRange(parsed, range));
     if (listed) return { allowed: true, addressClass, allowListed: true };
     if (addressClass === 'public') return { allowed: true, addressClass, allowListed: false };
-    if (this.allowPrivate && PRIVATE_CLASSES.has(addressClass)) return { allowed: true, addressClass, allowListed: true };
+    if (this.privateAllowed(purpose) && PRIVATE_CLASSES.has(addressClass)) return { allowed: true, addressClass, allowListed: true };
     return { allowed: false, addressClass, allowListed: false };
+  }
+
+  /**
+   * Whether private, loopback and CGNAT targets are allowed for `purpose`
+   * (ALLOW_PRIVATE_NETWORKS, or WEBHOOK_ALLOW_PRIVATE for webhooks); for
+   * webhooks this also allows plain `http:` URLs.
+   */
+  privateAllowed(purpose: OutboundPurpose): boolean {
+    return this.allowPrivate || (purpose === 'webhook' && this.webhookAllowPrivate);
   }
 
   /**

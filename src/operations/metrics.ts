@@ -4,6 +4,7 @@ import type { FanOutObserver } from '../campaigns/fanout.js';
 import type { DB } from '../db/schema.js';
 import type { MessageOutcome } from '../delivery/delivery-store.js';
 import type { DeliveryObserver } from '../delivery/worker.js';
+import type { WebhookObserver } from '../webhooks/webhook-dispatcher.js';
 
 /**
  * The Prometheus metrics of one process, in a registry of its own (never
@@ -23,6 +24,9 @@ export class Metrics {
   readonly messagesSkipped: Counter<'reason'>;
   readonly smtpSendDuration: Histogram<'transport' | 'result'>;
   readonly fanoutDuration: Histogram<'result'>;
+  readonly webhookAttempts: Counter<'result'>;
+  readonly webhookRequestDuration: Histogram<'result'>;
+  readonly webhookEndpointsDisabled: Counter;
 
   constructor(options: { db: Kysely<DB>; processMetrics?: boolean }) {
     const registers = [this.registry];
@@ -69,7 +73,35 @@ export class Metrics {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
+    this.webhookAttempts = new Counter({
+      name: 'mailingcore_webhook_attempts_total',
+      help: 'Webhook delivery attempts by the dispatcher, by result: delivered, retry (backing off) or failed (schedule spent)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.webhookRequestDuration = new Histogram({
+      name: 'mailingcore_webhook_request_duration_seconds',
+      help: 'Time of one webhook request, connect to answer, by result (ok: a 2xx; error: anything else)',
+      labelNames: ['result'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.webhookEndpointsDisabled = new Counter({
+      name: 'mailingcore_webhook_endpoints_disabled_total',
+      help: 'Webhook endpoints disabled automatically after failing for WEBHOOK_DISABLE_AFTER_MS',
+      registers,
+    });
     const { db } = options;
+    new Gauge({
+      name: 'mailingcore_webhook_deliveries_pending',
+      help: 'Webhook deliveries waiting to be sent or retried, across all workers; read from the database on scrape',
+      registers,
+      async collect() {
+        // Answered by the partial index of pending deliveries.
+        const { rows } = await sql<{ n: number | string }>`select count(*) as n from webhook_deliveries where status = 'pending'`.execute(db);
+        this.set(Number(rows[0]?.n ?? 0));
+      },
+    });
     new Gauge({
       name: 'mailingcore_messages_queue_depth',
       help: 'Messages waiting (QUEUED) or in flight (SENDING), across all workers; read from the database on scrape',
@@ -91,6 +123,15 @@ export class Metrics {
   readonly delivery: DeliveryObserver = {
     recorded: (outcomes) => this.recordOutcomes(outcomes),
     sent: (transport, result, seconds) => this.smtpSendDuration.observe({ transport, result }, seconds),
+  };
+
+  /** For the webhook dispatcher (src/webhooks/webhook-dispatcher.ts). */
+  readonly webhooks: WebhookObserver = {
+    attempted: (status, ok, seconds) => {
+      this.webhookAttempts.inc({ result: status === 'pending' ? 'retry' : status });
+      this.webhookRequestDuration.observe({ result: ok ? 'ok' : 'error' }, seconds);
+    },
+    disabled: () => this.webhookEndpointsDisabled.inc(),
   };
 
   /** For the fan-out (src/campaigns/fanout.ts). */

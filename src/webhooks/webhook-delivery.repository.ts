@@ -1,8 +1,37 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import type { WebhookDeliveryStatus } from '../db/enums.js';
 import type { DB, WebhookDeliveriesTable } from '../db/schema.js';
+import { uuidFloorAt } from '../shared/ids.js';
 import { parseJsonObject } from '../shared/json.js';
 
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+
+const NEVER = '9999-12-31T23:59:59.999Z';
+
+/** What an attempt changes on its delivery. */
+export type DeliveryAttemptPatch = Pick<
+  Updateable<WebhookDeliveriesTable>,
+  'status' | 'attempt' | 'next_attempt_at' | 'status_code' | 'response_body' | 'last_error' | 'delivered_at' | 'updated_at'
+>;
+
+/** A delivery about to be sent, with where and how to sign it. */
+export interface DueDelivery {
+  id: string;
+  eventType: string;
+  /** The exact body to send. */
+  payload: string;
+  /** Attempts made so far. */
+  attempt: number;
+  url: string;
+  secretEncrypted: string;
+}
+
+export interface DeliveryListFilter {
+  status?: WebhookDeliveryStatus;
+  /** Keyset: deliveries older than this id (newest first). */
+  before?: string;
+  limit: number;
+}
 
 /**
  * The only writer of webhook_deliveries: the webhook queue. Deliveries are
@@ -21,6 +50,94 @@ export class WebhookDeliveryRepository {
     for (let i = 0; i < rows.length; i += 100) {
       await this.db.insertInto('webhook_deliveries').values(rows.slice(i, i + 100)).execute();
     }
+  }
+
+  async insert(row: WebhookDeliveryRow): Promise<void> {
+    await this.db.insertInto('webhook_deliveries').values(row).execute();
+  }
+
+  getById(tenantId: string, endpointId: string, id: string): Promise<WebhookDeliveryRow | undefined> {
+    return this.db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('id', '=', id)
+      .where('endpoint_id', '=', endpointId)
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+  }
+
+  /** An endpoint's deliveries, newest first. */
+  list(tenantId: string, endpointId: string, filter: DeliveryListFilter): Promise<WebhookDeliveryRow[]> {
+    let query = this.db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId).where('tenant_id', '=', tenantId);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.before) query = query.where('id', '<', filter.before);
+    return query.orderBy('id', 'desc').limit(filter.limit).execute();
+  }
+
+  /**
+   * A claimed endpoint's next due pending delivery (the oldest queued), with
+   * the endpoint's URL and sealed secret as they are now: read right before
+   * it is sent, so neither a payload erased nor a URL changed a moment ago is
+   * sent stale.
+   */
+  async nextDue(endpointId: string, now: Date): Promise<DueDelivery | undefined> {
+    const row = await this.db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .select(['d.id', 'd.event_type', 'd.payload', 'd.attempt', 'e.url', 'e.secret_encrypted'])
+      .where('d.endpoint_id', '=', endpointId)
+      .where('d.status', '=', 'pending')
+      // Not a plain range on next_attempt_at, on purpose: both planners then walk the endpoint's pending
+      // deliveries in id order (webhook_deliveries_pending_order_idx) and stop at the first due one, rather
+      // than sorting every due one (the due index). NULL (a test send in progress) is never due.
+      .where(sql`coalesce(d.next_attempt_at, ${NEVER})`, '<=', now.toISOString())
+      .orderBy('d.id')
+      .limit(1)
+      .executeTakeFirst();
+    return row && { id: row.id, eventType: row.event_type, payload: row.payload, attempt: row.attempt, url: row.url, secretEncrypted: row.secret_encrypted };
+  }
+
+  /** Writes an attempt's outcome on a delivery that is still pending; false if it is not (anymore). */
+  async recordAttempt(id: string, patch: DeliveryAttemptPatch): Promise<boolean> {
+    const result = await this.db.updateTable('webhook_deliveries').set(patch).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Manual retry: a failed delivery, or a pending one waiting for its next
+   * attempt, becomes due now. A pending one with no next attempt (a test
+   * send in progress) or a delivered one is left alone (false).
+   */
+  async requeue(tenantId: string, endpointId: string, id: string, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'pending', next_attempt_at: at, updated_at: at })
+      .where('id', '=', id)
+      .where('endpoint_id', '=', endpointId)
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('status', '=', 'failed'), eb.and([eb('status', '=', 'pending'), eb('next_attempt_at', 'is not', null)])]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Retention: deletes up to `limit` deliveries created before `before` that
+   * are finished — delivered, failed, or a test send whose API process died
+   * mid-send (pending with no next attempt: nothing will ever send it).
+   */
+  async pruneFinishedBefore(before: Date, limit: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('webhook_deliveries')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('id', '<', uuidFloorAt(before))
+          .where((eb) => eb.or([eb('status', 'in', ['delivered', 'failed']), eb('next_attempt_at', 'is', null)]))
+          .limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Erasure: payloads holding the contact keep the event's shape, lose what names the person. */

@@ -72,6 +72,12 @@ describe.each(DIALECTS)('GDPR erasure reaches every copy (%s)', (dialect) => {
     const id = put.json().id as string;
     expect(bulk.json().results[0].id).toBe(id);
 
+    // A subscribed webhook endpoint: the delivery payloads are copies of the person too.
+    const endpoint = await ctx.request('POST', '/webhooks/endpoints', {
+      tenant,
+      body: { url: 'http://127.0.0.1:9/erasure-hooks', events: ['email.sent', 'contact.unsubscribed', 'contact.erased'] },
+    });
+    expect(endpoint.statusCode, endpoint.body).toBe(201);
     const { baseVersionId } = await publishedTemplate(ctx, tenant);
     const campaignId = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId });
     for (const key of [undefined, (await tenant.keyWith(['campaigns:write'], 'test')).headers]) {
@@ -86,6 +92,7 @@ describe.each(DIALECTS)('GDPR erasure reaches every copy (%s)', (dialect) => {
     expect(filesHolding(await dataFiles(), [address])).toHaveLength(3);
     expect(filesHolding(await dataFiles(), [kept])).toHaveLength(3);
     expect((await rowsHolding(ctx, [address, id])).length).toBeGreaterThan(0);
+    expect((await rowsHolding(ctx, [address])).filter((row) => row.startsWith('webhook_deliveries: '))).toHaveLength(1);
 
     expect((await ctx.request('DELETE', '/contacts/gdpr-erin', { tenant })).statusCode).toBe(204);
 
@@ -94,10 +101,13 @@ describe.each(DIALECTS)('GDPR erasure reaches every copy (%s)', (dialect) => {
     const rows = await rowsHolding(ctx, [address]);
     expect(rows, rows.join('\n')).toHaveLength(1);
     expect(rows[0]).toMatch(/^suppressions: /);
-    // The id is left only in the two events that tell receivers to erase the person too (no address in them).
+    // The id is left only in the two events that tell receivers to erase the person too (no address in them),
+    // and in their webhook deliveries.
     const idRows = await rowsHolding(ctx, [id]);
-    expect(idRows, idRows.join('\n')).toHaveLength(2);
-    expect(idRows.every((row) => row.startsWith('events: '))).toBe(true);
+    expect(idRows, idRows.join('\n')).toHaveLength(4);
+    expect(idRows.filter((row) => row.startsWith('events: '))).toHaveLength(2);
+    const deliveryRows = idRows.filter((row) => row.startsWith('webhook_deliveries: '));
+    expect(deliveryRows.map((row) => JSON.parse(row.slice('webhook_deliveries: '.length)).event_type).sort()).toEqual(['contact.erased', 'contact.unsubscribed']);
     const notices = (await ctx.request('GET', `/events?order=asc&since=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`, { tenant })).json().data as { type: string; data: Record<string, unknown> }[];
     expect(notices.filter((e) => e.data.contactId === id).map((e) => [e.type, e.data.how])).toEqual([
       ['contact.unsubscribed', 'erasure'],

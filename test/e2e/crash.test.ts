@@ -9,13 +9,17 @@ import { assertBuilt, runCli, startCliServer } from '../helpers/cli.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/databases.js';
 import { ProcessGroup, type ChildHandle, type WorkerHandle } from '../helpers/processes.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /**
  * Crash tests: real processes of the built CLI (`serve` for the API,
  * `worker` for delivery) on both databases, a real (slow) SMTP sink, and
  * workers killed with SIGKILL mid-campaign. Whatever dies, every recipient
  * gets the campaign, and only a killed worker's in-flight batches may be
- * sent twice (their outcomes were never recorded).
+ * sent twice (their outcomes were never recorded). The chaos run also
+ * delivers one `email.sent` webhook per recipient to a local receiver: every
+ * one arrives, and a kill can repeat at most the one delivery in flight to
+ * the endpoint, with the same delivery id.
  */
 
 const BATCH_SIZE = 20;
@@ -49,6 +53,7 @@ describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => 
   let workerEnv: Record<string, string>;
   let db: Database;
   let sink: SmtpSink;
+  let receiver: WebhookReceiver;
   let group: ProcessGroup;
   let api: { url: string; handle: ChildHandle };
   let headers: Record<string, string>;
@@ -177,6 +182,7 @@ describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => 
     headers = { authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenantId };
 
     sink = await startSmtpSink({ delayMs: sinkDelayMs(dialect), parse: false });
+    receiver = await startWebhookReceiver();
     await startApi();
     db = openDatabase(testDb.config, { poolSize: 2 });
 
@@ -215,6 +221,7 @@ describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => 
     await group?.dispose();
     await db?.close();
     await sink?.close();
+    await receiver?.close();
     await testDb?.drop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
@@ -222,6 +229,9 @@ describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => 
   it(`delivers to every recipient while workers are SIGKILLed and replaced (${KILLS} kills)`, async () => {
     const workers: WorkerHandle[] = [];
     dumpOnFailure(() => [api.handle, ...workers]);
+    const endpoint = await call('POST', '/webhooks/endpoints', { url: `${receiver.url}/crash`, events: ['email.sent'] });
+    expect(endpoint.status, JSON.stringify(endpoint.json)).toBe(201);
+    receiver.secret = endpoint.json.secret as string;
     const id = await newCampaign('Chaos');
     const sent = await call('POST', `/campaigns/${id}/send`);
     expect(sent.status, JSON.stringify(sent.json)).toBe(202);
@@ -286,6 +296,37 @@ describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => 
     expect(await messageStatuses(id)).toEqual({ SENT: N });
     // Lease renewal and outcome writes never wait on each other (they used to deadlock on PostgreSQL).
     for (const w of workers) expect(w.output(), w.name).not.toContain('deadlock');
+
+    // Webhooks: one email.sent delivery per recipient, each delivered; the receiver verified every copy.
+    const deliveriesOf = async () => {
+      const rows = await db.db.selectFrom('webhook_deliveries').select(['id', 'status']).where('endpoint_id', '=', endpoint.json.id).execute();
+      return { total: rows.length, open: rows.filter((r) => r.status !== 'delivered').length, ids: new Set(rows.map((r) => r.id)) };
+    };
+    const hooksDeadline = Date.now() + 120_000;
+    let hooks = await deliveriesOf();
+    while (hooks.total < N || hooks.open > 0) {
+      if (Date.now() > hooksDeadline) throw new Error(`webhooks: ${hooks.total} queued, ${hooks.open} not delivered after 120 s`);
+      await sleep(250);
+      hooks = await deliveriesOf();
+    }
+    const counts = receiver.countsByDelivery();
+    const unverified = receiver.received.filter((r) => !r.event);
+    const hookCopies = [...counts.values()].reduce((a, b) => a + b, 0);
+    const repeated = [...counts.entries()].filter(([, n]) => n > 1);
+    console.log(`[crash ${dialect}] webhooks: deliveries=${hooks.total} received=${hookCopies} repeated=${repeated.length} unverified=${unverified.length}`);
+    expect(hooks.total).toBe(N);
+    expect(unverified).toEqual([]);
+    expect([...hooks.ids].filter((deliveryId) => !counts.has(deliveryId)), 'deliveries that never arrived').toEqual([]);
+    expect([...counts.keys()].filter((deliveryId) => !hooks.ids.has(deliveryId))).toEqual([]);
+    // One endpoint: a killed worker had at most one delivery to it in flight.
+    expect(hookCopies - N).toBeLessThanOrEqual(kills);
+    for (const [deliveryId] of repeated) {
+      const bodies = new Set(receiver.received.filter((r) => r.deliveryId === deliveryId).map((r) => r.rawBody));
+      expect(bodies.size, `${deliveryId} was sent twice with different bodies`).toBe(1);
+    }
+    const emailsByHook = new Set(receiver.received.map((r) => r.event!.data.email as string));
+    expect(emails.filter((e) => !emailsByHook.has(e))).toEqual([]);
+    expect((await call('DELETE', `/webhooks/endpoints/${endpoint.json.id}`)).status).toBe(204);
   }, Math.max(180_000, Number(process.env.CHAOS_RECIPIENTS ?? 0) * 100));
 
   it('SIGTERM: the worker exits 0 within seconds, leaves nothing leased, and a new worker finishes exactly once', async () => {

@@ -25,8 +25,9 @@ describe('README walk-through', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     assertBuilt();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailingcore-readme-'));
-    // As in the README: the default ./data of the directory the server and the CLI run in.
-    server = await startCliServer('start', { DATA_DIR: path.join(dir, 'data'), DATABASE_URL: '', LOG_LEVEL: 'warn' });
+    // As in the README: the default ./data of the directory the server and the CLI run in, and
+    // WEBHOOK_ALLOW_PRIVATE=true for step 6's receiver on this machine.
+    server = await startCliServer('start', { DATA_DIR: path.join(dir, 'data'), DATABASE_URL: '', LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE: 'true' });
   });
 
   afterAll(async () => {
@@ -69,5 +70,7 @@ describe('README walk-through', { timeout: 180_000 }, () => {
     expect(out).toMatch(/^\S+ {2}mc_live_\w{4}… {2}dashboard {2}campaigns:read {2}last used: never$/m);
     expect(out).toMatch(/API key \S+ revoked at /);
     expect(out).toMatch(/\{"ok":false,"error":"[^"]+"\}/);
+    expect(out).toMatch(/^contact\.unsubscribed erin@example\.com verified \(delivery [0-9a-f-]{36}\)$/m);
+    expect(out).toMatch(/^failed$/m);
   });
 });

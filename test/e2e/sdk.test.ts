@@ -5,10 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, idempotencyKey, MailingCoreError, parseRetryAfter } from '../../sdk/src/index.js';
+import { createClient, idempotencyKey, MailingCoreError, parseRetryAfter, verifyWebhook, WebhookVerificationError } from '../../sdk/src/index.js';
 import { runCampaignFlow } from '../../sdk/examples/campaign-flow.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/databases.js';
 import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /** The SDK (imported from its TypeScript source) against a real server, on both databases. */
 describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }, (dialect) => {
@@ -127,6 +128,42 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
 
     const bad = createClient({ baseUrl: server.url, apiKey: 'mc_live_nope', tenantId });
     await expect(bad.campaigns.get(first.id)).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+  });
+
+  it('webhooks: registers an endpoint, the worker delivers signed events that verifyWebhook accepts; test, deliveries, toggle, events', async () => {
+    const client = createClient({ baseUrl: server.url, apiKey, tenantId });
+    const receiver = await startWebhookReceiver();
+    try {
+      const endpoint = await client.webhooks.create({ url: `${receiver.url}/sdk`, events: ['contact.unsubscribed'] });
+      expect(endpoint.secret).toMatch(/^whsec_/);
+      receiver.secret = endpoint.secret;
+      await client.suppressions.add('webhook-one@sdk.test');
+      await client.suppressions.add('webhook-two@sdk.test');
+      // Delivered by the server process's own dispatcher (role start), verified by the receiver with verifyWebhook.
+      const got = await receiver.waitFor(2, 30_000);
+      expect(got.map((r) => r.event!.data.email)).toEqual(['webhook-one@sdk.test', 'webhook-two@sdk.test']);
+      const first = got[0]!;
+      expect(verifyWebhook(first.rawBody, first.headers['x-mailingcore-signature'] as string, endpoint.secret).id).toBe(first.event!.id);
+      expect(() => verifyWebhook(first.rawBody, first.headers['x-mailingcore-signature'] as string, 'whsec_wrong-secret-0123456789abcdef')).toThrow(WebhookVerificationError);
+
+      const events = await client.events.list({ type: 'contact.unsubscribed', order: 'asc' });
+      const ours = events.data.filter((e) => String(e.data.email).startsWith('webhook-')); // earlier tests unsubscribed others
+      expect(ours.map((e) => e.id)).toEqual(got.map((r) => r.event!.id));
+      let deliveries = await client.webhooks.deliveries(endpoint.id);
+      for (let i = 0; deliveries.data.some((d) => d.status !== 'delivered') && i < 100; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the outcome is written just after the answer
+        deliveries = await client.webhooks.deliveries(endpoint.id);
+      }
+      expect(deliveries.data.map((d) => d.status)).toEqual(['delivered', 'delivered']);
+      const test = await client.webhooks.test(endpoint.id);
+      expect(test).toMatchObject({ event: 'webhook.test', status: 'delivered', statusCode: 200 });
+      expect((await client.webhooks.toggle(endpoint.id)).enabled).toBe(false);
+      expect((await client.webhooks.list()).data.map((e) => e.id)).toEqual([endpoint.id]);
+      await client.webhooks.remove(endpoint.id);
+      await expect(client.webhooks.get(endpoint.id)).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    } finally {
+      await receiver.close();
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
 import type { TrackingSettings } from '../../src/config.js';
+import type { WebhookSettings } from '../../src/config.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
 import type { OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -50,9 +51,10 @@ export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 /**
  * The suite's SMTP sinks listen on 127.0.0.1, which the outbound-connection
  * policy refuses by default: test apps allow it (SMTP_ALLOW_HOSTS=127.0.0.1)
- * and plain AUTH to it (SMTP_ALLOW_PLAIN_AUTH=true), unless a test says otherwise.
+ * and plain AUTH to it (SMTP_ALLOW_PLAIN_AUTH=true), and webhook receivers on it
+ * over plain http (WEBHOOK_ALLOW_PRIVATE=true), unless a test says otherwise.
  */
-export const TEST_OUTBOUND: OutboundPolicyOptions = { smtpAllowHosts: ['127.0.0.1'], smtpAllowPlainAuth: true };
+export const TEST_OUTBOUND: OutboundPolicyOptions = { smtpAllowHosts: ['127.0.0.1'], smtpAllowPlainAuth: true, webhookAllowPrivate: true };
 
 const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenantId });
 
@@ -78,6 +80,8 @@ export function useTestApp(
     progress?: ContainerOptions['progress'];
     /** Tracking hits' batching and machine-open window (default DEFAULTS.tracking). */
     tracking?: Partial<TrackingSettings>;
+    /** WEBHOOK_* settings (default DEFAULTS.webhooks). */
+    webhooks?: Partial<WebhookSettings>;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -101,6 +105,7 @@ export function useTestApp(
       testSendsPerHour: options.testSendsPerHour,
       progress: options.progress,
       tracking: options.tracking,
+      webhooks: options.webhooks,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

@@ -12,9 +12,9 @@ export function assertBuilt(): void {
 
 /**
  * The suite's SMTP sinks listen on 127.0.0.1, which the outbound-connection policy
- * refuses by default: every process the tests start allows it (and plain AUTH to it).
+ * refuses by default: every process the tests start allows it (and plain AUTH to it), and webhook receivers on it.
  */
-export const TEST_OUTBOUND_ENV: Record<string, string> = { SMTP_ALLOW_HOSTS: '127.0.0.1', SMTP_ALLOW_PLAIN_AUTH: 'true' };
+export const TEST_OUTBOUND_ENV: Record<string, string> = { SMTP_ALLOW_HOSTS: '127.0.0.1', SMTP_ALLOW_PLAIN_AUTH: 'true', WEBHOOK_ALLOW_PRIVATE: 'true' };
 
 export function runCli(args: string[], env: Record<string, string>) {
   const result = spawnSync(process.execPath, [CLI, ...args], {

@@ -8,6 +8,7 @@ import { createContainer } from '../../src/container.js';
 import { openDatabase } from '../../src/db/database.js';
 import { buildApp } from '../../src/app.js';
 import type { RouteInfo } from '../../src/routes.js';
+import { EVENT_TYPES } from '../../src/events/event-types.js';
 import { newId } from '../../src/shared/ids.js';
 import { createUnsubscribeToken } from '../../src/unsubscribe/token.js';
 import { TEST_SECRET, type TestContext, type TestTenant } from './app.js';
@@ -72,6 +73,10 @@ export interface RouteIds {
   suppressionEmail: string;
   /** A valid unsubscribe token for the contact and the sent campaign. */
   unsubscribeToken: string;
+  /** A webhook endpoint (plain http to a closed local port) subscribed to every event type. */
+  webhookEndpointId: string;
+  /** A pending delivery of that endpoint (the fixture's suppression's contact.unsubscribed). */
+  webhookDeliveryId: string;
 }
 
 export interface RouteFixture extends RouteIds {
@@ -140,8 +145,16 @@ export async function createRouteFixture(
     });
     contactIds.push(contact.id);
   }
+  // Registered first: every event of the fixture below queues a delivery for it.
+  const webhookSecret = `whsec-${marker}-0123456789abcdef0123456789`;
+  const endpoint = await ok(ctx, tenant, 'POST', '/webhooks/endpoints', {
+    url: `http://127.0.0.1:${await closedPort()}/hooks/${marker}`,
+    events: [...EVENT_TYPES],
+    secret: webhookSecret,
+  });
   const suppressionEmail = `suppressed@${domain}`;
   await ok(ctx, tenant, 'POST', '/suppressions', { email: suppressionEmail, reason: 'manual' });
+  const deliveries = await ok(ctx, tenant, 'GET', `/webhooks/endpoints/${endpoint.id}/deliveries?status=pending`);
 
   const template = await ok(ctx, tenant, 'POST', '/templates', {
     name: `Template ${marker}`,
@@ -195,10 +208,13 @@ export async function createRouteFixture(
     projectId: project.id,
     suppressionEmail,
     unsubscribeToken: createUnsubscribeToken(TEST_SECRET, { tenantId: tenant.tenantId, contactId: contactIds[0]!, campaignId: sent.id }),
+    webhookEndpointId: endpoint.id,
+    webhookDeliveryId: deliveries.data.at(-1).id,
   };
   const secrets = [
     marker,
     smtpPass,
+    webhookSecret,
     ...contactIds,
     ...Object.values(ids).filter((v): v is string => typeof v === 'string'),
   ];
@@ -221,6 +237,8 @@ export function ghostIds(): RouteIds {
     projectId: newId(),
     suppressionEmail: `suppressed@${word}.test`,
     unsubscribeToken: createUnsubscribeToken(TEST_SECRET, { tenantId: newId(), contactId: newId(), campaignId: newId() }),
+    webhookEndpointId: newId(),
+    webhookDeliveryId: newId(),
   };
 }
 
@@ -255,8 +273,12 @@ export function paramValue(route: RouteInfo, name: string, ids: RouteIds): strin
           return ids.templateId;
         case 'projects':
           return ids.projectId;
+        case 'webhooks':
+          return ids.webhookEndpointId;
       }
       break;
+    case 'deliveryId':
+      return ids.webhookDeliveryId;
     case 'versionId':
       return route.method === 'PATCH' || route.url.endsWith('/publish') ? ids.draftVersionId : ids.versionId;
     case 'messageId':
@@ -315,6 +337,8 @@ const BODIES: Record<string, (ids: RouteIds) => BodyPlan> = {
     contentType: 'application/x-ndjson',
   }),
   'POST /suppressions': (ids) => ({ body: { email: ids.suppressionEmail, reason: 'manual' } }),
+  'POST /webhooks/endpoints': () => ({ body: { url: 'http://127.0.0.1:9/planned', events: ['email.sent'] } }),
+  'PATCH /webhooks/endpoints/:id': () => ({ body: { events: ['email.sent', 'email.failed'] } }),
   'POST /templates': () => ({ body: { name: 'Planned', subject: 'Hi {{ first_name }}', htmlBody: '<p>Hi</p>' } }),
   'POST /templates/:id/versions': (ids) => ({
     body: { locale: 'fr', localeGroupId: ids.versionId, subject: 'Salut', htmlBody: '<p>Salut</p>' },

@@ -11,6 +11,9 @@ import { createLogger } from '../../src/server.js';
 import { TEST_OUTBOUND, TEST_SECRET, TestClock } from '../helpers/app.js';
 import { createTestDatabase, DIALECTS } from '../helpers/databases.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const WEBHOOK_SECRET = 'whsec_given-by-the-tenant-0123456789abcdefABCDEF';
 
 const PASSWORD = 'Sm7p-P@ss-never-in-logs-0c3f';
 const NEW_PASSWORD = 'Rot4ted-P@ss-never-in-logs-77aa';
@@ -56,7 +59,7 @@ describe.each(DIALECTS)('log redaction (%s)', (dialect) => {
     await sink?.close();
   });
 
-  it('writes neither API keys nor SMTP passwords to the log, at trace level, on any path', async () => {
+  it('writes neither API keys, SMTP passwords nor webhook secrets to the log, at trace level, on any path', async () => {
     const { tenant, apiKey } = await container.tenants.create({ name: 'Logged' });
     const other = await container.tenants.create({ name: 'Other' });
     const headers = { authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenant.id };
@@ -115,13 +118,29 @@ describe.each(DIALECTS)('log redaction (%s)', (dialect) => {
     await call('PATCH', `/projects/${projectId}`, { smtp: { pass: NEW_PASSWORD } });
     await call('GET', `/projects/${projectId}`);
 
+    // Webhook endpoints: a given and a generated secret, a delivery signed with each, a test send.
+    const receiver = await startWebhookReceiver();
+    const webhookSecrets: string[] = [WEBHOOK_SECRET];
+    try {
+      await call('POST', '/webhooks/endpoints', { url: `${receiver.url}/given`, events: ['contact.unsubscribed'], secret: WEBHOOK_SECRET });
+      const generated = await call('POST', '/webhooks/endpoints', { url: `${receiver.url}/generated`, events: ['contact.unsubscribed'] });
+      webhookSecrets.push(generated.json().secret as string);
+      await call('POST', '/webhooks/endpoints', { url: `${receiver.url}/short`, events: ['email.sent'], secret: 'short-secret' }); // 400
+      await call('POST', '/suppressions', { email: 'gone@logged.test', reason: 'manual' });
+      await container.createWebhookDispatcher().runOnce();
+      expect(receiver.received).toHaveLength(2);
+      await call('POST', `/webhooks/endpoints/${generated.json().id}/test`);
+    } finally {
+      await receiver.close();
+    }
+
     // What the redaction configuration does when a caller does log such objects.
     capture.logger.info({ req: { headers: { authorization: `Bearer ${apiKey}` } }, smtp: { pass: PASSWORD }, settings: { password: NEW_PASSWORD } }, 'redaction probe');
 
     const log = capture.text();
     expect(log).toContain('incoming request'); // the capture works: Fastify's request lines are there…
     expect(log).toContain('[redacted]'); // …and so is the probe, censored
-    const leaks = [apiKey, apiKey.slice(8), other.apiKey, ...formsOf(PASSWORD), ...formsOf(NEW_PASSWORD)].filter((secret) => log.includes(secret));
+    const leaks = [apiKey, apiKey.slice(8), other.apiKey, ...formsOf(PASSWORD), ...formsOf(NEW_PASSWORD), ...webhookSecrets].filter((secret) => log.includes(secret));
     expect(leaks, 'secrets found in the log').toEqual([]);
   });
 });

@@ -87,10 +87,10 @@ describe('configuration', () => {
   });
 
   it('reads the outbound-connection allow-list: nothing private by default', () => {
-    expect(loadConfig({}).outbound).toEqual({ allowPrivateNetworks: false, smtpAllowHosts: [], smtpAllowPlainAuth: false });
+    expect(loadConfig({}).outbound).toEqual({ allowPrivateNetworks: false, smtpAllowHosts: [], smtpAllowPlainAuth: false, webhookAllowPrivate: false });
     expect(
       loadConfig({ ALLOW_PRIVATE_NETWORKS: 'true', SMTP_ALLOW_HOSTS: ' relay.lan, 10.0.0.0/8 ,,127.0.0.1', SMTP_ALLOW_PLAIN_AUTH: 'TRUE' }).outbound,
-    ).toEqual({ allowPrivateNetworks: true, smtpAllowHosts: ['relay.lan', '10.0.0.0/8', '127.0.0.1'], smtpAllowPlainAuth: true });
+    ).toEqual({ allowPrivateNetworks: true, smtpAllowHosts: ['relay.lan', '10.0.0.0/8', '127.0.0.1'], smtpAllowPlainAuth: true, webhookAllowPrivate: false });
   });
 
   it('reads the tracking settings, with defaults', () => {

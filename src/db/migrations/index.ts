@@ -13,6 +13,7 @@ import { skipCounters } from './0010_skip_counters.js';
 import { frozenTemplateVersions } from './0011_frozen_template_versions.js';
 import { testSendCounts } from './0012_test_send_counts.js';
 import { eventsWebhooksTracking } from './0013_events_webhooks_tracking.js';
+import { webhookPendingOrderIndex } from './0014_webhook_pending_order_index.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -30,5 +31,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261130_0011_frozen_template_versions': frozenTemplateVersions(dialect),
     '20261130_0012_test_send_counts': testSendCounts(dialect),
     '20261130_0013_events_webhooks_tracking': eventsWebhooksTracking(dialect),
+    '20261130_0014_webhook_pending_order_index': webhookPendingOrderIndex(dialect),
   };
 }
