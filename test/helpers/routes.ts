@@ -257,7 +257,8 @@ export interface PlannedRequest {
 
 /**
  * The object a path parameter names. `:id` is read from the first path
- * segment; routes about a campaign's messages use the sent campaign; a
+ * segment; routes about a campaign's messages, and its progress stream
+ * (which ends at once for a finished campaign), use the sent campaign; a
  * version to edit or publish is the draft one.
  */
 export function paramValue(route: RouteInfo, name: string, ids: RouteIds): string {
@@ -266,7 +267,7 @@ export function paramValue(route: RouteInfo, name: string, ids: RouteIds): strin
     case 'id':
       switch (resource) {
         case 'campaigns':
-          return /\/(messages|retry-failed)/.test(route.url) ? ids.sentCampaignId : ids.campaignId;
+          return /\/(messages|retry-failed|progress)/.test(route.url) ? ids.sentCampaignId : ids.campaignId;
         case 'contacts':
           return ids.contactId;
         case 'templates':
