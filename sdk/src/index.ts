@@ -282,6 +282,8 @@ function campaignHelpers(api: Client<paths>) {
         (row) => row.locale !== null && !row.hasTemplate && row.count > 0,
       ),
     retryFailed: (id: string) => unwrap(api.POST('/campaigns/{id}/retry-failed', { params: { path: { id } } })),
+    /** Sent, bounces, opens (human and machine), clicks per link, rates, per locale and over time (docs/TRACKING.md). */
+    stats: (id: string) => unwrap(api.GET('/campaigns/{id}/stats', { params: { path: { id } } })),
     messages: (id: string, query: { status?: CampaignMessage['status']; page?: number; limit?: number } = {}) =>
       unwrap(api.GET('/campaigns/{id}/messages', { params: { path: { id }, query: { page: 1, limit: 50, ...query } } })),
     /** Polls until the campaign is SENT or CANCELLED; rejects on timeout. */

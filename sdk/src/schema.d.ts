@@ -272,6 +272,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/campaigns/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a campaign live
+         * @description Server-Sent Events: a `progress` event with `{id, status, counters, at}` at once and every second while the campaign may still change, then one `done` event when it is SENT or CANCELLED, and the stream closes. A finished campaign gets its `done` event at once. At most 20 streams per tenant at a time (429 `TOO_MANY_STREAMS`).
+         *
+         *     Requires an API key with the `campaigns:read` scope.
+         */
+        get: operations["streamCampaignProgress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/campaigns/{id}/retry-failed": {
         parameters: {
             query?: never;
@@ -740,6 +762,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/track/o/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open pixel
+         * @description A transparent 1×1 GIF, never cached; records an open when the token is genuine. Answers the GIF whatever the token.
+         */
+        get: operations["trackOpen"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/track/c/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tracked link
+         * @description Records the click and redirects (302) to the URL sealed in the token. A token that is not genuine (truncated, altered, forged, another server's; at most 2824 characters) gets a small 404 page and never a redirect.
+         */
+        get: operations["trackClick"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Campaign stats
+         * @description Sent, failed, bounces, complaints, unsubscribes, opens (unique, total, machine), clicks, rates as fractions of `sent`, the most clicked links, per-locale figures and a timeline. Opens and clicks are written in batches: they may lag by the flush interval (TRACKING_FLUSH_MS, default 250 ms). docs/TRACKING.md describes every field.
+         *
+         *     Requires an API key with the `campaigns:read` scope.
+         */
+        get: operations["getCampaignStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/endpoints": {
         parameters: {
             query?: never;
@@ -1105,6 +1189,10 @@ export interface operations {
                             } | null;
                             projectId: string | null;
                             timezone: string | null;
+                            tracking: {
+                                opens: boolean;
+                                clicks: boolean;
+                            };
                             /** @enum {string} */
                             status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
                             scheduledAt: string | null;
@@ -1245,7 +1333,11 @@ export interface operations {
                  *           "plan": "pro"
                  *         }
                  *       },
-                 *       "timezone": "Europe/Madrid"
+                 *       "timezone": "Europe/Madrid",
+                 *       "tracking": {
+                 *         "opens": true,
+                 *         "clicks": true
+                 *       }
                  *     }
                  */
                 "application/json": {
@@ -1264,6 +1356,13 @@ export interface operations {
                     } | null;
                     projectId?: string | null;
                     timezone?: string | null;
+                    /** @description Open and click tracking (docs/TRACKING.md); a switch left out keeps its value */
+                    tracking?: {
+                        /** @description Add an open pixel to the HTML (default false) */
+                        opens?: boolean;
+                        /** @description Rewrite http(s) links to count clicks (default false) */
+                        clicks?: boolean;
+                    };
                 };
             };
         };
@@ -1291,6 +1390,10 @@ export interface operations {
                         } | null;
                         projectId: string | null;
                         timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
                         /** @enum {string} */
                         status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
                         scheduledAt: string | null;
@@ -1442,6 +1545,10 @@ export interface operations {
                         } | null;
                         projectId: string | null;
                         timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
                         /** @enum {string} */
                         status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
                         scheduledAt: string | null;
@@ -1574,7 +1681,11 @@ export interface operations {
                  *           "plan": "pro"
                  *         }
                  *       },
-                 *       "timezone": "Europe/Madrid"
+                 *       "timezone": "Europe/Madrid",
+                 *       "tracking": {
+                 *         "opens": true,
+                 *         "clicks": true
+                 *       }
                  *     }
                  */
                 "application/json": {
@@ -1593,6 +1704,13 @@ export interface operations {
                     } | null;
                     projectId?: string | null;
                     timezone?: string | null;
+                    /** @description Open and click tracking (docs/TRACKING.md); a switch left out keeps its value */
+                    tracking?: {
+                        /** @description Add an open pixel to the HTML (default false) */
+                        opens?: boolean;
+                        /** @description Rewrite http(s) links to count clicks (default false) */
+                        clicks?: boolean;
+                    };
                 };
             };
         };
@@ -1620,6 +1738,10 @@ export interface operations {
                         } | null;
                         projectId: string | null;
                         timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
                         /** @enum {string} */
                         status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
                         scheduledAt: string | null;
@@ -1779,6 +1901,10 @@ export interface operations {
                         } | null;
                         projectId: string | null;
                         timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
                         /** @enum {string} */
                         status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
                         scheduledAt: string | null;
@@ -1930,6 +2056,10 @@ export interface operations {
                         } | null;
                         projectId: string | null;
                         timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
                         /** @enum {string} */
                         status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
                         scheduledAt: string | null;
@@ -2075,6 +2205,10 @@ export interface operations {
                         } | null;
                         projectId: string | null;
                         timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
                         /** @enum {string} */
                         status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
                         scheduledAt: string | null;
@@ -2481,6 +2615,75 @@ export interface operations {
             };
         };
     };
+    streamCampaignProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     retryFailedMessages: {
         parameters: {
             query?: never;
@@ -2517,6 +2720,10 @@ export interface operations {
                             } | null;
                             projectId: string | null;
                             timezone: string | null;
+                            tracking: {
+                                opens: boolean;
+                                clicks: boolean;
+                            };
                             /** @enum {string} */
                             status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
                             scheduledAt: string | null;
@@ -5517,6 +5724,210 @@ export interface operations {
             };
             /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    trackOpen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The GIF (43 bytes) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/gif": string;
+                };
+            };
+            /** @description VALIDATION_ERROR: a parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    trackClick: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the original URL (Location) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description VALIDATION_ERROR: a parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not a genuine link */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getCampaignStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Messages the fan-out queued */
+                        recipients: number;
+                        sent: number;
+                        failed: number;
+                        bounced: {
+                            hard: number;
+                            soft: number;
+                        };
+                        complained: number;
+                        unsubscribed: number;
+                        opened: {
+                            /** @description Messages opened by a person at least once (machine opens excluded) */
+                            unique: number;
+                            /** @description Every open, machine opens included */
+                            total: number;
+                            /** @description Opens by mail proxies and prefetchers, or within seconds of sending */
+                            machine: number;
+                        };
+                        clicked: {
+                            /** @description Messages with at least one click */
+                            unique: number;
+                            /** @description Every click */
+                            total: number;
+                        };
+                        rates: {
+                            /** @description opened.unique / sent; 4 decimals, 0 when the divisor is 0 */
+                            open: number;
+                            /** @description clicked.unique / sent; 4 decimals, 0 when the divisor is 0 */
+                            click: number;
+                            /** @description clicked.unique / opened.unique; 4 decimals, 0 when the divisor is 0 */
+                            clickToOpen: number;
+                            /** @description (bounced.hard + bounced.soft) / sent; 4 decimals, 0 when the divisor is 0 */
+                            bounce: number;
+                            /** @description complained / sent; 4 decimals, 0 when the divisor is 0 */
+                            complaint: number;
+                            /** @description unsubscribed / sent; 4 decimals, 0 when the divisor is 0 */
+                            unsubscribe: number;
+                        };
+                        /** @description The 100 most clicked links, most clicks first */
+                        links: {
+                            url: string;
+                            clicks: number;
+                            /** @description Messages whose recipient clicked this link */
+                            uniqueClicks: number;
+                        }[];
+                        /** @description Per message locale (null: none); opened and clicked are unique */
+                        byLocale: {
+                            locale: string | null;
+                            sent: number;
+                            opened: number;
+                            clicked: number;
+                        }[];
+                        /** @description Every step from the first to the last with counts: 1 minute up to a 2-hour span, 5 minutes up to 12 hours, 15 minutes up to 2 days, 1 hour up to 31 days, then 1 day */
+                        timeline: {
+                            /**
+                             * Format: date-time
+                             * @description Start of the step (UTC)
+                             */
+                            at: string;
+                            sent: number;
+                            opened: number;
+                            clicked: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

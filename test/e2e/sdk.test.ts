@@ -59,6 +59,10 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
     // The raw typed paths work too.
     const { data } = await client.GET('/campaigns/{id}', { params: { path: { id: campaign.id } } });
     expect(data?.status).toBe('SENT');
+
+    const stats = await client.campaigns.stats(campaign.id);
+    expect(stats).toMatchObject({ recipients: 3, sent: 3, bounced: { hard: 0, soft: 0 }, opened: { unique: 0 } });
+    expect(stats.byLocale.map((row) => [row.locale, row.sent]).sort()).toEqual([['en', 1], ['es', 2]]);
   });
 
   it('helpers for the whole API: contacts (upsert, import with progress), suppressions, templates, projects, usage', async () => {
