@@ -43,6 +43,9 @@ export function verifyWebhook<Data = Record<string, unknown>>(
   toleranceSeconds = 300,
   options: VerifyOptions = {},
 ): WebhookEvent<Data> {
+  // Mistakes in the call, not in the request: an empty secret would accept forged signatures, a NaN tolerance any age.
+  if (typeof secret !== 'string' || secret.length === 0) throw new TypeError('verifyWebhook: the endpoint secret is empty');
+  if (!Number.isFinite(toleranceSeconds) || toleranceSeconds < 0) throw new TypeError('verifyWebhook: toleranceSeconds must be a finite number ≥ 0');
   if (!header) throw new WebhookVerificationError('MISSING_SIGNATURE', 'no X-MailingCore-Signature header');
   let timestamp: number | undefined;
   const signatures: string[] = [];

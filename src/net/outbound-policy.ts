@@ -34,7 +34,8 @@ export type AddressClass =
   | 'multicast'
   | 'broadcast'
   | 'unspecified'
-  | 'reserved';
+  | 'reserved'
+  | 'cloud metadata';
 
 export interface OutboundSettings {
   /** ALLOW_PRIVATE_NETWORKS: private, loopback and CGNAT targets are allowed (link-local and reserved stay refused). */
@@ -125,10 +126,26 @@ const IPV6_CLASSES: Record<string, AddressClass> = {
   unspecified: 'unspecified',
 };
 
+/**
+ * Cloud metadata and platform services outside link-local space, refused
+ * whatever the settings: they hand out credentials. Alibaba's metadata
+ * service sits in carrier-grade NAT space, Azure's wire server on a public
+ * address, AWS's IPv6 metadata/DNS/NTP endpoints in a unique-local prefix —
+ * all of which ALLOW_PRIVATE_NETWORKS or WEBHOOK_ALLOW_PRIVATE would
+ * otherwise let through. (169.254.0.0/16 and fe80::/10 are link-local: never
+ * allowed either.)
+ */
+const CLOUD_METADATA: readonly [Address, number][] = [
+  [ipaddr.parse('100.100.100.200'), 32],
+  [ipaddr.parse('168.63.129.16'), 32],
+  [ipaddr.parse('fd00:ec2::'), 64],
+];
+
 /** What an address is (pure). Anything ipaddr.js does not call plain unicast is not public. */
 export function classifyAddress(address: Address | string): AddressClass {
   const parsed = typeof address === 'string' ? parseIpLiteral(address) : address;
   if (!parsed) throw new TypeError(`not an IP address: ${String(address)}`);
+  if (CLOUD_METADATA.some(([network, bits]) => parsed.kind() === network.kind() && parsed.match(network, bits))) return 'cloud metadata';
   if (parsed.kind() === 'ipv4') return IPV4_CLASSES[parsed.range()] ?? 'reserved';
   const v6 = parsed as ipaddr.IPv6;
   const embedded = embeddedIpv4(v6);
@@ -194,7 +211,7 @@ function isHostNameSyntax(name: string): boolean {
 }
 
 const PRIVATE_CLASSES = new Set<AddressClass>(['loopback', 'private', 'carrier-grade NAT']);
-const NEVER = new Set<AddressClass>(['multicast', 'broadcast', 'unspecified']);
+const NEVER = new Set<AddressClass>(['multicast', 'broadcast', 'unspecified', 'cloud metadata']);
 
 const DESCRIPTIONS: Record<AddressClass, string> = {
   public: 'a public address',
@@ -206,6 +223,7 @@ const DESCRIPTIONS: Record<AddressClass, string> = {
   broadcast: 'a broadcast address',
   unspecified: 'an unspecified address',
   reserved: 'a reserved or special-purpose address',
+  'cloud metadata': 'a cloud metadata or platform service address',
 };
 
 const isLocalhostName = (name: string) => name === 'localhost' || name.endsWith('.localhost');

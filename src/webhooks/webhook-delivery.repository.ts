@@ -6,7 +6,6 @@ import { parseJsonObject } from '../shared/json.js';
 
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 
-const NEVER = '9999-12-31T23:59:59.999Z';
 
 /** What an attempt changes on its delivery. */
 export type DeliveryAttemptPatch = Pick<
@@ -75,10 +74,14 @@ export class WebhookDeliveryRepository {
   }
 
   /**
-   * A claimed endpoint's next due pending delivery (the oldest queued), with
-   * the endpoint's URL and sealed secret as they are now: read right before
-   * it is sent, so neither a payload erased nor a URL changed a moment ago is
-   * sent stale.
+   * A claimed endpoint's next due pending delivery — first attempts in event
+   * order (a delivery is due from its event's time), a retry when its backoff
+   * ends — with the endpoint's URL and sealed secret as they are now: read
+   * right before it is sent, so neither a payload erased nor a URL changed a
+   * moment ago is sent stale, nor anything once the endpoint is disabled.
+   * One range scan of webhook_deliveries_next_due_idx, stopping at the first
+   * row however many deliveries wait in backoff (migration 0014). A NULL
+   * next attempt (a test send in progress) is never due.
    */
   async nextDue(endpointId: string, now: Date): Promise<DueDelivery | undefined> {
     const row = await this.db
@@ -87,10 +90,9 @@ export class WebhookDeliveryRepository {
       .select(['d.id', 'd.event_type', 'd.payload', 'd.attempt', 'e.url', 'e.secret_encrypted'])
       .where('d.endpoint_id', '=', endpointId)
       .where('d.status', '=', 'pending')
-      // Not a plain range on next_attempt_at, on purpose: both planners then walk the endpoint's pending
-      // deliveries in id order (webhook_deliveries_pending_order_idx) and stop at the first due one, rather
-      // than sorting every due one (the due index). NULL (a test send in progress) is never due.
-      .where(sql`coalesce(d.next_attempt_at, ${NEVER})`, '<=', now.toISOString())
+      .where('d.next_attempt_at', '<=', now.toISOString())
+      .where('e.enabled', '=', 1)
+      .orderBy('d.next_attempt_at')
       .orderBy('d.id')
       .limit(1)
       .executeTakeFirst();

@@ -4,7 +4,7 @@ import type { DB, WebhookEndpointsTable } from '../db/schema.js';
 import { parseJsonColumn } from '../shared/json.js';
 
 export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
-export type WebhookEndpointPatch = Pick<Updateable<WebhookEndpointsTable>, 'url' | 'events' | 'updated_at'>;
+export type WebhookEndpointPatch = Pick<Updateable<WebhookEndpointsTable>, 'url' | 'events' | 'updated_at' | 'failing_since'>;
 
 /** An enabled endpoint and the event types it takes. */
 export interface Subscription {

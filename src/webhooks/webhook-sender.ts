@@ -128,6 +128,14 @@ export class WebhookSender {
         req.destroy();
       }, this.timeoutMs);
       req.on('error', (error) => finish(failure(describeError(error))));
+      // Interim 1xx answers are parsed without end by Node until the timeout: a receiver looping
+      // `102 Processing` would burn the worker's CPU. Two are plenty (100 Continue, 103 Early Hints).
+      let interim = 0;
+      req.on('information', () => {
+        if (++interim <= MAX_INTERIM_RESPONSES) return;
+        finish(failure(`more than ${MAX_INTERIM_RESPONSES} interim (1xx) answers`));
+        req.destroy();
+      });
       req.on('response', (res) => {
         const statusCode = res.statusCode ?? 0;
         const chunks: Buffer[] = [];
@@ -162,6 +170,9 @@ export class WebhookSender {
  * (checked address, no second lookup) and, for https, wrapped in TLS with
  * the URL's host name.
  */
+/** Interim (1xx) answers accepted before the final one. */
+const MAX_INTERIM_RESPONSES = 2;
+
 class CheckedAgent extends http.Agent {
   constructor(
     private readonly policy: OutboundPolicy,

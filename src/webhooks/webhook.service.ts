@@ -92,7 +92,8 @@ export class WebhookService {
     await this.load(tenantId, id);
     const url = body.url === undefined ? undefined : await this.checkedUrl(body.url);
     const updated = await this.deps.endpoints.update(tenantId, id, {
-      ...(url === undefined ? {} : { url }),
+      // A new URL is a new receiver: the old one's failures do not count toward disabling it.
+      ...(url === undefined ? {} : { url, failing_since: null }),
       ...(body.events === undefined ? {} : { events: JSON.stringify([...new Set(body.events)]) }),
       updated_at: this.deps.clock().toISOString(),
     });

@@ -200,6 +200,20 @@ describe('operator allow-list', () => {
     await expect(policy.checkHost('8.8.8.8', { purpose: 'smtp' })).resolves.toMatchObject({ allowListed: false });
   });
 
+  it('cloud metadata services outside link-local space stay refused with every setting (Alibaba, Azure, AWS IPv6)', async () => {
+    const everything = new OutboundPolicy({ lookup, allowPrivateNetworks: true, webhookAllowPrivate: true, smtpAllowHosts: ['0.0.0.0/0', '::/0'] });
+    for (const host of ['100.100.100.200', '168.63.129.16', 'fd00:ec2::254', 'fd00:ec2::253', 'fd00:ec2::123', '::ffff:100.100.100.200', '::ffff:168.63.129.16']) {
+      expect(classifyAddress(host), host).toBe('cloud metadata');
+      for (const purpose of ['smtp', 'webhook'] as const) {
+        await expect(everything.checkHost(host, { purpose }), `${host} ${purpose}`).rejects.toBeInstanceOf(HostNotAllowedError);
+      }
+    }
+    // Their neighbours are what they were.
+    expect(classifyAddress('100.100.100.201')).toBe('carrier-grade NAT');
+    expect(classifyAddress('168.63.129.17')).toBe('public');
+    expect(classifyAddress('fd00:ec3::254')).toBe('private');
+  });
+
   it('an allow-list cannot make multicast, broadcast or unspecified addresses destinations', async () => {
     const policy = new OutboundPolicy({ lookup, smtpAllowHosts: ['0.0.0.0/0', '::/0'] });
     await expect(policy.checkHost('169.254.169.254', { purpose: 'smtp' })).resolves.toMatchObject({ allowListed: true });

@@ -1,6 +1,6 @@
 import https from 'node:https';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import selfsigned from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../sdk/src/webhooks.js';
@@ -96,5 +96,30 @@ describe('WebhookSender', () => {
     });
     expect(await strict.send(request(`http://hooks.test:${port}/in`))).toMatchObject({ ok: false, error: expect.stringContaining('plain http is not allowed') });
     expect(connections).toBe(before);
+  });
+
+  it('gives up on a receiver that answers interim 1xx responses without end (no CPU spent until the timeout)', async () => {
+    let interims = 0;
+    const looping = net.createServer((socket) => {
+      socket.once('data', () => {
+        const more = () => {
+          if (socket.destroyed) return;
+          interims++;
+          socket.write('HTTP/1.1 102 Processing\r\n\r\n', () => setImmediate(more));
+        };
+        more();
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => looping.listen(0, '127.0.0.1', resolve));
+    const loopPort = (looping.address() as AddressInfo).port;
+    try {
+      const sender = new WebhookSender(policy(true), 5000);
+      const result = await sender.send(request(`http://hooks.test:${loopPort}/in`));
+      expect(result).toMatchObject({ ok: false, error: 'more than 2 interim (1xx) answers' });
+      expect(interims).toBeLessThan(1000);
+    } finally {
+      await new Promise<void>((resolve) => looping.close(() => resolve()));
+    }
   });
 });

@@ -49,6 +49,11 @@ describe('webhook signatures: signed by the server, verified by the SDK', () => 
       expect(refusal(() => verifyWebhook(BODY, bad, SECRET, 300, { now: NOW })), bad).toMatch(/MISSING_SIGNATURE|MALFORMED_SIGNATURE/);
     }
     expect(refusal(() => verifyWebhook(BODY, undefined, SECRET))).toBe('MISSING_SIGNATURE');
+    // Mistakes in the call are thrown as such, never read as "verified": an empty secret, a tolerance that is not a number.
+    expect(() => verifyWebhook(BODY, webhookSignature(BODY, '', T), '', 300, { now: NOW })).toThrow(TypeError);
+    for (const tolerance of [Number.NaN, Number.POSITIVE_INFINITY, -1]) {
+      expect(() => verifyWebhook(BODY, header, SECRET, tolerance, { now: NOW + 25 * 365 * 86_400_000 })).toThrow(TypeError);
+    }
     const notJson = 'not json';
     expect(refusal(() => verifyWebhook(notJson, webhookSignature(notJson, SECRET, T), SECRET, 300, { now: NOW }))).toBe('INVALID_BODY');
   });
