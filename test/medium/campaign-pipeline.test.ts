@@ -29,7 +29,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     repos = repositoriesOf(database);
     const transaction = transactionOf(database.db);
     fanout = new FanOut({ ...repos, transaction, eventLog: eventLogOf(repos), clock: () => now, leaseMs: 60_000 });
-    store = new CampaignDeliveryStore({ ...repos, transaction, eventLog: eventLogOf(repos) });
+    store = new CampaignDeliveryStore({ ...repos, transaction, eventLog: eventLogOf(repos), softBounceLimit: 3 });
   });
   afterAll(async () => {
     await database.close();
@@ -78,7 +78,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
       'w1',
       [
         { ...a!, kind: 'sent', providerMessageId: '<a>', response: '250' },
-        { ...b!, kind: 'failed', error: '550 5.1.1 unknown', bounce: { email: b!.email } },
+        { ...b!, kind: 'failed', error: '550 5.1.1 unknown', bounce: { email: b!.email, type: 'hard' } },
         { ...c!, kind: 'skipped', reason: 'opted_out' },
         { ...d!, kind: 'skipped', reason: 'suppressed' },
         { ...e!, kind: 'skipped', reason: 'contact_erased' },
