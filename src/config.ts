@@ -106,6 +106,8 @@ export const DEFAULTS = {
   /** Events, finished webhook deliveries and tracking firsts are kept this many days (EVENTS_RETENTION_DAYS). */
   eventsRetentionDays: 90,
   testSendsPerHour: 50,
+  /** Soft bounces in a row, across campaigns, after which an address is suppressed (`bounce`) (SOFT_BOUNCE_LIMIT). */
+  softBounceLimit: 3,
   /** GET /campaigns/{id}/progress: one read and one event per second; streams per tenant and process. */
   progress: { intervalMs: 1000, maxStreamsPerTenant: 20 },
   mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
@@ -134,6 +136,8 @@ export interface Config {
   rateLimit: { max: number; windowMs: number };
   /** Test sends (POST /campaigns/{id}/test) per tenant per UTC hour, across processes (TEST_SENDS_PER_HOUR). */
   testSendsPerHour: number;
+  /** Soft bounces in a row, across campaigns, that suppress an address (SOFT_BOUNCE_LIMIT). */
+  softBounceLimit: number;
   redisUrl: string | undefined;
   /** How long an API process trusts a verified key without looking it up again: a revocation elsewhere takes this long. */
   apiKeyCacheMs: number;
@@ -206,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
     windowMs: parsePositiveInt('RATE_LIMIT_WINDOW_MS', env.RATE_LIMIT_WINDOW_MS, DEFAULTS.rateLimit.windowMs, 86_400_000),
   };
   const testSendsPerHour = parsePositiveInt('TEST_SENDS_PER_HOUR', env.TEST_SENDS_PER_HOUR, DEFAULTS.testSendsPerHour, 100_000);
+  const softBounceLimit = parsePositiveInt('SOFT_BOUNCE_LIMIT', env.SOFT_BOUNCE_LIMIT, DEFAULTS.softBounceLimit, 1000);
   const redisUrl = parseRedisUrl(env.REDIS_URL);
   const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, DEFAULTS.apiKeyCacheMs, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
@@ -241,7 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   const logFormat = parseLogFormat(env.LOG_FORMAT, stdoutIsTTY);
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
-    sending, rateLimit, testSendsPerHour, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
+    sending, rateLimit, testSendsPerHour, softBounceLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
     webhooks, eventsRetentionDays,
   };
 }

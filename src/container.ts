@@ -139,6 +139,8 @@ export interface ContainerOptions {
   render?: TemplateRendererOptions;
   /** Test sends per tenant per UTC hour (TEST_SENDS_PER_HOUR; default DEFAULTS.testSendsPerHour). */
   testSendsPerHour?: number;
+  /** Soft bounces in a row that suppress an address (SOFT_BOUNCE_LIMIT; default DEFAULTS.softBounceLimit). */
+  softBounceLimit?: number;
   /** The progress stream's interval and per-tenant cap (default DEFAULTS.progress). */
   progress?: Partial<CampaignProgressOptions>;
   /** Tracking hits' batching and the machine-open window (TRACKING_*; default DEFAULTS.tracking). */
@@ -196,7 +198,17 @@ export function createContainer(database: Database, options: ContainerOptions): 
     onUsageChanged: (tenantId) => quota.forget(tenantId),
   });
   const localeCoverage = new LocaleCoverage({ campaigns, templates, audience });
-  const deliveryStore = new CampaignDeliveryStore({ transaction, messages, campaigns, suppressions, templates, projects, eventLog });
+  const deliveryStore = new CampaignDeliveryStore({
+    transaction,
+    messages,
+    campaigns,
+    suppressions,
+    softBounces: repositories.softBounces,
+    softBounceLimit: options.softBounceLimit ?? DEFAULTS.softBounceLimit,
+    templates,
+    projects,
+    eventLog,
+  });
   const rateLimiter = new RateLimiter();
   const rateLimitStore = rateLimitStoreFor(database, options.redisUrl);
   const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
@@ -273,6 +285,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       transaction,
       contacts,
       suppressions,
+      softBounces: repositories.softBounces,
       messages,
       idempotencyKeys,
       eventLog,

@@ -8,6 +8,7 @@ import { ProjectRepository } from './projects/project.repository.js';
 import { UsageRepository } from './quota/usage.repository.js';
 import { TestSendCountRepository } from './quota/test-send-count.repository.js';
 import { SuppressionRepository } from './suppressions/suppression.repository.js';
+import { SoftBounceRepository } from './suppressions/soft-bounce.repository.js';
 import { TemplateRepository } from './templates/template.repository.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
 import { EventRepository } from './events/event.repository.js';
@@ -25,6 +26,7 @@ export function createRepositories(database: Database) {
     projects: new ProjectRepository(db),
     contacts: new ContactRepository(db, dialect),
     suppressions: new SuppressionRepository(db),
+    softBounces: new SoftBounceRepository(db),
     templates: new TemplateRepository(db, dialect),
     campaigns: new CampaignRepository(db),
     messages: new MessageRepository(db, dialect),

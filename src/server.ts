@@ -87,6 +87,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     onBackgroundError: (err) => logger.error({ err }, 'background task failed'),
     rateLimit: config.rateLimit,
     testSendsPerHour: config.testSendsPerHour,
+    softBounceLimit: config.softBounceLimit,
     redisUrl: config.redisUrl,
     apiKeyCacheMs: config.apiKeyCacheMs,
     sending: config.sending,

@@ -492,7 +492,7 @@ function templateHelpers(api: Client<paths>) {
 
 function suppressionHelpers(api: Client<paths>) {
   return {
-    /** Idempotent: an existing suppression keeps its original reason and date. */
+    /** Idempotent: an existing suppression keeps its reason and date, unless a complaint or bounce replaces an unsubscribe or manual one. */
     add: (email: string, reason: SuppressionReason = 'manual') => unwrap(api.POST('/suppressions', { body: { email, reason } })),
     list: (query: ListQuery<operations['listSuppressions']> = {}) =>
       unwrap(api.GET('/suppressions', { params: { query: { limit: 50, ...query } } })),

@@ -519,7 +519,7 @@ export interface paths {
         put?: never;
         /**
          * Suppress an address
-         * @description 201 when new; 200 with the existing suppression (original reason and date) when the address was already suppressed.
+         * @description 201 when new; 200 when the address was already suppressed, with the row as it now is: unchanged, or with the new reason and date when a complaint or bounce replaces an unsubscribe or manual suppression.
          *
          *     Requires an API key with the `suppressions:write` scope.
          */

@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.js';
 import { parseAudienceFilter, requiresOptIn } from '../audience/audience-filter.js';
 import type { Transaction } from '../db/database.js';
 import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from '../delivery/delivery-store.js';
@@ -6,6 +8,7 @@ import type { EventLog } from '../events/event-log.js';
 import { messageEvent, personalNeedles, scrubText, type NewEvent } from '../events/event-types.js';
 import type { ProjectRepository, ProjectRow } from '../projects/project.repository.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
+import type { AddressRef, SoftBounceRepository } from '../suppressions/soft-bounce.repository.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
 import { parseVariables } from '../templates/variables.js';
 import type { CampaignCounts, CampaignRepository } from './campaign.repository.js';
@@ -16,6 +19,9 @@ export interface CampaignDeliveryStoreDeps {
   messages: MessageRepository;
   campaigns: CampaignRepository;
   suppressions: SuppressionRepository;
+  softBounces: SoftBounceRepository;
+  /** Soft bounces in a row, across campaigns, that suppress an address (SOFT_BOUNCE_LIMIT). */
+  softBounceLimit: number;
   templates: TemplateRepository;
   projects: ProjectRepository;
   eventLog: EventLog;
@@ -24,8 +30,9 @@ export interface CampaignDeliveryStoreDeps {
 /**
  * The delivery worker's store for campaign messages, over the repositories
  * that own each table: messages change in MessageRepository, counters and
- * completion in CampaignRepository, hard bounces in SuppressionRepository —
- * in one transaction per batch of outcomes.
+ * completion in CampaignRepository, hard bounces in SuppressionRepository,
+ * runs of soft bounces in SoftBounceRepository — in one transaction per
+ * batch of outcomes.
  */
 export class CampaignDeliveryStore implements DeliveryStore {
   constructor(private readonly deps: CampaignDeliveryStoreDeps) {}
@@ -53,7 +60,9 @@ export class CampaignDeliveryStore implements DeliveryStore {
 
   /**
    * One transaction: each message's outcome guarded by its lease, hard
-   * bounces suppressed, and the counters of the campaigns moved by the
+   * bounces suppressed, runs of soft bounces ended (a delivery, a hard
+   * bounce) or extended — an address reaching `softBounceLimit` is
+   * suppressed — and the counters of the campaigns moved by the
    * outcomes actually applied. Messages are locked in id order, then
    * campaigns in id order, so two workers never wait on each other in a cycle.
    */
@@ -71,8 +80,9 @@ export class CampaignDeliveryStore implements DeliveryStore {
         };
         counts.set(outcome.campaignId, entry);
         countOutcome(entry.counts, outcome);
-        if (outcome.kind === 'failed' && outcome.bounce) await suppressions.suppress(outcome.tenantId, outcome.bounce.email, 'bounce', at);
+        if (outcome.kind === 'failed' && outcome.bounce?.type === 'hard') await suppressions.suppress(outcome.tenantId, outcome.bounce.email, 'bounce', at);
       }
+      await this.recordSoftBounces(trx, applied, at);
       const campaigns = this.deps.campaigns.in(trx);
       const ordered = [...counts.values()].sort((a, b) => (a.ref.campaignId < b.ref.campaignId ? -1 : 1));
       for (const { ref, counts: c } of ordered) await campaigns.addCounts(ref.tenantId, ref.campaignId, c);
@@ -81,6 +91,25 @@ export class CampaignDeliveryStore implements DeliveryStore {
       await this.deps.eventLog.in(trx).record(told.flatMap((outcome) => eventOf(outcome, now.get(outcome.id), at) ?? []));
       return ordered.map(({ ref }) => ref);
     });
+  }
+
+  /** A few statements per batch: one delete for the runs that end, one upsert for those that grow, then the addresses that reached the limit. */
+  private async recordSoftBounces(trx: Kysely<DB>, applied: readonly MessageOutcome[], at: string): Promise<void> {
+    const ended: AddressRef[] = [];
+    const soft: AddressRef[] = [];
+    for (const outcome of applied) {
+      if (outcome.kind === 'sent' && outcome.recipient?.email) ended.push({ tenantId: outcome.tenantId, email: outcome.recipient.email });
+      else if (outcome.kind === 'failed' && outcome.bounce) {
+        (outcome.bounce.type === 'hard' ? ended : soft).push({ tenantId: outcome.tenantId, email: outcome.bounce.email });
+      }
+    }
+    const runs = this.deps.softBounces.in(trx);
+    await runs.clear(ended);
+    const reached = (await runs.add(soft, at)).filter((run) => run.bounces >= this.deps.softBounceLimit);
+    if (reached.length === 0) return;
+    const suppressions = this.deps.suppressions.in(trx);
+    for (const { tenantId, email } of reached) await suppressions.suppress(tenantId, email, 'bounce', at);
+    await runs.clear(reached);
   }
 
   async settle(campaigns: readonly CampaignRef[], now: Date): Promise<void> {
@@ -137,8 +166,9 @@ export class CampaignDeliveryStore implements DeliveryStore {
 }
 
 /**
- * The event an applied outcome writes: sent, bounced (a 5xx to RCPT TO:
- * hard) or failed; none for the others. Named by the message row as it is
+ * The event an applied outcome writes: sent, bounced (hard or soft, with
+ * the server's answer as `diagnostic`) or failed (`reason: "blocked"` for a
+ * policy refusal, 5.7.x); none for the others. Named by the message row as it is
  * now (`recipientsNow`), not as the claim read it.
  */
 function eventOf(outcome: MessageOutcome, row: { contactId: string | null; email: string | null } | undefined, at: string): NewEvent | undefined {
@@ -154,9 +184,8 @@ function eventOf(outcome: MessageOutcome, row: { contactId: string | null; email
     case 'sent':
       return messageEvent('email.sent', subject, at, { providerMessageId: outcome.providerMessageId });
     case 'failed':
-      return outcome.bounce
-        ? messageEvent('email.bounced', subject, at, { bounceType: 'hard', diagnostic: text(outcome.error) })
-        : messageEvent('email.failed', subject, at, { error: text(outcome.error) });
+      if (outcome.bounce) return messageEvent('email.bounced', subject, at, { bounceType: outcome.bounce.type, diagnostic: text(outcome.error) });
+      return messageEvent('email.failed', subject, at, outcome.blocked ? { error: text(outcome.error), reason: 'blocked' } : { error: text(outcome.error) });
     default:
       return undefined;
   }

@@ -168,6 +168,14 @@ export interface ContactsTable {
   updated_at: string;
 }
 
+/** Soft bounces in a row of one address (SOFT_BOUNCE_LIMIT); only addresses in a run have a row. */
+export interface SoftBounceRunsTable {
+  tenant_id: string;
+  email: string;
+  bounces: number;
+  last_bounce_at: string;
+}
+
 export interface SuppressionsTable {
   tenant_id: string;
   email: string;
@@ -294,6 +302,7 @@ export interface DB {
   campaigns: CampaignsTable;
   contacts: ContactsTable;
   suppressions: SuppressionsTable;
+  soft_bounce_runs: SoftBounceRunsTable;
   projects: ProjectsTable;
   templates: TemplatesTable;
   template_versions: TemplateVersionsTable;

@@ -73,10 +73,19 @@ export function outcomeOf(m: ClaimedMessage): OutcomeOf {
   };
 }
 
+/**
+ * A failure the receiving server blamed on the address (bounce-classification.ts):
+ * `hard` suppresses it; `soft` counts toward its run of soft bounces.
+ */
+export interface Bounce {
+  email: string;
+  type: 'hard' | 'soft';
+}
+
 export type MessageOutcome =
   | (OutcomeOf & { kind: 'sent'; providerMessageId: string; response: string })
   | (OutcomeOf & { kind: 'retry'; error: string; nextAttemptAt: string })
-  | (OutcomeOf & { kind: 'failed'; error: string; bounce?: { email: string } })
+  | (OutcomeOf & { kind: 'failed'; error: string; bounce?: Bounce; blocked?: boolean })
   | (OutcomeOf & { kind: 'skipped'; reason: SkipReason })
   | (OutcomeOf & { kind: 'cancelled' });
 

@@ -17,8 +17,13 @@ export class SmtpMailer implements Mailer {
   async send(mail: Mail.Options) {
     const info = await this.transport.sendMail(mail);
     if (info.rejected.length > 0) {
-      // Nodemailer resolves when some recipients were refused; there is exactly one here.
-      throw Object.assign(new Error(`Recipient rejected: ${info.response}`), { responseCode: 550, command: 'RCPT TO' });
+      // Nodemailer resolves when some recipients were refused; there is exactly one here. Its refusal carries the code to classify.
+      const refusal = (info as { rejectedErrors?: { responseCode?: number; response?: string }[] }).rejectedErrors?.[0];
+      throw Object.assign(new Error(`Recipient rejected: ${refusal?.response ?? info.response}`), {
+        responseCode: refusal?.responseCode ?? 550,
+        command: 'RCPT TO',
+        response: refusal?.response,
+      });
     }
     return { messageId: info.messageId, response: info.response };
   }

@@ -10,7 +10,8 @@ import { outcomeOf } from './delivery-store.js';
 import { CaptureMailer } from './mailer.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { SEND_GATE_DEFAULTS, SendGate, type SendGateOptions } from './send-gate.js';
-import { canRetry, classifyFailure, retryDelayMs, type SmtpFailure } from './retry-policy.js';
+import { canRetry, retryDelayMs } from './retry-policy.js';
+import { classifyFailure, type SmtpFailure } from './bounce-classification.js';
 import type { Route } from './transports.js';
 
 /** The part of the sending policy (config.ts) a worker runs by. */
@@ -250,18 +251,30 @@ export class DeliveryWorker {
     } catch (error) {
       const failure = error as Error & SmtpFailure;
       const description = describeFailure(failure);
-      const kind = classifyFailure(failure);
-      if (kind === 'bounce') return { ...of, kind: 'failed', error: description, bounce: { email: m.email } };
-      if (kind === 'permanent') return fail(description);
-      return this.retryOrFail(m, description);
+      const verdict = classifyFailure(failure);
+      if (verdict.temporary) return this.retryOrFail(m, description, verdict.class === 'soft');
+      switch (verdict.class) {
+        case 'hard':
+        case 'soft':
+          return { ...of, kind: 'failed', error: description, bounce: { email: m.email, type: verdict.class } };
+        case 'blocked':
+          return { ...of, kind: 'failed', error: description, blocked: true };
+        default:
+          return fail(description);
+      }
     }
   }
 
-  /** Back to the queue after a backoff, or FAILED once the attempt budget is spent. */
-  private retryOrFail(m: ClaimedMessage, description: string): MessageOutcome {
+  /**
+   * Back to the queue after a backoff, or FAILED once the attempt budget is
+   * spent — a soft bounce when the last refusal was a temporary one from the
+   * receiving server (4xx).
+   */
+  private retryOrFail(m: ClaimedMessage, description: string, softBounce = false): MessageOutcome {
     const of = outcomeOf(m);
     if (!canRetry(this.options.retry, m.attempts)) {
-      return { ...of, kind: 'failed', error: `${description} (gave up after ${m.attempts} attempts)` };
+      const error = `${description} (gave up after ${m.attempts} attempts)`;
+      return softBounce && m.email ? { ...of, kind: 'failed', error, bounce: { email: m.email, type: 'soft' } } : { ...of, kind: 'failed', error };
     }
     const delay = retryDelayMs(this.options.retry, m.attempts);
     return { ...of, kind: 'retry', error: description, nextAttemptAt: new Date(this.deps.clock().getTime() + delay).toISOString() };

@@ -10,6 +10,7 @@ import type { CampaignStatsRepository } from '../stats/campaign-stats.repository
 import type { WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository.js';
 import type { Clock } from '../shared/time.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
+import type { SoftBounceRepository } from '../suppressions/soft-bounce.repository.js';
 
 /** Where copies of a contact's emails are kept outside the database (the capture outbox: CaptureMailer). */
 export interface CapturedCopies {
@@ -20,6 +21,8 @@ export interface ErasureDeps {
   transaction: Transaction;
   contacts: ContactRepository;
   suppressions: SuppressionRepository;
+  /** The address's run of soft bounces. */
+  softBounces: SoftBounceRepository;
   messages: MessageRepository;
   idempotencyKeys: IdempotencyRepository;
   /** The event log: the contact's events anonymised, `contact.unsubscribed` and `contact.erased` recorded. */
@@ -36,7 +39,8 @@ export interface ErasureDeps {
  * GDPR erasure, the one place that knows everywhere a person is stored. The
  * contact row goes, and its address is suppressed (reason `manual` unless a
  * suppression already exists) in the same transaction, so it is never mailed
- * again. Every other copy joins this transaction: the message history,
+ * again. Every other copy joins this transaction: the message history, its
+ * run of soft bounces,
  * stored Idempotency-Key answers holding the address or the id, its events
  * and webhook payloads (anonymised: `anonymisedData`), and — last,
  * so that a file that cannot be deleted rolls the erasure back and a retry
@@ -57,6 +61,7 @@ export class ErasureService {
       await this.deps.idempotencyKeys.in(trx).eraseAnswersHolding(tenantId, [contact.email, contact.id]);
       const at = this.deps.clock().toISOString();
       await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', at);
+      await this.deps.softBounces.in(trx).erase(tenantId, contact.email);
       const person = { email: contact.email, externalId: contact.external_id };
       const anonymise = (data: Record<string, unknown>) => anonymisedData(data, person);
       await this.deps.events.in(trx).anonymiseContact(tenantId, contact.id, anonymise);

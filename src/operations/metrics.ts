@@ -44,7 +44,7 @@ export class Metrics {
     });
     this.messagesFailed = new Counter({
       name: 'mailingcore_messages_failed_total',
-      help: 'Emails failed for good: reason is bounce (5xx to RCPT TO, address suppressed) or error',
+      help: 'Emails failed for good: reason is bounce (hard bounce, address suppressed), soft_bounce, blocked (policy, 5.7.x) or error',
       labelNames: ['reason'],
       registers,
     });
@@ -147,7 +147,7 @@ export class Metrics {
           this.messagesSent.inc();
           break;
         case 'failed':
-          this.messagesFailed.inc({ reason: outcome.bounce ? 'bounce' : 'error' });
+          this.messagesFailed.inc({ reason: failureReason(outcome) });
           break;
         case 'retry':
           this.messagesRetried.inc();
@@ -170,3 +170,9 @@ export class Metrics {
 
 /** Skip reasons the worker produces; anything else is counted as `other` to keep the label bounded. */
 const SKIP_REASONS = new Set(['suppressed', 'opted_out', 'contact_erased']);
+
+/** The `reason` label of a failed message (docs/SENDING.md, "Bounce classification"). */
+function failureReason(outcome: Extract<MessageOutcome, { kind: 'failed' }>): 'bounce' | 'soft_bounce' | 'blocked' | 'error' {
+  if (outcome.bounce) return outcome.bounce.type === 'hard' ? 'bounce' : 'soft_bounce';
+  return outcome.blocked ? 'blocked' : 'error';
+}

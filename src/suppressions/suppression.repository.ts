@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { normaliseEmail } from '../shared/email.js';
 import type { DB, SuppressionsTable } from '../db/schema.js';
 
@@ -14,6 +14,13 @@ export { SUPPRESSION_REASONS, type SuppressionReason };
  */
 const key = (email: string): string => normaliseEmail(email) ?? email.trim();
 
+/**
+ * Precedence of suppression reasons: what the receiving side said about the
+ * address (a complaint, a bounce) outranks what was decided on our side (an
+ * unsubscribe, a manual or erasure suppression); equals never replace each other.
+ */
+const rankOf = (reason: ReturnType<typeof sql.ref>) => sql<number>`(CASE ${reason} WHEN 'complaint' THEN 2 WHEN 'bounce' THEN 2 ELSE 1 END)`;
+
 /** The only writer of the suppressions table. Bound to a transaction with `in(trx)`. */
 export class SuppressionRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -22,12 +29,22 @@ export class SuppressionRepository {
     return new SuppressionRepository(trx);
   }
 
-  /** Insert-if-absent: an existing suppression keeps its original reason and date. True when new. */
+  /**
+   * One upsert. A new address is inserted. An existing suppression keeps its
+   * reason and date unless the new reason outranks it (`rankOf`): a
+   * complaint or a bounce replaces an unsubscribe or a manual suppression,
+   * reason and date. True when a row was written (inserted or replaced).
+   */
   async suppress(tenantId: string, email: string, reason: SuppressionReason, createdAt = new Date().toISOString()): Promise<boolean> {
     const rows = await this.db
       .insertInto('suppressions')
       .values({ tenant_id: tenantId, email: key(email), reason, created_at: createdAt })
-      .onConflict((oc) => oc.columns(['tenant_id', 'email']).doNothing())
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant_id', 'email'])
+          .doUpdateSet({ reason: sql`excluded.reason`, created_at: sql`excluded.created_at` })
+          .where(sql<boolean>`${rankOf(sql.ref('excluded.reason'))} > ${rankOf(sql.ref('suppressions.reason'))}`),
+      )
       .returning('email')
       .execute();
     return rows.length > 0;

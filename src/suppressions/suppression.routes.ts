@@ -33,7 +33,7 @@ export function suppressionRoutes(app: App, { suppressions }: { suppressions: Su
       schema: {
         operationId: 'createSuppression',
         summary: 'Suppress an address',
-        description: '201 when new; 200 with the existing suppression (original reason and date) when the address was already suppressed.',
+        description: '201 when new; 200 when the address was already suppressed, with the row as it now is: unchanged, or with the new reason and date when a complaint or bounce replaces an unsubscribe or manual suppression.',
         tags: ['suppressions'],
         body: CreateSuppressionBody,
         response: { 200: Suppression, 201: Suppression, ...errors },

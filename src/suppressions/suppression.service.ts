@@ -29,15 +29,19 @@ export class SuppressionService {
 
   /**
    * Idempotent: an existing suppression is kept as it was (original reason
-   * and date). A new one records `contact.unsubscribed` (`how: "api"`) in
-   * the same transaction: the address receives nothing from now on.
+   * and date) unless the new reason outranks it (a complaint or bounce over
+   * an unsubscribe or manual one: `SuppressionRepository.suppress`); either
+   * way it is not new (200). A new one records `contact.unsubscribed`
+   * (`how: "api"`) in the same transaction: the address receives nothing from now on.
    */
   async add(tenantId: string, body: CreateSuppressionBody): Promise<{ created: boolean; suppression: Suppression }> {
     const email = normaliseEmail(body.email);
     if (!email) throw validationError('Invalid suppression', [{ field: 'email', message: 'must be a valid email address' }]);
     const at = this.deps.clock().toISOString();
     const created = await this.deps.transaction(async (trx) => {
-      if (!(await this.deps.suppressions.in(trx).suppress(tenantId, email, body.reason, at))) return false;
+      const suppressions = this.deps.suppressions.in(trx);
+      const existed = (await suppressions.get(tenantId, email)) !== undefined;
+      if (!(await suppressions.suppress(tenantId, email, body.reason, at)) || existed) return false;
       const contact = await this.deps.contacts.in(trx).getByEmail(tenantId, email);
       await this.deps.eventLog.in(trx).record([
         {

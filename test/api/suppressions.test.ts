@@ -94,9 +94,49 @@ describe.each(DIALECTS)('suppressions API (%s)', (dialect) => {
     const tenant = await ctx.newTenant();
     const repo = repositoriesOf(ctx.container.database).suppressions;
     expect(await repo.suppress(tenant.tenantId, ' Zed@Example.com', 'unsubscribe')).toBe(true);
-    expect(await repo.suppress(tenant.tenantId, 'Zed@example.com', 'bounce')).toBe(false);
+    expect(await repo.suppress(tenant.tenantId, 'Zed@example.com', 'manual')).toBe(false);
     expect((await repo.get(tenant.tenantId, 'Zed@example.com'))?.reason).toBe('unsubscribe');
     expect(await repo.isSuppressed(tenant.tenantId, 'Zed@EXAMPLE.COM')).toBe(true);
+  });
+
+  it('lets a complaint or a bounce replace an unsubscribe or a manual suppression, never the reverse', async () => {
+    const tenant = await ctx.newTenant();
+    const repo = repositoriesOf(ctx.container.database).suppressions;
+    const reasonOf = async (email: string) => (await repo.get(tenant.tenantId, email))?.reason;
+    const cases: [first: string, second: string, after: string, written: boolean][] = [
+      ['unsubscribe', 'bounce', 'bounce', true],
+      ['manual', 'complaint', 'complaint', true],
+      ['unsubscribe', 'complaint', 'complaint', true],
+      ['manual', 'bounce', 'bounce', true],
+      ['bounce', 'unsubscribe', 'bounce', false],
+      ['complaint', 'manual', 'complaint', false],
+      ['bounce', 'complaint', 'bounce', false],
+      ['complaint', 'bounce', 'complaint', false],
+      ['unsubscribe', 'manual', 'unsubscribe', false],
+      ['manual', 'unsubscribe', 'manual', false],
+    ];
+    for (const [i, [first, second, after, written]] of cases.entries()) {
+      const email = `p${i}@precedence.test`;
+      expect(await repo.suppress(tenant.tenantId, email, first as never, '2026-01-01T00:00:00.000Z')).toBe(true);
+      expect(await repo.suppress(tenant.tenantId, email, second as never, '2026-02-01T00:00:00.000Z'), `${first} then ${second}`).toBe(written);
+      expect(await reasonOf(email), `${first} then ${second}`).toBe(after);
+      expect(String((await repo.get(tenant.tenantId, email))?.created_at)).toContain(written ? '2026-02-01' : '2026-01-01');
+    }
+
+    // Through the API: an upgrade answers 200 with the new row; a lower reason 200 with the row unchanged; neither is a new suppression.
+    const first = await ctx.request('POST', '/suppressions', { tenant, body: { email: 'api@precedence.test', reason: 'manual' } });
+    expect(first.statusCode).toBe(201);
+    ctx.clock.advance(5000);
+    const upgraded = await ctx.request('POST', '/suppressions', { tenant, body: { email: 'api@precedence.test', reason: 'bounce' } });
+    expect(upgraded.statusCode).toBe(200);
+    expect(upgraded.json()).toMatchObject({ reason: 'bounce' });
+    expect(upgraded.json().createdAt).not.toBe(first.json().createdAt);
+    ctx.clock.advance(5000);
+    const lower = await ctx.request('POST', '/suppressions', { tenant, body: { email: 'api@precedence.test', reason: 'unsubscribe' } });
+    expect(lower.statusCode).toBe(200);
+    expect(lower.json()).toEqual(upgraded.json());
+    const events = (await ctx.request('GET', '/events?type=contact.unsubscribed', { tenant })).json().data as unknown[];
+    expect(events).toHaveLength(1);
   });
 
   it('answers 403 naming the scope', async () => {

@@ -76,6 +76,8 @@ export function useTestApp(
     render?: TemplateRendererOptions;
     /** TEST_SENDS_PER_HOUR (default DEFAULTS.testSendsPerHour). */
     testSendsPerHour?: number;
+    /** SOFT_BOUNCE_LIMIT (default DEFAULTS.softBounceLimit). */
+    softBounceLimit?: number;
     /** The progress stream's interval and per-tenant cap (default DEFAULTS.progress). */
     progress?: ContainerOptions['progress'];
     /** Tracking hits' batching and machine-open window (default DEFAULTS.tracking). */
@@ -103,6 +105,7 @@ export function useTestApp(
       outbound: options.outbound ?? TEST_OUTBOUND,
       render: options.render,
       testSendsPerHour: options.testSendsPerHour,
+      softBounceLimit: options.softBounceLimit,
       progress: options.progress,
       tracking: options.tracking,
       webhooks: options.webhooks,

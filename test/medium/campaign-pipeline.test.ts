@@ -29,7 +29,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     repos = repositoriesOf(database);
     const transaction = transactionOf(database.db);
     fanout = new FanOut({ ...repos, transaction, eventLog: eventLogOf(repos), clock: () => now, leaseMs: 60_000 });
-    store = new CampaignDeliveryStore({ ...repos, transaction, eventLog: eventLogOf(repos) });
+    store = new CampaignDeliveryStore({ ...repos, transaction, eventLog: eventLogOf(repos), softBounceLimit: 3 });
   });
   afterAll(async () => {
     await database.close();
@@ -78,7 +78,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
       'w1',
       [
         { ...a!, kind: 'sent', providerMessageId: '<a>', response: '250' },
-        { ...b!, kind: 'failed', error: '550 5.1.1 unknown', bounce: { email: b!.email } },
+        { ...b!, kind: 'failed', error: '550 5.1.1 unknown', bounce: { email: b!.email, type: 'hard' } },
         { ...c!, kind: 'skipped', reason: 'opted_out' },
         { ...d!, kind: 'skipped', reason: 'suppressed' },
         { ...e!, kind: 'skipped', reason: 'contact_erased' },
@@ -100,5 +100,44 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
       skipped_suppressed: 1,
       skipped_erased: 1,
     });
+  });
+
+  it('keeps runs of soft bounces per tenant and address: a batch adds up, a delivery ends the run, the limit suppresses', async () => {
+    const tenantId = await make.tenant();
+    const other = await make.tenant();
+    const a = await make.contact(tenantId, { email: 'a@runs.test' });
+    const b = await make.contact(tenantId, { email: 'b@runs.test' });
+    const { versionIds } = await make.template(tenantId, [{ locale: 'en' }]);
+    const campaign = () => make.campaign(tenantId, { status: 'SENDING', template_version_id: versionIds[0]!, started_at: now.toISOString() });
+    const claimOf = async (campaignIds: string[]) => {
+      for (const id of campaignIds) await fanout.run(tenantId, id);
+      return (await store.claimDue('w-runs', 1000, now, 60_000)).filter((m) => campaignIds.includes(m.campaignId));
+    };
+    const runOf = (tenant: string, email: string) => repos.softBounces.runOf(tenant, email);
+    await repos.softBounces.add([{ tenantId, email: b.email }, { tenantId: other, email: a.email }, { tenantId: other, email: a.email }], now.toISOString());
+
+    const [c1, c2] = [await campaign(), await campaign()];
+    const claimed = await claimOf([c1, c2]);
+    expect(claimed).toHaveLength(4);
+    const outcome = (m: (typeof claimed)[number]) => {
+      const of = { id: m.id, tenantId, campaignId: m.campaignId, recipient: { contactId: m.contactId, email: m.email, externalId: null, locale: null, templateVersionId: m.templateVersionId } };
+      return m.email === a.email
+        ? { ...of, kind: 'failed' as const, error: '552 5.2.2 mailbox full', bounce: { email: m.email, type: 'soft' as const } }
+        : { ...of, kind: 'sent' as const, providerMessageId: '<x>', response: '250' };
+    };
+    await store.recordOutcomes('w-runs', claimed.map(outcome), now);
+    expect(await runOf(tenantId, a.email)).toBe(2); // the same address twice in one batch: one row, two bounces
+    expect(await runOf(tenantId, b.email)).toBe(0); // delivered: the run is over
+    expect(await runOf(other, a.email)).toBe(2); // another tenant's run of the same address is its own
+
+    const c3 = await campaign();
+    const third = (await claimOf([c3])).filter((m) => m.email === a.email);
+    await store.recordOutcomes('w-runs', third.map(outcome), now);
+    expect(await repos.suppressions.get(tenantId, a.email)).toMatchObject({ reason: 'bounce' });
+    expect(await runOf(tenantId, a.email)).toBe(0);
+    expect(await repos.suppressions.get(other, a.email)).toBeUndefined();
+    const events = await database.db.selectFrom('events').select(['type', 'data']).where('tenant_id', '=', tenantId).where('type', '=', 'email.bounced').execute();
+    expect(events).toHaveLength(3);
+    for (const e of events) expect(JSON.parse(typeof e.data === 'string' ? e.data : JSON.stringify(e.data))).toMatchObject({ bounceType: 'soft' });
   });
 });

@@ -71,6 +71,14 @@ describe('configuration', () => {
     }
   });
 
+  it('reads SOFT_BOUNCE_LIMIT: 3 by default, a whole number from 1 to 1000', () => {
+    expect(loadConfig({}).softBounceLimit).toBe(3);
+    expect(loadConfig({ SOFT_BOUNCE_LIMIT: '5' }).softBounceLimit).toBe(5);
+    for (const bad of ['0', '-1', '2.5', 'many', '1001']) {
+      expect(() => loadConfig({ SOFT_BOUNCE_LIMIT: bad }), bad).toThrow(/SOFT_BOUNCE_LIMIT/);
+    }
+  });
+
   it('reads the metrics token and the worker metrics port, both optional', () => {
     expect(loadConfig({})).toMatchObject({ metricsToken: undefined, metricsPort: undefined });
     expect(loadConfig({ METRICS_TOKEN: ' scrape-token-0123456789 ', METRICS_PORT: '9464' })).toMatchObject({

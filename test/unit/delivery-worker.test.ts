@@ -164,8 +164,8 @@ function setUp(options: Partial<WorkerOptions> = {}, rate?: number, gate: SendGa
   return { store, mailer, worker, now };
 }
 
-const smtpError = (responseCode: number, command: string) =>
-  Object.assign(new Error(`${responseCode} refused`), { responseCode, command });
+const smtpError = (responseCode: number, command: string, response?: string) =>
+  Object.assign(new Error(`${responseCode} refused`), { responseCode, command, response });
 
 describe('DeliveryWorker (in-memory store)', () => {
   it('sends each claimed message once, rendered for its recipient, records it and settles its campaign', async () => {
@@ -264,7 +264,7 @@ describe('DeliveryWorker (in-memory store)', () => {
     mailer.failures.set(transient.email!, smtpError(451, 'DATA'));
     mailer.failures.set(content.email!, smtpError(554, 'DATA'));
     await worker.runOnce();
-    expect(store.outcome(bounced)).toMatchObject({ kind: 'failed', bounce: { email: bounced.email } });
+    expect(store.outcome(bounced)).toMatchObject({ kind: 'failed', bounce: { email: bounced.email, type: 'hard' } });
     expect(store.outcome(content)).toMatchObject({ kind: 'failed' });
     expect(store.outcome(content)).not.toHaveProperty('bounce');
     const retry = store.outcome(transient) as Extract<MessageOutcome, { kind: 'retry' }>;
@@ -277,6 +277,32 @@ describe('DeliveryWorker (in-memory store)', () => {
     await worker.runOnce();
     expect(store.outcome(transient)).toMatchObject({ kind: 'failed', error: expect.stringContaining('gave up after 3 attempts') });
     expect(mailer.sent).toEqual([]);
+  });
+
+  it('classifies refusals by enhanced code: hard after DATA, soft, blocked; a 4xx to the end is a soft bounce, a dead connection none', async () => {
+    const { store, mailer, worker } = setUp();
+    const unknown = store.add();
+    const full = store.add();
+    const spam = store.add();
+    const busy = store.add();
+    const down = store.add();
+    mailer.failures.set(unknown.email!, smtpError(550, 'DATA', '550 5.1.1 user unknown'));
+    mailer.failures.set(full.email!, smtpError(552, 'DATA', '552 5.2.2 mailbox full'));
+    mailer.failures.set(spam.email!, smtpError(554, 'DATA', '554 5.7.1 rejected as spam'));
+    mailer.failures.set(busy.email!, smtpError(451, 'RCPT TO', '451 4.2.0 mailbox busy'));
+    mailer.failures.set(down.email!, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', command: 'CONN' }));
+    await worker.runOnce();
+    expect(store.outcome(unknown)).toMatchObject({ kind: 'failed', bounce: { email: unknown.email, type: 'hard' } });
+    expect(store.outcome(full)).toMatchObject({ kind: 'failed', bounce: { email: full.email, type: 'soft' } });
+    expect(store.outcome(spam)).toMatchObject({ kind: 'failed', blocked: true });
+    expect(store.outcome(spam)).not.toHaveProperty('bounce');
+    expect(store.outcome(busy)).toMatchObject({ kind: 'retry' });
+    expect(store.outcome(down)).toMatchObject({ kind: 'retry' });
+    await worker.runOnce();
+    await worker.runOnce();
+    expect(store.outcome(busy)).toMatchObject({ kind: 'failed', bounce: { email: busy.email, type: 'soft' }, error: expect.stringContaining('gave up after 3 attempts') });
+    expect(store.outcome(down)).toMatchObject({ kind: 'failed', error: expect.stringContaining('gave up after 3 attempts') });
+    expect(store.outcome(down)).not.toHaveProperty('bounce');
   });
 
   it('fails, without sending, a message whose template version is gone', async () => {

@@ -1,22 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { canRetry, classifyFailure, retryDelayMs, type RetryPolicy } from '../../src/delivery/retry-policy.js';
+import { canRetry, retryDelayMs, type RetryPolicy } from '../../src/delivery/retry-policy.js';
 
-describe('SMTP failure policy', () => {
-  it('bounces on a 5xx to RCPT TO, fails at once on other 5xx, retries the rest', () => {
-    expect(classifyFailure({ responseCode: 550, command: 'RCPT TO' })).toBe('bounce');
-    expect(classifyFailure({ responseCode: 554, command: 'DATA' })).toBe('permanent');
-    expect(classifyFailure({ responseCode: 552, command: 'MAIL FROM' })).toBe('permanent');
-    expect(classifyFailure({ responseCode: 451, command: 'RCPT TO' })).toBe('transient');
-    expect(classifyFailure({ responseCode: 421, command: 'DATA' })).toBe('transient');
-    expect(classifyFailure({ code: 'ETIMEDOUT' })).toBe('transient');
-    expect(classifyFailure({ code: 'ECONNREFUSED', command: 'CONN' })).toBe('transient');
-    expect(classifyFailure({ responseCode: 535, command: 'AUTH PLAIN' })).toBe('transient');
-  });
-
-  it('fails at once when the outbound policy refused the host (nothing was connected to)', () => {
-    expect(classifyFailure({ code: 'HOST_NOT_ALLOWED', command: 'CONN' })).toBe('permanent');
-  });
-
+describe('retry policy', () => {
   const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 5000 };
 
   it('backs off exponentially with jitter, capped', () => {
