@@ -14,6 +14,7 @@ import { frozenTemplateVersions } from './0011_frozen_template_versions.js';
 import { testSendCounts } from './0012_test_send_counts.js';
 import { eventsWebhooksTracking } from './0013_events_webhooks_tracking.js';
 import { webhookPendingOrderIndex } from './0014_webhook_pending_order_index.js';
+import { sendingDomains } from './0016_sending_domains.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -32,5 +33,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261130_0012_test_send_counts': testSendCounts(dialect),
     '20261130_0013_events_webhooks_tracking': eventsWebhooksTracking(dialect),
     '20261130_0014_webhook_pending_order_index': webhookPendingOrderIndex(dialect),
+    '20261130_0016_sending_domains': sendingDomains(dialect),
   };
 }
