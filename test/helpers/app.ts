@@ -82,6 +82,8 @@ export function useTestApp(
     tracking?: Partial<TrackingSettings>;
     /** WEBHOOK_* settings (default DEFAULTS.webhooks). */
     webhooks?: Partial<WebhookSettings>;
+    /** DNS_SERVERS and the look-up timeout; read when the app starts, so a beforeAll registered earlier may fill in `servers`. */
+    dns?: ContainerOptions['dns'];
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -106,6 +108,7 @@ export function useTestApp(
       progress: options.progress,
       tracking: options.tracking,
       webhooks: options.webhooks,
+      dns: options.dns,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {
