@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import type { DatabaseConfig } from './db/database.js';
 
 import { parseAllowList, type OutboundSettings } from './net/outbound-policy.js';
@@ -108,6 +109,8 @@ export const DEFAULTS = {
   testSendsPerHour: 50,
   /** Soft bounces in a row, across campaigns, after which an address is suppressed (`bounce`) (SOFT_BOUNCE_LIMIT). */
   softBounceLimit: 3,
+  /** Domain verification's DNS look-ups: each must answer within this. */
+  dns: { timeoutMs: 5000 },
   /** GET /campaigns/{id}/progress: one read and one event per second; streams per tenant and process. */
   progress: { intervalMs: 1000, maxStreamsPerTenant: 20 },
   mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
@@ -158,6 +161,8 @@ export interface Config {
   webhooks: WebhookSettings;
   /** Days events, finished webhook deliveries and tracking firsts are kept (EVENTS_RETENTION_DAYS). */
   eventsRetentionDays: number;
+  /** DNS_SERVERS: the resolvers domain verification asks (`ip` or `ip:port`, `[v6]:port`); undefined: the system's. */
+  dnsServers: string[] | undefined;
 }
 
 /** The pool of threads every template render, CSS inlining and text derivation runs in, and its limits. */
@@ -227,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
     timeoutMs: parseMilliseconds('WEBHOOK_TIMEOUT_MS', env.WEBHOOK_TIMEOUT_MS, DEFAULTS.webhooks.timeoutMs, 100, 60_000),
     disableAfterMs: parseMilliseconds('WEBHOOK_DISABLE_AFTER_MS', env.WEBHOOK_DISABLE_AFTER_MS, DEFAULTS.webhooks.disableAfterMs, 60_000, 90 * 86_400_000),
   };
+  const dnsServers = parseDnsServers(env.DNS_SERVERS);
   const eventsRetentionDays = parseBounded('EVENTS_RETENTION_DAYS', env.EVENTS_RETENTION_DAYS, DEFAULTS.eventsRetentionDays, 1, 3650);
   const render: RenderConfig = {
     threads: parsePositiveInt('RENDER_THREADS', env.RENDER_THREADS, DEFAULTS.render.threads, 64),
@@ -247,7 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
     sending, rateLimit, testSendsPerHour, softBounceLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
-    webhooks, eventsRetentionDays,
+    webhooks, eventsRetentionDays, dnsServers,
   };
 }
 
@@ -388,6 +394,20 @@ function parseAllowHosts(raw: string | undefined): string[] {
     parseAllowList(entries);
   } catch (error) {
     throw new ConfigError(`SMTP_ALLOW_HOSTS: ${(error as Error).message}`);
+  }
+  return entries;
+}
+
+/** `1.1.1.1, 127.0.0.1:5353, [::1]:53`: IP addresses (no names: the resolver cannot look itself up), optional port. */
+export function parseDnsServers(raw: string | undefined): string[] | undefined {
+  const entries = (raw ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (entries.length === 0) return undefined;
+  for (const entry of entries) {
+    const match = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry) ?? /^([^:]+)(?::(\d{1,5}))?$/.exec(entry) ?? [entry, entry, undefined];
+    const [, address, port] = match;
+    if (!address || net.isIP(address) === 0 || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
+      throw new ConfigError(`DNS_SERVERS: "${entry}" is not an IP address with an optional port (e.g. 1.1.1.1, 127.0.0.1:5353, [::1]:53)`);
+    }
   }
   return entries;
 }

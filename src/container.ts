@@ -54,6 +54,9 @@ import { WebhookDispatcher, type DispatcherOptions } from './webhooks/webhook-di
 import { WebhookQueue } from './webhooks/webhook-queue.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
 import { WebhookService } from './webhooks/webhook.service.js';
+import { SendingDomainService } from './domains/sending-domain.service.js';
+import { SigningKeys } from './domains/signing-keys.js';
+import { DnsLookup } from './net/dns-lookup.js';
 
 /** The composition root: every service, wired once. Repositories stay inside; services are what the outside uses. */
 export interface Container {
@@ -78,6 +81,8 @@ export interface Container {
   events: EventService;
   /** Webhook endpoints and deliveries as the API manages them. */
   webhooks: WebhookService;
+  /** Sending domains: keys, records, verify, rotation. */
+  domains: SendingDomainService;
   /** A webhook dispatcher (not started); `start` and `worker` processes run one. */
   createWebhookDispatcher(options?: Partial<DispatcherOptions>): WebhookDispatcher;
   /** Prunes events, finished webhook deliveries and tracking firsts past EVENTS_RETENTION_DAYS (not started). */
@@ -149,6 +154,8 @@ export interface ContainerOptions {
   webhooks?: Partial<WebhookSettings>;
   /** EVENTS_RETENTION_DAYS (default DEFAULTS.eventsRetentionDays). */
   eventsRetentionDays?: number;
+  /** Where verify looks records up (DNS_SERVERS; default the system's resolvers) and how long it waits (default DEFAULTS.dns). */
+  dns?: { servers?: readonly string[] | undefined; timeoutMs?: number };
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -198,6 +205,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     onUsageChanged: (tenantId) => quota.forget(tenantId),
   });
   const localeCoverage = new LocaleCoverage({ campaigns, templates, audience });
+  const signingKeys = new SigningKeys({ domains: repositories.sendingDomains, secretBox });
   const deliveryStore = new CampaignDeliveryStore({
     transaction,
     messages,
@@ -208,6 +216,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     templates,
     projects,
     eventLog,
+    signingKeys,
   });
   const rateLimiter = new RateLimiter();
   const rateLimitStore = rateLimitStoreFor(database, options.redisUrl);
@@ -272,6 +281,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       transaction,
       usage,
       testSendCounts: repositories.testSendCounts,
+      signingKeys,
       clock,
       perHour: options.testSendsPerHour ?? DEFAULTS.testSendsPerHour,
       onUsageChanged: (tenantId) => quota.forget(tenantId),
@@ -303,6 +313,15 @@ export function createContainer(database: Database, options: ContainerOptions): 
       outbound,
       sender: webhookSender,
       clock,
+    }),
+    domains: new SendingDomainService({
+      domains: repositories.sendingDomains,
+      campaigns,
+      secretBox,
+      dns: new DnsLookup({ servers: options.dns?.servers, timeoutMs: options.dns?.timeoutMs ?? DEFAULTS.dns.timeoutMs }),
+      clock,
+      returnPathTarget: new URL(transports.publicUrl).hostname,
+      defaultFromEmail: transports.defaultSender.fromEmail,
     }),
     createWebhookDispatcher: (dispatcherOptions = {}) =>
       new WebhookDispatcher(

@@ -16,6 +16,7 @@ import { CampaignStatsRepository } from './stats/campaign-stats.repository.js';
 import { TrackingFirstRepository } from './tracking/tracking-first.repository.js';
 import { WebhookDeliveryRepository } from './webhooks/webhook-delivery.repository.js';
 import { WebhookEndpointRepository } from './webhooks/webhook-endpoint.repository.js';
+import { SendingDomainRepository } from './domains/sending-domain.repository.js';
 
 /** Every table owner (docs/ARCHITECTURE.md), on one database; the container and the middle test tier both build them here. */
 export function createRepositories(database: Database) {
@@ -38,6 +39,7 @@ export function createRepositories(database: Database) {
     webhookDeliveries: new WebhookDeliveryRepository(db),
     campaignStats: new CampaignStatsRepository(db),
     trackingFirsts: new TrackingFirstRepository(db),
+    sendingDomains: new SendingDomainRepository(db),
   };
 }
 

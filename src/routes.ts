@@ -12,6 +12,7 @@ import { templateRoutes } from './templates/template.routes.js';
 import { statsRoutes } from './stats/stats.routes.js';
 import { trackingRoutes } from './tracking/tracking.routes.js';
 import { webhookRoutes } from './webhooks/webhook.routes.js';
+import { sendingDomainRoutes } from './domains/sending-domain.routes.js';
 import { docsRoutes } from './http/openapi.js';
 import type { App } from './http/types.js';
 
@@ -57,4 +58,5 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   trackingRoutes(app, { tracking: c.tracking });
   statsRoutes(app, { campaignStats: c.campaignStats });
   webhookRoutes(app, { webhooks: c.webhooks });
+  sendingDomainRoutes(app, { domains: c.domains });
 }

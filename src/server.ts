@@ -98,6 +98,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     // An endpoint's lease is as long as a message's (WORKER_LEASE_MS): how soon a dead worker's work is taken over.
     webhooks: { ...config.webhooks, leaseMs: config.sending.leaseMs },
     eventsRetentionDays: config.eventsRetentionDays,
+    dns: { servers: config.dnsServers },
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),

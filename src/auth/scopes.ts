@@ -11,6 +11,8 @@ export const SCOPES = [
   'projects:write',
   'events:read',
   'webhooks:manage',
+  'domains:read',
+  'domains:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

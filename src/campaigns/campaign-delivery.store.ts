@@ -4,6 +4,8 @@ import { parseAudienceFilter, requiresOptIn } from '../audience/audience-filter.
 import type { Transaction } from '../db/database.js';
 import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from '../delivery/delivery-store.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
+import type { SigningKey } from '../delivery/dkim.js';
+import type { SigningKeys } from '../domains/signing-keys.js';
 import type { EventLog } from '../events/event-log.js';
 import { messageEvent, personalNeedles, scrubText, type NewEvent } from '../events/event-types.js';
 import type { ProjectRepository, ProjectRow } from '../projects/project.repository.js';
@@ -25,6 +27,7 @@ export interface CampaignDeliveryStoreDeps {
   templates: TemplateRepository;
   projects: ProjectRepository;
   eventLog: EventLog;
+  signingKeys: SigningKeys;
 }
 
 /**
@@ -162,6 +165,10 @@ export class CampaignDeliveryStore implements DeliveryStore {
 
   loadProject(tenantId: string, projectId: string): Promise<ProjectRow | undefined> {
     return this.deps.projects.getById(tenantId, projectId);
+  }
+
+  loadSigningKeys(tenantId: string): Promise<SigningKey[]> {
+    return this.deps.signingKeys.of(tenantId);
   }
 }
 

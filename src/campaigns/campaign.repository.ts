@@ -164,6 +164,21 @@ export class CampaignRepository {
       .execute();
   }
 
+  /**
+   * The From addresses the tenant's SENDING campaigns send with: their
+   * project's, or null for a campaign without a project (it sends as MAIL_FROM).
+   */
+  async sendingFromAddresses(tenantId: string): Promise<(string | null)[]> {
+    const rows = await this.db
+      .selectFrom('campaigns')
+      .leftJoin('projects', (join) => join.onRef('projects.id', '=', 'campaigns.project_id').onRef('projects.tenant_id', '=', 'campaigns.tenant_id'))
+      .select('projects.from_email')
+      .where('campaigns.tenant_id', '=', tenantId)
+      .where('campaigns.status', '=', 'SENDING')
+      .execute();
+    return rows.map((row) => row.from_email ?? null);
+  }
+
   /** SENDING campaigns whose fan-out is done: candidates for the completion sweep. */
   listSendingFannedOut(limit: number): Promise<Pick<CampaignRow, 'id' | 'tenant_id'>[]> {
     return this.db

@@ -18,6 +18,7 @@ import { GRACE_PERCENT, monthOf, percentageOf, wouldExceed } from '../quota/quot
 import type { TestSendCountRepository } from '../quota/test-send-count.repository.js';
 import type { UsageRepository } from '../quota/usage.repository.js';
 import type { Clock } from '../shared/time.js';
+import type { SigningKeys } from '../domains/signing-keys.js';
 import type { CampaignRepository } from './campaign.repository.js';
 import { canPerform } from './lifecycle.js';
 
@@ -40,6 +41,8 @@ export interface TestSendDeps {
   transaction: Transaction;
   usage: UsageRepository;
   testSendCounts: TestSendCountRepository;
+  /** The tenant's verified domains' DKIM keys: test sends are signed as campaign mail is. */
+  signingKeys: SigningKeys;
   clock: Clock;
   /** Test sends per tenant per UTC hour (TEST_SENDS_PER_HOUR). */
   perHour: number;
@@ -74,6 +77,7 @@ export class TestSendService {
       this.deps.tenants.getById(tenantId),
     ]);
     const route = this.deps.transports.route(project, mode === 'test');
+    const signingKeys = await this.deps.signingKeys.of(tenantId);
 
     // Addresses as contacts store them; a suppressed one is refused before anything is sent.
     const addresses = [...new Set(emails.map((e) => normaliseEmail(e) ?? e.trim()))];
@@ -108,6 +112,7 @@ export class TestSendService {
           version: renderable(version),
           recipient,
           sender: route.sender,
+          signingKeys,
           messageKey: `test.${campaign.id}.${Date.now()}.${index}`,
           test: true,
         });

@@ -26,3 +26,7 @@ export type KeyMode = (typeof KEY_MODES)[number];
 
 export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/** A sending domain: VERIFIED signs mail; PENDING (not yet, or DNS could not tell) and FAILED (a record is wrong) do not. */
+export const DOMAIN_STATUSES = ['PENDING', 'VERIFIED', 'FAILED'] as const;
+export type DomainStatus = (typeof DOMAIN_STATUSES)[number];

@@ -213,6 +213,27 @@ export interface EventsTable {
   created_at: string;
 }
 
+export interface SendingDomainsTable {
+  id: string;
+  tenant_id: string;
+  /** ASCII (IDNs as punycode), lower case. */
+  name: string;
+  /** PENDING | VERIFIED | FAILED (DOMAIN_STATUSES). */
+  status: string;
+  selector: string;
+  /** base64 SubjectPublicKeyInfo (DER): the `p=` of the DKIM record. */
+  dkim_public_key: string;
+  dkim_private_key_encrypted: string;
+  next_selector: string | null;
+  next_dkim_public_key: string | null;
+  next_dkim_private_key_encrypted: string | null;
+  /** JSON: the last verify's checks. */
+  checks: string | null;
+  verified_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface WebhookEndpointsTable {
   id: string;
   tenant_id: string;
@@ -285,6 +306,7 @@ export interface TrackingFirstsTable {
 }
 
 export interface DB {
+  sending_domains: SendingDomainsTable;
   events: EventsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;

@@ -4,6 +4,7 @@ import type { TrackingSpec } from '../tracking/track-html.js';
 import { trackingKey } from '../tracking/token.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
 import { composeEmail, type Sender } from './compose.js';
+import { dkimOption, signingKeyFor, type SigningKey } from './dkim.js';
 
 /** Who a campaign email goes to: a contact of the tenant, or (test sends) a bare address. */
 export interface Recipient {
@@ -22,6 +23,8 @@ export interface CampaignMailInput {
   messageKey: string;
   /** A test send: "[Test] " before the subject, and an unsubscribe token that names no campaign. */
   test?: boolean;
+  /** The tenant's verified domains' keys: the one of the From domain (or its organisational domain) signs. */
+  signingKeys?: readonly SigningKey[];
   /** The campaign's tracking switches and the message they are for (never for test sends). */
   tracking?: { messageId: number; opens: boolean; clicks: boolean };
 }
@@ -53,7 +56,7 @@ export class CampaignMailBuilder {
       attributes: recipient.contact?.attributes ?? {},
     };
     const rendered = await this.deps.renderer.render(version, buildContext({ contact, unsubscribeUrl }), this.trackingOf(input));
-    return composeEmail({
+    const mail = composeEmail({
       messageKey: input.messageKey,
       to: recipient.email,
       sender: input.sender,
@@ -61,6 +64,8 @@ export class CampaignMailBuilder {
       unsubscribeUrl,
       ...(input.test ? { subjectPrefix: '[Test] ' } : {}),
     });
+    const key = signingKeyFor(input.sender.fromEmail, input.signingKeys ?? []);
+    return key ? { ...mail, dkim: dkimOption(key) } : mail;
   }
 
   /** Links and pixel are rewritten in the render thread (docs/TRACKING.md says why); test sends are never tracked. */

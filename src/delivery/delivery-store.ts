@@ -1,6 +1,7 @@
 import type { KeyMode, SkipReason } from '../db/enums.js';
 import type { RenderableVersion } from '../templates/render.js';
 import type { ProjectRow } from '../projects/project.repository.js';
+import type { SigningKey } from './dkim.js';
 
 /** A campaign some recorded outcomes belonged to: what may need settling afterwards. */
 export interface CampaignRef {
@@ -113,4 +114,6 @@ export interface DeliveryStore {
   currentState(messageIds: readonly number[]): Promise<SendTimeState[]>;
   loadVersion(tenantId: string, versionId: string): Promise<DeliverableVersion | undefined>;
   loadProject(tenantId: string, projectId: string): Promise<ProjectRow | undefined>;
+  /** The DKIM keys of the tenant's VERIFIED sending domains (asked once per tenant per batch). */
+  loadSigningKeys(tenantId: string): Promise<SigningKey[]>;
 }

@@ -60,6 +60,11 @@ export class TransportRegistry {
     return { maxConnections: this.settings.maxConnections, socketTimeoutMs: this.settings.socketTimeoutMs };
   }
 
+  /** The sender of campaigns without a project (MAIL_FROM). */
+  get defaultSender(): Sender {
+    return this.fallback.sender;
+  }
+
   get publicUrl(): string {
     return this.settings.publicUrl;
   }

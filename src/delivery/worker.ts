@@ -5,6 +5,7 @@ import type { SkipReason } from '../db/enums.js';
 import type { ProjectRow } from '../projects/project.repository.js';
 import type { Clock } from '../shared/time.js';
 import type { CampaignMailBuilder } from './campaign-mail.js';
+import type { SigningKey } from './dkim.js';
 import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from './delivery-store.js';
 import { outcomeOf } from './delivery-store.js';
 import { CaptureMailer } from './mailer.js';
@@ -167,6 +168,7 @@ export class DeliveryWorker {
   private async process(batch: ClaimedMessage[], slots: SendSlots): Promise<MessageOutcome[]> {
     const versions = new Map<string, Promise<DeliverableVersion | undefined>>();
     const projects = new Map<string, Promise<ProjectRow | undefined>>();
+    const signingKeys = new Map<string, Promise<SigningKey[]>>();
     const version = (m: ClaimedMessage) => {
       const key = `${m.tenantId}:${m.templateVersionId}`;
       if (!versions.has(key)) versions.set(key, this.deps.store.loadVersion(m.tenantId, m.templateVersionId));
@@ -178,10 +180,14 @@ export class DeliveryWorker {
       if (!projects.has(key)) projects.set(key, this.deps.store.loadProject(m.tenantId, m.campaignProjectId));
       return projects.get(key)!;
     };
+    const keys = (m: ClaimedMessage) => {
+      if (!signingKeys.has(m.tenantId)) signingKeys.set(m.tenantId, this.deps.store.loadSigningKeys(m.tenantId));
+      return signingKeys.get(m.tenantId)!;
+    };
     this.gate.hold(batch.map((m) => m.id));
     return Promise.all(
       batch.map((message) =>
-        slots.run(() => this.deliver(message, version(message), project(message)).finally(() => this.gate.release(message.id))),
+        slots.run(() => this.deliver(message, version(message), project(message), keys(message)).finally(() => this.gate.release(message.id))),
       ),
     );
   }
@@ -190,6 +196,7 @@ export class DeliveryWorker {
     m: ClaimedMessage,
     versionPromise: Promise<DeliverableVersion | undefined>,
     projectPromise: Promise<ProjectRow | undefined>,
+    keysPromise: Promise<SigningKey[]>,
   ): Promise<MessageOutcome> {
     const of = outcomeOf(m);
     // First look, on what the claim read: the contact may have been erased, suppressed or opted out since fan-out.
@@ -200,11 +207,12 @@ export class DeliveryWorker {
     const fail = (error: string): MessageOutcome => ({ ...of, kind: 'failed', error });
     let version: DeliverableVersion | undefined;
     let project: ProjectRow | undefined;
+    let signingKeys: SigningKey[];
     try {
-      [version, project] = await Promise.all([versionPromise, projectPromise]);
+      [version, project, signingKeys] = await Promise.all([versionPromise, projectPromise, keysPromise]);
     } catch (error) {
       // The database hiccuped: not the message's fault, try it again later.
-      return this.retryOrFail(m, `could not load the template or project: ${(error as Error).message}`);
+      return this.retryOrFail(m, `could not load the template, project or signing keys: ${(error as Error).message}`);
     }
     let mail;
     let route;
@@ -223,6 +231,7 @@ export class DeliveryWorker {
           contact: { id: m.contactId, locale: m.contactLocale, externalId: m.contactExternalId, attributes: m.contactAttributes },
         },
         sender: route.sender,
+        signingKeys,
         messageKey: `${m.campaignId}.${m.id}`,
         tracking: { messageId: m.id, opens: m.campaignTrackOpens, clicks: m.campaignTrackClicks },
       });

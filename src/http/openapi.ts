@@ -46,6 +46,7 @@ const TAGS = [
   { name: 'usage', description: 'Monthly quota usage' },
   { name: 'events', description: 'The event log: what happened to messages, contacts and campaigns' },
   { name: 'webhooks', description: 'Signed outbound webhooks: endpoints, deliveries, test and retry' },
+  { name: 'domains', description: 'Sending domains: DKIM keys, the DNS records to publish, verification and key rotation' },
   { name: 'unsubscribe', description: 'Public unsubscribe pages behind List-Unsubscribe (RFC 8058)' },
   { name: 'tracking', description: 'Public open pixel and tracked links (docs/TRACKING.md)' },
   { name: 'operations', description: 'Liveness, readiness, metrics and this document (public)' },

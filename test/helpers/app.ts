@@ -54,6 +54,9 @@ export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
  * and plain AUTH to it (SMTP_ALLOW_PLAIN_AUTH=true), and webhook receivers on it
  * over plain http (WEBHOOK_ALLOW_PRIVATE=true), unless a test says otherwise.
  */
+/** Domain verification asks a closed local port unless a test runs its own DNS server: refused at once, no network. */
+export const TEST_DNS: NonNullable<ContainerOptions['dns']> = { servers: ['127.0.0.1:9'], timeoutMs: 500 };
+
 export const TEST_OUTBOUND: OutboundPolicyOptions = { smtpAllowHosts: ['127.0.0.1'], smtpAllowPlainAuth: true, webhookAllowPrivate: true };
 
 const headersFor = (tenantId: string, apiKey: string) => ({ authorization: `Bearer ${apiKey}`, 'x-tenant-id': tenantId });
@@ -84,6 +87,8 @@ export function useTestApp(
     tracking?: Partial<TrackingSettings>;
     /** WEBHOOK_* settings (default DEFAULTS.webhooks). */
     webhooks?: Partial<WebhookSettings>;
+    /** DNS_SERVERS and the look-up timeout; read when the app starts, so a beforeAll registered earlier may fill in `servers`. */
+    dns?: ContainerOptions['dns'];
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -109,6 +114,7 @@ export function useTestApp(
       progress: options.progress,
       tracking: options.tracking,
       webhooks: options.webhooks,
+      dns: options.dns ?? TEST_DNS,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

@@ -77,6 +77,8 @@ export interface RouteIds {
   webhookEndpointId: string;
   /** A pending delivery of that endpoint (the fixture's suppression's contact.unsubscribed). */
   webhookDeliveryId: string;
+  /** A sending domain (`<marker>.test`, never verified: no campaign of the fixture sends From it). */
+  domainId: string;
 }
 
 export interface RouteFixture extends RouteIds {
@@ -180,6 +182,8 @@ export async function createRouteFixture(
     fromName: `News ${marker}`,
   });
 
+  const sendingDomain = await ok(ctx, tenant, 'POST', '/domains', { name: domain });
+
   const sent = await ok(ctx, tenant, 'POST', '/campaigns', { name: `Sent ${marker}`, templateVersionId: versionId });
   const sendRes = await ctx.request('POST', `/campaigns/${sent.id}/send`, { tenant });
   expect(sendRes.statusCode, `fixture: send → ${sendRes.body}`).toBe(202);
@@ -210,6 +214,7 @@ export async function createRouteFixture(
     unsubscribeToken: createUnsubscribeToken(TEST_SECRET, { tenantId: tenant.tenantId, contactId: contactIds[0]!, campaignId: sent.id }),
     webhookEndpointId: endpoint.id,
     webhookDeliveryId: deliveries.data.at(-1).id,
+    domainId: sendingDomain.id,
   };
   const secrets = [
     marker,
@@ -239,6 +244,7 @@ export function ghostIds(): RouteIds {
     unsubscribeToken: createUnsubscribeToken(TEST_SECRET, { tenantId: newId(), contactId: newId(), campaignId: newId() }),
     webhookEndpointId: newId(),
     webhookDeliveryId: newId(),
+    domainId: newId(),
   };
 }
 
@@ -276,6 +282,8 @@ export function paramValue(route: RouteInfo, name: string, ids: RouteIds): strin
           return ids.projectId;
         case 'webhooks':
           return ids.webhookEndpointId;
+        case 'domains':
+          return ids.domainId;
       }
       break;
     case 'deliveryId':
@@ -340,6 +348,8 @@ const BODIES: Record<string, (ids: RouteIds) => BodyPlan> = {
   'POST /suppressions': (ids) => ({ body: { email: ids.suppressionEmail, reason: 'manual' } }),
   'POST /webhooks/endpoints': () => ({ body: { url: 'http://127.0.0.1:9/planned', events: ['email.sent'] } }),
   'PATCH /webhooks/endpoints/:id': () => ({ body: { events: ['email.sent', 'email.failed'] } }),
+  // One name per fixture: a second POST of the same name is a 409 whoever asks.
+  'POST /domains': (ids) => ({ body: { name: `planned-${ids.domainId.replace(/-/g, '').slice(-12)}.test` } }),
   'POST /templates': () => ({ body: { name: 'Planned', subject: 'Hi {{ first_name }}', htmlBody: '<p>Hi</p>' } }),
   'POST /templates/:id/versions': (ids) => ({
     body: { locale: 'fr', localeGroupId: ids.versionId, subject: 'Salut', htmlBody: '<p>Salut</p>' },

@@ -6,6 +6,8 @@ import { openDatabase, transactionOf, type Database } from '../../src/db/databas
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createTestDatabase, DIALECTS } from '../helpers/databases.js';
 import { factories, repositoriesOf } from '../helpers/factories.js';
+import { SigningKeys } from '../../src/domains/signing-keys.js';
+import { SecretBox } from '../../src/shared/secret-box.js';
 
 /**
  * The fan-out and the delivery store on a real database of each engine,
@@ -29,7 +31,13 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     repos = repositoriesOf(database);
     const transaction = transactionOf(database.db);
     fanout = new FanOut({ ...repos, transaction, eventLog: eventLogOf(repos), clock: () => now, leaseMs: 60_000 });
-    store = new CampaignDeliveryStore({ ...repos, transaction, eventLog: eventLogOf(repos), softBounceLimit: 3 });
+    store = new CampaignDeliveryStore({
+      ...repos,
+      transaction,
+      eventLog: eventLogOf(repos),
+      softBounceLimit: 3,
+      signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('pipeline-test-secret') }),
+    });
   });
   afterAll(async () => {
     await database.close();

@@ -118,6 +118,10 @@ class MemoryStore implements DeliveryStore {
     return undefined;
   }
 
+  async loadSigningKeys() {
+    return [];
+  }
+
   outcome(m: Stored): MessageOutcome | undefined {
     return this.messages.find((x) => x.id === m.id)!.outcome;
   }

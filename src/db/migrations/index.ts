@@ -15,6 +15,7 @@ import { testSendCounts } from './0012_test_send_counts.js';
 import { eventsWebhooksTracking } from './0013_events_webhooks_tracking.js';
 import { webhookPendingOrderIndex } from './0014_webhook_pending_order_index.js';
 import { softBounceRuns } from './0015_soft_bounce_runs.js';
+import { sendingDomains } from './0016_sending_domains.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -34,5 +35,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261130_0013_events_webhooks_tracking': eventsWebhooksTracking(dialect),
     '20261130_0014_webhook_pending_order_index': webhookPendingOrderIndex(dialect),
     '20261130_0015_soft_bounce_runs': softBounceRuns(dialect),
+    '20261130_0016_sending_domains': sendingDomains(dialect),
   };
 }
