@@ -217,6 +217,7 @@ export type MailingCoreClient = Client<paths> & {
   usage: ReturnType<typeof usageHelpers>;
   events: ReturnType<typeof eventHelpers>;
   webhooks: ReturnType<typeof webhookHelpers>;
+  domains: ReturnType<typeof domainHelpers>;
 };
 
 /** Sends a request the typed paths cannot describe (a streamed body); same headers, retries and errors. */
@@ -225,7 +226,7 @@ type RawFetch = (path: string, init: RequestInit & { duplex?: 'half' }) => Promi
 /**
  * A typed client of the MailingCore API: `client.GET('/campaigns/{id}', { params: { path: { id } } })`
  * and every other path of the OpenAPI document, plus helpers that return the data or throw a
- * MailingCoreError: `client.campaigns`, `contacts`, `templates`, `suppressions`, `projects`, `usage`, `events`, `webhooks`.
+ * MailingCoreError: `client.campaigns`, `contacts`, `templates`, `suppressions`, `projects`, `usage`, `events`, `webhooks`, `domains`.
  * (API keys are managed with the `mailingcore keys` admin command; the API has no route for them.)
  */
 export function createClient(config: ClientConfig): MailingCoreClient {
@@ -245,6 +246,7 @@ export function createClient(config: ClientConfig): MailingCoreClient {
     usage: usageHelpers(api),
     events: eventHelpers(api),
     webhooks: webhookHelpers(api),
+    domains: domainHelpers(api),
   });
 }
 
@@ -498,6 +500,23 @@ function suppressionHelpers(api: Client<paths>) {
       unwrap(api.GET('/suppressions', { params: { query: { limit: 50, ...query } } })),
     remove: async (email: string): Promise<void> => {
       await unwrap(api.DELETE('/suppressions/{email}', { params: { path: { email } } })).catch((error: unknown) => {
+        if (!(error instanceof MailingCoreError) || error.status >= 300) throw error;
+      });
+    },
+  };
+}
+
+function domainHelpers(api: Client<paths>) {
+  return {
+    /** A sending domain with its DKIM key (the private half never leaves the server) and the DNS records to publish. */
+    create: (name: string) => unwrap(api.POST('/domains', { body: { name } })),
+    get: (id: string) => unwrap(api.GET('/domains/{id}', { params: { path: { id } } })),
+    list: (query: ListQuery<operations['listDomains']> = {}) => unwrap(api.GET('/domains', { params: { query: { limit: 20, ...query } } })),
+    /** Looks the records up now: SPF, DKIM, DMARC and return path, each VALID, PENDING or FAILED with the reason. */
+    verify: (id: string) => unwrap(api.POST('/domains/{id}/verify', { params: { path: { id } } })),
+    rotateDkim: (id: string) => unwrap(api.POST('/domains/{id}/rotate-dkim', { params: { path: { id } } })),
+    remove: async (id: string): Promise<void> => {
+      await unwrap(api.DELETE('/domains/{id}', { params: { path: { id } } })).catch((error: unknown) => {
         if (!(error instanceof MailingCoreError) || error.status >= 300) throw error;
       });
     },

@@ -67,6 +67,14 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
 
   it('helpers for the whole API: contacts (upsert, import with progress), suppressions, templates, projects, usage', async () => {
     const client = createClient({ baseUrl: server.url, apiKey, tenantId });
+    const domain = await client.domains.create('Mail.Example.COM');
+    expect(domain).toMatchObject({ name: 'mail.example.com', selector: 'mc1' });
+    expect(domain.records.map((r) => r.host)).toContain('mc1._domainkey.mail.example.com');
+    expect(JSON.stringify(domain)).not.toContain('PRIVATE KEY');
+    expect((await client.domains.list()).data.map((d) => d.id)).toEqual([domain.id]);
+    await client.domains.remove(domain.id);
+    await expect(client.domains.get(domain.id)).rejects.toMatchObject({ status: 404 });
+
     const upserted = await client.contacts.upsert({ email: 'zoe@münchen.de', locale: 'de', optIn: true });
     expect(upserted.email).toBe('zoe@xn--mnchen-3ya.de');
     expect((await client.contacts.get(upserted.id)).id).toBe(upserted.id);
