@@ -156,6 +156,8 @@ export interface ContainerOptions {
   eventsRetentionDays?: number;
   /** Where verify looks records up (DNS_SERVERS; default the system's resolvers) and how long it waits (default DEFAULTS.dns). */
   dns?: { servers?: readonly string[] | undefined; timeoutMs?: number };
+  /** BOUNCE_DOMAIN: the VERP return path's domain when no verified return-path host covers the From domain. */
+  bounceDomain?: string | undefined;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -188,7 +190,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     secretBox,
     outbound,
   );
-  const mail = new CampaignMailBuilder({ renderer, secret: options.secret, publicUrl: transports.publicUrl });
+  const mail = new CampaignMailBuilder({ renderer, secret: options.secret, publicUrl: transports.publicUrl, bounceDomain: options.bounceDomain });
   const references = new CampaignReferences({ templates, projects });
   const fanout = new FanOut({
     transaction,

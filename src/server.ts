@@ -99,6 +99,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     webhooks: { ...config.webhooks, leaseMs: config.sending.leaseMs },
     eventsRetentionDays: config.eventsRetentionDays,
     dns: { servers: config.dnsServers },
+    bounceDomain: config.bounceDomain,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),
