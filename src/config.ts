@@ -166,6 +166,8 @@ export interface Config {
   dnsServers: string[] | undefined;
   /** BOUNCE_DOMAIN: the VERP return path's domain for mail no verified return-path host covers; undefined: no VERP for it. */
   bounceDomain: string | undefined;
+  /** The inbound SMTP listener for bounce addresses: INBOUND_SMTP_HOST (default 127.0.0.1), INBOUND_SMTP_PORT (undefined: `start` runs none). */
+  inbound: { host: string; port: number | undefined };
 }
 
 /** The pool of threads every template render, CSS inlining and text derivation runs in, and its limits. */
@@ -237,6 +239,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   };
   const dnsServers = parseDnsServers(env.DNS_SERVERS);
   const bounceDomain = parseBounceDomain(env.BOUNCE_DOMAIN);
+  const inbound = {
+    host: env.INBOUND_SMTP_HOST?.trim() || '127.0.0.1',
+    port: env.INBOUND_SMTP_PORT?.trim() ? parsePort(env.INBOUND_SMTP_PORT, 'INBOUND_SMTP_PORT') : undefined,
+  };
   const eventsRetentionDays = parseBounded('EVENTS_RETENTION_DAYS', env.EVENTS_RETENTION_DAYS, DEFAULTS.eventsRetentionDays, 1, 3650);
   const render: RenderConfig = {
     threads: parsePositiveInt('RENDER_THREADS', env.RENDER_THREADS, DEFAULTS.render.threads, 64),
@@ -257,7 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
     sending, rateLimit, testSendsPerHour, softBounceLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
-    webhooks, eventsRetentionDays, dnsServers, bounceDomain,
+    webhooks, eventsRetentionDays, dnsServers, bounceDomain, inbound,
   };
 }
 
