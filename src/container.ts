@@ -316,6 +316,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       contacts,
       suppressions,
       softBounces: repositories.softBounces,
+      inboundReports: repositories.inboundReports,
       messages,
       idempotencyKeys,
       eventLog,

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { newId } from '../shared/ids.js';
 
@@ -54,6 +54,17 @@ export class InboundReportRepository {
       })
       .execute();
     return id;
+  }
+
+  /** GDPR erasure: the tenant's kept bounces whose raw text quotes the address (case-insensitive). */
+  async eraseUnmatchedQuoting(tenantId: string, email: string): Promise<number> {
+    const pattern = `%${email.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const result = await this.db
+      .deleteFrom('bounces_unmatched')
+      .where('tenant_id', '=', tenantId)
+      .where(sql<boolean>`lower(raw) like ${pattern} escape '\\'`)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   async countUnmatched(tenantId?: string): Promise<number> {

@@ -152,6 +152,51 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
   });
 });
 
+describe.each(DIALECTS)('inbound reports about erased contacts (%s)', (dialect) => {
+  const ctx = useTestApp(dialect, { bounceDomain: BOUNCE_DOMAIN });
+  let sink: SmtpSink;
+  let inbound: InboundServer;
+  let port = 0;
+  beforeAll(async () => {
+    sink = await startSmtpSink({ parse: false });
+    inbound = ctx.container.createInboundServer({ host: '127.0.0.1', port: 0 });
+    ({ port } = await inbound.listen());
+  });
+  afterAll(async () => {
+    await inbound?.close();
+    await sink?.close();
+  });
+
+  it('a complaint for an erased contact resurrects nobody and names nobody; erasure removes kept bounces quoting the address', async () => {
+    const tenant = await ctx.newTenant();
+    const [contactId] = await addContacts(ctx, tenant, [{ email: 'ivy@gone.test' }]);
+    const { baseVersionId } = await publishedTemplate(ctx, tenant);
+    const projectId = await smtpProject(ctx, tenant, sink.port);
+    const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId, projectId });
+    expect((await ctx.request('POST', `/campaigns/${id}/send`, { tenant })).statusCode).toBe(202);
+    await deliverAll(ctx, tenant, id, ctx.container.createWorker());
+    const [sent] = await sink.waitFor(1);
+    const to = sent!.envelope.from!;
+    // A bounce that names the address but cannot be read is kept…
+    expect(await deliver(port, to, 'Subject: failure\r\n\r\nivy@gone.test: no such user\r\n')).toEqual({ ok: true });
+    const repos = repositoriesOf(ctx.container.database);
+    expect(await repos.inboundReports.countUnmatched(tenant.tenantId)).toBe(1);
+
+    expect((await ctx.request('DELETE', `/contacts/${contactId}`, { tenant })).statusCode).toBe(204);
+    // …and goes with the person.
+    expect(await repos.inboundReports.countUnmatched(tenant.tenantId)).toBe(0);
+
+    expect(await deliver(port, to, arf({ to, originalRecipient: 'ivy@gone.test' }))).toEqual({ ok: true });
+    expect(await repos.contacts.getByEmail(tenant.tenantId, 'ivy@gone.test')).toBeUndefined();
+    expect((await repos.suppressions.get(tenant.tenantId, 'ivy@gone.test'))?.reason).toBe('manual'); // erasure's own
+    const events = (await ctx.request('GET', `/events?campaignId=${id}&limit=100`, { tenant })).json().data as EventView[];
+    const complained = events.filter((e) => e.type === 'email.complained');
+    expect(complained).toHaveLength(1);
+    expect(complained[0]!.data).toMatchObject({ email: null, contactId: null });
+    expect(JSON.stringify(events)).not.toContain('ivy@gone.test');
+  });
+});
+
 describe.each(DIALECTS)('inbound rate limit (%s)', (dialect) => {
   const ctx = useTestApp(dialect, { bounceDomain: BOUNCE_DOMAIN });
   let inbound: InboundServer;
