@@ -51,6 +51,11 @@ program
   .action(() => runServer('worker'));
 
 program
+  .command('inbound')
+  .description('run the inbound SMTP listener for bounce addresses only (INBOUND_SMTP_PORT; DSNs and complaints)')
+  .action(() => runServer('inbound'));
+
+program
   .command('migrate')
   .description('apply pending schema migrations and exit (creates the SQLite file when there is none)')
   .action(async () => {

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import { domainToASCII } from 'node:url';
 import type { DatabaseConfig } from './db/database.js';
 
 import { parseAllowList, type OutboundSettings } from './net/outbound-policy.js';
@@ -163,6 +164,10 @@ export interface Config {
   eventsRetentionDays: number;
   /** DNS_SERVERS: the resolvers domain verification asks (`ip` or `ip:port`, `[v6]:port`); undefined: the system's. */
   dnsServers: string[] | undefined;
+  /** BOUNCE_DOMAIN: the VERP return path's domain for mail no verified return-path host covers; undefined: no VERP for it. */
+  bounceDomain: string | undefined;
+  /** The inbound SMTP listener for bounce addresses: INBOUND_SMTP_HOST (default 127.0.0.1), INBOUND_SMTP_PORT (undefined: `start` runs none). */
+  inbound: { host: string; port: number | undefined };
 }
 
 /** The pool of threads every template render, CSS inlining and text derivation runs in, and its limits. */
@@ -233,6 +238,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
     disableAfterMs: parseMilliseconds('WEBHOOK_DISABLE_AFTER_MS', env.WEBHOOK_DISABLE_AFTER_MS, DEFAULTS.webhooks.disableAfterMs, 60_000, 90 * 86_400_000),
   };
   const dnsServers = parseDnsServers(env.DNS_SERVERS);
+  const bounceDomain = parseBounceDomain(env.BOUNCE_DOMAIN);
+  const inbound = {
+    host: env.INBOUND_SMTP_HOST?.trim() || '127.0.0.1',
+    port: env.INBOUND_SMTP_PORT?.trim() ? parsePort(env.INBOUND_SMTP_PORT, 'INBOUND_SMTP_PORT') : undefined,
+  };
   const eventsRetentionDays = parseBounded('EVENTS_RETENTION_DAYS', env.EVENTS_RETENTION_DAYS, DEFAULTS.eventsRetentionDays, 1, 3650);
   const render: RenderConfig = {
     threads: parsePositiveInt('RENDER_THREADS', env.RENDER_THREADS, DEFAULTS.render.threads, 64),
@@ -253,7 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
     sending, rateLimit, testSendsPerHour, softBounceLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
-    webhooks, eventsRetentionDays, dnsServers,
+    webhooks, eventsRetentionDays, dnsServers, bounceDomain, inbound,
   };
 }
 
@@ -399,6 +409,18 @@ function parseAllowHosts(raw: string | undefined): string[] {
 }
 
 /** `1.1.1.1, 127.0.0.1:5353, [::1]:53`: IP addresses (no names: the resolver cannot look itself up), optional port. */
+/** A host name (IDN to punycode, lower case, no trailing dot) whose MX reaches the inbound listener. */
+export function parseBounceDomain(raw: string | undefined): string | undefined {
+  const trimmed = raw?.trim().replace(/\.$/, '').toLowerCase();
+  if (!trimmed) return undefined;
+  const ascii = domainToASCII(trimmed);
+  const labels = ascii.split('.');
+  if (ascii === '' || ascii.length > 253 || labels.length < 2 || !labels.every((label) => /^(?!-)[a-z0-9-]{1,63}(?<!-)$/.test(label))) {
+    throw new ConfigError(`BOUNCE_DOMAIN must be a domain name, e.g. bounces.example.com (got "${raw}")`);
+  }
+  return ascii;
+}
+
 export function parseDnsServers(raw: string | undefined): string[] | undefined {
   const entries = (raw ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
   if (entries.length === 0) return undefined;

@@ -57,6 +57,9 @@ import { WebhookService } from './webhooks/webhook.service.js';
 import { SendingDomainService } from './domains/sending-domain.service.js';
 import { SigningKeys } from './domains/signing-keys.js';
 import { DnsLookup } from './net/dns-lookup.js';
+import { bounceKey } from './delivery/bounce-address.js';
+import { InboundReportService } from './inbound/inbound-report.service.js';
+import { InboundServer, type InboundLimits } from './inbound/inbound-server.js';
 
 /** The composition root: every service, wired once. Repositories stay inside; services are what the outside uses. */
 export interface Container {
@@ -87,6 +90,10 @@ export interface Container {
   createWebhookDispatcher(options?: Partial<DispatcherOptions>): WebhookDispatcher;
   /** Prunes events, finished webhook deliveries and tracking firsts past EVENTS_RETENTION_DAYS (not started). */
   createRetention(intervalMs?: number): Retention;
+  /** Reports that came back to a bounce address: attribution and effects. */
+  inboundReports: InboundReportService;
+  /** The inbound SMTP listener for bounce addresses (not listening until `listen`). */
+  createInboundServer(options: { host: string; port: number; limits?: Partial<InboundLimits> }): InboundServer;
   /** GDPR erasure: every copy of a contact, in one transaction. */
   erasure: ErasureService;
   contactImporter: ContactImporter;
@@ -156,6 +163,8 @@ export interface ContainerOptions {
   eventsRetentionDays?: number;
   /** Where verify looks records up (DNS_SERVERS; default the system's resolvers) and how long it waits (default DEFAULTS.dns). */
   dns?: { servers?: readonly string[] | undefined; timeoutMs?: number };
+  /** BOUNCE_DOMAIN: the VERP return path's domain when no verified return-path host covers the From domain. */
+  bounceDomain?: string | undefined;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -171,6 +180,17 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const { tenants, projects, contacts, suppressions, templates, campaigns, messages, usage, audience } = repositories;
 
   const eventLog = eventLogOf(repositories);
+  const inboundReports = new InboundReportService({
+    transaction,
+    reports: repositories.inboundReports,
+    messages,
+    suppressions,
+    softBounces: repositories.softBounces,
+    contacts,
+    eventLog,
+    softBounceLimit: options.softBounceLimit ?? DEFAULTS.softBounceLimit,
+    clock,
+  });
   const secretBox = new SecretBox(options.secret);
   const outbound = new OutboundPolicy(options.outbound);
   const apiKeys = new ApiKeyService({ keys: repositories.apiKeys, tenants, clock }, options.apiKeyCacheMs ?? DEFAULTS.apiKeyCacheMs);
@@ -188,7 +208,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     secretBox,
     outbound,
   );
-  const mail = new CampaignMailBuilder({ renderer, secret: options.secret, publicUrl: transports.publicUrl });
+  const mail = new CampaignMailBuilder({ renderer, secret: options.secret, publicUrl: transports.publicUrl, bounceDomain: options.bounceDomain });
   const references = new CampaignReferences({ templates, projects });
   const fanout = new FanOut({
     transaction,
@@ -296,6 +316,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       contacts,
       suppressions,
       softBounces: repositories.softBounces,
+      inboundReports: repositories.inboundReports,
       messages,
       idempotencyKeys,
       eventLog,
@@ -333,6 +354,9 @@ export function createContainer(database: Database, options: ContainerOptions): 
         { events: repositories.events, webhookDeliveries: repositories.webhookDeliveries, trackingFirsts: repositories.trackingFirsts, clock, logger },
         { days: options.eventsRetentionDays ?? DEFAULTS.eventsRetentionDays, ...(intervalMs === undefined ? {} : { intervalMs }) },
       ),
+    inboundReports,
+    createInboundServer: ({ host, port, limits }) =>
+      new InboundServer({ host, port, key: bounceKey(options.secret), reports: inboundReports, logger, clock, ...(limits ? { limits } : {}) }),
     contactImporter: new ContactImporter({ contacts: contactService }),
     suppressions: new SuppressionService({ transaction, suppressions, contacts, eventLog, clock }),
     templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),

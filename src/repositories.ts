@@ -9,6 +9,7 @@ import { UsageRepository } from './quota/usage.repository.js';
 import { TestSendCountRepository } from './quota/test-send-count.repository.js';
 import { SuppressionRepository } from './suppressions/suppression.repository.js';
 import { SoftBounceRepository } from './suppressions/soft-bounce.repository.js';
+import { InboundReportRepository } from './inbound/inbound-report.repository.js';
 import { TemplateRepository } from './templates/template.repository.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
 import { EventRepository } from './events/event.repository.js';
@@ -28,6 +29,7 @@ export function createRepositories(database: Database) {
     contacts: new ContactRepository(db, dialect),
     suppressions: new SuppressionRepository(db),
     softBounces: new SoftBounceRepository(db),
+    inboundReports: new InboundReportRepository(db),
     templates: new TemplateRepository(db, dialect),
     campaigns: new CampaignRepository(db),
     messages: new MessageRepository(db, dialect),

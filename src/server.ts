@@ -14,9 +14,10 @@ import type { Scheduler } from './scheduler/scheduler.js';
 import type { Retention } from './events/retention.js';
 import type { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { resolveSecret } from './settings/secret.js';
+import type { InboundServer } from './inbound/inbound-server.js';
 
 /** start: everything in one process; serve: HTTP API only; worker: scheduler and delivery only. */
-export type Role = 'start' | 'serve' | 'worker';
+export type Role = 'start' | 'serve' | 'worker' | 'inbound';
 
 /** Never log what authenticates a caller or reaches an SMTP server. */
 export const REDACTED_PATHS = [
@@ -99,6 +100,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     webhooks: { ...config.webhooks, leaseMs: config.sending.leaseMs },
     eventsRetentionDays: config.eventsRetentionDays,
     dns: { servers: config.dnsServers },
+    bounceDomain: config.bounceDomain,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),
@@ -106,7 +108,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
       publicUrl: config.publicUrl,
     },
   });
-  if (!config.smtpUrl && role !== 'serve') {
+  if (!config.smtpUrl && (role === 'start' || role === 'worker')) {
     logger.info({ outbox: path.join(config.dataDir, 'outbox') }, 'SMTP_URL is not set: emails without an SMTP project are captured as .eml files');
   }
 
@@ -118,14 +120,29 @@ export async function startServer(config: Config, role: Role, logger = createLog
   let scheduler: Scheduler | undefined;
   let dispatcher: WebhookDispatcher | undefined;
   let retention: Retention | undefined;
-  if (role !== 'worker') {
+  let inbound: InboundServer | undefined;
+  let inboundAddress: { host: string; port: number } | undefined;
+  if (role === 'inbound' && config.inbound.port === undefined) {
+    await container.close();
+    throw new Error('INBOUND_SMTP_PORT is not set: the inbound listener needs a port (25 behind the bounce domain\'s MX)');
+  }
+  if (role === 'inbound' || (role === 'start' && config.inbound.port !== undefined)) {
+    inbound = container.createInboundServer({ host: config.inbound.host, port: config.inbound.port! });
+    inboundAddress = await inbound.listen();
+  }
+  if (role === 'inbound') {
+    if (config.metricsPort !== undefined) {
+      operationsApp = await buildOperationsApp(container, { logger, metricsToken: config.metricsToken });
+      metricsUrl = await operationsApp.listen({ host: config.host, port: config.metricsPort });
+    }
+  } else if (role !== 'worker') {
     app = await buildApp(container, { logger, metricsToken: config.metricsToken });
     url = await app.listen({ host: config.host, port: config.port });
   } else if (config.metricsPort !== undefined) {
     operationsApp = await buildOperationsApp(container, { logger, metricsToken: config.metricsToken });
     metricsUrl = await operationsApp.listen({ host: config.host, port: config.metricsPort });
   }
-  if (role !== 'serve') {
+  if (role === 'start' || role === 'worker') {
     scheduler = container.createScheduler();
     worker = container.createWorker();
     dispatcher = container.createWebhookDispatcher();
@@ -135,12 +152,16 @@ export async function startServer(config: Config, role: Role, logger = createLog
     dispatcher.start();
     retention.start();
   }
-  logger.info({ url, metricsUrl, database: config.database.dialect, location: describeDatabase(config.database), role }, role === 'worker' ? 'MailingCore worker running' : 'MailingCore is listening');
+  logger.info(
+    { url, metricsUrl, inbound: inboundAddress, database: config.database.dialect, location: describeDatabase(config.database), role },
+    role === 'worker' ? 'MailingCore worker running' : role === 'inbound' ? 'MailingCore inbound SMTP listening' : 'MailingCore is listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await app?.close(); // stop taking requests first
+      await inbound?.close();
       await operationsApp?.close();
       await scheduler?.stop();
       await Promise.all([

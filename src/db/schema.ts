@@ -176,6 +176,29 @@ export interface SoftBounceRunsTable {
   last_bounce_at: string;
 }
 
+/** One row per message and report kind (`bounce`, `delayed`, `complaint`): a duplicate report is counted once. */
+export interface InboundReportsTable {
+  tenant_id: string;
+  message_id: number;
+  kind: string;
+  received_at: string;
+}
+
+/** Mail to a bounce address that could not be attributed or acted on, kept with its first 64 KiB. */
+export interface BouncesUnmatchedTable {
+  id: string;
+  tenant_id: string | null;
+  received_at: string;
+  remote_address: string | null;
+  mail_from: string | null;
+  rcpt_to: string | null;
+  reason: string;
+  /** Bytes received. */
+  size: number;
+  /** The first 64 KiB, as Latin-1 text without NUL bytes. */
+  raw: string;
+}
+
 export interface SuppressionsTable {
   tenant_id: string;
   email: string;
@@ -325,6 +348,8 @@ export interface DB {
   contacts: ContactsTable;
   suppressions: SuppressionsTable;
   soft_bounce_runs: SoftBounceRunsTable;
+  inbound_reports: InboundReportsTable;
+  bounces_unmatched: BouncesUnmatchedTable;
   projects: ProjectsTable;
   templates: TemplatesTable;
   template_versions: TemplateVersionsTable;

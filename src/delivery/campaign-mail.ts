@@ -4,6 +4,7 @@ import type { TrackingSpec } from '../tracking/track-html.js';
 import { trackingKey } from '../tracking/token.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
 import { composeEmail, type Sender } from './compose.js';
+import { bounceAddress, bounceKey } from './bounce-address.js';
 import { dkimOption, signingKeyFor, type SigningKey } from './dkim.js';
 
 /** Who a campaign email goes to: a contact of the tenant, or (test sends) a bare address. */
@@ -21,6 +22,8 @@ export interface CampaignMailInput {
   sender: Sender;
   /** Makes the Message-ID: `<key@sender domain>`, stable per message so a duplicate is recognisable. */
   messageKey: string;
+  /** The `messages` row this email is (campaign sends): named by its VERP return path. Absent for test sends. */
+  messageId?: number;
   /** A test send: "[Test] " before the subject, and an unsubscribe token that names no campaign. */
   test?: boolean;
   /** The tenant's verified domains' keys: the one of the From domain (or its organisational domain) signs. */
@@ -38,9 +41,19 @@ export interface CampaignMailInput {
  */
 export class CampaignMailBuilder {
   private readonly trackingKey: Buffer;
+  private readonly bounceKey: Buffer;
 
-  constructor(private readonly deps: { renderer: TemplateRenderer; secret: string; publicUrl: string }) {
+  constructor(
+    private readonly deps: {
+      renderer: TemplateRenderer;
+      secret: string;
+      publicUrl: string;
+      /** BOUNCE_DOMAIN: the VERP bounce domain of mail no verified return-path host covers; undefined: no VERP for it. */
+      bounceDomain?: string | undefined;
+    },
+  ) {
     this.trackingKey = trackingKey(deps.secret);
+    this.bounceKey = bounceKey(deps.secret);
   }
 
   async build(input: CampaignMailInput): Promise<Mail.Options> {
@@ -65,7 +78,22 @@ export class CampaignMailBuilder {
       ...(input.test ? { subjectPrefix: '[Test] ' } : {}),
     });
     const key = signingKeyFor(input.sender.fromEmail, input.signingKeys ?? []);
-    return key ? { ...mail, dkim: dkimOption(key) } : mail;
+    const envelopeFrom = this.returnPath(input, key);
+    const verp = envelopeFrom ? { ...mail, envelope: { from: envelopeFrom, to: recipient.email } } : mail;
+    return key ? { ...verp, dkim: dkimOption(key) } : verp;
+  }
+
+  /**
+   * `bounces+<token>@<bounce domain>` (bounce-address.ts): the From domain's
+   * verified return-path host, aligned with From for DMARC, else
+   * BOUNCE_DOMAIN. Neither: the envelope sender stays the From address.
+   * The receiving server writes it as `Return-Path` (RFC 5321 §4.4); a
+   * sender never sets that header itself.
+   */
+  private returnPath(input: CampaignMailInput, key: SigningKey | undefined): string | undefined {
+    if (input.test || input.messageId === undefined) return undefined;
+    const domain = key?.returnPathHost ?? this.deps.bounceDomain;
+    return domain ? bounceAddress(this.bounceKey, { tenantId: input.tenantId, messageId: input.messageId }, domain) : undefined;
   }
 
   /** Links and pixel are rewritten in the render thread (docs/TRACKING.md says why); test sends are never tracked. */

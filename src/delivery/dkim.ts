@@ -8,6 +8,8 @@ export interface SigningKey {
   selector: string;
   /** PEM (PKCS#8). */
   privateKey: string;
+  /** `bounces.<domain>`, when the last verify found its MX pointing at us: the VERP bounce domain of mail it signs. */
+  returnPathHost?: string;
 }
 
 /** The headers signed (`h=`): what a receiver shows or acts on, the one-click unsubscribe included. */

@@ -233,6 +233,7 @@ export class DeliveryWorker {
         sender: route.sender,
         signingKeys,
         messageKey: `${m.campaignId}.${m.id}`,
+        messageId: m.id,
         tracking: { messageId: m.id, opens: m.campaignTrackOpens, clicks: m.campaignTrackClicks },
       });
     } catch (error) {

@@ -10,6 +10,8 @@ export interface SealedSigningKey {
   name: string;
   selector: string;
   sealedKey: string;
+  /** The last verify's checks: JSON text (SQLite) or parsed (PostgreSQL); shared/json.ts reads either. */
+  checks: unknown;
 }
 
 /** The only writer of sending_domains; tenantId first in every method. */
@@ -64,11 +66,11 @@ export class SendingDomainRepository {
   async verifiedKeys(tenantId: string): Promise<SealedSigningKey[]> {
     const rows = await this.db
       .selectFrom('sending_domains')
-      .select(['id', 'name', 'selector', 'dkim_private_key_encrypted'])
+      .select(['id', 'name', 'selector', 'dkim_private_key_encrypted', 'checks'])
       .where('tenant_id', '=', tenantId)
       .where('status', '=', 'VERIFIED')
       .orderBy('name')
       .execute();
-    return rows.map((row) => ({ id: row.id, name: row.name, selector: row.selector, sealedKey: row.dkim_private_key_encrypted }));
+    return rows.map((row) => ({ id: row.id, name: row.name, selector: row.selector, sealedKey: row.dkim_private_key_encrypted, checks: row.checks }));
   }
 }

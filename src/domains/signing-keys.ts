@@ -2,6 +2,17 @@ import type { SigningKey } from '../delivery/dkim.js';
 import { SecretBoxError, type SecretBox } from '../shared/secret-box.js';
 import type { SendingDomainRepository } from './sending-domain.repository.js';
 import { domainKeyContext } from './sending-domain.service.js';
+import { parseJsonColumn } from '../shared/json.js';
+import { returnPathHost, type DomainChecks } from './dns-checks.js';
+
+/** Whether the last verify found `bounces.<name>`'s MX pointing at us: only then may bounces be sent there. */
+function returnPathValid(checks: unknown): boolean {
+  try {
+    return parseJsonColumn<Partial<DomainChecks>>(checks)?.returnPath?.status === 'VALID';
+  } catch {
+    return false;
+  }
+}
 
 /**
  * A tenant's VERIFIED domains' signing keys, opened: what the delivery store
@@ -17,7 +28,9 @@ export class SigningKeys {
     const keys: SigningKey[] = [];
     for (const key of sealed) {
       try {
-        keys.push({ domain: key.name, selector: key.selector, privateKey: this.deps.secretBox.decrypt(key.sealedKey, domainKeyContext(key.id)) });
+        const opened: SigningKey = { domain: key.name, selector: key.selector, privateKey: this.deps.secretBox.decrypt(key.sealedKey, domainKeyContext(key.id)) };
+        if (returnPathValid(key.checks)) opened.returnPathHost = returnPathHost(key.name);
+        keys.push(opened);
       } catch (error) {
         if (!(error instanceof SecretBoxError)) throw error;
       }

@@ -10,6 +10,7 @@ import type { CampaignStatsRepository } from '../stats/campaign-stats.repository
 import type { WebhookDeliveryRepository } from '../webhooks/webhook-delivery.repository.js';
 import type { Clock } from '../shared/time.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
+import type { InboundReportRepository } from '../inbound/inbound-report.repository.js';
 import type { SoftBounceRepository } from '../suppressions/soft-bounce.repository.js';
 
 /** Where copies of a contact's emails are kept outside the database (the capture outbox: CaptureMailer). */
@@ -23,6 +24,8 @@ export interface ErasureDeps {
   suppressions: SuppressionRepository;
   /** The address's run of soft bounces. */
   softBounces: SoftBounceRepository;
+  /** Kept bounces that were not attributed: those quoting the address go. */
+  inboundReports: InboundReportRepository;
   messages: MessageRepository;
   idempotencyKeys: IdempotencyRepository;
   /** The event log: the contact's events anonymised, `contact.unsubscribed` and `contact.erased` recorded. */
@@ -62,6 +65,7 @@ export class ErasureService {
       const at = this.deps.clock().toISOString();
       await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', at);
       await this.deps.softBounces.in(trx).erase(tenantId, contact.email);
+      await this.deps.inboundReports.in(trx).eraseUnmatchedQuoting(tenantId, contact.email);
       const person = { email: contact.email, externalId: contact.external_id };
       const anonymise = (data: Record<string, unknown>) => anonymisedData(data, person);
       await this.deps.events.in(trx).anonymiseContact(tenantId, contact.id, anonymise);

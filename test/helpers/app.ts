@@ -89,6 +89,8 @@ export function useTestApp(
     webhooks?: Partial<WebhookSettings>;
     /** DNS_SERVERS and the look-up timeout; read when the app starts, so a beforeAll registered earlier may fill in `servers`. */
     dns?: ContainerOptions['dns'];
+    /** BOUNCE_DOMAIN (default unset: no VERP unless a verified return-path host covers the From domain). */
+    bounceDomain?: string;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -115,6 +117,7 @@ export function useTestApp(
       tracking: options.tracking,
       webhooks: options.webhooks,
       dns: options.dns ?? TEST_DNS,
+      bounceDomain: options.bounceDomain,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

@@ -125,3 +125,18 @@ describe('configuration', () => {
     expect(() => loadConfig({ SMTP_URL: 'http://user:hunter2@x' })).toThrow(/^(?!.*hunter2)/);
   });
 });
+
+describe('bounces: BOUNCE_DOMAIN, INBOUND_SMTP_HOST, INBOUND_SMTP_PORT', () => {
+  it('defaults to no VERP and no inbound listener on 127.0.0.1', () => {
+    const config = loadConfig({});
+    expect(config.bounceDomain).toBeUndefined();
+    expect(config.inbound).toEqual({ host: '127.0.0.1', port: undefined });
+  });
+
+  it('reads them, and refuses a bad port', () => {
+    const config = loadConfig({ BOUNCE_DOMAIN: 'Bounces.MC.example', INBOUND_SMTP_HOST: '0.0.0.0', INBOUND_SMTP_PORT: '2525' });
+    expect(config.bounceDomain).toBe('bounces.mc.example');
+    expect(config.inbound).toEqual({ host: '0.0.0.0', port: 2525 });
+    expect(() => loadConfig({ INBOUND_SMTP_PORT: 'smtp' })).toThrow(/INBOUND_SMTP_PORT/);
+  });
+});

@@ -1,0 +1,151 @@
+import type { Transaction } from '../db/database.js';
+import type { ContactRepository } from '../contacts/contact.repository.js';
+import { classifyRefusal } from '../delivery/bounce-classification.js';
+import type { BounceClaims } from '../delivery/bounce-address.js';
+import type { MessageRepository } from '../delivery/message.repository.js';
+import type { EventLog } from '../events/event-log.js';
+import { messageEvent, type NewEvent } from '../events/event-types.js';
+import type { Clock } from '../shared/time.js';
+import type { SoftBounceRepository } from '../suppressions/soft-bounce.repository.js';
+import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
+import type { InboundReportRepository, ReportKind } from './inbound-report.repository.js';
+import { parseReport, type InboundReport } from './report-parser.js';
+
+/** What a report asks of its message's address, decided from the report alone (pure). */
+export type ReportEffect =
+  | { kind: ReportKind; action: 'hard' | 'soft' | 'complaint'; diagnostic: string | null }
+  | { kind: null; reason: string };
+
+export function effectOf(report: InboundReport): ReportEffect {
+  if (report.kind === 'unrecognised') return { kind: null, reason: report.reason };
+  if (report.kind === 'complaint') return { kind: 'complaint', action: 'complaint', diagnostic: null };
+  const { recipient } = report;
+  const delayed = recipient.action === 'delayed';
+  const classification = classifyRefusal({
+    stage: 'dsn',
+    ...(recipient.status ? { enhanced: recipient.status } : {}),
+    ...(recipient.diagnostic ? { text: recipient.diagnostic } : {}),
+    // No status at all: the Action field is the verdict.
+    ...(!recipient.status ? { basic: delayed ? 450 : 550 } : {}),
+  });
+  const diagnostic = recipient.diagnostic ?? recipient.status;
+  // A delay notice is never final, whatever code it quotes.
+  if (delayed) return { kind: 'delayed', action: 'soft', diagnostic };
+  if (classification.class === 'hard') return { kind: 'bounce', action: 'hard', diagnostic };
+  if (classification.class === 'soft') return { kind: 'bounce', action: 'soft', diagnostic };
+  return { kind: null, reason: `DSN ${recipient.status ?? ''} classified ${classification.class}: not a bounce of the address`.replace(/\s+/g, ' ') };
+}
+
+export interface InboundMail {
+  /** The verified claims of the bounce address it was sent to. */
+  claims: BounceClaims;
+  rcptTo: string;
+  mailFrom: string | null;
+  remoteAddress: string | null;
+  raw: Buffer;
+}
+
+export type InboundOutcome =
+  | { outcome: 'applied'; effect: 'hard' | 'soft' | 'complaint'; tenantId: string; messageId: number }
+  | { outcome: 'duplicate'; tenantId: string; messageId: number }
+  | { outcome: 'unmatched'; reason: string; id: string };
+
+export interface InboundReportServiceDeps {
+  transaction: Transaction;
+  reports: InboundReportRepository;
+  messages: MessageRepository;
+  suppressions: SuppressionRepository;
+  softBounces: SoftBounceRepository;
+  contacts: ContactRepository;
+  eventLog: EventLog;
+  softBounceLimit: number;
+  clock: Clock;
+}
+
+/**
+ * Applies one report that came back to a bounce address, in one
+ * transaction through the owners of each table: hard bounce → suppression
+ * `bounce` and `email.bounced` hard; soft (or delayed) → `email.bounced`
+ * soft and one more in the address's run of soft bounces; complaint →
+ * suppression `complaint`, the contact opted out, `email.complained`. The
+ * address acted on is the message row's, never one the report names (a
+ * recipient could forge a report to its own bounce address). A message
+ * never sent writes no event; an erased contact (no address on the row)
+ * is neither resurrected nor named. A second report of the same kind for
+ * the same message changes nothing. What cannot be attributed or acted on
+ * is kept in bounces_unmatched.
+ */
+export class InboundReportService {
+  constructor(private readonly deps: InboundReportServiceDeps) {}
+
+  async receive(mail: InboundMail): Promise<InboundOutcome> {
+    const at = this.deps.clock().toISOString();
+    const effect = effectOf(parseReport(mail.raw));
+    const verdict = effect.kind === null ? { reason: effect.reason } : await this.apply(mail.claims, effect, at);
+    if ('outcome' in verdict) return verdict;
+    const id = await this.deps.reports.keepUnmatched({
+      tenantId: mail.claims.tenantId,
+      receivedAt: at,
+      remoteAddress: mail.remoteAddress,
+      mailFrom: mail.mailFrom,
+      rcptTo: mail.rcptTo,
+      reason: verdict.reason,
+      raw: mail.raw,
+    });
+    return { outcome: 'unmatched', reason: verdict.reason, id };
+  }
+
+  private apply(
+    claims: BounceClaims,
+    effect: Extract<ReportEffect, { kind: ReportKind }>,
+    at: string,
+  ): Promise<Exclude<InboundOutcome, { outcome: 'unmatched' }> | { reason: string }> {
+    return this.deps.transaction(async (trx) => {
+      const [message] = await this.deps.messages.in(trx).trackedMessages([claims.messageId]);
+      // The token names the tenant: a message of another tenant is not this report's.
+      if (!message || message.tenantId !== claims.tenantId) return { reason: 'the message no longer exists' };
+      const { tenantId, id: messageId } = message;
+      if (!(await this.deps.reports.in(trx).claim(tenantId, messageId, effect.kind, at))) return { outcome: 'duplicate' as const, tenantId, messageId };
+
+      const email = message.email;
+      const suppressions = this.deps.suppressions.in(trx);
+      const runs = this.deps.softBounces.in(trx);
+      if (email && effect.action === 'hard') {
+        await suppressions.suppress(tenantId, email, 'bounce', at);
+        await runs.clear([{ tenantId, email }]);
+      } else if (email && effect.action === 'soft') {
+        const [run] = await runs.add([{ tenantId, email }], at);
+        if (run && run.bounces >= this.deps.softBounceLimit) {
+          await suppressions.suppress(tenantId, email, 'bounce', at);
+          await runs.clear([{ tenantId, email }]);
+        }
+      } else if (email && effect.action === 'complaint') {
+        await suppressions.suppress(tenantId, email, 'complaint', at);
+        if (message.contactId) await this.deps.contacts.in(trx).optOut(tenantId, message.contactId, at);
+      }
+
+      // Never sent: nothing to count and nobody to tell about.
+      if (message.sentAt !== null) {
+        const erased = email === null || message.contactId === null;
+        const subject = {
+          tenantId,
+          campaignId: message.campaignId,
+          messageId,
+          contactId: erased ? null : message.contactId,
+          email: erased ? null : email,
+          externalId: erased ? null : message.externalId,
+          locale: message.locale,
+          templateVersionId: message.templateVersionId,
+        };
+        // A diagnostic may quote the address: left out once the person is erased.
+        const diagnostic = erased ? null : effect.diagnostic;
+        const event: NewEvent =
+          effect.action === 'complaint'
+            ? messageEvent('email.complained', subject, at, { feedbackType: 'abuse' })
+            : messageEvent('email.bounced', subject, at, { bounceType: effect.action, diagnostic, late: true, ...(effect.kind === 'delayed' ? { delayed: true } : {}) });
+        await this.deps.eventLog.in(trx).record([event]);
+      }
+      return { outcome: 'applied' as const, effect: effect.action, tenantId, messageId };
+    });
+  }
+}
