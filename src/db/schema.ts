@@ -303,6 +303,8 @@ export interface CampaignStatsTable {
   failed: Generated<number>;
   bounced_hard: Generated<number>;
   bounced_soft: Generated<number>;
+  /** Of the bounces, those that came back after the message was sent (already counted in `sent`). */
+  bounced_late: Generated<number>;
   complained: Generated<number>;
   unsubscribed: Generated<number>;
   opened_unique: Generated<number>;

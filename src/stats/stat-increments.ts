@@ -4,6 +4,7 @@ import type { NewEvent } from '../events/event-types.js';
 export const STAT_COUNTERS = [
   'sent', 'failed', 'bounced_hard', 'bounced_soft', 'complained', 'unsubscribed',
   'opened_unique', 'opened_total', 'opened_machine', 'clicked_unique', 'clicked_total',
+  'bounced_late',
 ] as const;
 export type StatCounter = (typeof STAT_COUNTERS)[number];
 
@@ -30,7 +31,9 @@ export function incrementOfEvent(event: NewEvent): StatIncrement | undefined {
   const counter = counterOf(event);
   if (!counter) return undefined;
   const locale = typeof event.data.locale === 'string' ? event.data.locale : '';
-  return { tenantId: event.tenantId, campaignId: event.campaignId, bucket: bucketOf(event.at), locale, counts: { [counter]: 1 } };
+  // A bounce reported later (a DSN) is of a message already counted as sent: the bounce rate must not count it twice.
+  const late = event.type === 'email.bounced' && event.data.late === true ? { bounced_late: 1 } : {};
+  return { tenantId: event.tenantId, campaignId: event.campaignId, bucket: bucketOf(event.at), locale, counts: { [counter]: 1, ...late } };
 }
 
 function counterOf(event: NewEvent): StatCounter | undefined {

@@ -89,8 +89,8 @@ export function buildReport(input: {
       open: rate(t.opened_unique, t.sent),
       click: rate(t.clicked_unique, t.sent),
       clickToOpen: rate(t.clicked_unique, t.opened_unique),
-      // An SMTP-time bounce was never sent: the denominator is every message a receiving server answered.
-      bounce: rate(t.bounced_hard + t.bounced_soft, t.sent + t.bounced_hard + t.bounced_soft),
+      // An SMTP-time bounce was never sent, a late one (DSN) was: the denominator is every message a receiving server answered, once.
+      bounce: rate(t.bounced_hard + t.bounced_soft, t.sent + t.bounced_hard + t.bounced_soft - t.bounced_late),
       complaint: rate(t.complained, t.sent),
       unsubscribe: rate(t.unsubscribed, t.sent),
     },

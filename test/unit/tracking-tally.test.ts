@@ -92,6 +92,8 @@ describe('stats report', () => {
     expect(rate(5, 0)).toBe(0);
     const report = buildReport({ recipients: 3, totals: { ...zero, sent: 3, opened_unique: 2, clicked_unique: 1, bounced_hard: 1 }, links: [], byLocale: [{ ...zero, locale: '', sent: 3 }], timeline: [] });
     expect(report.rates).toEqual({ open: 0.6667, click: 0.3333, clickToOpen: 0.5, bounce: 0.25, complaint: 0, unsubscribe: 0 });
+    // Two sent, one of which bounced later (a DSN): 1 of 2, not 1 of 3.
+    expect(buildReport({ recipients: 2, totals: { ...zero, sent: 2, bounced_hard: 1, bounced_late: 1 }, links: [], byLocale: [], timeline: [] }).rates.bounce).toBe(0.5);
     // Every message bounced at SMTP time, none sent: the bounce rate is 1, not 0.
     expect(buildReport({ recipients: 2, totals: { ...zero, bounced_hard: 2 }, links: [], byLocale: [], timeline: [] }).rates.bounce).toBe(1);
     expect(report.byLocale).toEqual([{ locale: null, sent: 3, opened: 0, clicked: 0 }]);

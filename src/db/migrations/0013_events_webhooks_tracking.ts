@@ -94,6 +94,8 @@ export function eventsWebhooksTracking(dialect: MigrationDialect): DialectMigrat
       const counters = [
         'sent', 'failed', 'bounced_hard', 'bounced_soft', 'complained', 'unsubscribed',
         'opened_unique', 'opened_total', 'opened_machine', 'clicked_unique', 'clicked_total',
+        // Bounces that came back after the message was sent (DSNs): already in `sent`.
+        'bounced_late',
       ];
       let stats = db.schema
         .createTable('campaign_stats')
