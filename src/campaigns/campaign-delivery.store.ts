@@ -38,6 +38,9 @@ export interface CampaignDeliveryStoreDeps {
  * batch of outcomes.
  */
 export class CampaignDeliveryStore implements DeliveryStore {
+  /** Campaigns whose project's first delivery is noted already (by this process): one UPDATE per campaign at most. */
+  private readonly delivering = new Set<string>();
+
   constructor(private readonly deps: CampaignDeliveryStoreDeps) {}
 
   async claimDue(owner: string, limit: number, now: Date, leaseMs: number): Promise<ClaimedMessage[]> {
@@ -72,6 +75,26 @@ export class CampaignDeliveryStore implements DeliveryStore {
   async recordOutcomes(owner: string, outcomes: readonly MessageOutcome[], now: Date): Promise<CampaignRef[]> {
     if (outcomes.length === 0) return [];
     const at = now.toISOString();
+    const refs = await this.recordInTransaction(owner, outcomes, at);
+    await this.noteDelivering(outcomes, at);
+    return refs;
+  }
+
+  /** Outside the outcome transaction: a fact for the pre-send check, not part of the outcome. */
+  private async noteDelivering(outcomes: readonly MessageOutcome[], at: string): Promise<void> {
+    const byTenant = new Map<string, Set<string>>();
+    for (const outcome of outcomes) {
+      if (outcome.kind !== 'sent' || this.delivering.has(outcome.campaignId)) continue;
+      const ids = byTenant.get(outcome.tenantId) ?? new Set<string>();
+      byTenant.set(outcome.tenantId, ids.add(outcome.campaignId));
+    }
+    for (const [tenantId, ids] of byTenant) {
+      await this.deps.projects.markDelivering(tenantId, [...ids], at);
+      for (const id of ids) this.delivering.add(id);
+    }
+  }
+
+  private async recordInTransaction(owner: string, outcomes: readonly MessageOutcome[], at: string): Promise<CampaignRef[]> {
     return this.deps.transaction(async (trx) => {
       const applied = await this.deps.messages.in(trx).recordOutcomes(owner, outcomes, at);
       const suppressions = this.deps.suppressions.in(trx);

@@ -74,6 +74,7 @@ export class CampaignService {
       skipped_opted_out: 0,
       skipped_erased: 0,
       track_opens: columns.track_opens ?? 0,
+      last_test_send_at: null,
       track_clicks: columns.track_clicks ?? 0,
     };
     await this.deps.campaigns.insert(row);

@@ -123,6 +123,7 @@ export class TestSendService {
         results.push({ email, status: 'failed', error: (error as Error).message.slice(0, 500) });
       }
     }
+    if (results.some((r) => r.status === 'sent')) await this.deps.campaigns.recordTestSend(tenantId, campaign.id, this.deps.clock().toISOString());
     return results;
   }
 
