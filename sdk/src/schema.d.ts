@@ -151,7 +151,7 @@ export interface paths {
         put?: never;
         /**
          * Schedule a campaign
-         * @description DRAFT or SCHEDULED → SCHEDULED. A `scheduledAt` without offset is wall-clock time in `timezone` (the body's, else the campaign's, else UTC).
+         * @description DRAFT or SCHEDULED → SCHEDULED. A `scheduledAt` without offset is wall-clock time in `timezone` (the body's, else the campaign's, else UTC). 422 `PREFLIGHT_FAILED` when a pre-send check fails (see `GET /campaigns/{id}/preflight`), unless `force=true`.
          *
          *     Requires an API key with the `campaigns:write` scope.
          */
@@ -195,7 +195,7 @@ export interface paths {
         put?: never;
         /**
          * Send a campaign now
-         * @description DRAFT or SCHEDULED → SENDING; the fan-out and delivery run in the background (poll the campaign). 422 without a published template version; 429 `QUOTA_EXCEEDED` when the audience would pass the quota ceiling.
+         * @description DRAFT or SCHEDULED → SENDING; the fan-out and delivery run in the background (poll the campaign). 422 without a published template version; 429 `QUOTA_EXCEEDED` when the audience would pass the quota ceiling (checked first, never forced); 422 `PREFLIGHT_FAILED` (the failed checks in `details`) when a pre-send check fails, unless `force=true`.
          *
          *     Requires an API key with the `campaigns:write` scope.
          */
@@ -330,6 +330,28 @@ export interface paths {
          *     Requires an API key with the `campaigns:read` scope.
          */
         get: operations["getLocaleCoverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{id}/preflight": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pre-send check
+         * @description The checks send and schedule apply: From domain verified, an unsubscribe link in every variant (fail), one-click unsubscribe, locale coverage, sender project verified or delivering, a test send done. Only `fail` stops a send (422 `PREFLIGHT_FAILED`); `warn` does not.
+         *
+         *     Requires an API key with the `campaigns:read` scope.
+         */
+        get: operations["getCampaignPreflight"];
         put?: never;
         post?: never;
         delete?: never;
@@ -966,6 +988,104 @@ export interface paths {
          *     Requires an API key with the `webhooks:manage` scope.
          */
         post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/domains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List sending domains
+         * @description By name, cursor-paginated.
+         *
+         *     Requires an API key with the `domains:read` scope.
+         */
+        get: operations["listDomains"];
+        put?: never;
+        /**
+         * Add a sending domain
+         * @description Generates an RSA-2048 DKIM key pair (the private key is sealed at rest and never answered) and lists the DNS `records` to publish (docs/DELIVERABILITY.md). 422 `INVALID_DOMAIN` for a name that is not a domain, 422 `PUBLIC_SUFFIX` for a bare public suffix (`co.uk`, `github.io`), 409 `DOMAIN_EXISTS` when the tenant has it already.
+         *
+         *     Requires an API key with the `domains:write` scope.
+         */
+        post: operations["createDomain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/domains/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a sending domain
+         * @description Requires an API key with the `domains:read` scope.
+         */
+        get: operations["getDomain"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a sending domain
+         * @description Its keys are deleted; DNS is not touched. 409 `DOMAIN_IN_USE` while a SENDING campaign sends From the domain.
+         *
+         *     Requires an API key with the `domains:write` scope.
+         */
+        delete: operations["deleteDomain"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/domains/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a sending domain’s DNS records
+         * @description Looks the records up now (DNS_SERVERS) and answers each check `VALID`, `PENDING` (missing, or DNS did not answer) or `FAILED` (published but wrong), with the reason. The domain is VERIFIED — its mail is DKIM-signed — when DKIM and SPF or the return path are VALID. A rotation’s new key that verifies starts signing.
+         *
+         *     Requires an API key with the `domains:write` scope.
+         */
+        post: operations["verifyDomain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/domains/{id}/rotate-dkim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a DKIM key rotation
+         * @description A new key under the next selector (`mc1` → `mc2`), listed as the `nextDkim` record. The current key signs until verify finds the new record; then the new one signs and the old record may be removed. 409 `ROTATION_PENDING` while one is under way.
+         *
+         *     Requires an API key with the `domains:write` scope.
+         */
+        post: operations["rotateDomainDkim"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1861,7 +1981,10 @@ export interface operations {
     };
     scheduleCampaign: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Send even though the pre-send check fails (never past the quota) */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 id: string;
@@ -2170,7 +2293,10 @@ export interface operations {
     };
     sendCampaign: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Send even though the pre-send check fails (never past the quota) */
+                force?: boolean;
+            };
             header?: {
                 /** @description Makes a retry safe: within 24 h the first answer is replayed (Idempotent-Replayed: true); the same key with another request is 409 IDEMPOTENCY_KEY_REUSED */
                 "Idempotency-Key"?: string;
@@ -2857,6 +2983,103 @@ export interface operations {
                         /** @description A published variant exists for the locale or its language */
                         hasTemplate: boolean;
                     }[];
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getCampaignPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        checks: {
+                            /** @enum {string} */
+                            id: "from_domain" | "unsubscribe_link" | "one_click_unsubscribe" | "locale_coverage" | "sender_project" | "test_send";
+                            /** @enum {string} */
+                            status: "ok" | "warn" | "fail";
+                            message: string;
+                        }[];
+                        /** @description No check failed: send and schedule go ahead (warnings do not stop them) */
+                        ok: boolean;
+                    };
                 };
             };
             /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
@@ -6721,6 +6944,650 @@ export interface operations {
                         lastError: string | null;
                         nextAttemptAt: string | null;
                         deliveredAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listDomains: {
+        parameters: {
+            query: {
+                limit: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            name: string;
+                            /**
+                             * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                             * @enum {string}
+                             */
+                            status: "PENDING" | "VERIFIED" | "FAILED";
+                            /** @description The selector that signs. */
+                            selector: string;
+                            nextSelector: string | null;
+                            records: {
+                                /**
+                                 * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                                 * @enum {string}
+                                 */
+                                purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                                /** @enum {string} */
+                                type: "TXT" | "MX";
+                                host: string;
+                                /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                                value: string;
+                                /** @enum {string} */
+                                status: "VALID" | "PENDING" | "FAILED";
+                            }[];
+                            verifiedAt: string | null;
+                            checkedAt: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        meta: {
+                            limit: number;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The domain mail is sent From (IDNs are stored as punycode): a registrable domain or a subdomain of one, never a bare public suffix. */
+                    name: string;
+                    /** @description The DKIM selector (default `mc1`). */
+                    selector?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /**
+                         * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                         * @enum {string}
+                         */
+                        status: "PENDING" | "VERIFIED" | "FAILED";
+                        /** @description The selector that signs. */
+                        selector: string;
+                        nextSelector: string | null;
+                        records: {
+                            /**
+                             * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                             * @enum {string}
+                             */
+                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                            /** @enum {string} */
+                            type: "TXT" | "MX";
+                            host: string;
+                            /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                            value: string;
+                            /** @enum {string} */
+                            status: "VALID" | "PENDING" | "FAILED";
+                        }[];
+                        verifiedAt: string | null;
+                        checkedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /**
+                         * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                         * @enum {string}
+                         */
+                        status: "PENDING" | "VERIFIED" | "FAILED";
+                        /** @description The selector that signs. */
+                        selector: string;
+                        nextSelector: string | null;
+                        records: {
+                            /**
+                             * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                             * @enum {string}
+                             */
+                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                            /** @enum {string} */
+                            type: "TXT" | "MX";
+                            host: string;
+                            /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                            value: string;
+                            /** @enum {string} */
+                            status: "VALID" | "PENDING" | "FAILED";
+                        }[];
+                        verifiedAt: string | null;
+                        checkedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    verifyDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "PENDING" | "VERIFIED" | "FAILED";
+                        /** @enum {string} */
+                        spfStatus: "VALID" | "PENDING" | "FAILED";
+                        spfReason: string | null;
+                        /** @enum {string} */
+                        dkimStatus: "VALID" | "PENDING" | "FAILED";
+                        dkimReason: string | null;
+                        /** @enum {string} */
+                        dmarcStatus: "VALID" | "PENDING" | "FAILED";
+                        dmarcReason: string | null;
+                        /** @enum {string} */
+                        returnPathStatus: "VALID" | "PENDING" | "FAILED";
+                        returnPathReason: string | null;
+                        nextDkimStatus: ("VALID" | "PENDING" | "FAILED") | null;
+                        nextDkimReason: string | null;
+                        domain: {
+                            id: string;
+                            name: string;
+                            /**
+                             * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                             * @enum {string}
+                             */
+                            status: "PENDING" | "VERIFIED" | "FAILED";
+                            /** @description The selector that signs. */
+                            selector: string;
+                            nextSelector: string | null;
+                            records: {
+                                /**
+                                 * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                                 * @enum {string}
+                                 */
+                                purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                                /** @enum {string} */
+                                type: "TXT" | "MX";
+                                host: string;
+                                /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                                value: string;
+                                /** @enum {string} */
+                                status: "VALID" | "PENDING" | "FAILED";
+                            }[];
+                            verifiedAt: string | null;
+                            checkedAt: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rotateDomainDkim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /**
+                         * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                         * @enum {string}
+                         */
+                        status: "PENDING" | "VERIFIED" | "FAILED";
+                        /** @description The selector that signs. */
+                        selector: string;
+                        nextSelector: string | null;
+                        records: {
+                            /**
+                             * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                             * @enum {string}
+                             */
+                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                            /** @enum {string} */
+                            type: "TXT" | "MX";
+                            host: string;
+                            /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                            value: string;
+                            /** @enum {string} */
+                            status: "VALID" | "PENDING" | "FAILED";
+                        }[];
+                        verifiedAt: string | null;
+                        checkedAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
