@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/databases.js';
 import { errorBody, useTestApp, type TestTenant } from '../helpers/app.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { addContacts, createCampaign, deliverAll, getCampaign, publishedTemplate, smtpProject } from '../helpers/flow.js';
 
 type Report = { checks: { id: string; status: string; message: string }[]; ok: boolean };
@@ -9,6 +10,11 @@ const NO_LINK = { en: { subject: 'Hi', html: '<p>Hi {{ first_name }}, no way out
 
 describe.each(DIALECTS)('pre-send check (%s)', (dialect) => {
   const ctx = useTestApp(dialect);
+  let sink: SmtpSink;
+  beforeAll(async () => {
+    sink = await startSmtpSink({});
+  });
+  afterAll(async () => sink?.close());
 
   const preflight = async (tenant: TestTenant, id: string) => {
     const res = await ctx.request('GET', `/campaigns/${id}/preflight`, { tenant });
@@ -95,6 +101,31 @@ describe.each(DIALECTS)('pre-send check (%s)', (dialect) => {
     const sent = await ctx.request('POST', `/campaigns/${id}/send`, { headers: testKey.headers });
     expect(sent.statusCode, sent.body).toBe(202);
     expect(sent.json().warnings).toEqual([expect.objectContaining({ code: 'LOCALE_NOT_COVERED', locale: 'fr', count: 2 })]);
+  });
+
+  it('takes a project as proven once its verify passed or it delivered an email', async () => {
+    const tenant = await ctx.newTenant();
+    await addContacts(ctx, tenant, [{ email: 'p@pre.test', locale: 'en' }]);
+    const { baseVersionId } = await publishedTemplate(ctx, tenant);
+    const message = async (projectId: string) => {
+      const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId, projectId });
+      return (await preflight(tenant, id)).checks.find((c) => c.id === 'sender_project')!;
+    };
+
+    const closed = await smtpProject(ctx, tenant, 1);
+    expect((await ctx.request('POST', `/projects/${closed}/verify`, { tenant })).json().ok).toBe(false);
+    expect(await message(closed)).toMatchObject({ status: 'warn', message: expect.stringContaining('failed its last verify') });
+
+    const verified = await smtpProject(ctx, tenant, sink.port);
+    expect((await ctx.request('POST', `/projects/${verified}/verify`, { tenant })).json().ok).toBe(true);
+    expect(await message(verified)).toMatchObject({ status: 'ok', message: expect.stringContaining('passed verify') });
+
+    const delivering = await smtpProject(ctx, tenant, sink.port);
+    expect((await message(delivering)).status).toBe('warn');
+    const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId, projectId: delivering });
+    expect((await ctx.request('POST', `/campaigns/${id}/send`, { tenant })).statusCode).toBe(202);
+    expect((await deliverAll(ctx, tenant, id, ctx.container.createWorker())).counters.sent).toBe(1);
+    expect(await message(delivering)).toMatchObject({ status: 'ok', message: expect.stringContaining('has delivered email since') });
   });
 
   it('answers the quota first (429 QUOTA_EXCEEDED), force or not', async () => {
