@@ -9,6 +9,7 @@ import type { SigningKeys } from '../domains/signing-keys.js';
 import type { EventLog } from '../events/event-log.js';
 import { messageEvent, personalNeedles, scrubText, type NewEvent } from '../events/event-types.js';
 import type { ProjectRepository, ProjectRow } from '../projects/project.repository.js';
+import { LruMap } from '../shared/lru-map.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
 import type { AddressRef, SoftBounceRepository } from '../suppressions/soft-bounce.repository.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
@@ -38,8 +39,8 @@ export interface CampaignDeliveryStoreDeps {
  * batch of outcomes.
  */
 export class CampaignDeliveryStore implements DeliveryStore {
-  /** Campaigns whose project's first delivery is noted already (by this process): one UPDATE per campaign at most. */
-  private readonly delivering = new Set<string>();
+  /** Campaigns whose project's first delivery is noted already (by this process): about one UPDATE per campaign. */
+  private readonly delivering = new LruMap<string, true>(1000);
 
   constructor(private readonly deps: CampaignDeliveryStoreDeps) {}
 
@@ -84,13 +85,13 @@ export class CampaignDeliveryStore implements DeliveryStore {
   private async noteDelivering(outcomes: readonly MessageOutcome[], at: string): Promise<void> {
     const byTenant = new Map<string, Set<string>>();
     for (const outcome of outcomes) {
-      if (outcome.kind !== 'sent' || this.delivering.has(outcome.campaignId)) continue;
+      if (outcome.kind !== 'sent' || this.delivering.get(outcome.campaignId)) continue;
       const ids = byTenant.get(outcome.tenantId) ?? new Set<string>();
       byTenant.set(outcome.tenantId, ids.add(outcome.campaignId));
     }
     for (const [tenantId, ids] of byTenant) {
       await this.deps.projects.markDelivering(tenantId, [...ids], at);
-      for (const id of ids) this.delivering.add(id);
+      for (const id of ids) this.delivering.set(id, true);
     }
   }
 
