@@ -55,6 +55,7 @@ import { WebhookQueue } from './webhooks/webhook-queue.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
 import { WebhookService } from './webhooks/webhook.service.js';
 import { SendingDomainService } from './domains/sending-domain.service.js';
+import { PreflightService } from './campaigns/preflight.service.js';
 import { SigningKeys } from './domains/signing-keys.js';
 import { DnsLookup } from './net/dns-lookup.js';
 import { bounceKey } from './delivery/bounce-address.js';
@@ -78,6 +79,7 @@ export interface Container {
   /** Live counters of a campaign (Server-Sent Events). */
   campaignProgress: CampaignProgress;
   localeCoverage: LocaleCoverage;
+  preflight: PreflightService;
   projects: ProjectService;
   contacts: ContactService;
   /** The event log as the API reads it. */
@@ -226,6 +228,14 @@ export function createContainer(database: Database, options: ContainerOptions): 
   });
   const localeCoverage = new LocaleCoverage({ campaigns, templates, audience });
   const signingKeys = new SigningKeys({ domains: repositories.sendingDomains, secretBox });
+  const preflight = new PreflightService({
+    campaigns,
+    templates,
+    projects,
+    domains: repositories.sendingDomains,
+    coverage: localeCoverage,
+    defaultSender: transports.defaultSender,
+  });
   const deliveryStore = new CampaignDeliveryStore({
     transaction,
     messages,
@@ -273,7 +283,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     lastUsed,
     tenants: new TenantService({ tenants, apiKeys, clock }),
     quota,
-    campaigns: new CampaignService({ transaction, eventLog, campaigns, messages, templates, references, clock, pause }),
+    campaigns: new CampaignService({ transaction, eventLog, campaigns, messages, templates, references, clock, pause, preflight }),
     campaignSend: new CampaignSendService({
       transaction,
       eventLog,
@@ -285,6 +295,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       quota,
       fanout,
       coverage: localeCoverage,
+      preflight,
       clock,
       logger,
       pause,
@@ -309,6 +320,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     messageLog: new MessageLog({ campaigns, messages, capture: transports.capture }),
     campaignProgress: new CampaignProgress({ campaigns, clock }, { ...DEFAULTS.progress, ...options.progress }),
     localeCoverage,
+    preflight,
     projects: new ProjectService({ projects, secretBox, clock, outbound }),
     contacts: contactService,
     erasure: new ErasureService({

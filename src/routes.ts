@@ -46,6 +46,7 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
     messageLog: c.messageLog,
     localeCoverage: c.localeCoverage,
     campaignProgress: c.campaignProgress,
+    preflight: c.preflight,
   });
   projectRoutes(app, { projects: c.projects });
   contactRoutes(app, { contacts: c.contacts, contactImporter: c.contactImporter });

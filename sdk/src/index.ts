@@ -263,13 +263,19 @@ function campaignHelpers(api: Client<paths>) {
     get,
     list: (query: { status?: CampaignStatus; page?: number; limit?: number } = {}) =>
       unwrap(api.GET('/campaigns', { params: { query: { page: 1, limit: 20, ...query } } })),
-    /** DRAFT/SCHEDULED → SENDING (202); poll with waitUntilDone. */
-    send: (id: string, options: IdempotencyOptions = {}) =>
+    /** DRAFT/SCHEDULED → SENDING (202); poll with waitUntilDone. `force`: send even though the pre-send check fails (422 PREFLIGHT_FAILED). */
+    send: (id: string, options: IdempotencyOptions & { force?: boolean } = {}) =>
       unwrap(
         api.POST('/campaigns/{id}/send', {
-          params: { path: { id }, header: { 'Idempotency-Key': options.idempotencyKey ?? idempotencyKey() } },
+          params: {
+            path: { id },
+            header: { 'Idempotency-Key': options.idempotencyKey ?? idempotencyKey() },
+            ...(options.force ? { query: { force: true } } : {}),
+          },
         }),
       ),
+    /** The pre-send check: `{checks, ok}`. */
+    preflight: (id: string) => unwrap(api.GET('/campaigns/{id}/preflight', { params: { path: { id } } })),
     update: (id: string, body: UpdateCampaignBody) => unwrap(api.PATCH('/campaigns/{id}', { params: { path: { id } }, body })),
     /** DRAFT → SCHEDULED; `scheduledAt` local to `timezone` when given. */
     schedule: (id: string, body: ScheduleCampaignBody) => unwrap(api.POST('/campaigns/{id}/schedule', { params: { path: { id } }, body })),

@@ -151,7 +151,7 @@ export interface paths {
         put?: never;
         /**
          * Schedule a campaign
-         * @description DRAFT or SCHEDULED → SCHEDULED. A `scheduledAt` without offset is wall-clock time in `timezone` (the body's, else the campaign's, else UTC).
+         * @description DRAFT or SCHEDULED → SCHEDULED. A `scheduledAt` without offset is wall-clock time in `timezone` (the body's, else the campaign's, else UTC). 422 `PREFLIGHT_FAILED` when a pre-send check fails (see `GET /campaigns/{id}/preflight`), unless `force=true`.
          *
          *     Requires an API key with the `campaigns:write` scope.
          */
@@ -195,7 +195,7 @@ export interface paths {
         put?: never;
         /**
          * Send a campaign now
-         * @description DRAFT or SCHEDULED → SENDING; the fan-out and delivery run in the background (poll the campaign). 422 without a published template version; 429 `QUOTA_EXCEEDED` when the audience would pass the quota ceiling.
+         * @description DRAFT or SCHEDULED → SENDING; the fan-out and delivery run in the background (poll the campaign). 422 without a published template version; 429 `QUOTA_EXCEEDED` when the audience would pass the quota ceiling (checked first, never forced); 422 `PREFLIGHT_FAILED` (the failed checks in `details`) when a pre-send check fails, unless `force=true`.
          *
          *     Requires an API key with the `campaigns:write` scope.
          */
@@ -330,6 +330,28 @@ export interface paths {
          *     Requires an API key with the `campaigns:read` scope.
          */
         get: operations["getLocaleCoverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{id}/preflight": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pre-send check
+         * @description The checks send and schedule apply: From domain verified, an unsubscribe link in every variant (fail), one-click unsubscribe, locale coverage, sender project verified or delivering, a test send done. Only `fail` stops a send (422 `PREFLIGHT_FAILED`); `warn` does not.
+         *
+         *     Requires an API key with the `campaigns:read` scope.
+         */
+        get: operations["getCampaignPreflight"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1959,7 +1981,10 @@ export interface operations {
     };
     scheduleCampaign: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Send even though the pre-send check fails (never past the quota) */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 id: string;
@@ -2268,7 +2293,10 @@ export interface operations {
     };
     sendCampaign: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Send even though the pre-send check fails (never past the quota) */
+                force?: boolean;
+            };
             header?: {
                 /** @description Makes a retry safe: within 24 h the first answer is replayed (Idempotent-Replayed: true); the same key with another request is 409 IDEMPOTENCY_KEY_REUSED */
                 "Idempotency-Key"?: string;
@@ -2955,6 +2983,103 @@ export interface operations {
                         /** @description A published variant exists for the locale or its language */
                         hasTemplate: boolean;
                     }[];
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getCampaignPreflight: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        checks: {
+                            /** @enum {string} */
+                            id: "from_domain" | "unsubscribe_link" | "one_click_unsubscribe" | "locale_coverage" | "sender_project" | "test_send";
+                            /** @enum {string} */
+                            status: "ok" | "warn" | "fail";
+                            message: string;
+                        }[];
+                        /** @description No check failed: send and schedule go ahead (warnings do not stop them) */
+                        ok: boolean;
+                    };
                 };
             };
             /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */

@@ -9,6 +9,7 @@ import type { SigningKeys } from '../domains/signing-keys.js';
 import type { EventLog } from '../events/event-log.js';
 import { messageEvent, personalNeedles, scrubText, type NewEvent } from '../events/event-types.js';
 import type { ProjectRepository, ProjectRow } from '../projects/project.repository.js';
+import { LruMap } from '../shared/lru-map.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
 import type { AddressRef, SoftBounceRepository } from '../suppressions/soft-bounce.repository.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
@@ -38,6 +39,9 @@ export interface CampaignDeliveryStoreDeps {
  * batch of outcomes.
  */
 export class CampaignDeliveryStore implements DeliveryStore {
+  /** Campaigns whose project's first delivery is noted already (by this process): about one UPDATE per campaign. */
+  private readonly delivering = new LruMap<string, true>(1000);
+
   constructor(private readonly deps: CampaignDeliveryStoreDeps) {}
 
   async claimDue(owner: string, limit: number, now: Date, leaseMs: number): Promise<ClaimedMessage[]> {
@@ -72,6 +76,26 @@ export class CampaignDeliveryStore implements DeliveryStore {
   async recordOutcomes(owner: string, outcomes: readonly MessageOutcome[], now: Date): Promise<CampaignRef[]> {
     if (outcomes.length === 0) return [];
     const at = now.toISOString();
+    const refs = await this.recordInTransaction(owner, outcomes, at);
+    await this.noteDelivering(outcomes, at);
+    return refs;
+  }
+
+  /** Outside the outcome transaction: a fact for the pre-send check, not part of the outcome. */
+  private async noteDelivering(outcomes: readonly MessageOutcome[], at: string): Promise<void> {
+    const byTenant = new Map<string, Set<string>>();
+    for (const outcome of outcomes) {
+      if (outcome.kind !== 'sent' || this.delivering.get(outcome.campaignId)) continue;
+      const ids = byTenant.get(outcome.tenantId) ?? new Set<string>();
+      byTenant.set(outcome.tenantId, ids.add(outcome.campaignId));
+    }
+    for (const [tenantId, ids] of byTenant) {
+      await this.deps.projects.markDelivering(tenantId, [...ids], at);
+      for (const id of ids) this.delivering.set(id, true);
+    }
+  }
+
+  private async recordInTransaction(owner: string, outcomes: readonly MessageOutcome[], at: string): Promise<CampaignRef[]> {
     return this.deps.transaction(async (trx) => {
       const applied = await this.deps.messages.in(trx).recordOutcomes(owner, outcomes, at);
       const suppressions = this.deps.suppressions.in(trx);

@@ -10,6 +10,7 @@ import type { CampaignRepository, CampaignRow } from './campaign.repository.js';
 import type { Campaign } from './campaign.schemas.js';
 import { startUsingVersion, toCampaign, type CampaignServiceDeps } from './campaign.service.js';
 import type { LocaleCoverage } from './coverage.js';
+import type { PreflightService } from './preflight.service.js';
 import type { FanOut } from './fanout.js';
 import { canPerform } from './lifecycle.js';
 import { campaignEvent } from './campaign-events.js';
@@ -20,6 +21,7 @@ export type CampaignSendDeps = Pick<CampaignServiceDeps, 'transaction' | 'campai
   quota: QuotaService;
   fanout: FanOut;
   coverage: LocaleCoverage;
+  preflight: PreflightService;
   logger: FastifyBaseLogger;
 };
 
@@ -29,12 +31,14 @@ export class CampaignSendService {
 
   /**
    * DRAFT or SCHEDULED → SENDING, after checking the template, the sender and
-   * that the audience fits under the quota ceiling. The fan-out runs in the
+   * that the audience fits under the quota ceiling, then the pre-send check
+   * (422 PREFLIGHT_FAILED on a failed check unless `force`; the quota is
+   * never forced). The fan-out runs in the
    * background; should this process die first, any worker's scheduler picks
    * the campaign up again. The answer names the audience's locales that have
    * no variant of their own (`warnings`).
    */
-  async send(tenantId: string, id: string, mode: KeyMode): Promise<Campaign> {
+  async send(tenantId: string, id: string, mode: KeyMode, force = false): Promise<Campaign> {
     const campaign = await this.load(tenantId, id);
     if (!canPerform('send', campaign.status)) throw invalidState('campaign', campaign.status, 'send');
     await this.deps.references.assertSendable(tenantId, campaign);
@@ -43,7 +47,7 @@ export class CampaignSendService {
       upperBound: () => this.deps.audience.countAll(tenantId),
       exact: () => this.deps.audience.count(tenantId, filter),
     });
-    const warnings = await this.deps.coverage.gaps(tenantId, campaign);
+    const warnings = await this.deps.preflight.enforce(tenantId, campaign, force);
 
     const now = this.deps.clock().toISOString();
     await startUsingVersion(this.deps, tenantId, campaign, 'send', { started_at: now, updated_at: now, send_mode: mode });

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { CampaignsTable, DB } from '../db/schema.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import { allowedFrom, targetOf, type CampaignAction, type CampaignStatus } from './lifecycle.js';
@@ -38,8 +38,13 @@ export class CampaignRepository {
     return new CampaignRepository(trx);
   }
 
-  async insert(row: CampaignRow): Promise<void> {
+  async insert(row: Insertable<CampaignsTable>): Promise<void> {
     await this.db.insertInto('campaigns').values(row).execute();
+  }
+
+  /** A test send delivered a copy (the pre-send check asks). */
+  async recordTestSend(tenantId: string, id: string, at: string): Promise<void> {
+    await this.db.updateTable('campaigns').set({ last_test_send_at: at }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
   }
 
   getById(tenantId: string, id: string): Promise<CampaignRow | undefined> {

@@ -6,11 +6,13 @@ import {
   Campaign,
   CampaignPage,
   CreateCampaignBody,
+  ForceQuery,
   ListCampaignsQuery,
   ListMessagesQuery,
   LocaleCoverageResponse,
   MessagePage,
   MessageParams,
+  PreflightResponse,
   RetryFailedResponse,
   ScheduleCampaignBody,
   TestSendBody,
@@ -22,6 +24,7 @@ import type { LocaleCoverage } from './coverage.js';
 import { formatSse, type CampaignProgress } from './campaign-progress.js';
 import type { CampaignService } from './campaign.service.js';
 import type { MessageLog } from './message-log.service.js';
+import type { PreflightService } from './preflight.service.js';
 import type { TestSendService } from './test-send.service.js';
 
 const errors = {
@@ -45,6 +48,7 @@ export function campaignRoutes(
     messageLog,
     localeCoverage,
     campaignProgress,
+    preflight,
   }: {
     campaigns: CampaignService;
     campaignSend: CampaignSendService;
@@ -52,6 +56,7 @@ export function campaignRoutes(
     messageLog: MessageLog;
     localeCoverage: LocaleCoverage;
     campaignProgress: CampaignProgress;
+    preflight: PreflightService;
   },
 ): void {
   app.post(
@@ -126,14 +131,16 @@ export function campaignRoutes(
       schema: {
         operationId: 'scheduleCampaign',
         summary: 'Schedule a campaign',
-        description: "DRAFT or SCHEDULED → SCHEDULED. A `scheduledAt` without offset is wall-clock time in `timezone` (the body's, else the campaign's, else UTC).",
+        description:
+          "DRAFT or SCHEDULED → SCHEDULED. A `scheduledAt` without offset is wall-clock time in `timezone` (the body's, else the campaign's, else UTC). 422 `PREFLIGHT_FAILED` when a pre-send check fails (see `GET /campaigns/{id}/preflight`), unless `force=true`.",
         tags: ['campaigns'],
         params: IdParams,
+        querystring: ForceQuery,
         body: ScheduleCampaignBody,
         response: { 200: Campaign, ...errors },
       },
     },
-    async (request) => campaigns.schedule(tenantOf(request), request.params.id, request.body, request.principal!.mode),
+    async (request) => campaigns.schedule(tenantOf(request), request.params.id, request.body, request.principal!.mode, request.query.force === true),
   );
 
   app.post(
@@ -159,14 +166,16 @@ export function campaignRoutes(
       schema: {
         operationId: 'sendCampaign',
         summary: 'Send a campaign now',
-        description: 'DRAFT or SCHEDULED → SENDING; the fan-out and delivery run in the background (poll the campaign). 422 without a published template version; 429 `QUOTA_EXCEEDED` when the audience would pass the quota ceiling.',
+        description:
+          'DRAFT or SCHEDULED → SENDING; the fan-out and delivery run in the background (poll the campaign). 422 without a published template version; 429 `QUOTA_EXCEEDED` when the audience would pass the quota ceiling (checked first, never forced); 422 `PREFLIGHT_FAILED` (the failed checks in `details`) when a pre-send check fails, unless `force=true`.',
         tags: ['campaigns'],
         params: IdParams,
+        querystring: ForceQuery,
         response: { 202: Campaign, ...errors },
       },
     },
     async (request, reply) =>
-      reply.status(202).send(await campaignSend.send(tenantOf(request), request.params.id, request.principal!.mode)),
+      reply.status(202).send(await campaignSend.send(tenantOf(request), request.params.id, request.principal!.mode, request.query.force === true)),
   );
 
   app.post(
@@ -318,5 +327,22 @@ export function campaignRoutes(
       },
     },
     async (request) => localeCoverage.forCampaign(tenantOf(request), request.params.id),
+  );
+
+  app.get(
+    '/campaigns/:id/preflight',
+    {
+      config: read,
+      schema: {
+        operationId: 'getCampaignPreflight',
+        summary: 'Pre-send check',
+        description:
+          'The checks send and schedule apply: From domain verified, an unsubscribe link in every variant (fail), one-click unsubscribe, locale coverage, sender project verified or delivering, a test send done. Only `fail` stops a send (422 `PREFLIGHT_FAILED`); `warn` does not.',
+        tags: ['campaigns'],
+        params: IdParams,
+        response: { 200: PreflightResponse, ...errors },
+      },
+    },
+    async (request) => preflight.report(tenantOf(request), request.params.id),
   );
 }

@@ -174,3 +174,22 @@ export const LocaleCoverageResponse = Type.Array(
     hasTemplate: Type.Boolean({ description: 'A published variant exists for the locale or its language' }),
   }),
 );
+
+export const ForceQuery = Type.Object(
+  {
+    force: Type.Optional(Type.Boolean({ description: 'Send even though the pre-send check fails (never past the quota)' })),
+  },
+  { additionalProperties: false },
+);
+export type ForceQuery = Static<typeof ForceQuery>;
+
+export const PreflightResponse = Type.Object({
+  checks: Type.Array(
+    Type.Object({
+      id: StringEnum(['from_domain', 'unsubscribe_link', 'one_click_unsubscribe', 'locale_coverage', 'sender_project', 'test_send'] as const),
+      status: StringEnum(['ok', 'warn', 'fail'] as const),
+      message: Type.String(),
+    }),
+  ),
+  ok: Type.Boolean({ description: 'No check failed: send and schedule go ahead (warnings do not stop them)' }),
+});

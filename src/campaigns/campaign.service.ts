@@ -21,6 +21,7 @@ import type {
 import { canPerform, type CampaignAction } from './lifecycle.js';
 import type { CampaignReferences } from './campaign.references.js';
 import type { KeyMode } from '../auth/api-key.js';
+import type { PreflightService } from './preflight.service.js';
 import { resolveScheduledAt, ScheduleTimeError } from './schedule-time.js';
 import { campaignEvent } from './campaign-events.js';
 
@@ -35,6 +36,8 @@ export interface CampaignServiceDeps {
   clock: Clock;
   /** Race tests hold a request between its check and its write (shared/pause.ts). */
   pause?: Pause;
+  /** The pre-send check, enforced when scheduling (absent: not checked). */
+  preflight?: PreflightService;
 }
 
 /** Drafts and their life before sending: create, read, edit, schedule, cancel. */
@@ -74,6 +77,7 @@ export class CampaignService {
       skipped_opted_out: 0,
       skipped_erased: 0,
       track_opens: columns.track_opens ?? 0,
+      last_test_send_at: null,
       track_clicks: columns.track_clicks ?? 0,
     };
     await this.deps.campaigns.insert(row);
@@ -98,8 +102,8 @@ export class CampaignService {
     return this.apply(tenantId, id, 'update', columns);
   }
 
-  /** Needs a published template; the key's mode (live or test) decides how the campaign will be sent. */
-  async schedule(tenantId: string, id: string, body: ScheduleCampaignBody, mode: KeyMode = 'live'): Promise<Campaign> {
+  /** Needs a published template and a passed pre-send check (unless `force`); the key's mode (live or test) decides how the campaign will be sent. */
+  async schedule(tenantId: string, id: string, body: ScheduleCampaignBody, mode: KeyMode = 'live', force = false): Promise<Campaign> {
     const campaign = await this.load(tenantId, id);
     if (!canPerform('schedule', campaign.status)) throw invalidState('campaign', campaign.status, 'schedule');
     let timezone = campaign.timezone;
@@ -119,6 +123,7 @@ export class CampaignService {
       throw error;
     }
     await this.deps.references.assertSendable(tenantId, campaign);
+    await this.deps.preflight?.enforce(tenantId, campaign, force);
     const at = this.deps.clock().toISOString();
     await startUsingVersion(this.deps, tenantId, campaign, 'schedule', {
       scheduled_at: scheduledAt.toISOString(),

@@ -108,7 +108,8 @@ export class TestSendService {
         const version = variants.find((v) => v.id === chosen.versionId) ?? base;
         const mail = await this.deps.mail.build({
           tenantId,
-          campaign: { id: campaign.id, subject: campaign.subject },
+          campaign: { id: campaign.id, subject: campaign.subject, name: campaign.name },
+          senderId: campaign.project_id ?? 'default',
           version: renderable(version),
           recipient,
           sender: route.sender,
@@ -122,6 +123,7 @@ export class TestSendService {
         results.push({ email, status: 'failed', error: (error as Error).message.slice(0, 500) });
       }
     }
+    if (results.some((r) => r.status === 'sent')) await this.deps.campaigns.recordTestSend(tenantId, campaign.id, this.deps.clock().toISOString());
     return results;
   }
 

@@ -463,11 +463,12 @@ export function registerOperatorCommands(program: Command): void {
     )
     .argument('<id>', 'campaign id')
     .option('-y, --yes', 'send even when some locales have no template variant (no question asked)')
+    .option('--force', 'send even when the pre-send check fails (GET /campaigns/{id}/preflight; never past the quota)')
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: ConnectionFlags & { json?: boolean; yes?: boolean }) => {
+    .action(async (id: string, opts: ConnectionFlags & { json?: boolean; yes?: boolean; force?: boolean }) => {
       const conn = connection(opts);
       await confirmCoverage(conn, id, Boolean(opts.yes));
-      const c = await api<Campaign>(conn, 'POST', `/campaigns/${encodeURIComponent(id)}/send`, {
+      const c = await api<Campaign>(conn, 'POST', `/campaigns/${encodeURIComponent(id)}/send${opts.force ? '?force=true' : ''}`, {
         headers: { 'idempotency-key': globalThis.crypto.randomUUID() },
       });
       if (opts.json) json(c);

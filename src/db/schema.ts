@@ -68,6 +68,8 @@ export interface CampaignsTable {
   /** Open and click tracking, switched on per campaign (0/1). */
   track_opens: Generated<number>;
   track_clicks: Generated<number>;
+  /** The last test send (`POST /campaigns/{id}/test`) that delivered a copy. */
+  last_test_send_at: string | null;
 }
 
 export interface MessagesTable {
@@ -150,6 +152,11 @@ export interface ProjectsTable {
   rate_limit_per_second: number | null;
   created_at: string;
   updated_at: string;
+  /** The last SMTP verify: when, and 1 if it succeeded (the pre-send check). */
+  last_verify_at: string | null;
+  last_verify_ok: number | null;
+  /** When the project's first email was delivered (SENT). */
+  first_delivered_at: string | null;
 }
 
 export interface ContactsTable {

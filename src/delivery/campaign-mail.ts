@@ -15,7 +15,9 @@ export interface Recipient {
 
 export interface CampaignMailInput {
   tenantId: string;
-  campaign: { id: string; subject: string | null };
+  campaign: { id: string; subject: string | null; name?: string | null };
+  /** The sending project's id, or `default` (the server's transport): the last field of Feedback-ID. */
+  senderId?: string;
   /** The variant locale routing chose for this recipient. */
   version: RenderableVersion;
   recipient: Recipient;
@@ -75,6 +77,13 @@ export class CampaignMailBuilder {
       sender: input.sender,
       rendered,
       unsubscribeUrl,
+      list: {
+        tenantId: input.tenantId,
+        campaignId: campaign.id,
+        campaignName: campaign.name ?? null,
+        senderId: input.senderId ?? 'default',
+        stream: input.test ? 'test' : 'campaign',
+      },
       ...(input.test ? { subjectPrefix: '[Test] ' } : {}),
     });
     const key = signingKeyFor(input.sender.fromEmail, input.signingKeys ?? []);

@@ -1,6 +1,17 @@
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { RenderedEmail } from '../templates/render.js';
 
+/** What names the list and the mail stream of a campaign email (List-Id, Feedback-ID). */
+export interface ListIdentity {
+  tenantId: string;
+  campaignId: string;
+  /** Tenant-controlled: the List-Id description. */
+  campaignName: string | null;
+  /** The project that sends (its id), or `default` for the server's transport. */
+  senderId: string;
+  stream: 'campaign' | 'test';
+}
+
 export interface Sender {
   fromEmail: string;
   fromName: string | null;
@@ -20,14 +31,16 @@ export function composeEmail(input: {
   rendered: RenderedEmail;
   unsubscribeUrl: string | null;
   subjectPrefix?: string;
+  list?: ListIdentity;
 }): Mail.Options {
   const { sender, rendered } = input;
   const domain = sender.fromEmail.split('@')[1] ?? 'mailingcore.invalid';
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | { prepared: true; value: string }> = {};
   if (input.unsubscribeUrl) {
     headers['List-Unsubscribe'] = `<${input.unsubscribeUrl}>`;
     headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
   }
+  if (input.list) Object.assign(headers, listHeaders(input.list, domain));
   return {
     from: sender.fromName ? { name: sender.fromName, address: sender.fromEmail } : sender.fromEmail,
     ...(sender.replyTo ? { replyTo: sender.replyTo } : {}),
@@ -38,6 +51,54 @@ export function composeEmail(input: {
     messageId: `<${input.messageKey}@${domain}>`,
     headers,
   };
+}
+
+/**
+ * The bulk-sender headers (docs/DELIVERABILITY.md): one `List-Id` per tenant
+ * and From domain (RFC 2919; the tenant's contacts are its one list, a
+ * campaign's filter is a segment of it), Gmail's `Feedback-ID`
+ * (`campaign:tenant:stream:sender`, the sender id last as Gmail asks) and
+ * `Precedence: bulk` (RFC 3834 auto-responders stay quiet). The ids are ours
+ * (UUIDs); the only tenant text is the description, passed already encoded.
+ */
+export function listHeaders(list: ListIdentity, fromDomain: string): Record<string, string | { prepared: true; value: string }> {
+  const listId = `<${listIdLabel(list.tenantId, fromDomain)}>`;
+  const description = list.campaignName ? phrase(list.campaignName) : '';
+  return {
+    'List-Id': { prepared: true, value: description ? `${description} ${listId}` : listId },
+    // Prepared: folding would put a space inside the id (about 120 characters).
+    'Feedback-ID': { prepared: true, value: `${headerToken(list.campaignId)}:${headerToken(list.tenantId)}:${list.stream}:${headerToken(list.senderId)}` },
+    Precedence: 'bulk',
+  };
+}
+
+/** `t-<tenant id>.<from domain>`: a dot-atom under a domain the sender controls (RFC 2919 §2). */
+export function listIdLabel(tenantId: string, fromDomain: string): string {
+  const domain = fromDomain.toLowerCase().replace(/[^a-z0-9.-]/g, '') || 'mailingcore.invalid';
+  return `t-${headerToken(tenantId).toLowerCase()}.${domain}`;
+}
+
+const headerToken = (value: string): string => value.replace(/[^A-Za-z0-9._-]/g, '');
+
+/**
+ * A display phrase safe in a header: control characters (CR/LF included)
+ * dropped, at most 64 characters; printable ASCII as a quoted string,
+ * anything else as RFC 2047 encoded words folded onto their own lines.
+ */
+export function phrase(name: string): string {
+  const clean = [...name.replace(/[\x00-\x1f\x7f]+/g, ' ').trim()].slice(0, 64).join('');
+  if (/^[\x20-\x7e]*$/.test(clean)) return `"${clean.replace(/(["\\])/g, '\\$1')}"`;
+  const words: string[] = [];
+  let chunk = '';
+  for (const ch of clean) {
+    if (Buffer.byteLength(chunk + ch) > 45) {
+      words.push(chunk);
+      chunk = '';
+    }
+    chunk += ch;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((w) => `=?UTF-8?B?${Buffer.from(w).toString('base64')}?=`).join('\r\n ');
 }
 
 /**

@@ -26,6 +26,8 @@ export interface ClaimedMessage {
   contactAttributes: Record<string, unknown>;
   suppressed: boolean;
   campaignSubject: string | null;
+  /** Describes the list in `List-Id` (absent from stores that do not read it). */
+  campaignName?: string;
   campaignProjectId: string | null;
   /** The campaign only reaches opted-in contacts (the audience rule; false when its filter targets optIn: false). */
   campaignRequiresOptIn: boolean;

@@ -21,6 +21,8 @@ export const SIGNED_HEADERS = [
   'Message-ID',
   'List-Unsubscribe',
   'List-Unsubscribe-Post',
+  'List-Id',
+  'Feedback-ID',
   'Reply-To',
   'MIME-Version',
   'Content-Type',

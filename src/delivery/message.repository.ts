@@ -140,7 +140,7 @@ export class MessageRepository {
         'm.id', 'm.tenant_id', 'm.campaign_id', 'm.contact_id', 'm.email', 'm.locale', 'm.template_version_id', 'm.attempts',
         'c.id as c_id', 'c.locale as c_locale', 'c.external_id as c_external_id', 'c.opt_in as c_opt_in', 'c.attributes as c_attributes',
         's.email as s_email',
-        'cp.subject as cp_subject', 'cp.project_id as cp_project_id', 'cp.audience_filter as cp_audience_filter', 'cp.send_mode as cp_send_mode',
+        'cp.subject as cp_subject', 'cp.name as cp_name', 'cp.project_id as cp_project_id', 'cp.audience_filter as cp_audience_filter', 'cp.send_mode as cp_send_mode',
         'cp.status as cp_status', 'cp.track_opens as cp_track_opens', 'cp.track_clicks as cp_track_clicks',
       ])
       .where('m.id', 'in', ids)
@@ -163,6 +163,7 @@ export class MessageRepository {
       contactAttributes: parseJsonObject(r.c_attributes),
       suppressed: r.s_email !== null,
       campaignSubject: r.cp_subject,
+      campaignName: r.cp_name,
       campaignProjectId: r.cp_project_id,
       campaignAudienceFilter: r.cp_audience_filter,
       campaignSendMode: r.cp_send_mode,

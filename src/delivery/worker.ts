@@ -224,7 +224,8 @@ export class DeliveryWorker {
       route = this.deps.routes.route(project, m.campaignSendMode === 'test');
       mail = await this.deps.mail.build({
         tenantId: m.tenantId,
-        campaign: { id: m.campaignId, subject: m.campaignSubject },
+        campaign: { id: m.campaignId, subject: m.campaignSubject, name: m.campaignName ?? null },
+        senderId: m.campaignProjectId ?? 'default',
         version,
         recipient: {
           email: m.email,

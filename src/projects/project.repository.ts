@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import { UNFINISHED_CAMPAIGN_STATUSES } from '../db/enums.js';
 import type { DB, ProjectsTable } from '../db/schema.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
@@ -9,7 +9,7 @@ export type ProjectPatch = Omit<Updateable<ProjectsTable>, 'id' | 'tenant_id' | 
 export class ProjectRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  async insert(row: ProjectRow): Promise<void> {
+  async insert(row: Insertable<ProjectsTable>): Promise<void> {
     await this.db.insertInto('projects').values(row).execute();
   }
 
@@ -41,6 +41,36 @@ export class ProjectRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  /** The outcome of an SMTP verify, for the pre-send check. */
+  async recordVerify(tenantId: string, id: string, ok: boolean, at: string): Promise<void> {
+    await this.db
+      .updateTable('projects')
+      .set({ last_verify_at: at, last_verify_ok: ok ? 1 : 0 })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Notes the first delivery of the projects these live campaigns send through (once: later calls change nothing). */
+  async markDelivering(tenantId: string, campaignIds: readonly string[], at: string): Promise<void> {
+    if (campaignIds.length === 0) return;
+    await this.db
+      .updateTable('projects')
+      .set({ first_delivered_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('first_delivered_at', 'is', null)
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('campaigns')
+          .select('campaigns.project_id')
+          .where('campaigns.tenant_id', '=', tenantId)
+          .where('campaigns.id', 'in', [...campaignIds])
+          .where('campaigns.send_mode', '=', 'live')
+          .where('campaigns.project_id', 'is not', null),
+      )
+      .execute();
   }
 
   /**

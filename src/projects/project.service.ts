@@ -96,6 +96,9 @@ export class ProjectService {
       rate_limit_per_second: input.rate_limit_per_second ?? null,
       created_at: now,
       updated_at: now,
+      last_verify_at: null,
+      last_verify_ok: null,
+      first_delivered_at: null,
     };
     await this.deps.projects.insert(row);
     return toProject(row);
@@ -165,7 +168,9 @@ export class ProjectService {
       user: row.smtp_user,
       pass,
     };
-    return (this.deps.verifySmtp ?? verifySmtp)(settings, this.policy);
+    const result = await (this.deps.verifySmtp ?? verifySmtp)(settings, this.policy);
+    await this.deps.projects.recordVerify(tenantId, id, result.ok, this.deps.clock().toISOString());
+    return result;
   }
 
   /** 422 HOST_NOT_ALLOWED for a host the outbound policy refuses; a name that does not resolve now is accepted. */

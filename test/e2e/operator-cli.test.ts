@@ -212,6 +212,21 @@ describe('mailingcore operator commands', { timeout: 120_000 }, () => {
     expect(sent.stdout.trim()).toBe(`campaign ${campaign.id} is SENDING`);
   });
 
+  it('send: a failed pre-send check is the API error on one line; --force sends anyway', async () => {
+    const template = await api('POST', '/templates', { name: 'No link', locale: 'en', subject: 'Hi', htmlBody: '<p>Hi, no way out</p>' });
+    const noLink = template.versions[0].id as string;
+    await api('POST', `/templates/${template.id}/versions/${noLink}/publish`);
+    const campaign = await api('POST', '/campaigns', { name: 'No link', templateVersionId: noLink, audienceFilter: { attributes: { first_name: 'C1' } } });
+    const refused = cli(['campaigns', 'send', campaign.id, '--yes']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^mailingcore: PREFLIGHT_FAILED: /m);
+    expect((await api('GET', `/campaigns/${campaign.id}`)).status).toBe('DRAFT');
+
+    const forced = cli(['campaigns', 'send', campaign.id, '--yes', '--force']);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(forced.stdout.trim()).toBe(`campaign ${campaign.id} is SENDING`);
+  });
+
   it('watch --json prints the final campaign as JSON after the progress lines', async () => {
     const campaign = await api('POST', '/campaigns', { name: 'Json watch', templateVersionId: versionId });
     await api('POST', `/campaigns/${campaign.id}/send`);

@@ -113,6 +113,14 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
     expect((await client.templates.preview(template.id, versionId, { data: { first_name: 'Zoe' } })).subject).toBe('Hi Zoe');
     expect((await client.templates.list()).data.map((t) => t.id)).toContain(template.id);
 
+    // This template has no unsubscribe link: the pre-send check fails, force sends anyway.
+    const noLink = await client.campaigns.create({ name: 'No link', templateVersionId: versionId, audienceFilter: { locale: 'de' } });
+    const preflight = await client.campaigns.preflight(noLink.id);
+    expect(preflight.ok).toBe(false);
+    expect(preflight.checks.find((c) => c.id === 'unsubscribe_link')?.status).toBe('fail');
+    await expect(client.campaigns.send(noLink.id)).rejects.toMatchObject({ status: 422, code: 'PREFLIGHT_FAILED' });
+    expect((await client.campaigns.send(noLink.id, { force: true })).status).toBe('SENDING');
+
     const project = await client.projects.create({
       name: 'Nowhere',
       fromEmail: 'news@example.com',

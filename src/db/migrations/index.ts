@@ -17,6 +17,7 @@ import { webhookPendingOrderIndex } from './0014_webhook_pending_order_index.js'
 import { softBounceRuns } from './0015_soft_bounce_runs.js';
 import { sendingDomains } from './0016_sending_domains.js';
 import { inboundReports } from './0018_inbound_reports.js';
+import { preflight } from './0019_preflight.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -38,5 +39,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261130_0015_soft_bounce_runs': softBounceRuns(dialect),
     '20261130_0016_sending_domains': sendingDomains(dialect),
     '20261130_0018_inbound_reports': inboundReports(dialect),
+    '20261130_0019_preflight': preflight(dialect),
   };
 }
