@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLogOf } from '../../src/events/event-log.js';
 import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
 import { FanOut } from '../../src/campaigns/fanout.js';
+import { CampaignPauses } from '../../src/campaigns/campaign-pause.js';
+import { DEFAULTS } from '../../src/config.js';
 import { openDatabase, transactionOf, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createTestDatabase, DIALECTS } from '../helpers/databases.js';
@@ -36,6 +38,8 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
       transaction,
       eventLog: eventLogOf(repos),
       softBounceLimit: 3,
+      pauses: new CampaignPauses({ ...repos, stats: repos.campaignStats, transaction, eventLog: eventLogOf(repos) }),
+      breaker: DEFAULTS.breaker,
       signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('pipeline-test-secret') }),
     });
   });
