@@ -173,11 +173,55 @@ export interface paths {
         put?: never;
         /**
          * Cancel a campaign
-         * @description DRAFT, SCHEDULED or SENDING → CANCELLED; a sending campaign's queued messages are cancelled with it. No body.
+         * @description DRAFT, SCHEDULED, SENDING or PAUSED → CANCELLED; a sending or paused campaign's queued messages are cancelled with it. No body.
          *
          *     Requires an API key with the `campaigns:write` scope.
          */
         post: operations["cancelCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a sending campaign
+         * @description SENDING → PAUSED (`pausedReason: "manual"`): nothing more is sent; queued messages wait and emails in flight go back to the queue. The circuit breaker pauses a campaign the same way when its hard-bounce or complaint rate passes the line. 409 from any other status. No body.
+         *
+         *     Requires an API key with the `campaigns:write` scope.
+         */
+        post: operations["pauseCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused campaign
+         * @description PAUSED → SENDING: its queued messages are due at once, each recipient still mailed at most once. After a circuit-breaker pause the breaker judges only what is sent from now on. 409 from any other status. No body.
+         *
+         *     Requires an API key with the `campaigns:write` scope.
+         */
+        post: operations["resumeCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -972,6 +1016,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/domains": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List sending domains
+         * @description By name, cursor-paginated.
+         *
+         *     Requires an API key with the `domains:read` scope.
+         */
+        get: operations["listDomains"];
+        put?: never;
+        /**
+         * Add a sending domain
+         * @description Generates an RSA-2048 DKIM key pair (the private key is sealed at rest and never answered) and lists the DNS `records` to publish (docs/DELIVERABILITY.md). 422 `INVALID_DOMAIN` for a name that is not a domain, 422 `PUBLIC_SUFFIX` for a bare public suffix (`co.uk`, `github.io`), 409 `DOMAIN_EXISTS` when the tenant has it already.
+         *
+         *     Requires an API key with the `domains:write` scope.
+         */
+        post: operations["createDomain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/domains/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a sending domain
+         * @description Requires an API key with the `domains:read` scope.
+         */
+        get: operations["getDomain"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a sending domain
+         * @description Its keys are deleted; DNS is not touched. 409 `DOMAIN_IN_USE` while a SENDING campaign sends From the domain.
+         *
+         *     Requires an API key with the `domains:write` scope.
+         */
+        delete: operations["deleteDomain"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/domains/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a sending domain’s DNS records
+         * @description Looks the records up now (DNS_SERVERS) and answers each check `VALID`, `PENDING` (missing, or DNS did not answer) or `FAILED` (published but wrong), with the reason. The domain is VERIFIED — its mail is DKIM-signed — when DKIM and SPF or the return path are VALID. A rotation’s new key that verifies starts signing.
+         *
+         *     Requires an API key with the `domains:write` scope.
+         */
+        post: operations["verifyDomain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/domains/{id}/rotate-dkim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a DKIM key rotation
+         * @description A new key under the next selector (`mc1` → `mc2`), listed as the `nextDkim` record. The current key signs until verify finds the new record; then the new one signs and the old record may be removed. 409 `ROTATION_PENDING` while one is under way.
+         *
+         *     Requires an API key with the `domains:write` scope.
+         */
+        post: operations["rotateDomainDkim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/contacts/import": {
         parameters: {
             query?: never;
@@ -1153,7 +1295,7 @@ export interface operations {
     listCampaigns: {
         parameters: {
             query: {
-                status?: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                status?: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
                 /** @description Page number, from 1 */
                 page: number;
                 /** @description Items per page (1–100) */
@@ -1194,7 +1336,8 @@ export interface operations {
                                 clicks: boolean;
                             };
                             /** @enum {string} */
-                            status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                            status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                            pausedReason: string | null;
                             scheduledAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
@@ -1395,7 +1538,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -1550,7 +1694,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -1743,7 +1888,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -1906,7 +2052,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -2061,7 +2208,302 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
+                        scheduledAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        cancelledAt: string | null;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                        counters: {
+                            /** @description Contacts the audience matched when the campaign started */
+                            total: number;
+                            /** @description Messages waiting or in flight */
+                            queued: number;
+                            sent: number;
+                            failed: number;
+                            cancelled: number;
+                            skipped: {
+                                /** @description Not queued: over the monthly quota ceiling */
+                                quota: number;
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
+                                suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
+                            };
+                        };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    pauseCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        templateVersionId: string | null;
+                        subject: string | null;
+                        audienceFilter: {
+                            /** @description BCP 47 tag, e.g. en or es-MX */
+                            locale?: string;
+                            optIn?: boolean;
+                            projectId?: string;
+                            /** @description Each key must equal the given value (string, number or boolean) */
+                            attributes?: {
+                                [key: string]: string | number | boolean;
+                            };
+                        } | null;
+                        projectId: string | null;
+                        timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
+                        /** @enum {string} */
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
+                        scheduledAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        cancelledAt: string | null;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                        counters: {
+                            /** @description Contacts the audience matched when the campaign started */
+                            total: number;
+                            /** @description Messages waiting or in flight */
+                            queued: number;
+                            sent: number;
+                            failed: number;
+                            cancelled: number;
+                            skipped: {
+                                /** @description Not queued: over the monthly quota ceiling */
+                                quota: number;
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
+                                suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
+                            };
+                        };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    resumeCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        templateVersionId: string | null;
+                        subject: string | null;
+                        audienceFilter: {
+                            /** @description BCP 47 tag, e.g. en or es-MX */
+                            locale?: string;
+                            optIn?: boolean;
+                            projectId?: string;
+                            /** @description Each key must equal the given value (string, number or boolean) */
+                            attributes?: {
+                                [key: string]: string | number | boolean;
+                            };
+                        } | null;
+                        projectId: string | null;
+                        timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
+                        /** @enum {string} */
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -2210,7 +2652,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -2725,7 +3168,8 @@ export interface operations {
                                 clicks: boolean;
                             };
                             /** @enum {string} */
-                            status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                            status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                            pausedReason: string | null;
                             scheduledAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
@@ -5663,7 +6107,7 @@ export interface operations {
     listEvents: {
         parameters: {
             query: {
-                type?: "email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "webhook.endpoint_disabled";
+                type?: "email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "campaign.paused" | "campaign.resumed" | "webhook.endpoint_disabled";
                 campaignId?: string;
                 contactId?: string;
                 /** @description Only events at or after this time. */
@@ -6048,7 +6492,7 @@ export interface operations {
                     /** @description Where deliveries are POSTed: https (http only with WEBHOOK_ALLOW_PRIVATE), no credentials, a host outbound connections may reach. */
                     url: string;
                     /** @description The event types to receive (duplicates are ignored). */
-                    events: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "webhook.endpoint_disabled")[];
+                    events: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "campaign.paused" | "campaign.resumed" | "webhook.endpoint_disabled")[];
                     /** @description The signing secret (at least 32 printable characters); generated (`whsec_…`) when omitted. */
                     secret?: string;
                 };
@@ -6315,7 +6759,7 @@ export interface operations {
                     /** @description Where deliveries are POSTed: https (http only with WEBHOOK_ALLOW_PRIVATE), no credentials, a host outbound connections may reach. */
                     url?: string;
                     /** @description The event types to receive (duplicates are ignored). */
-                    events?: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "webhook.endpoint_disabled")[];
+                    events?: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "campaign.paused" | "campaign.resumed" | "webhook.endpoint_disabled")[];
                 };
             };
         };
@@ -6721,6 +7165,650 @@ export interface operations {
                         lastError: string | null;
                         nextAttemptAt: string | null;
                         deliveredAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listDomains: {
+        parameters: {
+            query: {
+                limit: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            name: string;
+                            /**
+                             * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                             * @enum {string}
+                             */
+                            status: "PENDING" | "VERIFIED" | "FAILED";
+                            /** @description The selector that signs. */
+                            selector: string;
+                            nextSelector: string | null;
+                            records: {
+                                /**
+                                 * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                                 * @enum {string}
+                                 */
+                                purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                                /** @enum {string} */
+                                type: "TXT" | "MX";
+                                host: string;
+                                /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                                value: string;
+                                /** @enum {string} */
+                                status: "VALID" | "PENDING" | "FAILED";
+                            }[];
+                            verifiedAt: string | null;
+                            checkedAt: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        meta: {
+                            limit: number;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The domain mail is sent From (IDNs are stored as punycode): a registrable domain or a subdomain of one, never a bare public suffix. */
+                    name: string;
+                    /** @description The DKIM selector (default `mc1`). */
+                    selector?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /**
+                         * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                         * @enum {string}
+                         */
+                        status: "PENDING" | "VERIFIED" | "FAILED";
+                        /** @description The selector that signs. */
+                        selector: string;
+                        nextSelector: string | null;
+                        records: {
+                            /**
+                             * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                             * @enum {string}
+                             */
+                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                            /** @enum {string} */
+                            type: "TXT" | "MX";
+                            host: string;
+                            /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                            value: string;
+                            /** @enum {string} */
+                            status: "VALID" | "PENDING" | "FAILED";
+                        }[];
+                        verifiedAt: string | null;
+                        checkedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /**
+                         * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                         * @enum {string}
+                         */
+                        status: "PENDING" | "VERIFIED" | "FAILED";
+                        /** @description The selector that signs. */
+                        selector: string;
+                        nextSelector: string | null;
+                        records: {
+                            /**
+                             * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                             * @enum {string}
+                             */
+                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                            /** @enum {string} */
+                            type: "TXT" | "MX";
+                            host: string;
+                            /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                            value: string;
+                            /** @enum {string} */
+                            status: "VALID" | "PENDING" | "FAILED";
+                        }[];
+                        verifiedAt: string | null;
+                        checkedAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    verifyDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "PENDING" | "VERIFIED" | "FAILED";
+                        /** @enum {string} */
+                        spfStatus: "VALID" | "PENDING" | "FAILED";
+                        spfReason: string | null;
+                        /** @enum {string} */
+                        dkimStatus: "VALID" | "PENDING" | "FAILED";
+                        dkimReason: string | null;
+                        /** @enum {string} */
+                        dmarcStatus: "VALID" | "PENDING" | "FAILED";
+                        dmarcReason: string | null;
+                        /** @enum {string} */
+                        returnPathStatus: "VALID" | "PENDING" | "FAILED";
+                        returnPathReason: string | null;
+                        nextDkimStatus: ("VALID" | "PENDING" | "FAILED") | null;
+                        nextDkimReason: string | null;
+                        domain: {
+                            id: string;
+                            name: string;
+                            /**
+                             * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                             * @enum {string}
+                             */
+                            status: "PENDING" | "VERIFIED" | "FAILED";
+                            /** @description The selector that signs. */
+                            selector: string;
+                            nextSelector: string | null;
+                            records: {
+                                /**
+                                 * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                                 * @enum {string}
+                                 */
+                                purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                                /** @enum {string} */
+                                type: "TXT" | "MX";
+                                host: string;
+                                /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                                value: string;
+                                /** @enum {string} */
+                                status: "VALID" | "PENDING" | "FAILED";
+                            }[];
+                            verifiedAt: string | null;
+                            checkedAt: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rotateDomainDkim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /**
+                         * @description VERIFIED (mail From it is DKIM-signed) once DKIM and SPF or the return path are VALID.
+                         * @enum {string}
+                         */
+                        status: "PENDING" | "VERIFIED" | "FAILED";
+                        /** @description The selector that signs. */
+                        selector: string;
+                        nextSelector: string | null;
+                        records: {
+                            /**
+                             * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                             * @enum {string}
+                             */
+                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                            /** @enum {string} */
+                            type: "TXT" | "MX";
+                            host: string;
+                            /** @description For `spf` and `dmarc` a suggestion: a record of your own that passes verify is fine. For MX, `<priority> <exchange>`. */
+                            value: string;
+                            /** @enum {string} */
+                            status: "VALID" | "PENDING" | "FAILED";
+                        }[];
+                        verifiedAt: string | null;
+                        checkedAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
