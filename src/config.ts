@@ -110,6 +110,8 @@ export const DEFAULTS = {
   testSendsPerHour: 50,
   /** Soft bounces in a row, across campaigns, after which an address is suppressed (`bounce`) (SOFT_BOUNCE_LIMIT). */
   softBounceLimit: 3,
+  /** The circuit breaker (campaigns/circuit-breaker.ts): BREAKER_BOUNCE_RATE, BREAKER_COMPLAINT_RATE, BREAKER_MIN_SENT. */
+  breaker: { bounceRate: 0.05, complaintRate: 0.003, minSent: 1000 } satisfies BreakerSettings,
   /** Domain verification's DNS look-ups: each must answer within this. */
   dns: { timeoutMs: 5000 },
   /** GET /campaigns/{id}/progress: one read and one event per second; streams per tenant and process. */
@@ -119,6 +121,16 @@ export const DEFAULTS = {
   port: 3000,
   host: '127.0.0.1',
 } as const;
+
+/** When the circuit breaker pauses a sending campaign (campaigns/circuit-breaker.ts). */
+export interface BreakerSettings {
+  /** Hard bounces / (sent + bounced) above which the campaign is paused (BREAKER_BOUNCE_RATE, a fraction: 0.05 = 5 %). */
+  bounceRate: number;
+  /** Complaints / (sent + bounced) above which the campaign is paused (BREAKER_COMPLAINT_RATE: 0.003 = 0.3 %, Gmail's line). */
+  complaintRate: number;
+  /** No judgement before this many emails were sent or bounced: a few early bounces are noise (BREAKER_MIN_SENT). */
+  minSent: number;
+}
 
 export interface Config {
   database: DatabaseConfig;
@@ -142,6 +154,8 @@ export interface Config {
   testSendsPerHour: number;
   /** Soft bounces in a row, across campaigns, that suppress an address (SOFT_BOUNCE_LIMIT). */
   softBounceLimit: number;
+  /** When a sending campaign is paused for its bounces or complaints (BREAKER_*). */
+  breaker: BreakerSettings;
   redisUrl: string | undefined;
   /** How long an API process trusts a verified key without looking it up again: a revocation elsewhere takes this long. */
   apiKeyCacheMs: number;
@@ -221,6 +235,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   };
   const testSendsPerHour = parsePositiveInt('TEST_SENDS_PER_HOUR', env.TEST_SENDS_PER_HOUR, DEFAULTS.testSendsPerHour, 100_000);
   const softBounceLimit = parsePositiveInt('SOFT_BOUNCE_LIMIT', env.SOFT_BOUNCE_LIMIT, DEFAULTS.softBounceLimit, 1000);
+  const breaker: BreakerSettings = {
+    bounceRate: parseRate('BREAKER_BOUNCE_RATE', env.BREAKER_BOUNCE_RATE, DEFAULTS.breaker.bounceRate),
+    complaintRate: parseRate('BREAKER_COMPLAINT_RATE', env.BREAKER_COMPLAINT_RATE, DEFAULTS.breaker.complaintRate),
+    minSent: parsePositiveInt('BREAKER_MIN_SENT', env.BREAKER_MIN_SENT, DEFAULTS.breaker.minSent, 100_000_000),
+  };
   const redisUrl = parseRedisUrl(env.REDIS_URL);
   const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, DEFAULTS.apiKeyCacheMs, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
@@ -262,7 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   const logFormat = parseLogFormat(env.LOG_FORMAT, stdoutIsTTY);
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
-    sending, rateLimit, testSendsPerHour, softBounceLimit, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
+    sending, rateLimit, testSendsPerHour, softBounceLimit, breaker, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
     webhooks, eventsRetentionDays, dnsServers, bounceDomain, inbound,
   };
 }
@@ -362,6 +381,17 @@ function parseBounded(name: string, raw: string | undefined, fallback: number, m
   if (!value) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${value}")`);
+  return n;
+}
+
+/** A fraction from 0 (exclusive) to 1: `0.05` is 5 %. */
+function parseRate(name: string, raw: string | undefined, fallback: number): number {
+  const value = raw?.trim();
+  if (!value) return fallback;
+  const n = Number(value);
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value) || n <= 0 || n > 1) {
+    throw new ConfigError(`${name} must be a fraction above 0 and at most 1, e.g. 0.05 for 5 % (got "${value}")`);
+  }
   return n;
 }
 

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { ApiKeyService } from './auth/api-key.service.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { CampaignDeliveryStore } from './campaigns/campaign-delivery.store.js';
+import { CampaignPauses } from './campaigns/campaign-pause.js';
 import { CampaignProgress, type CampaignProgressOptions } from './campaigns/campaign-progress.js';
 import { CampaignReferences } from './campaigns/campaign.references.js';
 import { CampaignSendService } from './campaigns/campaign-send.service.js';
@@ -14,7 +15,7 @@ import { LocaleCoverage } from './campaigns/coverage.js';
 import { FanOut } from './campaigns/fanout.js';
 import { MessageLog } from './campaigns/message-log.service.js';
 import { TestSendService } from './campaigns/test-send.service.js';
-import { DEFAULTS, type SendingPolicy, type TrackingSettings, type WebhookSettings } from './config.js';
+import { DEFAULTS, type BreakerSettings, type SendingPolicy, type TrackingSettings, type WebhookSettings } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
 import { ErasureService } from './erasure/erasure.service.js';
@@ -155,6 +156,8 @@ export interface ContainerOptions {
   testSendsPerHour?: number;
   /** Soft bounces in a row that suppress an address (SOFT_BOUNCE_LIMIT; default DEFAULTS.softBounceLimit). */
   softBounceLimit?: number;
+  /** When the circuit breaker pauses a campaign (BREAKER_*; default DEFAULTS.breaker). */
+  breaker?: Partial<BreakerSettings>;
   /** The progress stream's interval and per-tenant cap (default DEFAULTS.progress). */
   progress?: Partial<CampaignProgressOptions>;
   /** Tracking hits' batching and the machine-open window (TRACKING_*; default DEFAULTS.tracking). */
@@ -236,6 +239,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     coverage: localeCoverage,
     defaultSender: transports.defaultSender,
   });
+  const pauses = new CampaignPauses({ transaction, campaigns, messages, stats: repositories.campaignStats, eventLog });
   const deliveryStore = new CampaignDeliveryStore({
     transaction,
     messages,
@@ -243,6 +247,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
     suppressions,
     softBounces: repositories.softBounces,
     softBounceLimit: options.softBounceLimit ?? DEFAULTS.softBounceLimit,
+    pauses,
+    breaker: { ...DEFAULTS.breaker, ...options.breaker },
     templates,
     projects,
     eventLog,
@@ -283,7 +289,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     lastUsed,
     tenants: new TenantService({ tenants, apiKeys, clock }),
     quota,
-    campaigns: new CampaignService({ transaction, eventLog, campaigns, messages, templates, references, clock, pause, preflight }),
+    campaigns: new CampaignService({ transaction, eventLog, campaigns, messages, templates, references, clock, pause, preflight, pauses }),
     campaignSend: new CampaignSendService({
       transaction,
       eventLog,

@@ -89,6 +89,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     rateLimit: config.rateLimit,
     testSendsPerHour: config.testSendsPerHour,
     softBounceLimit: config.softBounceLimit,
+    breaker: config.breaker,
     redisUrl: config.redisUrl,
     apiKeyCacheMs: config.apiKeyCacheMs,
     sending: config.sending,

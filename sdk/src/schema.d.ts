@@ -173,11 +173,55 @@ export interface paths {
         put?: never;
         /**
          * Cancel a campaign
-         * @description DRAFT, SCHEDULED or SENDING → CANCELLED; a sending campaign's queued messages are cancelled with it. No body.
+         * @description DRAFT, SCHEDULED, SENDING or PAUSED → CANCELLED; a sending or paused campaign's queued messages are cancelled with it. No body.
          *
          *     Requires an API key with the `campaigns:write` scope.
          */
         post: operations["cancelCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a sending campaign
+         * @description SENDING → PAUSED (`pausedReason: "manual"`): nothing more is sent; queued messages wait and emails in flight go back to the queue. The circuit breaker pauses a campaign the same way when its hard-bounce or complaint rate passes the line. 409 from any other status. No body.
+         *
+         *     Requires an API key with the `campaigns:write` scope.
+         */
+        post: operations["pauseCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused campaign
+         * @description PAUSED → SENDING: its queued messages are due at once, each recipient still mailed at most once. After a circuit-breaker pause the breaker judges only what is sent from now on. 409 from any other status. No body.
+         *
+         *     Requires an API key with the `campaigns:write` scope.
+         */
+        post: operations["resumeCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1273,7 +1317,7 @@ export interface operations {
     listCampaigns: {
         parameters: {
             query: {
-                status?: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                status?: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
                 /** @description Page number, from 1 */
                 page: number;
                 /** @description Items per page (1–100) */
@@ -1314,7 +1358,8 @@ export interface operations {
                                 clicks: boolean;
                             };
                             /** @enum {string} */
-                            status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                            status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                            pausedReason: string | null;
                             scheduledAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
@@ -1515,7 +1560,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -1670,7 +1716,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -1863,7 +1910,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -2029,7 +2077,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -2184,7 +2233,302 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
+                        scheduledAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        cancelledAt: string | null;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                        counters: {
+                            /** @description Contacts the audience matched when the campaign started */
+                            total: number;
+                            /** @description Messages waiting or in flight */
+                            queued: number;
+                            sent: number;
+                            failed: number;
+                            cancelled: number;
+                            skipped: {
+                                /** @description Not queued: over the monthly quota ceiling */
+                                quota: number;
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
+                                suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
+                            };
+                        };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    pauseCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        templateVersionId: string | null;
+                        subject: string | null;
+                        audienceFilter: {
+                            /** @description BCP 47 tag, e.g. en or es-MX */
+                            locale?: string;
+                            optIn?: boolean;
+                            projectId?: string;
+                            /** @description Each key must equal the given value (string, number or boolean) */
+                            attributes?: {
+                                [key: string]: string | number | boolean;
+                            };
+                        } | null;
+                        projectId: string | null;
+                        timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
+                        /** @enum {string} */
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
+                        scheduledAt: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        cancelledAt: string | null;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                        counters: {
+                            /** @description Contacts the audience matched when the campaign started */
+                            total: number;
+                            /** @description Messages waiting or in flight */
+                            queued: number;
+                            sent: number;
+                            failed: number;
+                            cancelled: number;
+                            skipped: {
+                                /** @description Not queued: over the monthly quota ceiling */
+                                quota: number;
+                                /** @description Not sent: the address was suppressed between fan-out and delivery */
+                                suppressed: number;
+                                /** @description Not sent: the contact opted out between fan-out and delivery */
+                                optedOut: number;
+                                /** @description Not sent: the contact was erased between fan-out and delivery */
+                                erased: number;
+                            };
+                        };
+                        /** @description Only on the answer to send: locales of the audience with no variant of their own (they get the fallback or base version) */
+                        warnings?: {
+                            /** @enum {string} */
+                            code: "LOCALE_NOT_COVERED";
+                            locale: string;
+                            /** @description Contacts of the audience with this locale */
+                            count: number;
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    resumeCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        templateVersionId: string | null;
+                        subject: string | null;
+                        audienceFilter: {
+                            /** @description BCP 47 tag, e.g. en or es-MX */
+                            locale?: string;
+                            optIn?: boolean;
+                            projectId?: string;
+                            /** @description Each key must equal the given value (string, number or boolean) */
+                            attributes?: {
+                                [key: string]: string | number | boolean;
+                            };
+                        } | null;
+                        projectId: string | null;
+                        timezone: string | null;
+                        tracking: {
+                            opens: boolean;
+                            clicks: boolean;
+                        };
+                        /** @enum {string} */
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -2336,7 +2680,8 @@ export interface operations {
                             clicks: boolean;
                         };
                         /** @enum {string} */
-                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                        status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                        pausedReason: string | null;
                         scheduledAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
@@ -2851,7 +3196,8 @@ export interface operations {
                                 clicks: boolean;
                             };
                             /** @enum {string} */
-                            status: "DRAFT" | "SCHEDULED" | "SENDING" | "SENT" | "CANCELLED";
+                            status: "DRAFT" | "SCHEDULED" | "SENDING" | "PAUSED" | "SENT" | "CANCELLED";
+                            pausedReason: string | null;
                             scheduledAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
@@ -5886,7 +6232,7 @@ export interface operations {
     listEvents: {
         parameters: {
             query: {
-                type?: "email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "webhook.endpoint_disabled";
+                type?: "email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "campaign.paused" | "campaign.resumed" | "webhook.endpoint_disabled";
                 campaignId?: string;
                 contactId?: string;
                 /** @description Only events at or after this time. */
@@ -6271,7 +6617,7 @@ export interface operations {
                     /** @description Where deliveries are POSTed: https (http only with WEBHOOK_ALLOW_PRIVATE), no credentials, a host outbound connections may reach. */
                     url: string;
                     /** @description The event types to receive (duplicates are ignored). */
-                    events: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "webhook.endpoint_disabled")[];
+                    events: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "campaign.paused" | "campaign.resumed" | "webhook.endpoint_disabled")[];
                     /** @description The signing secret (at least 32 printable characters); generated (`whsec_…`) when omitted. */
                     secret?: string;
                 };
@@ -6538,7 +6884,7 @@ export interface operations {
                     /** @description Where deliveries are POSTed: https (http only with WEBHOOK_ALLOW_PRIVATE), no credentials, a host outbound connections may reach. */
                     url?: string;
                     /** @description The event types to receive (duplicates are ignored). */
-                    events?: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "webhook.endpoint_disabled")[];
+                    events?: ("email.sent" | "email.delivered" | "email.failed" | "email.bounced" | "email.complained" | "email.opened" | "email.clicked" | "contact.unsubscribed" | "contact.erased" | "campaign.sending" | "campaign.sent" | "campaign.cancelled" | "campaign.paused" | "campaign.resumed" | "webhook.endpoint_disabled")[];
                 };
             };
         };

@@ -16,6 +16,8 @@ import type { TemplateRepository } from '../templates/template.repository.js';
 import { parseVariables } from '../templates/variables.js';
 import type { CampaignCounts, CampaignRepository } from './campaign.repository.js';
 import { campaignEvent } from './campaign-events.js';
+import type { CampaignPauses } from './campaign-pause.js';
+import { breakerVerdict, countsSince, parseBaseline, type BreakerSettings } from './circuit-breaker.js';
 
 export interface CampaignDeliveryStoreDeps {
   transaction: Transaction;
@@ -25,6 +27,9 @@ export interface CampaignDeliveryStoreDeps {
   softBounces: SoftBounceRepository;
   /** Soft bounces in a row, across campaigns, that suppress an address (SOFT_BOUNCE_LIMIT). */
   softBounceLimit: number;
+  /** Pauses a campaign the circuit breaker trips on. */
+  pauses: CampaignPauses;
+  breaker: BreakerSettings;
   templates: TemplateRepository;
   projects: ProjectRepository;
   eventLog: EventLog;
@@ -102,10 +107,11 @@ export class CampaignDeliveryStore implements DeliveryStore {
       const counts = new Map<string, { ref: CampaignRef; counts: Required<CampaignCounts> }>();
       for (const outcome of applied) {
         const entry = counts.get(outcome.campaignId) ?? {
-          ref: { tenantId: outcome.tenantId, campaignId: outcome.campaignId },
+          ref: { tenantId: outcome.tenantId, campaignId: outcome.campaignId } as CampaignRef,
           counts: { sent: 0, failed: 0, cancelled: 0, skippedSuppressed: 0, skippedOptedOut: 0, skippedErased: 0 },
         };
         counts.set(outcome.campaignId, entry);
+        if (outcome.kind === 'paused') entry.ref.parked = true;
         countOutcome(entry.counts, outcome);
         if (outcome.kind === 'failed' && outcome.bounce?.type === 'hard') await suppressions.suppress(outcome.tenantId, outcome.bounce.email, 'bounce', at);
       }
@@ -141,14 +147,31 @@ export class CampaignDeliveryStore implements DeliveryStore {
 
   async settle(campaigns: readonly CampaignRef[], now: Date): Promise<void> {
     const at = now.toISOString();
-    for (const { tenantId, campaignId } of campaigns) {
+    for (const { tenantId, campaignId, parked } of campaigns) {
       // A retry recorded after its campaign was cancelled left a message queued that nobody will claim.
       await this.deps.transaction(async (trx) => {
         const cancelled = await this.deps.messages.in(trx).cancelStragglers(tenantId, campaignId, at);
         await this.deps.campaigns.in(trx).addCounts(tenantId, campaignId, { cancelled });
       });
+      // Parked by a send in flight while the campaign was paused: if it was resumed meanwhile, due now.
+      if (parked) await this.deps.messages.unpark(tenantId, campaignId, at, true);
+      await this.tripIfNeeded({ tenantId, campaignId }, at);
     }
     for (const ref of campaigns) await this.completeIfDone(ref, now);
+  }
+
+  /**
+   * The circuit breaker: pauses the campaign when its hard-bounce or
+   * complaint rate, summed from its aggregates (a row per minute and
+   * locale), passes the line (circuit-breaker.ts). A resumed campaign is
+   * judged on what it sent since it was resumed (its baseline).
+   */
+  private async tripIfNeeded({ tenantId, campaignId }: CampaignRef, at: string): Promise<void> {
+    const campaign = await this.deps.campaigns.getById(tenantId, campaignId);
+    if (campaign?.status !== 'SENDING') return;
+    const counts = countsSince(await this.deps.pauses.counts(undefined, tenantId, campaignId), parseBaseline(campaign.breaker_baseline));
+    const reason = breakerVerdict(counts, this.deps.breaker);
+    if (reason) await this.deps.pauses.pause(tenantId, campaignId, reason, at);
   }
 
   /**
@@ -239,6 +262,7 @@ function countOutcome(counts: Required<CampaignCounts>, outcome: MessageOutcome)
       else counts.skippedErased++;
       break;
     case 'retry':
+    case 'paused':
       break;
   }
 }

@@ -8,10 +8,18 @@ const EVENT_OF_MOVE: Partial<Record<CampaignAction, NewEvent['type']>> = {
   retry: 'campaign.sending',
   complete: 'campaign.sent',
   cancel: 'campaign.cancelled',
+  pause: 'campaign.paused',
+  resume: 'campaign.resumed',
 };
 
 /** The event of a move just applied, for the move's own transaction to record; undefined for moves that emit none. */
-export function campaignEvent(action: CampaignAction, tenantId: string, campaignId: string, at: string): NewEvent | undefined {
+export function campaignEvent(
+  action: CampaignAction,
+  tenantId: string,
+  campaignId: string,
+  at: string,
+  extra: Record<string, unknown> = {},
+): NewEvent | undefined {
   const type = EVENT_OF_MOVE[action];
-  return type ? { type, tenantId, at, campaignId, data: { campaignId } } : undefined;
+  return type ? { type, tenantId, at, campaignId, data: { campaignId, ...extra } } : undefined;
 }

@@ -170,8 +170,9 @@ export class CampaignRepository {
   }
 
   /**
-   * The From addresses the tenant's SENDING campaigns send with: their
-   * project's, or null for a campaign without a project (it sends as MAIL_FROM).
+   * The From addresses the tenant's SENDING (or PAUSED: about to send again)
+   * campaigns send with: their project's, or null for a campaign without a
+   * project (it sends as MAIL_FROM).
    */
   async sendingFromAddresses(tenantId: string): Promise<(string | null)[]> {
     const rows = await this.db
@@ -179,7 +180,7 @@ export class CampaignRepository {
       .leftJoin('projects', (join) => join.onRef('projects.id', '=', 'campaigns.project_id').onRef('projects.tenant_id', '=', 'campaigns.tenant_id'))
       .select('projects.from_email')
       .where('campaigns.tenant_id', '=', tenantId)
-      .where('campaigns.status', '=', 'SENDING')
+      .where('campaigns.status', 'in', ['SENDING', 'PAUSED'])
       .execute();
     return rows.map((row) => row.from_email ?? null);
   }

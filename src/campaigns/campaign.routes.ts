@@ -150,13 +150,47 @@ export function campaignRoutes(
       schema: {
         operationId: 'cancelCampaign',
         summary: 'Cancel a campaign',
-        description: "DRAFT, SCHEDULED or SENDING → CANCELLED; a sending campaign's queued messages are cancelled with it. No body.",
+        description: "DRAFT, SCHEDULED, SENDING or PAUSED → CANCELLED; a sending or paused campaign's queued messages are cancelled with it. No body.",
         tags: ['campaigns'],
         params: IdParams,
         response: { 200: Campaign, ...errors },
       },
     },
     async (request) => campaigns.cancel(tenantOf(request), request.params.id),
+  );
+
+  app.post(
+    '/campaigns/:id/pause',
+    {
+      config: write,
+      schema: {
+        operationId: 'pauseCampaign',
+        summary: 'Pause a sending campaign',
+        description:
+          'SENDING → PAUSED (`pausedReason: "manual"`): nothing more is sent; queued messages wait and emails in flight go back to the queue. The circuit breaker pauses a campaign the same way when its hard-bounce or complaint rate passes the line. 409 from any other status. No body.',
+        tags: ['campaigns'],
+        params: IdParams,
+        response: { 200: Campaign, ...errors },
+      },
+    },
+    async (request) => campaigns.pause(tenantOf(request), request.params.id),
+  );
+
+  app.post(
+    '/campaigns/:id/resume',
+    {
+      config: write,
+      schema: {
+        operationId: 'resumeCampaign',
+        summary: 'Resume a paused campaign',
+        description:
+          'PAUSED → SENDING: its queued messages are due at once, each recipient still mailed at most once. After a circuit-breaker pause the breaker judges only what is sent from now on. 409 from any other status. No body.',
+        tags: ['campaigns'],
+        params: IdParams,
+        response: { 200: Campaign, ...errors },
+      },
+    },
+    async (request) => campaigns.resume(tenantOf(request), request.params.id),
   );
 
   app.post(

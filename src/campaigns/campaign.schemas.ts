@@ -85,6 +85,9 @@ export const Campaign = Type.Object({
   timezone: Nullable(Type.String()),
   tracking: Type.Object({ opens: Type.Boolean(), clicks: Type.Boolean() }),
   status: CampaignStatusSchema,
+  pausedReason: Nullable(
+    Type.String({ description: 'Why a PAUSED campaign was paused: `manual`, or the circuit breaker\'s rule and counts; null otherwise' }),
+  ),
   scheduledAt: Nullable(Type.String({ format: 'date-time' })),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),

@@ -24,6 +24,7 @@ import type { KeyMode } from '../auth/api-key.js';
 import type { PreflightService } from './preflight.service.js';
 import { resolveScheduledAt, ScheduleTimeError } from './schedule-time.js';
 import { campaignEvent } from './campaign-events.js';
+import type { CampaignPauses } from './campaign-pause.js';
 
 export interface CampaignServiceDeps {
   transaction: Transaction;
@@ -34,6 +35,8 @@ export interface CampaignServiceDeps {
   templates: TemplateRepository;
   references: CampaignReferences;
   clock: Clock;
+  /** SENDING ⇄ PAUSED with the campaign's messages and events. */
+  pauses: CampaignPauses;
   /** Race tests hold a request between its check and its write (shared/pause.ts). */
   pause?: Pause;
   /** The pre-send check, enforced when scheduling (absent: not checked). */
@@ -64,6 +67,8 @@ export class CampaignService {
       cancelled_at: null,
       started_at: null,
       completed_at: null,
+      paused_reason: null,
+      breaker_baseline: null,
       fanout_completed_at: null,
       fanout_lease_until: null,
       send_mode: null,
@@ -134,13 +139,31 @@ export class CampaignService {
     return toCampaign(await this.load(tenantId, id));
   }
 
-  /** From DRAFT, SCHEDULED or SENDING; a sending campaign's queued messages are cancelled with it, in one transaction. */
+  /** SENDING → PAUSED by hand (`pausedReason: "manual"`): its queued messages wait, in-flight sends go back to the queue. */
+  async pause(tenantId: string, id: string): Promise<Campaign> {
+    if (!isId(id)) throw notFound('Campaign');
+    const paused = await this.deps.pauses.pause(tenantId, id, 'manual', this.deps.clock().toISOString());
+    const current = await this.load(tenantId, id);
+    if (!paused) throw invalidState('campaign', current.status, 'pause');
+    return toCampaign(current);
+  }
+
+  /** PAUSED → SENDING: its queued messages are due at once. */
+  async resume(tenantId: string, id: string): Promise<Campaign> {
+    if (!isId(id)) throw notFound('Campaign');
+    const resumed = await this.deps.pauses.resume(tenantId, id, this.deps.clock().toISOString());
+    const current = await this.load(tenantId, id);
+    if (!resumed) throw invalidState('campaign', current.status, 'resume');
+    return toCampaign(current);
+  }
+
+  /** From DRAFT, SCHEDULED, SENDING or PAUSED; a sending or paused campaign's queued messages are cancelled with it, in one transaction. */
   async cancel(tenantId: string, id: string): Promise<Campaign> {
     if (!isId(id)) throw notFound('Campaign');
     const at = this.deps.clock().toISOString();
     const cancelled = await this.deps.transaction(async (trx) => {
       const campaigns = this.deps.campaigns.in(trx);
-      if (!(await campaigns.move(tenantId, id, 'cancel', { cancelled_at: at, updated_at: at, fanout_lease_until: null }))) return false;
+      if (!(await campaigns.move(tenantId, id, 'cancel', { cancelled_at: at, updated_at: at, fanout_lease_until: null, paused_reason: null }))) return false;
       // In-flight sends finish and are counted as they settle.
       const n = await this.deps.messages.in(trx).cancelQueued(tenantId, id, at);
       await campaigns.addCounts(tenantId, id, { cancelled: n });
@@ -179,6 +202,7 @@ export function toCampaign(row: CampaignRow): Campaign {
     timezone: row.timezone,
     tracking: { opens: row.track_opens === 1, clicks: row.track_clicks === 1 },
     status: row.status,
+    pausedReason: row.paused_reason,
     scheduledAt: row.scheduled_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -5,7 +5,9 @@ export { CAMPAIGN_STATUSES, type CampaignStatus };
 /**
  * The campaign state machine, as data. DRAFT → SCHEDULED → SENDING → SENT,
  * CANCELLED from any state before SENT; retrying failed messages reopens a
- * SENT campaign (back to SENDING). CampaignRepository applies each move as a
+ * SENT campaign (back to SENDING). SENDING ⇄ PAUSED: `pause` (manual, or the
+ * circuit breaker) and `resume`; a PAUSED campaign's queued messages are
+ * parked, not claimed, and it never completes while paused. CampaignRepository applies each move as a
  * conditional update on the allowed source states, so racing requests
  * cannot both win.
  *
@@ -14,17 +16,19 @@ export { CAMPAIGN_STATUSES, type CampaignStatus };
  * failed messages (SENT → SENDING, SENDING stays); `test` sends a test email
  * and keeps the status.
  */
-export type CampaignAction = 'update' | 'schedule' | 'cancel' | 'send' | 'start' | 'complete' | 'retry' | 'test';
+export type CampaignAction = 'update' | 'schedule' | 'cancel' | 'send' | 'start' | 'complete' | 'retry' | 'test' | 'pause' | 'resume';
 
 const ALLOWED_FROM: Record<CampaignAction, readonly CampaignStatus[]> = {
   update: ['DRAFT'],
   schedule: ['DRAFT', 'SCHEDULED'],
-  cancel: ['DRAFT', 'SCHEDULED', 'SENDING'],
+  cancel: ['DRAFT', 'SCHEDULED', 'SENDING', 'PAUSED'],
   send: ['DRAFT', 'SCHEDULED'],
   start: ['SCHEDULED'],
   complete: ['SENDING'],
   retry: ['SENDING', 'SENT'],
   test: ['DRAFT', 'SCHEDULED'],
+  pause: ['SENDING'],
+  resume: ['PAUSED'],
 };
 
 const TARGET: Partial<Record<CampaignAction, CampaignStatus>> = {
@@ -34,6 +38,8 @@ const TARGET: Partial<Record<CampaignAction, CampaignStatus>> = {
   start: 'SENDING',
   complete: 'SENT',
   retry: 'SENDING',
+  pause: 'PAUSED',
+  resume: 'SENDING',
 };
 
 export const isCampaignStatus = (value: string): value is CampaignStatus =>

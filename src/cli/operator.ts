@@ -70,6 +70,8 @@ interface Campaign {
   startedAt: string | null;
   completedAt: string | null;
   cancelledAt: string | null;
+  /** Why a PAUSED campaign was paused (absent from servers before PAUSED existed). */
+  pausedReason?: string | null;
   counters: Counters;
 }
 
@@ -187,6 +189,7 @@ function showCampaign(c: Campaign): string {
     ['id', c.id],
     ['name', c.name],
     ['status', c.status],
+    ...(c.status === 'PAUSED' ? [['paused', c.pausedReason ?? null] as [string, string | null]] : []),
     ['subject', c.subject],
     ['template version', c.templateVersionId],
     ['scheduled at', c.scheduledAt],

@@ -3,10 +3,10 @@
  * every feature, so the row types in `schema.ts` can name them and any
  * module may use them without importing another feature.
  */
-export const CAMPAIGN_STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING', 'SENT', 'CANCELLED'] as const;
+export const CAMPAIGN_STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING', 'PAUSED', 'SENT', 'CANCELLED'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 /** Campaigns in these states may still queue or send mail, so what they use (project, template) must stay. */
-export const UNFINISHED_CAMPAIGN_STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING'] as const satisfies readonly CampaignStatus[];
+export const UNFINISHED_CAMPAIGN_STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING', 'PAUSED'] as const satisfies readonly CampaignStatus[];
 
 export const MESSAGE_STATUSES = ['QUEUED', 'SENDING', 'SENT', 'FAILED', 'CANCELLED', 'SKIPPED'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];

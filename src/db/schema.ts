@@ -48,6 +48,10 @@ export interface CampaignsTable {
   cancelled_at: string | null;
   started_at: string | null;
   completed_at: string | null;
+  /** Why a PAUSED campaign was paused (manual, or the circuit breaker's rule); null otherwise. */
+  paused_reason: string | null;
+  /** The circuit breaker's counts when the campaign was last resumed (JSON BreakerCounts); it judges what was sent since. */
+  breaker_baseline: string | null;
   fanout_completed_at: string | null;
   fanout_lease_until: string | null;
   send_mode: KeyMode | null;

@@ -7,6 +7,8 @@ import type { SigningKey } from './dkim.js';
 export interface CampaignRef {
   tenantId: string;
   campaignId: string;
+  /** Some of its messages went back to the queue because the campaign was PAUSED (settle checks it was not resumed meanwhile). */
+  parked?: boolean;
 }
 
 /** Everything a worker needs to render and send one claimed message, read at claim time. */
@@ -90,7 +92,9 @@ export type MessageOutcome =
   | (OutcomeOf & { kind: 'retry'; error: string; nextAttemptAt: string })
   | (OutcomeOf & { kind: 'failed'; error: string; bounce?: Bounce; blocked?: boolean })
   | (OutcomeOf & { kind: 'skipped'; reason: SkipReason })
-  | (OutcomeOf & { kind: 'cancelled' });
+  | (OutcomeOf & { kind: 'cancelled' })
+  /** Its campaign is PAUSED: back to the queue, unsent and without spending an attempt, until it is resumed. */
+  | (OutcomeOf & { kind: 'paused' });
 
 /**
  * All the delivery worker asks of storage (listmonk's Store): claim due

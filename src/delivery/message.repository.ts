@@ -9,6 +9,13 @@ import { routingCase, type LocaleRouting } from '../templates/locale-routing.js'
 import type { TrackedMessageRow } from '../tracking/tally.js';
 import type { ClaimedMessage, MessageOutcome } from './delivery-store.js';
 
+/**
+ * The `next_attempt_at` of a PAUSED campaign's queued messages: past every
+ * claim's `now`, so the claim query's (status, next_attempt_at) order never
+ * reaches them and a paused campaign costs the claim nothing.
+ */
+export const PARKED_UNTIL = '9999-12-31T00:00:00.000Z';
+
 /** A claimed message's row and context as the claim query reads them; the store derives the opt-in rule from the filter. */
 export type ClaimedRow = Omit<ClaimedMessage, 'campaignRequiresOptIn'> & { campaignAudienceFilter: string | null };
 
@@ -320,6 +327,10 @@ export class MessageRepository {
       case 'cancelled':
         changes = { ...common, status: 'CANCELLED' } as const;
         break;
+      case 'paused':
+        // Back to the queue, parked with its campaign; the claim's attempt did not happen.
+        changes = { ...common, status: 'QUEUED', next_attempt_at: PARKED_UNTIL, attempts: sql<number>`attempts - 1` } as const;
+        break;
     }
     const result = await this.db
       .updateTable('messages')
@@ -405,6 +416,46 @@ export class MessageRepository {
         exists(selectFrom('campaigns').select('campaigns.id').where('campaigns.id', '=', campaignId).where('campaigns.status', '=', 'CANCELLED')),
       )
       .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * Parks the campaign's queued messages (it was just paused): one UPDATE
+   * over the campaign-scoped (campaign_id, status, id) index. Returns how many.
+   */
+  async park(tenantId: string, campaignId: string, at: string): Promise<number> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ next_attempt_at: PARKED_UNTIL, updated_at: at })
+      .where('campaign_id', '=', campaignId)
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'QUEUED')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * Makes the campaign's parked messages due at `at` (it was resumed).
+   * `ifSending`: only while the campaign is SENDING — the settle step's
+   * catch-up for a message parked by an in-flight send that raced the
+   * resume; on PostgreSQL the campaign row is read FOR SHARE, so a resume
+   * still committing is waited for and its status seen.
+   */
+  async unpark(tenantId: string, campaignId: string, at: string, ifSending = false): Promise<number> {
+    let query = this.db
+      .updateTable('messages')
+      .set({ next_attempt_at: at, updated_at: at })
+      .where('campaign_id', '=', campaignId)
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', 'QUEUED')
+      .where('next_attempt_at', '>=', PARKED_UNTIL);
+    if (ifSending) {
+      query = query.where(({ exists, selectFrom }) => {
+        const sending = selectFrom('campaigns').select('campaigns.id').where('campaigns.id', '=', campaignId).where('campaigns.status', '=', 'SENDING');
+        return exists(this.dialect === 'postgres' ? sending.forShare() : sending);
+      });
+    }
+    const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
 

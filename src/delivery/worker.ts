@@ -294,7 +294,8 @@ export class DeliveryWorker {
 
 /**
  * Why a message may not go out, judged on `state` (what the claim read, or
- * the send-time re-check): its campaign is no longer sending → cancelled; its
+ * the send-time re-check): its campaign is PAUSED → back to the queue
+ * (`paused`); otherwise no longer sending → cancelled; its
  * contact was erased, its address suppressed, or — for mail that requires
  * opt-in — the contact opted out → skipped with that reason.
  */
@@ -303,6 +304,7 @@ function mayNotSend(
   state: Pick<SendTimeState, 'campaignStatus' | 'contactExists' | 'suppressed' | 'contactOptIn'>,
 ): MessageOutcome | undefined {
   const of = outcomeOf(m);
+  if (state.campaignStatus === 'PAUSED') return { ...of, kind: 'paused' };
   if (state.campaignStatus !== 'SENDING' && state.campaignStatus !== 'SENT') return { ...of, kind: 'cancelled' };
   const skip = (reason: SkipReason): MessageOutcome => ({ ...of, kind: 'skipped', reason });
   if (!state.contactExists) return skip('contact_erased');

@@ -17,6 +17,8 @@ export const EVENT_TYPES = [
   'campaign.sending',
   'campaign.sent',
   'campaign.cancelled',
+  'campaign.paused',
+  'campaign.resumed',
   'webhook.endpoint_disabled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

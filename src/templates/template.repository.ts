@@ -232,7 +232,7 @@ export class TemplateRepository {
       )
       .select('campaigns.id')
       .where('campaigns.tenant_id', '=', tenantId)
-      .where('campaigns.status', 'in', ['SCHEDULED', 'SENDING'])
+      .where('campaigns.status', 'in', ['SCHEDULED', 'SENDING', 'PAUSED'])
       .where((eb) => eb.or([eb('v.id', '=', group), eb('v.locale_group_id', '=', group)]))
       .limit(1)
       .executeTakeFirst();

@@ -184,7 +184,7 @@ export class TemplateService {
 
   /**
    * Back to DRAFT; messages already queued keep the version id they resolved.
-   * Refused (409 VERSION_IN_USE) while a scheduled or sending campaign may
+   * Refused (409 VERSION_IN_USE) while a scheduled, sending or paused campaign may
    * still render this group: the version changes first and the check runs
    * after it in the same transaction, with the group locked against a
    * campaign starting to use it (campaign.service.ts startUsingVersion), so
@@ -204,7 +204,7 @@ export class TemplateService {
       await (this.deps.pause ?? noPause)('unpublish');
       const campaignId = await templates.activeCampaignUsingGroupOf(tenantId, versionId);
       if (campaignId) {
-        throw new AppError(409, 'VERSION_IN_USE', `Campaign ${campaignId} is scheduled or sending with this template: cancel it or let it finish before unpublishing`);
+        throw new AppError(409, 'VERSION_IN_USE', `Campaign ${campaignId} is scheduled, sending or paused with this template: cancel it or let it finish before unpublishing`);
       }
       return true;
     });

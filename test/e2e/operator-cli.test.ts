@@ -79,7 +79,7 @@ describe('mailingcore operator commands', { timeout: 120_000 }, () => {
     expect(JSON.parse(cli(['campaigns', 'list', '--status', 'Sent', '--json']).stdout).data).toEqual([]);
     const badStatus = cli(['campaigns', 'list', '--status', 'done']);
     expect(badStatus.status).toBe(2);
-    expect(badStatus.stderr).toContain('must be one of DRAFT, SCHEDULED, SENDING, SENT, CANCELLED (any case)');
+    expect(badStatus.stderr).toContain('must be one of DRAFT, SCHEDULED, SENDING, PAUSED, SENT, CANCELLED (any case)');
 
     const show = cli(['campaigns', 'show', campaign.id]);
     expect(show.stdout).toMatch(/status\s+DRAFT/);

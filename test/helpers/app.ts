@@ -81,6 +81,8 @@ export function useTestApp(
     testSendsPerHour?: number;
     /** SOFT_BOUNCE_LIMIT (default DEFAULTS.softBounceLimit). */
     softBounceLimit?: number;
+    /** BREAKER_* (default DEFAULTS.breaker); tests lower `minSent` to stay small. */
+    breaker?: ContainerOptions['breaker'];
     /** The progress stream's interval and per-tenant cap (default DEFAULTS.progress). */
     progress?: ContainerOptions['progress'];
     /** Tracking hits' batching and machine-open window (default DEFAULTS.tracking). */
@@ -113,6 +115,7 @@ export function useTestApp(
       render: options.render,
       testSendsPerHour: options.testSendsPerHour,
       softBounceLimit: options.softBounceLimit,
+      breaker: options.breaker,
       progress: options.progress,
       tracking: options.tracking,
       webhooks: options.webhooks,

@@ -58,6 +58,10 @@ export interface RouteIds {
   campaignId: string;
   /** A SENT campaign whose messages were delivered to the capture outbox. */
   sentCampaignId: string;
+  /** A SENDING campaign (fanned out, nothing delivered), on a template of its own so the first one stays free to unpublish or delete. */
+  sendingCampaignId: string;
+  /** A PAUSED campaign, on that same second template. */
+  pausedCampaignId: string;
   /** A message of `sentCampaignId` (captured, so …/raw answers). */
   messageId: number;
   contactId: string;
@@ -199,9 +203,32 @@ export async function createRouteFixture(
     audienceFilter: { optIn: true },
   });
 
+  // SENDING and PAUSED campaigns (for pause and resume) on a second template: a campaign
+  // still sending keeps its template version in use.
+  const busyTemplate = await ok(ctx, tenant, 'POST', '/templates', {
+    name: `Busy template ${marker}`,
+    locale: 'en',
+    subject: `Busy ${marker}`,
+    htmlBody: `<p>Busy ${marker}</p><a href="{{ unsubscribeUrl }}">Unsubscribe</a>`,
+  });
+  const busyVersionId = busyTemplate.versions[0].id as string;
+  await ok(ctx, tenant, 'POST', `/templates/${busyTemplate.id}/versions/${busyVersionId}/publish`);
+  const startSending = async (name: string) => {
+    const created = await ok(ctx, tenant, 'POST', '/campaigns', { name: `${name} ${marker}`, templateVersionId: busyVersionId });
+    const res = await ctx.request('POST', `/campaigns/${created.id}/send`, { tenant });
+    expect(res.statusCode, `fixture: send → ${res.body}`).toBe(202);
+    await waitForFanOut(ctx, tenant, created.id);
+    return created;
+  };
+  const sending = await startSending('Sending');
+  const paused = await startSending('Paused');
+  await ok(ctx, tenant, 'POST', `/campaigns/${paused.id}/pause`);
+
   const ids: RouteIds = {
     campaignId: campaign.id,
     sentCampaignId: sent.id,
+    sendingCampaignId: sending.id,
+    pausedCampaignId: paused.id,
     messageId,
     contactId: contactIds[0]!,
     contactEmail: `contact0@${domain}`,
@@ -232,6 +259,8 @@ export function ghostIds(): RouteIds {
   return {
     campaignId: newId(),
     sentCampaignId: newId(),
+    sendingCampaignId: newId(),
+    pausedCampaignId: newId(),
     messageId: 987_654_321,
     contactId: newId(),
     contactEmail: `contact@${word}.test`,
@@ -273,6 +302,8 @@ export function paramValue(route: RouteInfo, name: string, ids: RouteIds): strin
     case 'id':
       switch (resource) {
         case 'campaigns':
+          if (route.url.endsWith('/pause')) return ids.sendingCampaignId;
+          if (route.url.endsWith('/resume')) return ids.pausedCampaignId;
           return /\/(messages|retry-failed|progress)/.test(route.url) ? ids.sentCampaignId : ids.campaignId;
         case 'contacts':
           return ids.contactId;

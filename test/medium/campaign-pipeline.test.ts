@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLogOf } from '../../src/events/event-log.js';
 import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
 import { FanOut } from '../../src/campaigns/fanout.js';
+import { CampaignPauses } from '../../src/campaigns/campaign-pause.js';
+import { DEFAULTS } from '../../src/config.js';
 import { openDatabase, transactionOf, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createTestDatabase, DIALECTS } from '../helpers/databases.js';
@@ -20,6 +22,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
   let repos: ReturnType<typeof repositoriesOf>;
   let fanout: FanOut;
   let store: CampaignDeliveryStore;
+  let pauses: CampaignPauses;
   const now = new Date();
 
   beforeAll(async () => {
@@ -36,6 +39,8 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
       transaction,
       eventLog: eventLogOf(repos),
       softBounceLimit: 3,
+      pauses: (pauses = new CampaignPauses({ ...repos, stats: repos.campaignStats, transaction, eventLog: eventLogOf(repos) })),
+      breaker: DEFAULTS.breaker,
       signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('pipeline-test-secret') }),
     });
   });
@@ -66,6 +71,40 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     const queued = await database.db.selectFrom('messages').select('contact_id').where('campaign_id', '=', capped.campaignId).execute();
     expect(queued.map((r) => r.contact_id).sort()).toEqual(capped.contacts.slice(0, 4).map((c) => c.id));
     expect(await repos.usage.used(capped.tenantId, now.toISOString().slice(0, 7))).toBe(4);
+  });
+
+  it('parks a paused campaign: the claim passes over it, resume makes it due, settle un-parks a send re-queued after the resume', async () => {
+    await store.claimDue('sweeper', 100_000, new Date('2100-01-01T00:00:00Z'), 60_000); // earlier tests' leftovers out of the way
+    const { tenantId, campaignId } = await sendingCampaign(4);
+    await fanout.run(tenantId, campaignId);
+    const [inFlight] = await store.claimDue('p1', 1, now, 60_000);
+    expect(inFlight?.campaignId).toBe(campaignId);
+
+    const at = now.toISOString();
+    expect(await pauses.pause(tenantId, campaignId, 'manual', at)).toBe(true);
+    expect(await pauses.pause(tenantId, campaignId, 'manual', at)).toBe(false);
+    expect(await store.claimDue('p2', 1000, new Date('2100-01-01T00:00:00Z'), 60_000)).toEqual([]);
+    expect(await pauses.resume(tenantId, campaignId, at)).toBe(true);
+
+    // The send in flight saw PAUSED before the resume, and is recorded after it.
+    const touched = await store.recordOutcomes('p1', [{ id: inFlight!.id, tenantId, campaignId, kind: 'paused' }], now);
+    expect(touched).toEqual([{ tenantId, campaignId, parked: true }]);
+    await store.settle(touched, now);
+    const due = await store.claimDue('p3', 1000, now, 60_000);
+    expect(due.map((m) => m.id).sort()).toEqual(
+      (await database.db.selectFrom('messages').select('id').where('campaign_id', '=', campaignId).execute()).map((r) => Number(r.id)).sort(),
+    );
+    expect(due.find((m) => m.id === inFlight!.id)?.attempts).toBe(1); // the paused claim's attempt was given back
+    expect(await repos.campaigns.getById(tenantId, campaignId)).toMatchObject({ status: 'SENDING', paused_reason: null });
+  });
+
+  it('runs a fan-out again after a resume when the campaign was paused while it ran', async () => {
+    const { tenantId, campaignId } = await sendingCampaign(2);
+    expect(await repos.campaigns.claimFanOut(tenantId, campaignId, now, 60_000)).toBe(true); // another process's fan-out, in flight
+    expect(await pauses.pause(tenantId, campaignId, 'manual', now.toISOString())).toBe(true);
+    expect(await fanout.run(tenantId, campaignId)).toBeUndefined();
+    expect(await pauses.resume(tenantId, campaignId, now.toISOString())).toBe(true);
+    expect(await fanout.run(tenantId, campaignId)).toEqual({ matched: 2, queued: 2, skippedQuota: 0 });
   });
 
   it('leaves nothing behind when the campaign was cancelled before the fan-out committed', async () => {

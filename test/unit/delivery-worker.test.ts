@@ -20,7 +20,7 @@ const T = '00000000-0000-7000-8000-000000000001';
 const C = '00000000-0000-7000-8000-0000000000c1';
 const V = '00000000-0000-7000-8000-0000000000f1';
 
-type Stored = ClaimedMessage & { status: 'QUEUED' | 'SENDING' | 'DONE'; owner?: string; outcome?: MessageOutcome };
+type Stored = ClaimedMessage & { status: 'QUEUED' | 'SENDING' | 'DONE' | 'PARKED'; owner?: string; outcome?: MessageOutcome };
 
 class MemoryStore implements DeliveryStore {
   readonly messages: Stored[] = [];
@@ -90,8 +90,14 @@ class MemoryStore implements DeliveryStore {
     for (const outcome of outcomes) {
       const m = this.messages.find((x) => x.id === outcome.id)!;
       if (m.status !== 'SENDING' || m.owner !== owner) continue;
+      if (outcome.kind === 'paused') {
+        // Like the SQL store: back to the queue, parked (not claimable) and without spending the attempt.
+        Object.assign(m, { outcome, owner: undefined, status: 'PARKED', attempts: m.attempts - 1 });
+        touched.set(m.campaignId, { tenantId: m.tenantId, campaignId: m.campaignId, parked: true });
+        continue;
+      }
       Object.assign(m, { outcome, owner: undefined, status: outcome.kind === 'retry' ? 'QUEUED' : 'DONE' });
-      touched.set(m.campaignId, { tenantId: m.tenantId, campaignId: m.campaignId });
+      if (!touched.has(m.campaignId)) touched.set(m.campaignId, { tenantId: m.tenantId, campaignId: m.campaignId });
     }
     return [...touched.values()];
   }
@@ -239,6 +245,33 @@ describe('DeliveryWorker (in-memory store)', () => {
     expect(store.outcome(third)).toMatchObject({ kind: 'cancelled' });
     expect(mailer.sent).toHaveLength(1);
   }, 15_000);
+
+  it('re-checks the campaign status at send time: paused while in flight → back to the queue, neither sent nor cancelled', async () => {
+    const { store, mailer, worker } = setUp({ sendConcurrency: 10 }, 1);
+    const [first, second, third] = [store.add(), store.add(), store.add()];
+    const running = worker.runOnce();
+    for (let i = 0; i < 100 && mailer.sent.length < 1; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    store.live.set(second.id, { campaignStatus: 'PAUSED' });
+    store.live.set(third.id, { campaignStatus: 'PAUSED' });
+    await running;
+    expect(store.outcome(first)).toMatchObject({ kind: 'sent' });
+    for (const m of [second, third]) {
+      expect(store.outcome(m)).toMatchObject({ kind: 'paused' });
+      const stored = store.messages.find((x) => x.id === m.id)!;
+      expect(stored.status).toBe('PARKED');
+      expect(stored.attempts).toBe(0); // the claim's attempt is given back
+    }
+    expect(mailer.sent).toHaveLength(1);
+    expect(store.settled.at(-1)).toEqual([{ tenantId: T, campaignId: C, parked: true }]);
+  }, 15_000);
+
+  it('never sends a message whose campaign was paused before the claim was read; it waits in the queue', async () => {
+    const { store, mailer, worker } = setUp();
+    const m = store.add({ campaignStatus: 'PAUSED' });
+    await worker.runOnce();
+    expect(store.outcome(m)).toMatchObject({ kind: 'paused' });
+    expect(mailer.sent).toHaveLength(0);
+  });
 
   it('batches the send-time re-check: a claimed batch sent at full speed costs a query or two, not one per message', async () => {
     const { store, mailer, worker } = setUp({ sendConcurrency: 10, batchSize: 100 }, undefined, SEND_GATE_DEFAULTS);

@@ -4,12 +4,14 @@ import { CAMPAIGN_STATUSES, canPerform, isCampaignStatus, isFinal, targetOf, typ
 const expected: Record<CampaignAction, string[]> = {
   update: ['DRAFT'],
   schedule: ['DRAFT', 'SCHEDULED'],
-  cancel: ['DRAFT', 'SCHEDULED', 'SENDING'],
+  cancel: ['DRAFT', 'SCHEDULED', 'SENDING', 'PAUSED'],
   send: ['DRAFT', 'SCHEDULED'],
   start: ['SCHEDULED'],
   complete: ['SENDING'],
   retry: ['SENDING', 'SENT'],
   test: ['DRAFT', 'SCHEDULED'],
+  pause: ['SENDING'],
+  resume: ['PAUSED'],
 };
 
 describe('campaign lifecycle', () => {
@@ -30,6 +32,8 @@ describe('campaign lifecycle', () => {
     expect(targetOf('start')).toBe('SENDING');
     expect(targetOf('complete')).toBe('SENT');
     expect(targetOf('retry')).toBe('SENDING');
+    expect(targetOf('pause')).toBe('PAUSED');
+    expect(targetOf('resume')).toBe('SENDING');
   });
 
   it('knows the final states and the status names', () => {

@@ -16,6 +16,7 @@ import { eventsWebhooksTracking } from './0013_events_webhooks_tracking.js';
 import { webhookPendingOrderIndex } from './0014_webhook_pending_order_index.js';
 import { softBounceRuns } from './0015_soft_bounce_runs.js';
 import { sendingDomains } from './0016_sending_domains.js';
+import { campaignPaused } from './0017_campaign_paused.js';
 import { inboundReports } from './0018_inbound_reports.js';
 import { preflight } from './0019_preflight.js';
 
@@ -38,6 +39,7 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261130_0014_webhook_pending_order_index': webhookPendingOrderIndex(dialect),
     '20261130_0015_soft_bounce_runs': softBounceRuns(dialect),
     '20261130_0016_sending_domains': sendingDomains(dialect),
+    '20261130_0017_campaign_paused': campaignPaused(dialect),
     '20261130_0018_inbound_reports': inboundReports(dialect),
     '20261130_0019_preflight': preflight(dialect),
   };
