@@ -290,6 +290,10 @@ function campaignHelpers(api: Client<paths>) {
         (row) => row.locale !== null && !row.hasTemplate && row.count > 0,
       ),
     retryFailed: (id: string) => unwrap(api.POST('/campaigns/{id}/retry-failed', { params: { path: { id } } })),
+    /** SENDING → PAUSED: nothing more is sent, queued messages wait (the circuit breaker pauses the same way). */
+    pause: (id: string) => unwrap(api.POST('/campaigns/{id}/pause', { params: { path: { id } } })),
+    /** PAUSED → SENDING: the waiting messages are due at once. */
+    resume: (id: string) => unwrap(api.POST('/campaigns/{id}/resume', { params: { path: { id } } })),
     /** Sent, bounces, opens (human and machine), clicks per link, rates, per locale and over time (docs/TRACKING.md). */
     stats: (id: string) => unwrap(api.GET('/campaigns/{id}/stats', { params: { path: { id } } })),
     messages: (id: string, query: { status?: CampaignMessage['status']; page?: number; limit?: number } = {}) =>

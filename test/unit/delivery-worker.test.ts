@@ -274,11 +274,12 @@ describe('DeliveryWorker (in-memory store)', () => {
   });
 
   it('batches the send-time re-check: a claimed batch sent at full speed costs a query or two, not one per message', async () => {
-    const { store, mailer, worker } = setUp({ sendConcurrency: 10, batchSize: 100 }, undefined, SEND_GATE_DEFAULTS);
+    // Answers trusted for a minute here, not the default second: a loaded machine must not turn this into a timing test.
+    const { store, mailer, worker } = setUp({ sendConcurrency: 10, batchSize: 100 }, undefined, { ...SEND_GATE_DEFAULTS, maxAgeMs: 60_000 });
     for (let i = 0; i < 100; i++) store.add();
     await worker.runOnce();
     expect(mailer.sent).toHaveLength(100);
-    // One query per second of sending at most (answers are trusted for a second), however many messages.
+    // One query per trust window at most, however many messages.
     expect(store.stateQueries.length).toBeLessThanOrEqual(3);
     expect(new Set(store.stateQueries.flat()).size).toBe(100);
   });
