@@ -9,7 +9,7 @@ import type { Clock } from '../shared/time.js';
 import type { SoftBounceRepository } from '../suppressions/soft-bounce.repository.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
 import type { InboundReportRepository, ReportKind } from './inbound-report.repository.js';
-import { parseReport, type InboundReport } from './report-parser.js';
+import { parseReport, plainBounceOf, type InboundReport, type PlainRefusal } from './report-parser.js';
 
 /** What a report asks of its message's address, decided from the report alone (pure). */
 export type ReportEffect =
@@ -34,6 +34,24 @@ export function effectOf(report: InboundReport): ReportEffect {
   if (classification.class === 'hard') return { kind: 'bounce', action: 'hard', diagnostic };
   if (classification.class === 'soft') return { kind: 'bounce', action: 'soft', diagnostic };
   return { kind: null, reason: `DSN ${recipient.status ?? ''} classified ${classification.class}: not a bounce of the address`.replace(/\s+/g, ' ') };
+}
+
+/**
+ * A plain-text bounce's quoted status, classified like a DSN's `Status`
+ * (stage `dsn`): hard or soft is a bounce of the address; anything else
+ * (policy blocks, content, protocol) is not.
+ */
+export function plainEffectOf(refusal: PlainRefusal): ReportEffect {
+  const classification = classifyRefusal({
+    stage: 'dsn',
+    ...(refusal.basic !== undefined ? { basic: refusal.basic } : {}),
+    ...(refusal.enhanced ? { enhanced: refusal.enhanced } : {}),
+    text: refusal.text,
+  });
+  if (classification.class === 'hard') return { kind: 'bounce', action: 'hard', diagnostic: refusal.text };
+  if (classification.class === 'soft') return { kind: 'bounce', action: 'soft', diagnostic: refusal.text };
+  const code = [refusal.basic, refusal.enhanced].filter((c) => c !== undefined).join(' ');
+  return { kind: null, reason: `plain-text bounce ${code} classified ${classification.class}: not a bounce of the address` };
 }
 
 export interface InboundMail {
@@ -80,8 +98,18 @@ export class InboundReportService {
 
   async receive(mail: InboundMail): Promise<InboundOutcome> {
     const at = this.deps.clock().toISOString();
-    const effect = effectOf(parseReport(mail.raw));
-    const verdict = effect.kind === null ? { reason: effect.reason } : await this.apply(mail.claims, effect, at);
+    const report = parseReport(mail.raw);
+    let effect = effectOf(report);
+    let campaignId: string | undefined;
+    // No DSN or ARF structure: the fallback by the quoted Message-ID of the token's own message.
+    if (report.kind === 'unrecognised') {
+      const plain = plainBounceOf(mail.raw, mail.claims.messageId);
+      if (plain.kind === 'plain') {
+        effect = plainEffectOf(plain.refusal);
+        campaignId = plain.campaignId;
+      } else effect = { kind: null, reason: `${report.reason}; ${plain.reason}` };
+    }
+    const verdict = effect.kind === null ? { reason: effect.reason } : await this.apply(mail.claims, effect, at, campaignId);
     if ('outcome' in verdict) return verdict;
     const id = await this.deps.reports.keepUnmatched({
       tenantId: mail.claims.tenantId,
@@ -99,11 +127,16 @@ export class InboundReportService {
     claims: BounceClaims,
     effect: Extract<ReportEffect, { kind: ReportKind }>,
     at: string,
+    /** The campaign a plain-text bounce's quoted Message-ID names: it must be the message's. */
+    quotedCampaignId?: string,
   ): Promise<Exclude<InboundOutcome, { outcome: 'unmatched' }> | { reason: string }> {
     return this.deps.transaction(async (trx) => {
       const [message] = await this.deps.messages.in(trx).trackedMessages([claims.messageId]);
       // The token names the tenant: a message of another tenant is not this report's.
       if (!message || message.tenantId !== claims.tenantId) return { reason: 'the message no longer exists' };
+      if (quotedCampaignId !== undefined && message.campaignId.toLowerCase() !== quotedCampaignId) {
+        return { reason: 'the quoted Message-ID names another campaign than the bounce address' };
+      }
       const { tenantId, id: messageId } = message;
       if (!(await this.deps.reports.in(trx).claim(tenantId, messageId, effect.kind, at))) return { outcome: 'duplicate' as const, tenantId, messageId };
 

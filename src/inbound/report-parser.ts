@@ -252,3 +252,88 @@ function textOf(part: Part): string {
 function cut(value: string, max: number): string {
   return value.length > max ? value.slice(0, max) : value;
 }
+
+/** The status a plain-text bounce quotes: `550 5.1.1 …`, `5.1.1 …` or, failing both, a bare `550 …` at a line's start. */
+export interface PlainRefusal {
+  basic?: number;
+  enhanced?: string;
+  /** The line that quotes it, trimmed (at most MAX_FIELD_CHARS). */
+  text: string;
+}
+
+/** A bounce without DSN structure, attributed to the message its quoted Message-ID and the token both name. */
+export type PlainBounce =
+  | { kind: 'plain'; campaignId: string; messageId: number; refusal: PlainRefusal }
+  | { kind: 'unattributed'; reason: string };
+
+/** Our Message-IDs: `<campaignId.messageId@sender domain>` (src/delivery/worker.ts, compose.ts). */
+const MESSAGE_KEY = /^([A-Za-z0-9-]{1,64})\.(\d{1,15})@[^@\s]+$/;
+const QUOTED_MESSAGE_ID = /message-id\s*:\s*<([^<>\s]{1,500})>/gi;
+const BASIC_AND_ENHANCED = /(?:^|[^\d.])([45]\d\d)[ -]#?([45]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)/m;
+const ENHANCED_ONLY = /(?:^|[\s#('"])([45]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)/m;
+const BASIC_ONLY = /^\s*#?([45][0-5]\d)[ -]+[A-Za-z]/m;
+
+/**
+ * The fallback for bounces with no DSN structure (plain-text Exchange,
+ * Gmail, Yahoo bodies), for mail whose VERP token already verified and
+ * named `tokenMessageId` (pure). Attributed only when every one of our
+ * Message-IDs the body quotes (`Message-ID: <campaignId.messageId@…>`, in
+ * the text or in the returned original's headers — never the bounce's own
+ * header) names that message, and the human-readable text (not the
+ * returned original) quotes an SMTP reply or an enhanced status code. The
+ * caller checks the campaign id against the message row.
+ */
+export function plainBounceOf(raw: Buffer, tokenMessageId: number): PlainBounce {
+  const budget = { parts: 0 };
+  const root = parsePart(raw, 0, budget);
+  const quoted: string[] = [];
+  const readable: string[] = [];
+  collectTexts(root, true, false, quoted, readable);
+  const keys = quoted
+    .flatMap((text) => [...text.matchAll(QUOTED_MESSAGE_ID)].map((m) => m[1]!))
+    .map((id) => MESSAGE_KEY.exec(id))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ campaignId: m[1]!.toLowerCase(), messageId: Number(m[2]) }));
+  if (keys.length === 0) return { kind: 'unattributed', reason: 'no DSN structure and no Message-ID of ours quoted' };
+  const [first] = keys as [(typeof keys)[number]];
+  if (keys.some((k) => k.messageId !== tokenMessageId || k.campaignId !== first.campaignId)) {
+    return { kind: 'unattributed', reason: 'the quoted Message-ID names another message than the bounce address' };
+  }
+  const refusal = refusalIn(readable.join('\n'));
+  if (!refusal) return { kind: 'unattributed', reason: 'no DSN structure and no SMTP status in the text' };
+  return { kind: 'plain', campaignId: first.campaignId, messageId: first.messageId, refusal };
+}
+
+/**
+ * Leaf texts of a message: `quoted` gets every body (returned originals'
+ * headers included), `readable` only the text/* parts outside a returned
+ * original (the campaign email's own body may say anything).
+ */
+function collectTexts(part: Part, isRoot: boolean, inOriginal: boolean, quoted: string[], readable: string[]): void {
+  const original = inOriginal || (!isRoot && (part.type === 'message/rfc822' || part.type === 'message/global' || part.type === 'text/rfc822-headers' || part.type === 'message/global-headers'));
+  if (part.parts.length === 0 || part.type === 'message/rfc822' || part.type === 'message/global') {
+    if (part.type.startsWith('text/') || part.type.startsWith('message/')) {
+      const text = textOf(part);
+      quoted.push(text);
+      if (!original && part.type.startsWith('text/') && part.type !== 'text/rfc822-headers') {
+        readable.push(part.type === 'text/html' ? text.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ') : text);
+      }
+    }
+  }
+  for (const child of part.parts) collectTexts(child, false, original, quoted, readable);
+}
+
+function refusalIn(text: string): PlainRefusal | null {
+  const lineOf = (index: number) => {
+    const start = text.lastIndexOf('\n', index) + 1;
+    const end = text.indexOf('\n', index);
+    return cut(text.slice(start, end < 0 ? text.length : end).trim(), MAX_FIELD_CHARS);
+  };
+  const both = BASIC_AND_ENHANCED.exec(text);
+  if (both) return { basic: Number(both[1]), enhanced: both[2]!, text: lineOf(both.index + both[0].indexOf(both[1]!)) };
+  const enhanced = ENHANCED_ONLY.exec(text);
+  if (enhanced) return { enhanced: enhanced[1]!, text: lineOf(enhanced.index + enhanced[0].indexOf(enhanced[1]!)) };
+  const basic = BASIC_ONLY.exec(text);
+  if (basic) return { basic: Number(basic[1]), text: lineOf(basic.index + basic[0].indexOf(basic[1]!)) };
+  return null;
+}

@@ -86,3 +86,46 @@ export function arf(o: { to: string; originalRecipient: string; feedbackType?: s
     '',
   ].join('\r\n');
 }
+
+export interface PlainBounceOptions {
+  to: string;
+  /** The original's Message-ID, without the angle brackets. */
+  originalMessageId?: string;
+  /** The line quoting the server's answer. */
+  reply?: string;
+  recipient?: string;
+}
+
+/** A plain-text non-delivery report the way Exchange writes one: no multipart/report, the original's headers quoted in the text. */
+export function plainBounce(o: PlainBounceOptions): string {
+  const recipient = o.recipient ?? 'ana@example.net';
+  return [
+    'From: Microsoft Outlook <postmaster@mx.receiver.test>',
+    `To: ${o.to}`,
+    'Subject: Undeliverable: Our news',
+    'Message-ID: <ndr.7f3a@mx.receiver.test>',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Delivery has failed to these recipients or groups:',
+    '',
+    `${recipient}`,
+    "The email address you entered couldn't be found.",
+    '',
+    'Diagnostic information for administrators:',
+    '',
+    'Generating server: mx.receiver.test',
+    '',
+    recipient,
+    `Remote Server returned '${o.reply ?? `550 5.1.1 RESOLVER.ADR.RecipNotFound; not found`}'`,
+    '',
+    'Original message headers:',
+    '',
+    'Received: from mail.mc.example (10.4.12.13) by mx.receiver.test (15.20.7.1)',
+    'From: news@acme.example',
+    `To: ${recipient}`,
+    'Subject: Our news',
+    ...(o.originalMessageId ? [`Message-ID: <${o.originalMessageId}>`] : []),
+    '',
+  ].join('\r\n');
+}

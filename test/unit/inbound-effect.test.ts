@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { effectOf } from '../../src/inbound/inbound-report.service.js';
+import { effectOf, plainEffectOf } from '../../src/inbound/inbound-report.service.js';
 import type { DsnRecipient } from '../../src/inbound/report-parser.js';
 
 const dsn = (recipient: Partial<DsnRecipient>) => ({
@@ -31,5 +31,17 @@ describe('effectOf: what a report does to the address (classifyRefusal, stage ds
   it('complaints and unrecognised reports', () => {
     expect(effectOf({ kind: 'complaint', feedbackType: 'abuse', originalRecipient: null, originalMessageId: null })).toEqual({ kind: 'complaint', action: 'complaint', diagnostic: null });
     expect(effectOf({ kind: 'unrecognised', reason: 'not a multipart/report', originalMessageId: null })).toEqual({ kind: null, reason: 'not a multipart/report' });
+  });
+});
+
+describe('plainEffectOf: a plain-text bounce classified like a DSN', () => {
+  it.each([
+    [{ basic: 550, enhanced: '5.1.1', text: '550 5.1.1 not found' }, { kind: 'bounce', action: 'hard', diagnostic: '550 5.1.1 not found' }],
+    [{ enhanced: '5.2.2', text: '5.2.2 mailbox full' }, { kind: 'bounce', action: 'soft' }],
+    [{ basic: 452, enhanced: '4.2.2', text: '452 4.2.2 over quota' }, { kind: 'bounce', action: 'soft' }],
+    [{ basic: 554, text: '554 delivery error: dd no account' }, { kind: 'bounce', action: 'hard' }],
+    [{ basic: 550, enhanced: '5.7.1', text: '550 5.7.1 spam' }, { kind: null }],
+  ])('%j → %j', (refusal, expected) => {
+    expect(plainEffectOf(refusal)).toMatchObject(expected);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseReport } from '../../src/inbound/report-parser.js';
-import { arf, dsn } from '../helpers/reports.js';
+import { parseReport, plainBounceOf } from '../../src/inbound/report-parser.js';
+import { arf, dsn, plainBounce } from '../helpers/reports.js';
 
 const TO = 'bounces+abc@bounces.test';
 const parse = (text: string | Buffer) => parseReport(Buffer.isBuffer(text) ? text : Buffer.from(text, 'utf8'));
@@ -80,5 +80,64 @@ describe('parseReport', () => {
 
   it('a plain-text bounce is unrecognised', () => {
     expect(parse('From: postmaster@x.test\r\nSubject: failure\r\n\r\nYour message could not be delivered.\r\n')).toEqual({ kind: 'unrecognised', reason: 'not a multipart/report', originalMessageId: null });
+  });
+});
+
+describe('plainBounceOf (bounces without DSN structure)', () => {
+  const CAMPAIGN = '0b9f3c4e-5d6a-4b7c-8d9e-0f1a2b3c4d5e';
+  const plain = (text: string, messageId = 42) => plainBounceOf(Buffer.from(text, 'utf8'), messageId);
+
+  it("attributes an Exchange-like body quoting the token's message and a reply", () => {
+    expect(plain(plainBounce({ to: TO, originalMessageId: `${CAMPAIGN}.42@acme.example` }))).toEqual({
+      kind: 'plain',
+      campaignId: CAMPAIGN,
+      messageId: 42,
+      refusal: { basic: 550, enhanced: '5.1.1', text: "Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'" },
+    });
+  });
+
+  it('reads an enhanced code alone, or a bare reply code at the start of a line (Yahoo)', () => {
+    expect(plain(plainBounce({ to: TO, originalMessageId: `${CAMPAIGN}.42@a.test`, reply: 'status #5.2.2 mailbox full' }))).toMatchObject({ refusal: { enhanced: '5.2.2' } });
+    const yahoo = `From: MAILER-DAEMON@yahoo.test\r\n\r\nSorry, we were unable to deliver your message.\r\n\r\n554 delivery error: dd This user doesn't have an account\r\n\r\n--- Below this line is a copy of the message.\r\n\r\nMessage-ID: <${CAMPAIGN}.42@a.test>\r\n`;
+    expect(plain(yahoo)).toMatchObject({ kind: 'plain', refusal: { basic: 554, text: "554 delivery error: dd This user doesn't have an account" } });
+  });
+
+  it('finds the Message-ID in a returned message/rfc822 part, and a status in an HTML part, never in the returned original', () => {
+    const mime = (status: string) =>
+      [
+        'From: postmaster@x.test',
+        'Content-Type: multipart/mixed; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/html; charset=utf-8',
+        '',
+        `<p>Delivery failed.</p><p>${status}</p>`,
+        '--b',
+        'Content-Type: message/rfc822',
+        '',
+        `Message-ID: <${CAMPAIGN}.42@a.test>`,
+        'Subject: Our news',
+        '',
+        'Our offer: save 5.1.1 percent, call 550 1234',
+        '--b--',
+        '',
+      ].join('\r\n');
+    expect(plain(mime('550 5.1.1 user unknown'))).toMatchObject({ kind: 'plain', refusal: { basic: 550, enhanced: '5.1.1' } });
+    expect(plain(mime('it did not work'))).toEqual({ kind: 'unattributed', reason: 'no DSN structure and no SMTP status in the text' });
+  });
+
+  it('never trusts a Message-ID of another message, and needs one of ours', () => {
+    expect(plain(plainBounce({ to: TO, originalMessageId: `${CAMPAIGN}.43@acme.example` }))).toMatchObject({ kind: 'unattributed', reason: expect.stringMatching(/another message/) });
+    const both = plainBounce({ to: TO, originalMessageId: `${CAMPAIGN}.42@acme.example` }) + `Message-ID: <${CAMPAIGN}.99@acme.example>\r\n`;
+    expect(plain(both)).toMatchObject({ kind: 'unattributed', reason: expect.stringMatching(/another message/) });
+    expect(plain(plainBounce({ to: TO, originalMessageId: 'CAFE123@mail.gmail.test' }))).toMatchObject({ kind: 'unattributed', reason: expect.stringMatching(/no Message-ID of ours/) });
+    expect(plain(plainBounce({ to: TO }))).toMatchObject({ kind: 'unattributed', reason: expect.stringMatching(/no Message-ID of ours/) });
+    // The bounce's own Message-ID header is not a quote of the original.
+    expect(plain(`Message-ID: <${CAMPAIGN}.42@a.test>\r\n\r\n550 5.1.1 user unknown\r\n`)).toMatchObject({ kind: 'unattributed' });
+  });
+
+  it('does not read an IP address or a version number as a status', () => {
+    const text = `From: p@x.test\r\n\r\nfailed, host 4.12.13.14 version 15.1.2 said nothing\r\nMessage-ID: <${CAMPAIGN}.42@a.test>\r\n`;
+    expect(plain(text)).toMatchObject({ kind: 'unattributed', reason: expect.stringMatching(/no SMTP status/) });
   });
 });
