@@ -5,7 +5,7 @@ import { useTestApp, type TestContext, type TestTenant } from '../helpers/app.js
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { addContacts, createCampaign, deliverAll, publishedTemplate, smtpProject } from '../helpers/flow.js';
 import { repositoriesOf } from '../helpers/factories.js';
-import { arf, dsn } from '../helpers/reports.js';
+import { arf, dsn, plainBounce } from '../helpers/reports.js';
 import type { InboundServer } from '../../src/inbound/inbound-server.js';
 
 const BOUNCE_DOMAIN = 'bounces.mailingcore.test';
@@ -66,7 +66,9 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     const messages = await sink.waitFor(emails.length);
     const returnPath = new Map(messages.map((m) => [m.envelope.to[0]!, m.envelope.from!]));
     for (const email of emails) expect(returnPath.get(email)).toMatch(/^bounces\+[a-z2-7]{55}@bounces\.mailingcore\.test$/);
-    return { id, returnPath };
+    // The Message-ID each email went out with, without the angle brackets.
+    const messageIdOf = new Map(messages.map((m) => [m.envelope.to[0]!, /^Message-ID:\s*<([^<>\s]+)>/im.exec(m.raw.toString('latin1'))?.[1]]));
+    return { id, returnPath, messageIdOf };
   }
   const statsOf = async (tenant: TestTenant, id: string) => (await ctx.request('GET', `/campaigns/${id}/stats`, { tenant })).json() as { bounced: { hard: number; soft: number }; complained: number };
   const eventsOf = async (tenant: TestTenant, id: string) => (await ctx.request('GET', `/events?campaignId=${id}&limit=100`, { tenant })).json().data as EventView[];
@@ -138,6 +140,43 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     expect(await deliver(port, to, dsn({ to, finalRecipient: 'fay@shared.test' }))).toEqual({ ok: true });
     expect(await reasonOf(theirs, 'fay@shared.test')).toBe('bounce');
     expect(await reasonOf(mine, 'fay@shared.test')).toBeUndefined();
+  });
+
+  it("a plain-text (Exchange-like) bounce is attributed by the quoted Message-ID of the token's own message, and only then", async () => {
+    const tenant = await ctx.newTenant();
+    const other = await ctx.newTenant('Other');
+    const { id, returnPath, messageIdOf } = await sendCampaign(ctx, tenant, ['hal@plain.test', 'ivy@plain.test', 'jo@plain.test']);
+    const { id: otherCampaign, messageIdOf: otherIds } = await sendCampaign(ctx, other, ['kim@plain.test']);
+    const hal = messageIdOf.get('hal@plain.test')!;
+    expect(hal).toMatch(new RegExp(`^${id}\\.\\d+@`));
+    const before = await repos().inboundReports.countUnmatched(tenant.tenantId);
+
+    const to = returnPath.get('hal@plain.test')!;
+    expect(await deliver(port, to, plainBounce({ to, recipient: 'hal@plain.test', originalMessageId: hal }))).toEqual({ ok: true });
+    expect(await reasonOf(tenant, 'hal@plain.test')).toBe('bounce');
+    expect(await statsOf(tenant, id)).toMatchObject({ bounced: { hard: 1, soft: 0 } });
+    const bounced = (await eventsOf(tenant, id)).filter((e) => e.type === 'email.bounced');
+    expect(bounced).toHaveLength(1);
+    expect(bounced[0]!.data).toMatchObject({ email: 'hal@plain.test', bounceType: 'hard', late: true, diagnostic: expect.stringContaining('550 5.1.1') });
+    // The same bounce again counts once.
+    expect(await deliver(port, to, plainBounce({ to, recipient: 'hal@plain.test', originalMessageId: hal }))).toEqual({ ok: true });
+    expect(await statsOf(tenant, id)).toMatchObject({ bounced: { hard: 1 } });
+
+    // A Message-ID naming another message, another campaign (forged with the right message number), or another tenant's message: kept, nothing changes.
+    const ivyTo = returnPath.get('ivy@plain.test')!;
+    const ivy = messageIdOf.get('ivy@plain.test')!;
+    const forgedCampaign = ivy.replace(id, otherCampaign);
+    expect(forgedCampaign).not.toBe(ivy);
+    for (const quoted of [messageIdOf.get('jo@plain.test')!, forgedCampaign, otherIds.get('kim@plain.test')!]) {
+      expect(await deliver(port, ivyTo, plainBounce({ to: ivyTo, recipient: 'ivy@plain.test', originalMessageId: quoted }))).toEqual({ ok: true });
+    }
+    // No status in the text: kept too.
+    const joTo = returnPath.get('jo@plain.test')!;
+    expect(await deliver(port, joTo, plainBounce({ to: joTo, recipient: 'jo@plain.test', originalMessageId: messageIdOf.get('jo@plain.test')!, reply: 'the mailbox could not be reached' }))).toEqual({ ok: true });
+    expect(await repos().inboundReports.countUnmatched(tenant.tenantId)).toBe(before + 4);
+    for (const email of ['ivy@plain.test', 'jo@plain.test']) expect(await reasonOf(tenant, email)).toBeUndefined();
+    expect(await reasonOf(other, 'kim@plain.test')).toBeUndefined();
+    expect(await statsOf(tenant, id)).toMatchObject({ bounced: { hard: 1, soft: 0 } });
   });
 
   it('keeps what it cannot attribute or act on in bounces_unmatched, counted', async () => {
