@@ -90,8 +90,11 @@ export interface InboundReportServiceDeps {
  * recipient could forge a report to its own bounce address). A message
  * never sent writes no event; an erased contact (no address on the row)
  * is neither resurrected nor named. A second report of the same kind for
- * the same message changes nothing. What cannot be attributed or acted on
- * is kept in bounces_unmatched.
+ * the same message changes nothing. A report with no DSN or ARF structure
+ * is applied like a DSN only when it quotes the Message-ID of the token's
+ * own message (same number, same campaign) and an SMTP status in its text
+ * (`plainBounceOf`). What cannot be attributed or acted on is kept in
+ * bounces_unmatched.
  */
 export class InboundReportService {
   constructor(private readonly deps: InboundReportServiceDeps) {}
