@@ -378,7 +378,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     contactImporter: new ContactImporter({ contacts: contactService }),
     suppressions: new SuppressionService({ transaction, suppressions, contacts, eventLog, clock }),
     templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),
-    unsubscribe: new UnsubscribeService({ transaction, contacts, suppressions, eventLog, secret: options.secret, clock }),
+    unsubscribe: new UnsubscribeService({ transaction, contacts, suppressions, eventLog, campaigns, secret: options.secret, clock }),
     tracking: new TrackingService({ tokens: new TrackingTokens(options.secret), recorder: trackingRecorder, clock }),
     trackingRecorder,
     campaignStats: new CampaignStatsService({ campaigns, stats: repositories.campaignStats }),

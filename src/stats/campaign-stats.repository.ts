@@ -40,17 +40,9 @@ export class CampaignStatsRepository {
     return new CampaignStatsRepository(trx);
   }
 
-  /**
-   * One upsert for the lot, keys sorted (see mergeIncrements). Counts of a
-   * campaign that no longer exists (an unsubscribe link of a deleted
-   * campaign) are dropped: there is nothing left to report them on.
-   */
+  /** One upsert for the lot, keys sorted (see mergeIncrements). */
   async add(increments: readonly StatIncrement[]): Promise<void> {
-    const merged = mergeIncrements(increments);
-    if (merged.length === 0) return;
-    const ids = [...new Set(merged.map((inc) => inc.campaignId))];
-    const existing = new Set((await this.db.selectFrom('campaigns').select('id').where('id', 'in', ids).execute()).map((row) => row.id));
-    const rows = merged.filter((inc) => existing.has(inc.campaignId));
+    const rows = mergeIncrements(increments);
     if (rows.length === 0) return;
     const values = rows.map((inc) => {
       const row: Record<string, unknown> = { tenant_id: inc.tenantId, campaign_id: inc.campaignId, bucket: inc.bucket, locale: inc.locale };

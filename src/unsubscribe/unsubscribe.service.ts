@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.js';
 import type { ContactRepository } from '../contacts/contact.repository.js';
 import type { Transaction } from '../db/database.js';
 import type { EventLog } from '../events/event-log.js';
@@ -13,11 +15,17 @@ export type UnsubscribeLookup =
   /** `campaignId`: the campaign whose email carried the link (null for test sends); per-campaign unsubscribe counts read it. */
   | { kind: 'ok'; locale: string | null; alreadyUnsubscribed: boolean; campaignId: string | null };
 
+interface CampaignLookup {
+  in(trx: Kysely<DB>): { getById(tenantId: string, id: string): Promise<unknown> };
+}
+
 export interface UnsubscribeDeps {
   transaction: Transaction;
   contacts: ContactRepository;
   suppressions: SuppressionRepository;
   eventLog: EventLog;
+  /** Whether the link's campaign still exists (CampaignRepository; a local shape, so unsubscribe does not import campaigns). */
+  campaigns: CampaignLookup;
   secret: string;
   clock: Clock;
 }
@@ -58,7 +66,8 @@ export class UnsubscribeService {
             type: 'contact.unsubscribed',
             tenantId: claims.tenantId,
             at,
-            campaignId: claims.campaignId,
+            // A link of a campaign deleted since names it in the data only: there is no campaign left to count it on.
+            campaignId: claims.campaignId && (await this.deps.campaigns.in(trx).getById(claims.tenantId, claims.campaignId)) ? claims.campaignId : null,
             contactId: claims.contactId,
             data: {
               contactId: claims.contactId,
