@@ -28,6 +28,18 @@ export interface SendingPolicy {
   leaseMs: number;
   /** Sleep when the queue is empty. */
   idlePollMs: number;
+  /**
+   * The priority lane (docs/SENDING.md): one more loop per process that
+   * claims transactional messages only, with sends of its own
+   * (TX_CONCURRENCY) over SMTP connections of its own, and that looks for due
+   * ones this often (TX_POLL_MS; a read, not a claim, when nothing is due).
+   */
+  priority: {
+    sendConcurrency: number;
+    pollMs: number;
+    /** Pooled SMTP connections per transport reserved for the lane. */
+    connections: number;
+  };
   /** A send that has not settled by then is abandoned and retried: a lost callback must not hold a batch forever. */
   sendTimeoutMs: number;
   /** How long one process may hold a campaign's fan-out before another may take it over (FANOUT_LEASE_MS). */
@@ -82,6 +94,7 @@ export const DEFAULTS = {
     sendConcurrency: 10,
     leaseMs: 120_000,
     idlePollMs: 500,
+    priority: { sendConcurrency: 10, pollMs: 25, connections: 2 },
     sendTimeoutMs: 120_000,
     fanoutLeaseMs: 60_000,
     retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 },
@@ -227,6 +240,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
     loops: parsePositiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, defaults.loops, 64),
     leaseMs: parseMilliseconds('WORKER_LEASE_MS', env.WORKER_LEASE_MS, defaults.leaseMs, 1000),
     batchSize: parsePositiveInt('WORKER_BATCH_SIZE', env.WORKER_BATCH_SIZE, defaults.batchSize, 1000),
+    priority: {
+      sendConcurrency: parsePositiveInt('TX_CONCURRENCY', env.TX_CONCURRENCY, defaults.priority.sendConcurrency, 100),
+      pollMs: parseMilliseconds('TX_POLL_MS', env.TX_POLL_MS, defaults.priority.pollMs, 5),
+      connections: parsePositiveInt('TX_SMTP_CONNECTIONS', env.TX_SMTP_CONNECTIONS, defaults.priority.connections, 20),
+    },
     fanoutLeaseMs: parseMilliseconds('FANOUT_LEASE_MS', env.FANOUT_LEASE_MS, defaults.fanoutLeaseMs, 1000),
   };
   const rateLimit = {

@@ -25,7 +25,7 @@ import { transactionOf, type Database } from './db/database.js';
 import { CampaignMailBuilder } from './delivery/campaign-mail.js';
 import { RateLimiter } from './delivery/rate-limiter.js';
 import { TransportRegistry, type DeliverySettings } from './delivery/transports.js';
-import { DeliveryWorker, type WorkerOptions } from './delivery/worker.js';
+import { DeliveryWorker, QueueSignal, type WorkerOptions } from './delivery/worker.js';
 import { Idempotency } from './http/idempotency.js';
 import { IdempotencyRepository } from './http/idempotency.repository.js';
 import { createRepositories } from './repositories.js';
@@ -213,6 +213,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     secretBox,
     outbound,
   );
+  const transactionalQueued = new QueueSignal();
   const mail = new CampaignMailBuilder({ renderer, secret: options.secret, publicUrl: transports.publicUrl, bounceDomain: options.bounceDomain });
   const references = new CampaignReferences({ templates, projects });
   const fanout = new FanOut({
@@ -388,7 +389,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     deliveryStore,
     createWorker: (workerOptions = {}) =>
       new DeliveryWorker(
-        { store: deliveryStore, routes: transports, mail, rateLimiter, clock, logger, observer: metrics.delivery },
+        { store: deliveryStore, routes: transports, mail, rateLimiter, clock, logger, observer: metrics.delivery, queued: transactionalQueued },
         { ...sending, ...workerOptions },
       ),
     createScheduler: (tickMs) => new Scheduler({ transaction, campaigns, eventLog, store: deliveryStore, fanout, clock, logger }, tickMs),

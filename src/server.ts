@@ -107,6 +107,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
       outboxDir: path.join(config.dataDir, 'outbox'),
       mailFrom: config.mailFrom,
       publicUrl: config.publicUrl,
+      priorityConnections: config.sending.priority.connections,
     },
   });
   if (!config.smtpUrl && (role === 'start' || role === 'worker')) {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.js';
 import { parseAudienceFilter, requiresOptIn } from '../audience/audience-filter.js';
 import type { Transaction } from '../db/database.js';
-import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from '../delivery/delivery-store.js';
+import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, Lane, MessageOutcome, SendTimeState } from '../delivery/delivery-store.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
 import type { SigningKey } from '../delivery/dkim.js';
 import type { SigningKeys } from '../domains/signing-keys.js';
@@ -49,7 +49,12 @@ export class CampaignDeliveryStore implements DeliveryStore {
 
   constructor(private readonly deps: CampaignDeliveryStoreDeps) {}
 
-  async claimDue(owner: string, limit: number, now: Date, leaseMs: number): Promise<ClaimedMessage[]> {
+  anyDue(now: Date, lane: Lane): Promise<boolean> {
+    return this.deps.messages.anyDue(now, lane);
+  }
+
+  async claimDue(owner: string, limit: number, now: Date, leaseMs: number, lane: Lane = 'campaign'): Promise<ClaimedMessage[]> {
+    if (lane === 'transactional') return this.deps.messages.claimDueTransactional(owner, limit, now, leaseMs);
     const rows = await this.deps.messages.claimDue(owner, limit, now, leaseMs);
     const optInRule = new Map<string | null, boolean>(); // one parse per campaign filter, not per message
     return rows.map(({ campaignAudienceFilter, ...row }) => {
@@ -58,7 +63,7 @@ export class CampaignDeliveryStore implements DeliveryStore {
         required = requiresOptIn(parseAudienceFilter(campaignAudienceFilter));
         optInRule.set(campaignAudienceFilter, required);
       }
-      return { ...row, campaignRequiresOptIn: required };
+      return { ...row, campaignRequiresOptIn: required } satisfies ClaimedMessage;
     });
   }
 
@@ -90,7 +95,7 @@ export class CampaignDeliveryStore implements DeliveryStore {
   private async noteDelivering(outcomes: readonly MessageOutcome[], at: string): Promise<void> {
     const byTenant = new Map<string, Set<string>>();
     for (const outcome of outcomes) {
-      if (outcome.kind !== 'sent' || this.delivering.get(outcome.campaignId)) continue;
+      if (outcome.kind !== 'sent' || outcome.campaignId === null || this.delivering.get(outcome.campaignId)) continue;
       const ids = byTenant.get(outcome.tenantId) ?? new Set<string>();
       byTenant.set(outcome.tenantId, ids.add(outcome.campaignId));
     }
@@ -106,6 +111,8 @@ export class CampaignDeliveryStore implements DeliveryStore {
       const suppressions = this.deps.suppressions.in(trx);
       const counts = new Map<string, { ref: CampaignRef; counts: Required<CampaignCounts> }>();
       for (const outcome of applied) {
+        if (outcome.kind === 'failed' && outcome.bounce?.type === 'hard') await suppressions.suppress(outcome.tenantId, outcome.bounce.email, 'bounce', at);
+        if (outcome.campaignId === null) continue; // transactional: no campaign to count for
         const entry = counts.get(outcome.campaignId) ?? {
           ref: { tenantId: outcome.tenantId, campaignId: outcome.campaignId } as CampaignRef,
           counts: { sent: 0, failed: 0, cancelled: 0, skippedSuppressed: 0, skippedOptedOut: 0, skippedErased: 0 },
@@ -113,7 +120,6 @@ export class CampaignDeliveryStore implements DeliveryStore {
         counts.set(outcome.campaignId, entry);
         if (outcome.kind === 'paused') entry.ref.parked = true;
         countOutcome(entry.counts, outcome);
-        if (outcome.kind === 'failed' && outcome.bounce?.type === 'hard') await suppressions.suppress(outcome.tenantId, outcome.bounce.email, 'bounce', at);
       }
       await this.recordSoftBounces(trx, applied, at);
       const campaigns = this.deps.campaigns.in(trx);

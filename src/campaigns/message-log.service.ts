@@ -58,7 +58,7 @@ function toMessageView(row: MessageRow): MessageView {
     contactId: row.contact_id,
     email: row.email,
     locale: row.locale,
-    templateVersionId: row.template_version_id,
+    templateVersionId: row.template_version_id!, // a campaign message always has one (migration 0020's check)
     status: row.status,
     attempts: row.attempts,
     lastError: row.last_error,

@@ -11,6 +11,10 @@ export const UNFINISHED_CAMPAIGN_STATUSES = ['DRAFT', 'SCHEDULED', 'SENDING', 'P
 export const MESSAGE_STATUSES = ['QUEUED', 'SENDING', 'SENT', 'FAILED', 'CANCELLED', 'SKIPPED'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
+/** The queue's streams: campaign messages, and transactional emails claimed ahead of them. */
+export const MESSAGE_STREAMS = ['campaign', 'transactional'] as const;
+export type MessageStream = (typeof MESSAGE_STREAMS)[number];
+
 /** Why a queued message was not sent when its turn came (messages.skip_reason). */
 export const SKIP_REASONS = ['suppressed', 'opted_out', 'contact_erased'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];

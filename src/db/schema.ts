@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { CampaignStatus, KeyMode, MessageStatus, SkipReason, SuppressionReason, VersionStatus, WebhookDeliveryStatus } from './enums.js';
+import type { CampaignStatus, KeyMode, MessageStatus, MessageStream, SkipReason, SuppressionReason, VersionStatus, WebhookDeliveryStatus } from './enums.js';
 
 /**
  * Row types as both engines return them: timestamps are ISO 8601 strings,
@@ -79,11 +79,14 @@ export interface CampaignsTable {
 export interface MessagesTable {
   id: Generated<number>;
   tenant_id: string;
-  campaign_id: string;
+  /** The queue's two streams (docs/SENDING.md): the transactional one is claimed first by a lane of its own. */
+  stream: Generated<MessageStream>;
+  /** Null for a transactional message (its content is in transactional_emails). */
+  campaign_id: string | null;
   contact_id: string | null;
   email: string | null;
   locale: string | null;
-  template_version_id: string;
+  template_version_id: string | null;
   status: MessageStatus;
   attempts: Generated<number>;
   next_attempt_at: string;
@@ -96,6 +99,35 @@ export interface MessagesTable {
   sent_at: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** A transactional email beside its queue row (messages.stream = 'transactional'). */
+export interface TransactionalEmailsTable {
+  id: string;
+  tenant_id: string;
+  message_id: number;
+  to_email: string | null;
+  contact_id: string | null;
+  from_email: string;
+  from_name: string | null;
+  reply_to: string | null;
+  project_id: string | null;
+  subject: string;
+  html_body: string | null;
+  text_body: string | null;
+  template_version_id: string | null;
+  locale: string | null;
+  unsubscribe_url: string | null;
+  tags: string;
+  metadata: string | null;
+  track_opens: Generated<number>;
+  track_clicks: Generated<number>;
+  bypass_unsubscribe: Generated<number>;
+  send_mode: KeyMode;
+  scheduled_at: string | null;
+  idempotency_key: string | null;
+  request_fingerprint: string | null;
+  created_at: string;
 }
 
 export interface UsageTable {
@@ -352,6 +384,7 @@ export interface DB {
   rate_limit_hits: RateLimitHitsTable;
   idempotency_keys: IdempotencyKeysTable;
   messages: MessagesTable;
+  transactional_emails: TransactionalEmailsTable;
   usage: UsageTable;
   test_send_counts: TestSendCountsTable;
   tenants: TenantsTable;

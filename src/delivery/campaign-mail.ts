@@ -1,7 +1,9 @@
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { buildContext, type RenderContact, type RenderableVersion, type TemplateRenderer } from '../templates/render.js';
 import type { TrackingSpec } from '../tracking/track-html.js';
-import { trackingKey } from '../tracking/token.js';
+import { applyTracking } from '../tracking/track-html.js';
+import { NO_CAMPAIGN, trackingKey } from '../tracking/token.js';
+import type { TransactionalContent } from './delivery-store.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
 import { composeEmail, type Sender } from './compose.js';
 import { bounceAddress, bounceKey } from './bounce-address.js';
@@ -86,23 +88,62 @@ export class CampaignMailBuilder {
       },
       ...(input.test ? { subjectPrefix: '[Test] ' } : {}),
     });
-    const key = signingKeyFor(input.sender.fromEmail, input.signingKeys ?? []);
-    const envelopeFrom = this.returnPath(input, key);
-    const verp = envelopeFrom ? { ...mail, envelope: { from: envelopeFrom, to: recipient.email } } : mail;
-    return key ? { ...verp, dkim: dkimOption(key) } : verp;
+    return this.signed(mail, {
+      tenantId: input.tenantId,
+      to: recipient.email,
+      fromEmail: input.sender.fromEmail,
+      signingKeys: input.signingKeys ?? [],
+      ...(input.test || input.messageId === undefined ? {} : { messageId: input.messageId }),
+    });
   }
 
   /**
-   * `bounces+<token>@<bounce domain>` (bounce-address.ts): the From domain's
-   * verified return-path host, aligned with From for DMARC, else
-   * BOUNCE_DOMAIN. Neither: the envelope sender stays the From address.
-   * The receiving server writes it as `Return-Path` (RFC 5321 §4.4); a
-   * sender never sets that header itself.
+   * A transactional email (docs/SENDING.md): its content as it was rendered
+   * when accepted, opens and clicks tracked when asked (the HTML is the
+   * tenant's own and bounded in size, so the rewrite runs here), no list
+   * headers — the one-click unsubscribe headers only when the content has an
+   * unsubscribe link — signed and given a VERP return path like any email.
    */
-  private returnPath(input: CampaignMailInput, key: SigningKey | undefined): string | undefined {
-    if (input.test || input.messageId === undefined) return undefined;
-    const domain = key?.returnPathHost ?? this.deps.bounceDomain;
-    return domain ? bounceAddress(this.bounceKey, { tenantId: input.tenantId, messageId: input.messageId }, domain) : undefined;
+  buildTransactional(input: { tenantId: string; messageId: number; to: string; content: TransactionalContent; signingKeys: readonly SigningKey[] }): Mail.Options {
+    const { content } = input;
+    const tracked = content.html !== null && (content.trackOpens || content.trackClicks);
+    const html = tracked
+      ? applyTracking(content.html!, {
+          key: this.trackingKey,
+          publicUrl: this.deps.publicUrl,
+          tenantId: input.tenantId,
+          campaignId: NO_CAMPAIGN,
+          messageId: input.messageId,
+          opens: content.trackOpens,
+          clicks: content.trackClicks,
+        })
+      : content.html;
+    const mail = composeEmail({
+      messageKey: `${NO_CAMPAIGN}.${input.messageId}`,
+      to: input.to,
+      sender: { fromEmail: content.fromEmail, fromName: content.fromName, replyTo: content.replyTo },
+      rendered: { subject: content.subject, html: html ?? '', text: content.text ?? '' },
+      unsubscribeUrl: content.unsubscribeUrl,
+    });
+    if (html === null) delete mail.html;
+    if (content.text === null) delete mail.text;
+    return this.signed(mail, { tenantId: input.tenantId, to: input.to, fromEmail: content.fromEmail, signingKeys: input.signingKeys, messageId: input.messageId });
+  }
+
+  /**
+   * DKIM-signed by the From domain's verified key, if any, and sent from
+   * `bounces+<token>@<bounce domain>` (bounce-address.ts) when the email is a
+   * queued message: the From domain's verified return-path host, aligned
+   * with From for DMARC, else BOUNCE_DOMAIN. Neither: the envelope sender
+   * stays the From address. The receiving server writes it as `Return-Path`
+   * (RFC 5321 §4.4); a sender never sets that header itself.
+   */
+  private signed(mail: Mail.Options, of: { tenantId: string; to: string; fromEmail: string; signingKeys: readonly SigningKey[]; messageId?: number }): Mail.Options {
+    const key = signingKeyFor(of.fromEmail, of.signingKeys);
+    const domain = of.messageId === undefined ? undefined : (key?.returnPathHost ?? this.deps.bounceDomain);
+    const envelopeFrom = domain ? bounceAddress(this.bounceKey, { tenantId: of.tenantId, messageId: of.messageId! }, domain) : undefined;
+    const verp = envelopeFrom ? { ...mail, envelope: { from: envelopeFrom, to: of.to } } : mail;
+    return key ? { ...verp, dkim: dkimOption(key) } : verp;
   }
 
   /** Links and pixel are rewritten in the render thread (docs/TRACKING.md says why); test sends are never tracked. */

@@ -1,7 +1,10 @@
-import type { KeyMode, SkipReason } from '../db/enums.js';
+import type { KeyMode, SkipReason, SuppressionReason } from '../db/enums.js';
 import type { RenderableVersion } from '../templates/render.js';
 import type { ProjectRow } from '../projects/project.repository.js';
 import type { SigningKey } from './dkim.js';
+
+/** The queue's lanes: the priority lane claims transactional messages only, the campaign lane campaign messages. */
+export type Lane = 'transactional' | 'campaign';
 
 /** A campaign some recorded outcomes belonged to: what may need settling afterwards. */
 export interface CampaignRef {
@@ -11,8 +14,9 @@ export interface CampaignRef {
   parked?: boolean;
 }
 
-/** Everything a worker needs to render and send one claimed message, read at claim time. */
-export interface ClaimedMessage {
+/** Everything a worker needs to render and send one claimed campaign message, read at claim time. */
+export interface ClaimedCampaignMessage {
+  stream: 'campaign';
   id: number;
   tenantId: string;
   campaignId: string;
@@ -40,13 +44,57 @@ export interface ClaimedMessage {
   campaignTrackClicks: boolean;
 }
 
+/** A transactional email as sent: rendered when it was accepted (emails/), with its sender. */
+export interface TransactionalContent {
+  /** Its public id (`GET /emails/{id}`). */
+  emailId: string;
+  fromEmail: string;
+  fromName: string | null;
+  replyTo: string | null;
+  projectId: string | null;
+  subject: string;
+  html: string | null;
+  text: string | null;
+  /** Set only when `to` is a contact and the template used `{{ unsubscribeUrl }}`: then the one-click headers go too. */
+  unsubscribeUrl: string | null;
+  trackOpens: boolean;
+  trackClicks: boolean;
+  /** May go to an address suppressed for `unsubscribe` (never for bounce, complaint or manual). */
+  bypassUnsubscribe: boolean;
+  /** The tenant's send mode when it was accepted: `test` (an mc_test_ key) captures instead of sending. */
+  sendMode: KeyMode;
+}
+
+/** A claimed transactional message: no campaign; `contactId` set when `to` was a contact of the tenant. */
+export interface ClaimedTransactionalMessage {
+  stream: 'transactional';
+  id: number;
+  tenantId: string;
+  campaignId: null;
+  contactId: string | null;
+  email: string | null;
+  locale: string | null;
+  templateVersionId: string | null;
+  attempts: number;
+  /** False when the message named a contact who has been erased since. */
+  contactExists: boolean;
+  contactExternalId: string | null;
+  suppressed: boolean;
+  suppressionReason: SuppressionReason | null;
+  content: TransactionalContent;
+}
+
+export type ClaimedMessage = ClaimedCampaignMessage | ClaimedTransactionalMessage;
+
 /** What is true of a claimed message right before it is sent (DeliveryStore.currentState). */
 export interface SendTimeState {
   id: number;
   contactExists: boolean;
   contactOptIn: boolean;
   suppressed: boolean;
-  campaignStatus: string;
+  suppressionReason: SuppressionReason | null;
+  /** Null for a transactional message (no campaign). */
+  campaignStatus: string | null;
 }
 
 /** A template version as delivery needs it: renderable, and whether it is still PUBLISHED. */
@@ -55,7 +103,8 @@ export type DeliverableVersion = RenderableVersion & { status: string };
 interface OutcomeOf {
   id: number;
   tenantId: string;
-  campaignId: string;
+  /** Null for a transactional message. */
+  campaignId: string | null;
   /** Who the message was for, as the claim read it: the data of the outcome's event (email.sent, email.bounced…). */
   recipient?: OutcomeRecipient;
 }
@@ -65,7 +114,9 @@ export interface OutcomeRecipient {
   email: string | null;
   externalId: string | null;
   locale: string | null;
-  templateVersionId: string;
+  templateVersionId: string | null;
+  /** A transactional email's public id. */
+  emailId?: string;
 }
 
 /** The part of an outcome that names its message, from the claimed message. */
@@ -74,7 +125,14 @@ export function outcomeOf(m: ClaimedMessage): OutcomeOf {
     id: m.id,
     tenantId: m.tenantId,
     campaignId: m.campaignId,
-    recipient: { contactId: m.contactId, email: m.email, externalId: m.contactExternalId, locale: m.locale, templateVersionId: m.templateVersionId },
+    recipient: {
+      contactId: m.contactId,
+      email: m.email,
+      externalId: m.contactExternalId,
+      locale: m.locale,
+      templateVersionId: m.templateVersionId,
+      ...(m.stream === 'transactional' ? { emailId: m.content.emailId } : {}),
+    },
   };
 }
 
@@ -104,7 +162,10 @@ export type MessageOutcome =
  * the worker's unit tests use an in-memory one.
  */
 export interface DeliveryStore {
-  claimDue(owner: string, limit: number, now: Date, leaseMs: number): Promise<ClaimedMessage[]>;
+  /** Due messages of one lane (campaign when omitted), leased to `owner`. */
+  claimDue(owner: string, limit: number, now: Date, leaseMs: number, lane?: Lane): Promise<ClaimedMessage[]>;
+  /** Whether anything of the lane is due: a read, so an idle lane's polls never take the write lock a claim needs. */
+  anyDue(now: Date, lane: Lane): Promise<boolean>;
   extendLeases(owner: string, now: Date, leaseMs: number): Promise<void>;
   /** Expired leases back to the queue; with `owner`, that worker's own leases at once (clean shutdown). */
   releaseLeases(now: Date, owner?: string): Promise<number>;

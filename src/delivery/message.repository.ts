@@ -1,13 +1,13 @@
-import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Dialect } from '../db/database.js';
-import { MESSAGE_STATUSES, type MessageStatus } from '../db/enums.js';
+import { MESSAGE_STATUSES, type KeyMode, type MessageStatus, type SuppressionReason } from '../db/enums.js';
 import type { DB, MessagesTable } from '../db/schema.js';
 import { notSuppressed } from '../suppressions/not-suppressed.js';
 import { parseJsonObject } from '../shared/json.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import { routingCase, type LocaleRouting } from '../templates/locale-routing.js';
 import type { TrackedMessageRow } from '../tracking/tally.js';
-import type { ClaimedMessage, MessageOutcome } from './delivery-store.js';
+import type { ClaimedCampaignMessage, ClaimedTransactionalMessage, Lane, MessageOutcome, TransactionalContent } from './delivery-store.js';
 
 /**
  * The `next_attempt_at` of a PAUSED campaign's queued messages: past every
@@ -17,7 +17,19 @@ import type { ClaimedMessage, MessageOutcome } from './delivery-store.js';
 export const PARKED_UNTIL = '9999-12-31T00:00:00.000Z';
 
 /** A claimed message's row and context as the claim query reads them; the store derives the opt-in rule from the filter. */
-export type ClaimedRow = Omit<ClaimedMessage, 'campaignRequiresOptIn'> & { campaignAudienceFilter: string | null };
+export type ClaimedRow = Omit<ClaimedCampaignMessage, 'campaignRequiresOptIn'> & { campaignAudienceFilter: string | null };
+
+/** A new transactional message: its queue row (the content goes to transactional_emails). */
+export interface TransactionalInsert {
+  tenantId: string;
+  contactId: string | null;
+  email: string;
+  locale: string | null;
+  templateVersionId: string | null;
+  /** When it is due: now, or its scheduled time. */
+  dueAt: string;
+  at: string;
+}
 
 /** A message's send-time state (MessageRepository.currentState). */
 export interface CurrentStateRow {
@@ -25,8 +37,15 @@ export interface CurrentStateRow {
   contactExists: boolean;
   contactOptIn: boolean;
   suppressed: boolean;
-  campaignStatus: string;
+  suppressionReason: SuppressionReason | null;
+  campaignStatus: string | null;
 }
+
+/** The claim's stream predicate, literal so PostgreSQL's planner matches it to the stream's partial index (migration 0020). */
+const DUE_IN_LANE: Record<Lane, RawBuilder<boolean>> = {
+  campaign: sql<boolean>`status = 'QUEUED' and stream = 'campaign'`,
+  transactional: sql<boolean>`status = 'QUEUED' and stream = 'transactional'`,
+};
 
 /** What the fan-out asks the queue to insert: the audience, routed, up to `limit` rows. */
 export interface AudienceInsert {
@@ -100,8 +119,68 @@ export class MessageRepository {
     return row !== undefined;
   }
 
-  /** Claims up to `limit` due QUEUED messages for `owner` and returns them with their context. */
+  /**
+   * A transactional message, due at once or at its scheduled time (the
+   * priority lane claims it then). Returns its id.
+   */
+  async queueTransactional(input: TransactionalInsert): Promise<number> {
+    const row = await this.db
+      .insertInto('messages')
+      .values({
+        tenant_id: input.tenantId,
+        stream: 'transactional',
+        campaign_id: null,
+        contact_id: input.contactId,
+        email: input.email,
+        locale: input.locale,
+        template_version_id: input.templateVersionId,
+        status: 'QUEUED',
+        next_attempt_at: input.dueAt,
+        created_at: input.at,
+        updated_at: input.at,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  /** A scheduled transactional message still QUEUED → CANCELLED; false when it is already on its way (or gone). */
+  async cancelTransactional(tenantId: string, id: number, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('messages')
+      .set({ status: 'CANCELLED', updated_at: at })
+      .where('id', '=', id)
+      .where('tenant_id', '=', tenantId)
+      .where('stream', '=', 'transactional')
+      .where('status', '=', 'QUEUED')
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async anyDue(now: Date, lane: Lane): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where(DUE_IN_LANE[lane])
+      .where('next_attempt_at', '<=', now.toISOString())
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Claims up to `limit` due QUEUED campaign messages for `owner` and returns them with their context. */
   async claimDue(owner: string, limit: number, now: Date, leaseMs: number): Promise<ClaimedRow[]> {
+    const ids = await this.claimIds('campaign', owner, limit, now, leaseMs);
+    return ids.length === 0 ? [] : this.loadClaimed(owner, ids);
+  }
+
+  /** The priority lane's claim: due transactional messages, with their content. */
+  async claimDueTransactional(owner: string, limit: number, now: Date, leaseMs: number): Promise<ClaimedTransactionalMessage[]> {
+    const ids = await this.claimIds('transactional', owner, limit, now, leaseMs);
+    return ids.length === 0 ? [] : this.loadClaimedTransactional(owner, ids);
+  }
+
+  private async claimIds(lane: Lane, owner: string, limit: number, now: Date, leaseMs: number): Promise<number[]> {
     const nowIso = now.toISOString();
     const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
     // The due ids are picked in a CTE so PostgreSQL evaluates LIMIT … FOR UPDATE SKIP LOCKED
@@ -111,7 +190,7 @@ export class MessageRepository {
         const due = db
           .selectFrom('messages')
           .select('id')
-          .where('status', '=', 'QUEUED')
+          .where(DUE_IN_LANE[lane])
           .where('next_attempt_at', '<=', nowIso)
           .orderBy('next_attempt_at')
           .orderBy('id')
@@ -130,11 +209,42 @@ export class MessageRepository {
       .where('status', '=', 'QUEUED')
       .returning('id')
       .execute();
-    if (claimed.length === 0) return [];
-    return this.loadClaimed(
-      owner,
-      claimed.map((r) => r.id),
-    );
+    return claimed.map((r) => Number(r.id));
+  }
+
+  private async loadClaimedTransactional(owner: string, ids: number[]): Promise<ClaimedTransactionalMessage[]> {
+    const rows = await this.db
+      .selectFrom('messages as m')
+      .innerJoin('transactional_emails as te', 'te.message_id', 'm.id')
+      .leftJoin('contacts as c', (join) => join.onRef('c.id', '=', 'm.contact_id').onRef('c.tenant_id', '=', 'm.tenant_id'))
+      .leftJoin('suppressions as s', (join) => join.onRef('s.tenant_id', '=', 'm.tenant_id').onRef('s.email', '=', 'm.email'))
+      .select([
+        'm.id', 'm.tenant_id', 'm.contact_id', 'm.email', 'm.locale', 'm.template_version_id', 'm.attempts',
+        'c.id as c_id', 'c.external_id as c_external_id', 's.reason as s_reason',
+        'te.id as te_id', 'te.from_email', 'te.from_name', 'te.reply_to', 'te.project_id', 'te.subject', 'te.html_body', 'te.text_body',
+        'te.unsubscribe_url', 'te.track_opens', 'te.track_clicks', 'te.bypass_unsubscribe', 'te.send_mode',
+      ])
+      .where('m.id', 'in', ids)
+      .where('m.lease_owner', '=', owner)
+      .orderBy('m.id')
+      .execute();
+    return rows.map((r) => ({
+      stream: 'transactional' as const,
+      id: Number(r.id),
+      tenantId: r.tenant_id,
+      campaignId: null,
+      contactId: r.contact_id,
+      email: r.email,
+      locale: r.locale,
+      templateVersionId: r.template_version_id,
+      attempts: r.attempts,
+      // A message that named no contact has nobody to erase: only a named contact that is gone counts as erased.
+      contactExists: r.contact_id === null ? r.email !== null : r.c_id !== null,
+      contactExternalId: r.c_external_id,
+      suppressed: r.s_reason !== null,
+      suppressionReason: r.s_reason,
+      content: transactionalContent(r),
+    }));
   }
 
   private async loadClaimed(owner: string, ids: number[]): Promise<ClaimedRow[]> {
@@ -155,13 +265,15 @@ export class MessageRepository {
       .orderBy('m.id')
       .execute();
     return rows.map((r) => ({
+      stream: 'campaign' as const,
       id: Number(r.id),
       tenantId: r.tenant_id,
-      campaignId: r.campaign_id,
+      // The inner join to campaigns: a campaign message has both.
+      campaignId: r.campaign_id!,
       contactId: r.contact_id,
       email: r.email,
       locale: r.locale,
-      templateVersionId: r.template_version_id,
+      templateVersionId: r.template_version_id!,
       attempts: r.attempts,
       contactExists: r.c_id !== null,
       contactLocale: r.c_locale,
@@ -219,17 +331,19 @@ export class MessageRepository {
     if (ids.length === 0) return [];
     const rows = await this.db
       .selectFrom('messages as m')
-      .innerJoin('campaigns as cp', 'cp.id', 'm.campaign_id')
+      .leftJoin('campaigns as cp', 'cp.id', 'm.campaign_id')
       .leftJoin('contacts as c', (join) => join.onRef('c.id', '=', 'm.contact_id').onRef('c.tenant_id', '=', 'm.tenant_id'))
       .leftJoin('suppressions as s', (join) => join.onRef('s.tenant_id', '=', 'm.tenant_id').onRef('s.email', '=', 'm.email'))
-      .select(['m.id', 'c.id as c_id', 'c.opt_in as c_opt_in', 's.email as s_email', 'cp.status as cp_status'])
+      .select(['m.id', 'm.stream', 'm.contact_id', 'm.email', 'c.id as c_id', 'c.opt_in as c_opt_in', 's.reason as s_reason', 'cp.status as cp_status'])
       .where('m.id', 'in', [...ids])
       .execute();
     return rows.map((r) => ({
       id: Number(r.id),
-      contactExists: r.c_id !== null,
+      // As the claim judges it: a transactional message to a bare address has no contact to lose.
+      contactExists: r.stream === 'transactional' && r.contact_id === null ? r.email !== null : r.c_id !== null,
       contactOptIn: r.c_opt_in === 1,
-      suppressed: r.s_email !== null,
+      suppressed: r.s_reason !== null,
+      suppressionReason: r.s_reason,
       campaignStatus: r.cp_status,
     }));
   }
@@ -542,4 +656,56 @@ export class MessageRepository {
     return captured;
   }
 
+  /** GDPR erasure of transactional messages (found through transactional_emails): address and answers blanked. */
+  async eraseMessages(tenantId: string, ids: readonly number[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('messages')
+      .select('provider_response')
+      .where('id', 'in', [...ids])
+      .where('tenant_id', '=', tenantId)
+      .where('provider_response', 'like', 'captured %')
+      .execute();
+    await this.db
+      .updateTable('messages')
+      .set({ contact_id: null, email: null, provider_response: null, last_error: null })
+      .where('id', 'in', [...ids])
+      .where('tenant_id', '=', tenantId)
+      .execute();
+    return rows.map((row) => row.provider_response!.slice('captured '.length));
+  }
+}
+
+type TransactionalContentRow = {
+  te_id: string;
+  from_email: string;
+  from_name: string | null;
+  reply_to: string | null;
+  project_id: string | null;
+  subject: string;
+  html_body: string | null;
+  text_body: string | null;
+  unsubscribe_url: string | null;
+  track_opens: number;
+  track_clicks: number;
+  bypass_unsubscribe: number;
+  send_mode: KeyMode;
+};
+
+function transactionalContent(r: TransactionalContentRow): TransactionalContent {
+  return {
+    emailId: r.te_id,
+    fromEmail: r.from_email,
+    fromName: r.from_name,
+    replyTo: r.reply_to,
+    projectId: r.project_id,
+    subject: r.subject,
+    html: r.html_body,
+    text: r.text_body,
+    unsubscribeUrl: r.unsubscribe_url,
+    trackOpens: r.track_opens === 1,
+    trackClicks: r.track_clicks === 1,
+    bypassUnsubscribe: r.bypass_unsubscribe === 1,
+    sendMode: r.send_mode,
+  };
 }

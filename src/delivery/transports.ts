@@ -1,5 +1,6 @@
 import { OutboundPolicy } from '../net/outbound-policy.js';
 import type { ProjectRow } from '../projects/project.repository.js';
+import type { Lane } from './delivery-store.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import { parseSender, type Sender } from './compose.js';
 import { CaptureMailer, SmtpMailer, type Mailer } from './mailer.js';
@@ -16,6 +17,8 @@ export interface DeliverySettings {
   publicUrl: string;
   /** Pooled SMTP connections per transport. */
   maxConnections?: number;
+  /** Pooled SMTP connections per transport kept for the priority lane (transactional email); default 2. */
+  priorityConnections?: number;
   /** How long an SMTP conversation may be silent before it is abandoned (and retried); default 30 s. */
   socketTimeoutMs?: number;
 }
@@ -33,12 +36,13 @@ export interface Route {
  * (rebuilt when the project changes), which connects only where the
  * outbound-connection policy allows; otherwise SMTP_URL (the operator's own,
  * not subject to the policy), or capture when there is none. Transports are
- * kept open between batches.
+ * kept open between batches. Each lane has transports of its own: the
+ * priority lane's few connections are never busy with a campaign.
  */
 export class TransportRegistry {
-  private readonly projects = new Map<string, { version: string; route: Route }>();
+  private readonly projects: Record<Lane, Map<string, { version: string; route: Route }>> = { campaign: new Map(), transactional: new Map() };
   readonly capture: CaptureMailer;
-  private readonly fallback: Route;
+  private readonly fallbacks: Record<Lane, Route>;
 
   constructor(
     private readonly settings: DeliverySettings,
@@ -48,51 +52,54 @@ export class TransportRegistry {
   ) {
     this.capture = new CaptureMailer(settings.outboxDir);
     const sender = parseSender(settings.mailFrom) ?? { fromEmail: 'noreply@mailingcore.invalid', fromName: 'MailingCore', replyTo: null };
-    this.fallback = {
-      mailer: settings.smtpUrl
-        ? new SmtpMailer(createSmtpTransport(settings.smtpUrl, this.transportOptions()))
-        : this.capture,
+    const fallback = (lane: Lane): Route => ({
+      mailer: settings.smtpUrl ? new SmtpMailer(createSmtpTransport(settings.smtpUrl, this.transportOptions(lane))) : this.capture,
       sender,
-    };
+    });
+    this.fallbacks = { campaign: fallback('campaign'), transactional: fallback('transactional') };
   }
 
-  private transportOptions() {
-    return { maxConnections: this.settings.maxConnections, socketTimeoutMs: this.settings.socketTimeoutMs };
+  private transportOptions(lane: Lane) {
+    const maxConnections = lane === 'transactional' ? (this.settings.priorityConnections ?? 2) : this.settings.maxConnections;
+    return { maxConnections, socketTimeoutMs: this.settings.socketTimeoutMs };
   }
 
-  /** The sender of campaigns without a project (MAIL_FROM). */
+  /** The sender of emails without a project (MAIL_FROM). */
   get defaultSender(): Sender {
-    return this.fallback.sender;
+    return this.fallbacks.campaign.sender;
   }
 
   get publicUrl(): string {
     return this.settings.publicUrl;
   }
 
-  route(project: ProjectRow | undefined, testMode: boolean): Route {
-    const base = project ? this.projectRoute(project) : this.fallback;
+  route(project: ProjectRow | undefined, testMode: boolean, lane: Lane = 'campaign'): Route {
+    const base = project ? this.projectRoute(project, lane) : this.fallbacks[lane];
     return testMode ? { mailer: this.capture, sender: base.sender } : base;
   }
 
-  private projectRoute(project: ProjectRow): Route {
+  private projectRoute(project: ProjectRow, lane: Lane): Route {
     const version = project.updated_at;
-    const cached = this.projects.get(project.id);
+    const projects = this.projects[lane];
+    const cached = projects.get(project.id);
     if (cached?.version === version) return cached.route;
     cached?.route.mailer.close();
     const route: Route = {
       mailer: new SmtpMailer(
-        createSmtpTransport(smtpSettingsOfProject(project, this.secretBox), { ...this.transportOptions(), policy: this.policy }),
+        createSmtpTransport(smtpSettingsOfProject(project, this.secretBox), { ...this.transportOptions(lane), policy: this.policy }),
       ),
       sender: { fromEmail: project.from_email, fromName: project.from_name, replyTo: project.reply_to },
       ...(project.rate_limit_per_second ? { rate: { key: project.id, perSecond: project.rate_limit_per_second } } : {}),
     };
-    this.projects.set(project.id, { version, route });
+    projects.set(project.id, { version, route });
     return route;
   }
 
   close(): void {
-    for (const { route } of this.projects.values()) route.mailer.close();
-    this.projects.clear();
-    this.fallback.mailer.close();
+    for (const lane of ['campaign', 'transactional'] as const) {
+      for (const { route } of this.projects[lane].values()) route.mailer.close();
+      this.projects[lane].clear();
+      this.fallbacks[lane].mailer.close();
+    }
   }
 }

@@ -1,12 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { SendingPolicy } from '../config.js';
+import { DEFAULTS, type SendingPolicy } from '../config.js';
 import type { SkipReason } from '../db/enums.js';
 import type { ProjectRow } from '../projects/project.repository.js';
 import type { Clock } from '../shared/time.js';
 import type { CampaignMailBuilder } from './campaign-mail.js';
 import type { SigningKey } from './dkim.js';
-import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from './delivery-store.js';
+import type {
+  CampaignRef,
+  ClaimedCampaignMessage,
+  ClaimedMessage,
+  ClaimedTransactionalMessage,
+  DeliverableVersion,
+  DeliveryStore,
+  Lane,
+  MessageOutcome,
+  SendTimeState,
+} from './delivery-store.js';
 import { outcomeOf } from './delivery-store.js';
 import { CaptureMailer } from './mailer.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -14,13 +24,14 @@ import { SEND_GATE_DEFAULTS, SendGate, type SendGateOptions } from './send-gate.
 import { canRetry, retryDelayMs } from './retry-policy.js';
 import { classifyFailure, type SmtpFailure } from './bounce-classification.js';
 import type { Route } from './transports.js';
+import type Mail from 'nodemailer/lib/mailer/index.js';
 
-/** The part of the sending policy (config.ts) a worker runs by. */
-export type WorkerOptions = Omit<SendingPolicy, 'fanoutLeaseMs'>;
+/** The part of the sending policy (config.ts) a worker runs by; the priority lane's defaults when omitted. */
+export type WorkerOptions = Omit<SendingPolicy, 'fanoutLeaseMs' | 'priority'> & { priority?: SendingPolicy['priority'] };
 
-/** Which transport and sender an email leaves by (TransportRegistry). */
+/** Which transport and sender an email leaves by (TransportRegistry); the priority lane has connections of its own. */
 export interface Routes {
-  route(project: ProjectRow | undefined, testMode: boolean): Route;
+  route(project: ProjectRow | undefined, testMode: boolean, lane?: Lane): Route;
 }
 
 export interface WorkerDeps {
@@ -34,6 +45,22 @@ export interface WorkerDeps {
   observer?: DeliveryObserver;
   /** The send-time re-check's freshness and batching (SEND_GATE_DEFAULTS when omitted). */
   gate?: SendGateOptions;
+  /** Told when this process queues a transactional email: the priority lane wakes at once. */
+  queued?: QueueSignal;
+}
+
+/** "A transactional email was queued", within one process (the API tells the worker beside it). */
+export class QueueSignal {
+  private readonly listeners = new Set<() => void>();
+
+  listen(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  notify(): void {
+    for (const listener of this.listeners) listener();
+  }
 }
 
 /** What the worker reports: counts and timings only, never addresses, tenants or campaigns. */
@@ -56,40 +83,86 @@ export class DeliveryWorker {
   private loops: Promise<void>[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly sleepers = new Set<() => void>();
+  /** The priority lane's sleep, cut short by `nudge`. */
+  private readonly prioritySleepers = new Set<() => void>();
   private readonly gate: SendGate;
+  private readonly priority: SendingPolicy['priority'];
+  private unlisten: (() => void) | undefined;
 
   constructor(
     private readonly deps: WorkerDeps,
     private readonly options: WorkerOptions,
   ) {
     this.gate = new SendGate(deps.store, deps.gate ?? SEND_GATE_DEFAULTS);
+    this.priority = options.priority ?? DEFAULTS.sending.priority;
+  }
+
+  /** A transactional email was just queued (in this process): the priority lane looks now instead of at its next poll. */
+  nudge(): void {
+    for (const wake of this.prioritySleepers) wake();
   }
 
   start(): void {
+    this.unlisten = this.deps.queued?.listen(() => this.nudge());
     this.heartbeat = setInterval(() => {
       this.deps.store
         .extendLeases(this.owner, this.deps.clock(), this.options.leaseMs)
         .catch((err: unknown) => this.deps.logger.error({ err }, 'lease renewal failed'));
     }, Math.max(250, Math.floor(this.options.leaseMs / 3))); // a third of the lease: two renewals may fail before it runs out
     this.heartbeat.unref();
-    this.loops = Array.from({ length: this.options.loops }, () => this.loop());
+    this.loops = [...Array.from({ length: this.options.loops }, () => this.loop()), this.priorityLoop()];
   }
 
   /** Stops claiming, lets claimed batches finish sending and record, then releases anything still leased. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const wake of this.sleepers) wake();
+    this.unlisten?.();
+    for (const wake of [...this.sleepers, ...this.prioritySleepers]) wake();
     await Promise.all(this.loops);
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.deps.store.releaseLeases(this.deps.clock(), this.owner);
   }
 
-  /** Runs one claim → send → record round of a whole batch; the number of messages handled (used by tests and benchmarks). */
+  /**
+   * Runs one claim → send → record round of a whole batch, transactional
+   * messages first; the number of messages handled (used by tests and benchmarks).
+   */
   async runOnce(): Promise<number> {
-    const batch = await this.claim(this.options.batchSize);
-    if (batch.length === 0) return 0;
-    await this.round(batch, new SendSlots(this.options.sendConcurrency));
-    return batch.length;
+    let handled = 0;
+    for (const lane of ['transactional', 'campaign'] as const) {
+      const batch = await this.claim(this.options.batchSize, lane);
+      if (batch.length === 0) continue;
+      await this.round(batch, new SendSlots(lane === 'transactional' ? this.priority.sendConcurrency : this.options.sendConcurrency));
+      handled += batch.length;
+    }
+    return handled;
+  }
+
+  /**
+   * The priority lane: claims transactional messages only, sends them
+   * through slots and SMTP connections no campaign uses, and looks for due
+   * ones every `priority.pollMs` (or at once when nudged), so a receipt
+   * never waits behind a newsletter. Each claimed batch is sent and recorded
+   * before the next claim: the lane holds at most one batch.
+   */
+  private async priorityLoop(): Promise<void> {
+    const slots = new SendSlots(this.priority.sendConcurrency);
+    const claimSize = Math.max(1, Math.floor(this.options.batchSize / 2));
+    while (!this.stopping) {
+      let batch: ClaimedMessage[] = [];
+      try {
+        if (await this.deps.store.anyDue(this.deps.clock(), 'transactional')) batch = await this.claim(claimSize, 'transactional');
+      } catch (err) {
+        this.deps.logger.error({ err }, 'claiming transactional messages failed; retrying');
+        await this.sleep(Math.max(this.priority.pollMs, 1000), this.prioritySleepers);
+        continue;
+      }
+      if (batch.length === 0) {
+        await this.sleep(this.priority.pollMs, this.prioritySleepers);
+        continue;
+      }
+      await this.round(batch, slots).catch((err: unknown) => this.deps.logger.error({ err }, 'transactional round failed'));
+    }
   }
 
   /**
@@ -106,7 +179,7 @@ export class DeliveryWorker {
     while (!this.stopping) {
       let batch: ClaimedMessage[];
       try {
-        batch = await this.claim(claimSize);
+        batch = await this.claim(claimSize, 'campaign');
       } catch (err) {
         this.deps.logger.error({ err }, 'claiming messages failed; retrying');
         await this.sleep(Math.max(this.options.idlePollMs, 1000));
@@ -122,8 +195,8 @@ export class DeliveryWorker {
     await Promise.all(rounds);
   }
 
-  private claim(limit: number): Promise<ClaimedMessage[]> {
-    return this.deps.store.claimDue(this.owner, limit, this.deps.clock(), this.options.leaseMs);
+  private claim(limit: number, lane: Lane): Promise<ClaimedMessage[]> {
+    return this.deps.store.claimDue(this.owner, limit, this.deps.clock(), this.options.leaseMs, lane);
   }
 
   /** Sends a claimed batch, records its outcomes, then settles the campaigns they touched. */
@@ -152,95 +225,43 @@ export class DeliveryWorker {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  private sleep(ms: number, sleepers = this.sleepers): Promise<void> {
     if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
-        this.sleepers.delete(wake);
+        sleepers.delete(wake);
         resolve();
       };
       const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
+      sleepers.add(wake);
     });
   }
 
   private async process(batch: ClaimedMessage[], slots: SendSlots): Promise<MessageOutcome[]> {
-    const versions = new Map<string, Promise<DeliverableVersion | undefined>>();
-    const projects = new Map<string, Promise<ProjectRow | undefined>>();
-    const signingKeys = new Map<string, Promise<SigningKey[]>>();
-    const version = (m: ClaimedMessage) => {
-      const key = `${m.tenantId}:${m.templateVersionId}`;
-      if (!versions.has(key)) versions.set(key, this.deps.store.loadVersion(m.tenantId, m.templateVersionId));
-      return versions.get(key)!;
-    };
-    const project = (m: ClaimedMessage) => {
-      if (!m.campaignProjectId) return Promise.resolve(undefined);
-      const key = `${m.tenantId}:${m.campaignProjectId}`;
-      if (!projects.has(key)) projects.set(key, this.deps.store.loadProject(m.tenantId, m.campaignProjectId));
-      return projects.get(key)!;
-    };
-    const keys = (m: ClaimedMessage) => {
-      if (!signingKeys.has(m.tenantId)) signingKeys.set(m.tenantId, this.deps.store.loadSigningKeys(m.tenantId));
-      return signingKeys.get(m.tenantId)!;
-    };
+    const loads = new BatchLoads(this.deps.store);
     this.gate.hold(batch.map((m) => m.id));
-    return Promise.all(
-      batch.map((message) =>
-        slots.run(() => this.deliver(message, version(message), project(message), keys(message)).finally(() => this.gate.release(message.id))),
-      ),
-    );
+    return Promise.all(batch.map((message) => slots.run(() => this.deliver(message, loads).finally(() => this.gate.release(message.id)))));
   }
 
-  private async deliver(
-    m: ClaimedMessage,
-    versionPromise: Promise<DeliverableVersion | undefined>,
-    projectPromise: Promise<ProjectRow | undefined>,
-    keysPromise: Promise<SigningKey[]>,
-  ): Promise<MessageOutcome> {
+  private async deliver(m: ClaimedMessage, loads: BatchLoads): Promise<MessageOutcome> {
     const of = outcomeOf(m);
-    // First look, on what the claim read: the contact may have been erased, suppressed or opted out since fan-out.
+    // First look, on what the claim read: the contact may have been erased, suppressed or opted out since it was queued.
     const early = mayNotSend(m, m);
     if (early) return early;
-    if (!m.email || !m.contactId) return { ...of, kind: 'skipped', reason: 'contact_erased' };
+    if (!m.email || (m.stream === 'campaign' && !m.contactId)) return { ...of, kind: 'skipped', reason: 'contact_erased' };
 
-    const fail = (error: string): MessageOutcome => ({ ...of, kind: 'failed', error });
-    let version: DeliverableVersion | undefined;
-    let project: ProjectRow | undefined;
-    let signingKeys: SigningKey[];
+    let prepared: Prepared | MessageOutcome;
     try {
-      [version, project, signingKeys] = await Promise.all([versionPromise, projectPromise, keysPromise]);
+      prepared = m.stream === 'campaign' ? await this.prepareCampaign(m, m.email, loads) : await this.prepareTransactional(m, m.email, loads);
     } catch (error) {
       // The database hiccuped: not the message's fault, try it again later.
-      return this.retryOrFail(m, `could not load the template, project or signing keys: ${(error as Error).message}`);
-    }
-    let mail;
-    let route;
-    try {
-      if (!version) return fail('template version no longer exists');
-      // Only published content is ever sent (a version unpublished since, e.g. before a retry-failed, is not).
-      if (version.status !== 'PUBLISHED') return fail(`template version ${version.id} is not published (status ${version.status}); publish it, or send a new campaign with a published version`);
-      if (m.campaignProjectId && !project) return fail('SMTP project no longer exists');
-      route = this.deps.routes.route(project, m.campaignSendMode === 'test');
-      mail = await this.deps.mail.build({
-        tenantId: m.tenantId,
-        campaign: { id: m.campaignId, subject: m.campaignSubject, name: m.campaignName ?? null },
-        senderId: m.campaignProjectId ?? 'default',
-        version,
-        recipient: {
-          email: m.email,
-          contact: { id: m.contactId, locale: m.contactLocale, externalId: m.contactExternalId, attributes: m.contactAttributes },
-        },
-        sender: route.sender,
-        signingKeys,
-        messageKey: `${m.campaignId}.${m.id}`,
-        messageId: m.id,
-        tracking: { messageId: m.id, opens: m.campaignTrackOpens, clicks: m.campaignTrackClicks },
-      });
-    } catch (error) {
+      if (error instanceof LoadFailure) return this.retryOrFail(m, `could not load the template, project or signing keys: ${error.message}`);
       // Rendering or configuration errors will not fix themselves by retrying.
-      return fail(`could not prepare the email: ${(error as Error).message}`);
+      return { ...of, kind: 'failed', error: `could not prepare the email: ${(error as Error).message}` };
     }
+    if ('kind' in prepared) return prepared;
+    const { mail, route, capture } = prepared;
 
     if (route.rate) await this.deps.rateLimiter.take(route.rate.key, route.rate.perSecond);
     // Send-time re-check, after any rate-limiter wait: what the claim read may be minutes old by now.
@@ -256,7 +277,7 @@ export class DeliveryWorker {
     try {
       const mailer = route.mailer;
       const info = await timed(this.deps.observer, mailer instanceof CaptureMailer ? 'capture' : 'smtp', () =>
-        withTimeout(mailer.send(mail, { folder: m.campaignId, name: String(m.id) }), this.options.sendTimeoutMs),
+        withTimeout(mailer.send(mail, capture), this.options.sendTimeoutMs),
       );
       return { ...of, kind: 'sent', providerMessageId: info.messageId, response: info.response };
     } catch (error) {
@@ -271,9 +292,48 @@ export class DeliveryWorker {
         case 'blocked':
           return { ...of, kind: 'failed', error: description, blocked: true };
         default:
-          return fail(description);
+          return { ...of, kind: 'failed', error: description };
       }
     }
+  }
+
+  /** A campaign message: its (published) variant rendered for the contact, by the campaign's project. */
+  private async prepareCampaign(m: ClaimedCampaignMessage, email: string, loads: BatchLoads): Promise<Prepared | MessageOutcome> {
+    const fail = (error: string): MessageOutcome => ({ ...outcomeOf(m), kind: 'failed', error });
+    const [version, project, signingKeys] = await LoadFailure.guard(
+      Promise.all([loads.version(m.tenantId, m.templateVersionId), loads.project(m.tenantId, m.campaignProjectId), loads.keys(m.tenantId)]),
+    );
+    if (!version) return fail('template version no longer exists');
+    // Only published content is ever sent (a version unpublished since, e.g. before a retry-failed, is not).
+    if (version.status !== 'PUBLISHED') return fail(`template version ${version.id} is not published (status ${version.status}); publish it, or send a new campaign with a published version`);
+    if (m.campaignProjectId && !project) return fail('SMTP project no longer exists');
+    const route = this.deps.routes.route(project, m.campaignSendMode === 'test', 'campaign');
+    const mail = await this.deps.mail.build({
+      tenantId: m.tenantId,
+      campaign: { id: m.campaignId, subject: m.campaignSubject, name: m.campaignName ?? null },
+      senderId: m.campaignProjectId ?? 'default',
+      version,
+      recipient: {
+        email,
+        contact: { id: m.contactId!, locale: m.contactLocale, externalId: m.contactExternalId, attributes: m.contactAttributes },
+      },
+      sender: route.sender,
+      signingKeys,
+      messageKey: `${m.campaignId}.${m.id}`,
+      messageId: m.id,
+      tracking: { messageId: m.id, opens: m.campaignTrackOpens, clicks: m.campaignTrackClicks },
+    });
+    return { mail, route, capture: { folder: m.campaignId, name: String(m.id) } };
+  }
+
+  /** A transactional email: its content as accepted (already rendered), from its sender, over the priority lane's connections. */
+  private async prepareTransactional(m: ClaimedTransactionalMessage, email: string, loads: BatchLoads): Promise<Prepared | MessageOutcome> {
+    const content = m.content;
+    const [project, signingKeys] = await LoadFailure.guard(Promise.all([loads.project(m.tenantId, content.projectId), loads.keys(m.tenantId)]));
+    if (content.projectId && !project) return { ...outcomeOf(m), kind: 'failed', error: 'SMTP project no longer exists' };
+    const route = this.deps.routes.route(project, content.sendMode === 'test', 'transactional');
+    const mail = this.deps.mail.buildTransactional({ tenantId: m.tenantId, messageId: m.id, to: email, content, signingKeys });
+    return { mail, route, capture: { folder: transactionalCaptureFolder(m.tenantId), name: String(m.id) } };
   }
 
   /**
@@ -294,23 +354,85 @@ export class DeliveryWorker {
 
 /**
  * Why a message may not go out, judged on `state` (what the claim read, or
- * the send-time re-check): its campaign is PAUSED → back to the queue
- * (`paused`); otherwise no longer sending → cancelled; its
- * contact was erased, its address suppressed, or — for mail that requires
- * opt-in — the contact opted out → skipped with that reason.
+ * the send-time re-check). A campaign message: its campaign is PAUSED →
+ * back to the queue (`paused`); otherwise no longer sending → cancelled;
+ * its contact was erased, its address suppressed, or — for mail that
+ * requires opt-in — the contact opted out → skipped with that reason. A
+ * transactional message: the contact it named was erased, or its address
+ * is suppressed (for `unsubscribe` only, it may bypass that) → skipped;
+ * opt-in is a campaign rule.
  */
 function mayNotSend(
   m: ClaimedMessage,
-  state: Pick<SendTimeState, 'campaignStatus' | 'contactExists' | 'suppressed' | 'contactOptIn'>,
+  state: Pick<SendTimeState, 'contactExists' | 'suppressed'> & Partial<Pick<SendTimeState, 'contactOptIn' | 'campaignStatus' | 'suppressionReason'>>,
 ): MessageOutcome | undefined {
   const of = outcomeOf(m);
+  const skip = (reason: SkipReason): MessageOutcome => ({ ...of, kind: 'skipped', reason });
+  if (m.stream === 'transactional') {
+    if (!state.contactExists) return skip('contact_erased');
+    if (state.suppressed && !(m.content.bypassUnsubscribe && state.suppressionReason === 'unsubscribe')) return skip('suppressed');
+    return undefined;
+  }
   if (state.campaignStatus === 'PAUSED') return { ...of, kind: 'paused' };
   if (state.campaignStatus !== 'SENDING' && state.campaignStatus !== 'SENT') return { ...of, kind: 'cancelled' };
-  const skip = (reason: SkipReason): MessageOutcome => ({ ...of, kind: 'skipped', reason });
   if (!state.contactExists) return skip('contact_erased');
   if (state.suppressed) return skip('suppressed');
   if (!state.contactOptIn && m.campaignRequiresOptIn) return skip('opted_out');
   return undefined;
+}
+
+/** Where a captured transactional email is written (CaptureMailer), per tenant. */
+export function transactionalCaptureFolder(tenantId: string): string {
+  return `transactional-${tenantId}`;
+}
+
+/** An email ready to go: what Nodemailer sends, by which route, and where a capture writes it. */
+interface Prepared {
+  mail: Mail.Options;
+  route: Route;
+  capture: { folder: string; name: string };
+}
+
+/** A failure to read what a message needs (the database, not the message): the message is retried. */
+class LoadFailure extends Error {
+  static async guard<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      throw new LoadFailure((error as Error).message);
+    }
+  }
+}
+
+/** What a batch's messages share, read once per batch: versions, projects and signing keys. */
+class BatchLoads {
+  private readonly versions = new Map<string, Promise<DeliverableVersion | undefined>>();
+  private readonly projects = new Map<string, Promise<ProjectRow | undefined>>();
+  private readonly signingKeys = new Map<string, Promise<SigningKey[]>>();
+
+  constructor(private readonly store: DeliveryStore) {}
+
+  version(tenantId: string, versionId: string): Promise<DeliverableVersion | undefined> {
+    return once(this.versions, `${tenantId}:${versionId}`, () => this.store.loadVersion(tenantId, versionId));
+  }
+
+  project(tenantId: string, projectId: string | null): Promise<ProjectRow | undefined> {
+    if (!projectId) return Promise.resolve(undefined);
+    return once(this.projects, `${tenantId}:${projectId}`, () => this.store.loadProject(tenantId, projectId));
+  }
+
+  keys(tenantId: string): Promise<SigningKey[]> {
+    return once(this.signingKeys, tenantId, () => this.store.loadSigningKeys(tenantId));
+  }
+}
+
+function once<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let promise = cache.get(key);
+  if (!promise) {
+    promise = load();
+    cache.set(key, promise);
+  }
+  return promise;
 }
 
 /**

@@ -51,7 +51,9 @@ export interface PublicEvent {
 /** Who a message event is about, as the worker (or tracking) read it. */
 export interface MessageSubject {
   tenantId: string;
-  campaignId: string;
+  /** Null for a transactional email, which `emailId` names instead. */
+  campaignId: string | null;
+  emailId?: string;
   messageId: number;
   contactId: string | null;
   email: string | null;
@@ -71,6 +73,7 @@ export function messageEvent(type: EventType, subject: MessageSubject, at: strin
     messageId: subject.messageId,
     data: {
       campaignId: subject.campaignId,
+      ...(subject.emailId ? { emailId: subject.emailId } : {}),
       messageId: subject.messageId,
       contactId: subject.contactId,
       email: subject.email,

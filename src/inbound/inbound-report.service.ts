@@ -6,6 +6,7 @@ import type { MessageRepository } from '../delivery/message.repository.js';
 import type { EventLog } from '../events/event-log.js';
 import { messageEvent, type NewEvent } from '../events/event-types.js';
 import type { Clock } from '../shared/time.js';
+import { NO_CAMPAIGN } from '../tracking/token.js';
 import type { SoftBounceRepository } from '../suppressions/soft-bounce.repository.js';
 import type { SuppressionRepository } from '../suppressions/suppression.repository.js';
 import type { InboundReportRepository, ReportKind } from './inbound-report.repository.js';
@@ -137,7 +138,7 @@ export class InboundReportService {
       const [message] = await this.deps.messages.in(trx).trackedMessages([claims.messageId]);
       // The token names the tenant: a message of another tenant is not this report's.
       if (!message || message.tenantId !== claims.tenantId) return { reason: 'the message no longer exists' };
-      if (quotedCampaignId !== undefined && message.campaignId.toLowerCase() !== quotedCampaignId) {
+      if (quotedCampaignId !== undefined && (message.campaignId ?? NO_CAMPAIGN).toLowerCase() !== quotedCampaignId) {
         return { reason: 'the quoted Message-ID names another campaign than the bounce address' };
       }
       const { tenantId, id: messageId } = message;

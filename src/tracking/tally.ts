@@ -3,18 +3,20 @@ import { messageEvent, type MessageSubject, type NewEvent } from '../events/even
 import type { LinkIncrement } from '../stats/campaign-stats.repository.js';
 import { bucketOf, type StatIncrement } from '../stats/stat-increments.js';
 import { isMachineOpen, type MachineOpenRules } from './machine-open.js';
+import { NO_CAMPAIGN } from './token.js';
 import type { TrackingFirstKey, TrackingFirstRow } from './tracking-first.repository.js';
 
 /** A message as tracking counts it (read by MessageRepository.trackedMessages): who it was for, and when it was sent. */
 export interface TrackedMessageRow {
   id: number;
   tenantId: string;
-  campaignId: string;
+  /** Null for a transactional email (its tokens name NO_CAMPAIGN). */
+  campaignId: string | null;
   contactId: string | null;
   email: string | null;
   externalId: string | null;
   locale: string | null;
-  templateVersionId: string;
+  templateVersionId: string | null;
   sentAt: string | null;
 }
 
@@ -45,7 +47,7 @@ export function admissibleHits(
   const admitted: { hit: Hit; message: TrackedMessageRow; machine: boolean }[] = [];
   for (const hit of [...hits].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))) {
     const message = messages.get(hit.messageId);
-    if (!message || message.tenantId !== hit.tenantId || message.campaignId !== hit.campaignId) continue;
+    if (!message || message.tenantId !== hit.tenantId || (message.campaignId ?? NO_CAMPAIGN) !== hit.campaignId) continue;
     const machine = hit.kind === 'open' && isMachineOpen({ openedAt: hit.at, sentAt: message.sentAt, userAgent: hit.userAgent }, rules);
     admitted.push({ hit, message, machine });
   }
@@ -115,9 +117,14 @@ export function tally(admitted: ReturnType<typeof admissibleHits>, inserted: rea
       if (take(hit.messageId, 'click', '')) counts.clicked_unique = 1;
       const firstOnLink = take(hit.messageId, 'link', hash);
       if (firstOnLink && !erased) result.events.push(messageEvent('email.clicked', subject, hit.at, { url, ...extra }));
-      result.links.push({ tenantId: message.tenantId, campaignId: message.campaignId, urlHash: hash, url, clicks: 1, uniqueClicks: firstOnLink ? 1 : 0 });
+      if (message.campaignId !== null) {
+        result.links.push({ tenantId: message.tenantId, campaignId: message.campaignId, urlHash: hash, url, clicks: 1, uniqueClicks: firstOnLink ? 1 : 0 });
+      }
     }
-    result.stats.push({ tenantId: message.tenantId, campaignId: message.campaignId, bucket: bucketOf(hit.at), locale: message.locale ?? '', counts });
+    // A transactional email has events, but no campaign to aggregate for.
+    if (message.campaignId !== null) {
+      result.stats.push({ tenantId: message.tenantId, campaignId: message.campaignId, bucket: bucketOf(hit.at), locale: message.locale ?? '', counts });
+    }
   }
   return result;
 }

@@ -30,6 +30,9 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const HEAD_BYTES = 1 + 16 + 16 + 8;
 const KIND_BYTE: Record<TrackingKind, number> = { open: 0x6f, click: 0x63 };
+/** The campaign a transactional email's tracking tokens name: none (the nil UUID). */
+export const NO_CAMPAIGN = '00000000-0000-0000-0000-000000000000';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Longest destination a click token carries (the link rewriter leaves longer links alone). */
 export const MAX_TRACKED_URL_BYTES = 2048;

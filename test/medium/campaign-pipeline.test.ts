@@ -158,7 +158,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     const campaign = () => make.campaign(tenantId, { status: 'SENDING', template_version_id: versionIds[0]!, started_at: now.toISOString() });
     const claimOf = async (campaignIds: string[]) => {
       for (const id of campaignIds) await fanout.run(tenantId, id);
-      return (await store.claimDue('w-runs', 1000, now, 60_000)).filter((m) => campaignIds.includes(m.campaignId));
+      return (await store.claimDue('w-runs', 1000, now, 60_000)).filter((m) => campaignIds.includes(m.campaignId!));
     };
     const runOf = (tenant: string, email: string) => repos.softBounces.runOf(tenant, email);
     await repos.softBounces.add([{ tenantId, email: b.email }, { tenantId: other, email: a.email }, { tenantId: other, email: a.email }], now.toISOString());

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { CampaignMailBuilder } from '../../src/delivery/campaign-mail.js';
-import type { CampaignRef, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from '../../src/delivery/delivery-store.js';
+import type { CampaignRef, ClaimedCampaignMessage, ClaimedMessage, DeliverableVersion, DeliveryStore, MessageOutcome, SendTimeState } from '../../src/delivery/delivery-store.js';
 import type { Mailer } from '../../src/delivery/mailer.js';
 import { RateLimiter } from '../../src/delivery/rate-limiter.js';
 import { SEND_GATE_DEFAULTS, type SendGateOptions } from '../../src/delivery/send-gate.js';
@@ -20,7 +20,7 @@ const T = '00000000-0000-7000-8000-000000000001';
 const C = '00000000-0000-7000-8000-0000000000c1';
 const V = '00000000-0000-7000-8000-0000000000f1';
 
-type Stored = ClaimedMessage & { status: 'QUEUED' | 'SENDING' | 'DONE' | 'PARKED'; owner?: string; outcome?: MessageOutcome };
+type Stored = ClaimedCampaignMessage & { status: 'QUEUED' | 'SENDING' | 'DONE' | 'PARKED'; owner?: string; outcome?: MessageOutcome };
 
 class MemoryStore implements DeliveryStore {
   readonly messages: Stored[] = [];
@@ -35,9 +35,10 @@ class MemoryStore implements DeliveryStore {
   /** Each currentState call: the ids it asked about. */
   readonly stateQueries: number[][] = [];
 
-  add(overrides: Partial<ClaimedMessage> = {}): Stored {
+  add(overrides: Partial<ClaimedCampaignMessage> = {}): Stored {
     const id = this.messages.length + 1;
     const message: Stored = {
+      stream: 'campaign',
       id,
       tenantId: T,
       campaignId: C,
@@ -66,7 +67,12 @@ class MemoryStore implements DeliveryStore {
     return message;
   }
 
-  async claimDue(owner: string, limit: number): Promise<ClaimedMessage[]> {
+  async anyDue(): Promise<boolean> {
+    return false; // only campaign messages here: the priority lane finds nothing
+  }
+
+  async claimDue(owner: string, limit: number, _now?: Date, _leaseMs?: number, lane = 'campaign'): Promise<ClaimedMessage[]> {
+    if (lane !== 'campaign') return [];
     const due = this.messages.filter((m) => m.status === 'QUEUED').slice(0, limit);
     for (const m of due) Object.assign(m, { status: 'SENDING', owner, attempts: m.attempts + 1 });
     return due.map((m) => ({ ...m }));
@@ -111,7 +117,7 @@ class MemoryStore implements DeliveryStore {
     return ids.flatMap((id) => {
       const m = this.messages.find((x) => x.id === id);
       if (!m) return [];
-      const base = { id, contactExists: m.contactExists, contactOptIn: m.contactOptIn, suppressed: m.suppressed, campaignStatus: m.campaignStatus };
+      const base = { id, contactExists: m.contactExists, contactOptIn: m.contactOptIn, suppressed: m.suppressed, suppressionReason: null, campaignStatus: m.campaignStatus };
       return [{ ...base, ...this.live.get(id) }];
     });
   }
