@@ -25,17 +25,13 @@ import { createRenderCore } from '../src/templates/render-worker.js';
 import { newId } from '../src/shared/ids.js';
 import type { TrackingSpec } from '../src/tracking/track-html.js';
 import { trackingKey } from '../src/tracking/token.js';
-import { BENCH_SECRET, fmtInt, log, median, report, runIfMain } from './lib/common.js';
+import { BENCH_SECRET, fmtInt, log, median, percentile, report, runIfMain } from './lib/common.js';
 import { createBenchDatabase } from './lib/db.js';
 import { call, createTenant, openApp } from './lib/setup.js';
 
 const RUNS = Number(process.env.BENCH_RENDER_RUNS ?? 300);
 const BATCH = 100;
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
 const us = (ms: number) => `${fmtInt(ms * 1000)} µs`;
 const signed = (ms: number) => `${ms >= 0 ? '+' : '−'}${us(Math.abs(ms))}`;
 const ms = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} ms`;

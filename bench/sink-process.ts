@@ -6,7 +6,9 @@
  *
  * Started with fork() and an IPC channel: it sends `{type: 'listening', port}`
  * and answers `{type: 'count'}` with `{type: 'count', accepted, bytes}` and
- * `{type: 'reset'}` by zeroing its counters. Without an IPC channel
+ * `{type: 'reset'}` by zeroing its counters; `{type: 'arrivals'}` with the
+ * wall-clock time (epoch ms, sub-millisecond) at which each message to a
+ * `tx-…` address was accepted (the priority-lane benchmark). Without an IPC channel
  * (`node bench/sink-process.js`) it prints its port and runs until killed.
  */
 import type { AddressInfo } from 'node:net';
@@ -14,6 +16,9 @@ import { SMTPServer } from 'smtp-server';
 
 let accepted = 0;
 let bytes = 0;
+/** Recipient → when its message was accepted: only the transactional probes (`tx-…@`), few and small. */
+let arrivals: Record<string, number> = {};
+const epochMs = () => performance.timeOrigin + performance.now();
 
 const server = new SMTPServer({
   secure: false,
@@ -25,12 +30,14 @@ const server = new SMTPServer({
   size: 50 * 1024 * 1024,
   maxClients: 1000,
   closeTimeout: 1000,
-  onData(stream, _session, callback) {
+  onData(stream, session, callback) {
     stream.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
     });
     stream.on('end', () => {
       accepted += 1;
+      const to = session.envelope.rcptTo[0]?.address ?? '';
+      if (to.startsWith('tx-')) arrivals[to] = epochMs();
       callback(null, `2.0.0 Ok: queued as ${accepted}`);
     });
   },
@@ -46,9 +53,11 @@ server.listen(Number(process.env.SINK_PORT ?? 0), '127.0.0.1', () => {
 process.on('message', (raw) => {
   const message = raw as { type: string };
   if (message.type === 'count') process.send!({ type: 'count', accepted, bytes });
+  if (message.type === 'arrivals') process.send!({ type: 'arrivals', arrivals });
   if (message.type === 'reset') {
     accepted = 0;
     bytes = 0;
+    arrivals = {};
     process.send!({ type: 'reset' });
   }
   if (message.type === 'close') server.close(() => process.exit(0));

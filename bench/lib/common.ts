@@ -37,7 +37,7 @@ export const settings = {
   scale: intFromEnv('BENCH_SCALE', 20_000),
   engines: (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',').map((e) => e.trim()).filter(Boolean) as Engine[],
   /** Which benchmarks `bench/run.ts` runs (default: all, in this order). */
-  only: (process.env.BENCH_ONLY ?? 'fanout,delivery,import,api,scaling,history,tracking,webhooks').split(',').map((e) => e.trim()).filter(Boolean),
+  only: (process.env.BENCH_ONLY ?? 'fanout,delivery,import,api,scaling,history,tracking,webhooks,priority').split(',').map((e) => e.trim()).filter(Boolean),
   /** Seconds of load per API measurement. */
   apiSeconds: intFromEnv('BENCH_API_SECONDS', 10),
   /** Repetitions of a fan-out measurement (median reported); default 5 up to 100k contacts (3 up to 20k in scaling), 1 above. */
@@ -80,6 +80,12 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The nearest-rank percentile (p in 0–100). */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 export const fmtMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
@@ -224,6 +230,8 @@ export function log(message: string): void {
 export interface Sink {
   port: number;
   count(): Promise<{ accepted: number; bytes: number }>;
+  /** When each message to a `tx-…` address was accepted (epoch ms). */
+  arrivals(): Promise<Record<string, number>>;
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -251,6 +259,11 @@ export async function startSink(): Promise<Sink> {
       const pending = reply('count');
       child.send({ type: 'count' });
       return (await pending) as unknown as { accepted: number; bytes: number };
+    },
+    arrivals: async () => {
+      const pending = reply('arrivals');
+      child.send({ type: 'arrivals' });
+      return ((await pending) as { arrivals: Record<string, number> }).arrivals;
     },
     reset: async () => {
       const pending = reply('reset');
