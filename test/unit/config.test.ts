@@ -79,6 +79,14 @@ describe('configuration', () => {
     }
   });
 
+  it('reads the priority lane settings: TX_CONCURRENCY, TX_POLL_MS, TX_SMTP_CONNECTIONS, with defaults and bounds', () => {
+    expect(loadConfig({}).sending.priority).toEqual({ sendConcurrency: 10, pollMs: 25, connections: 2 });
+    expect(loadConfig({ TX_CONCURRENCY: '4', TX_POLL_MS: '100', TX_SMTP_CONNECTIONS: '3' }).sending.priority).toEqual({ sendConcurrency: 4, pollMs: 100, connections: 3 });
+    expect(() => loadConfig({ TX_CONCURRENCY: '0' })).toThrow(/TX_CONCURRENCY/);
+    expect(() => loadConfig({ TX_POLL_MS: '1' })).toThrow(/TX_POLL_MS/);
+    expect(() => loadConfig({ TX_SMTP_CONNECTIONS: '21' })).toThrow(/TX_SMTP_CONNECTIONS/);
+  });
+
   it('reads the metrics token and the worker metrics port, both optional', () => {
     expect(loadConfig({})).toMatchObject({ metricsToken: undefined, metricsPort: undefined });
     expect(loadConfig({ METRICS_TOKEN: ' scrape-token-0123456789 ', METRICS_PORT: '9464' })).toMatchObject({
