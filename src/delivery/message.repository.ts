@@ -302,7 +302,8 @@ export class MessageRepository {
     let query = this.db
       .selectFrom('messages as m')
       .leftJoin('contacts as c', (join) => join.onRef('c.id', '=', 'm.contact_id').onRef('c.tenant_id', '=', 'm.tenant_id'))
-      .select(['m.id', 'm.tenant_id', 'm.campaign_id', 'm.contact_id', 'm.email', 'm.locale', 'm.template_version_id', 'm.sent_at', 'c.external_id'])
+      .leftJoin('transactional_emails as te', 'te.message_id', 'm.id')
+      .select(['m.id', 'm.tenant_id', 'm.campaign_id', 'm.contact_id', 'm.email', 'm.locale', 'm.template_version_id', 'm.sent_at', 'c.external_id', 'te.id as email_id'])
       .where('m.id', 'in', [...ids])
       .orderBy('m.id');
     // PostgreSQL: an erasure blanking these rows waits for this transaction, then anonymises the events it wrote.
@@ -318,6 +319,7 @@ export class MessageRepository {
       locale: r.locale,
       templateVersionId: r.template_version_id,
       sentAt: r.sent_at,
+      ...(r.email_id ? { emailId: r.email_id } : {}),
     }));
   }
 

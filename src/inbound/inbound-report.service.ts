@@ -173,6 +173,7 @@ export class InboundReportService {
           externalId: erased ? null : message.externalId,
           locale: message.locale,
           templateVersionId: message.templateVersionId,
+          ...(message.emailId ? { emailId: message.emailId } : {}),
         };
         // A diagnostic may quote the address: left out once the person is erased.
         const diagnostic = erased ? null : effect.diagnostic;

@@ -18,6 +18,8 @@ export interface TrackedMessageRow {
   locale: string | null;
   templateVersionId: string | null;
   sentAt: string | null;
+  /** A transactional email's public id. */
+  emailId?: string;
 }
 
 /** One open or click as the public route saw it (the token already verified). */
@@ -99,6 +101,7 @@ export function tally(admitted: ReturnType<typeof admissibleHits>, inserted: rea
       externalId: message.externalId,
       locale: message.locale,
       templateVersionId: message.templateVersionId,
+      ...(message.emailId ? { emailId: message.emailId } : {}),
     };
     const erased = message.contactId === null && message.email === null;
     const extra = hit.userAgent ? { userAgent: hit.userAgent.slice(0, 256) } : {};
