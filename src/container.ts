@@ -5,6 +5,7 @@ import pino from 'pino';
 import { Redis } from 'ioredis';
 import { ApiKeyService } from './auth/api-key.service.js';
 import { LastUsedRecorder } from './auth/last-used.js';
+import { CampaignBreaker } from './campaigns/campaign-breaker.js';
 import { CampaignDeliveryStore } from './campaigns/campaign-delivery.store.js';
 import { CampaignPauses } from './campaigns/campaign-pause.js';
 import { CampaignProgress, type CampaignProgressOptions } from './campaigns/campaign-progress.js';
@@ -185,6 +186,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const { tenants, projects, contacts, suppressions, templates, campaigns, messages, usage, audience } = repositories;
 
   const eventLog = eventLogOf(repositories);
+  const pauses = new CampaignPauses({ transaction, campaigns, messages, stats: repositories.campaignStats, eventLog });
+  const breaker = new CampaignBreaker({ campaigns, pauses, settings: { ...DEFAULTS.breaker, ...options.breaker } });
   const inboundReports = new InboundReportService({
     transaction,
     reports: repositories.inboundReports,
@@ -194,6 +197,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     contacts,
     eventLog,
     softBounceLimit: options.softBounceLimit ?? DEFAULTS.softBounceLimit,
+    breaker,
     clock,
   });
   const secretBox = new SecretBox(options.secret);
@@ -239,7 +243,6 @@ export function createContainer(database: Database, options: ContainerOptions): 
     coverage: localeCoverage,
     defaultSender: transports.defaultSender,
   });
-  const pauses = new CampaignPauses({ transaction, campaigns, messages, stats: repositories.campaignStats, eventLog });
   const deliveryStore = new CampaignDeliveryStore({
     transaction,
     messages,
@@ -247,8 +250,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     suppressions,
     softBounces: repositories.softBounces,
     softBounceLimit: options.softBounceLimit ?? DEFAULTS.softBounceLimit,
-    pauses,
-    breaker: { ...DEFAULTS.breaker, ...options.breaker },
+    breaker,
     templates,
     projects,
     eventLog,
