@@ -171,6 +171,8 @@ export interface ContainerOptions {
   dns?: { servers?: readonly string[] | undefined; timeoutMs?: number };
   /** BOUNCE_DOMAIN: the VERP return path's domain when no verified return-path host covers the From domain. */
   bounceDomain?: string | undefined;
+  /** BOUNCE_MX_HOST: where sending domains' return-path MX points (the inbound listener's host); default the host of PUBLIC_URL. */
+  bounceMxHost?: string | undefined;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -361,7 +363,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       secretBox,
       dns: new DnsLookup({ servers: options.dns?.servers, timeoutMs: options.dns?.timeoutMs ?? DEFAULTS.dns.timeoutMs }),
       clock,
-      returnPathTarget: new URL(transports.publicUrl).hostname,
+      returnPathTarget: options.bounceMxHost ?? new URL(transports.publicUrl).hostname,
       defaultFromEmail: transports.defaultSender.fromEmail,
     }),
     createWebhookDispatcher: (dispatcherOptions = {}) =>
