@@ -193,6 +193,7 @@ export class InboundReportService {
       }
       return { outcome: 'applied' as const, effect: effect.action, tenantId, messageId };
     });
+    // After the commit, as the settle step does. Should it fail, the listener answers 451 and the retry is a duplicate: the next batch's settle judges again.
     if (judge !== undefined) await this.deps.breaker.tripIfNeeded(claims.tenantId, judge, at);
     return verdict;
   }
