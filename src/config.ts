@@ -193,6 +193,12 @@ export interface Config {
   dnsServers: string[] | undefined;
   /** BOUNCE_DOMAIN: the VERP return path's domain for mail no verified return-path host covers; undefined: no VERP for it. */
   bounceDomain: string | undefined;
+  /**
+   * BOUNCE_MX_HOST: the host the suggested MX of each sending domain's
+   * return-path host (`bounces.<name>`) points at, and that verify expects
+   * there: the machine running the inbound listener. Undefined: the host of PUBLIC_URL.
+   */
+  bounceMxHost: string | undefined;
   /** The inbound SMTP listener for bounce addresses: INBOUND_SMTP_HOST (default 127.0.0.1), INBOUND_SMTP_PORT (undefined: `start` runs none). */
   inbound: { host: string; port: number | undefined };
 }
@@ -276,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   };
   const dnsServers = parseDnsServers(env.DNS_SERVERS);
   const bounceDomain = parseBounceDomain(env.BOUNCE_DOMAIN);
+  const bounceMxHost = parseHostName('BOUNCE_MX_HOST', env.BOUNCE_MX_HOST, 'mx.mc.example');
   const inbound = {
     host: env.INBOUND_SMTP_HOST?.trim() || '127.0.0.1',
     port: env.INBOUND_SMTP_PORT?.trim() ? parsePort(env.INBOUND_SMTP_PORT, 'INBOUND_SMTP_PORT') : undefined,
@@ -300,7 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
     sending, rateLimit, testSendsPerHour, softBounceLimit, breaker, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
-    webhooks, eventsRetentionDays, dnsServers, bounceDomain, inbound,
+    webhooks, eventsRetentionDays, dnsServers, bounceDomain, bounceMxHost, inbound,
   };
 }
 
@@ -459,12 +466,17 @@ function parseAllowHosts(raw: string | undefined): string[] {
 /** `1.1.1.1, 127.0.0.1:5353, [::1]:53`: IP addresses (no names: the resolver cannot look itself up), optional port. */
 /** A host name (IDN to punycode, lower case, no trailing dot) whose MX reaches the inbound listener. */
 export function parseBounceDomain(raw: string | undefined): string | undefined {
+  return parseHostName('BOUNCE_DOMAIN', raw, 'bounces.example.com');
+}
+
+/** A host name of at least two labels: IDN to punycode, lower case, no trailing dot; undefined when unset. */
+export function parseHostName(name: string, raw: string | undefined, example: string): string | undefined {
   const trimmed = raw?.trim().replace(/\.$/, '').toLowerCase();
   if (!trimmed) return undefined;
   const ascii = domainToASCII(trimmed);
   const labels = ascii.split('.');
   if (ascii === '' || ascii.length > 253 || labels.length < 2 || !labels.every((label) => /^(?!-)[a-z0-9-]{1,63}(?<!-)$/.test(label))) {
-    throw new ConfigError(`BOUNCE_DOMAIN must be a domain name, e.g. bounces.example.com (got "${raw}")`);
+    throw new ConfigError(`${name} must be a domain name, e.g. ${example} (got "${raw}")`);
   }
   return ascii;
 }

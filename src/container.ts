@@ -5,6 +5,7 @@ import pino from 'pino';
 import { Redis } from 'ioredis';
 import { ApiKeyService } from './auth/api-key.service.js';
 import { LastUsedRecorder } from './auth/last-used.js';
+import { CampaignBreaker } from './campaigns/campaign-breaker.js';
 import { CampaignDeliveryStore } from './campaigns/campaign-delivery.store.js';
 import { CampaignPauses } from './campaigns/campaign-pause.js';
 import { CampaignProgress, type CampaignProgressOptions } from './campaigns/campaign-progress.js';
@@ -170,6 +171,8 @@ export interface ContainerOptions {
   dns?: { servers?: readonly string[] | undefined; timeoutMs?: number };
   /** BOUNCE_DOMAIN: the VERP return path's domain when no verified return-path host covers the From domain. */
   bounceDomain?: string | undefined;
+  /** BOUNCE_MX_HOST: where sending domains' return-path MX points (the inbound listener's host); default the host of PUBLIC_URL. */
+  bounceMxHost?: string | undefined;
 }
 
 export function createContainer(database: Database, options: ContainerOptions): Container {
@@ -185,6 +188,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const { tenants, projects, contacts, suppressions, templates, campaigns, messages, usage, audience } = repositories;
 
   const eventLog = eventLogOf(repositories);
+  const pauses = new CampaignPauses({ transaction, campaigns, messages, stats: repositories.campaignStats, eventLog });
+  const breaker = new CampaignBreaker({ campaigns, pauses, settings: { ...DEFAULTS.breaker, ...options.breaker } });
   const inboundReports = new InboundReportService({
     transaction,
     reports: repositories.inboundReports,
@@ -194,6 +199,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     contacts,
     eventLog,
     softBounceLimit: options.softBounceLimit ?? DEFAULTS.softBounceLimit,
+    breaker,
     clock,
   });
   const secretBox = new SecretBox(options.secret);
@@ -240,7 +246,6 @@ export function createContainer(database: Database, options: ContainerOptions): 
     coverage: localeCoverage,
     defaultSender: transports.defaultSender,
   });
-  const pauses = new CampaignPauses({ transaction, campaigns, messages, stats: repositories.campaignStats, eventLog });
   const deliveryStore = new CampaignDeliveryStore({
     transaction,
     messages,
@@ -248,8 +253,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     suppressions,
     softBounces: repositories.softBounces,
     softBounceLimit: options.softBounceLimit ?? DEFAULTS.softBounceLimit,
-    pauses,
-    breaker: { ...DEFAULTS.breaker, ...options.breaker },
+    breaker,
     templates,
     projects,
     eventLog,
@@ -360,7 +364,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       secretBox,
       dns: new DnsLookup({ servers: options.dns?.servers, timeoutMs: options.dns?.timeoutMs ?? DEFAULTS.dns.timeoutMs }),
       clock,
-      returnPathTarget: new URL(transports.publicUrl).hostname,
+      returnPathTarget: options.bounceMxHost ?? new URL(transports.publicUrl).hostname,
       defaultFromEmail: transports.defaultSender.fromEmail,
     }),
     createWebhookDispatcher: (dispatcherOptions = {}) =>

@@ -102,6 +102,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     eventsRetentionDays: config.eventsRetentionDays,
     dns: { servers: config.dnsServers },
     bounceDomain: config.bounceDomain,
+    bounceMxHost: config.bounceMxHost,
     delivery: {
       smtpUrl: config.smtpUrl,
       outboxDir: path.join(config.dataDir, 'outbox'),

@@ -7387,10 +7387,10 @@ export interface operations {
                             nextSelector: string | null;
                             records: {
                                 /**
-                                 * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                                 * @description `nextDkim`: the key a rotation moves to, published beside the current one. `returnPath`: the MX of the return-path host `bounces.<name>` (the envelope sender of campaign email), pointing at the inbound listener; `returnPathSpf`: the SPF record of that host, which receivers check the envelope sender against.
                                  * @enum {string}
                                  */
-                                purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                                purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath" | "returnPathSpf";
                                 /** @enum {string} */
                                 type: "TXT" | "MX";
                                 host: string;
@@ -7499,10 +7499,10 @@ export interface operations {
                         nextSelector: string | null;
                         records: {
                             /**
-                             * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                             * @description `nextDkim`: the key a rotation moves to, published beside the current one. `returnPath`: the MX of the return-path host `bounces.<name>` (the envelope sender of campaign email), pointing at the inbound listener; `returnPathSpf`: the SPF record of that host, which receivers check the envelope sender against.
                              * @enum {string}
                              */
-                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath" | "returnPathSpf";
                             /** @enum {string} */
                             type: "TXT" | "MX";
                             host: string;
@@ -7626,10 +7626,10 @@ export interface operations {
                         nextSelector: string | null;
                         records: {
                             /**
-                             * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                             * @description `nextDkim`: the key a rotation moves to, published beside the current one. `returnPath`: the MX of the return-path host `bounces.<name>` (the envelope sender of campaign email), pointing at the inbound listener; `returnPathSpf`: the SPF record of that host, which receivers check the envelope sender against.
                              * @enum {string}
                              */
-                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath" | "returnPathSpf";
                             /** @enum {string} */
                             type: "TXT" | "MX";
                             host: string;
@@ -7804,6 +7804,9 @@ export interface operations {
                         /** @enum {string} */
                         returnPathStatus: "VALID" | "PENDING" | "FAILED";
                         returnPathReason: string | null;
+                        /** @enum {string} */
+                        returnPathSpfStatus: "VALID" | "PENDING" | "FAILED";
+                        returnPathSpfReason: string | null;
                         nextDkimStatus: ("VALID" | "PENDING" | "FAILED") | null;
                         nextDkimReason: string | null;
                         domain: {
@@ -7819,10 +7822,10 @@ export interface operations {
                             nextSelector: string | null;
                             records: {
                                 /**
-                                 * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                                 * @description `nextDkim`: the key a rotation moves to, published beside the current one. `returnPath`: the MX of the return-path host `bounces.<name>` (the envelope sender of campaign email), pointing at the inbound listener; `returnPathSpf`: the SPF record of that host, which receivers check the envelope sender against.
                                  * @enum {string}
                                  */
-                                purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                                purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath" | "returnPathSpf";
                                 /** @enum {string} */
                                 type: "TXT" | "MX";
                                 host: string;
@@ -7920,10 +7923,10 @@ export interface operations {
                         nextSelector: string | null;
                         records: {
                             /**
-                             * @description `nextDkim`: the key a rotation moves to, published beside the current one.
+                             * @description `nextDkim`: the key a rotation moves to, published beside the current one. `returnPath`: the MX of the return-path host `bounces.<name>` (the envelope sender of campaign email), pointing at the inbound listener; `returnPathSpf`: the SPF record of that host, which receivers check the envelope sender against.
                              * @enum {string}
                              */
-                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath";
+                            purpose: "dkim" | "nextDkim" | "spf" | "dmarc" | "returnPath" | "returnPathSpf";
                             /** @enum {string} */
                             type: "TXT" | "MX";
                             host: string;

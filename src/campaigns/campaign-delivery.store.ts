@@ -16,8 +16,7 @@ import type { TemplateRepository } from '../templates/template.repository.js';
 import { parseVariables } from '../templates/variables.js';
 import type { CampaignCounts, CampaignRepository } from './campaign.repository.js';
 import { campaignEvent } from './campaign-events.js';
-import type { CampaignPauses } from './campaign-pause.js';
-import { breakerVerdict, countsSince, parseBaseline, type BreakerSettings } from './circuit-breaker.js';
+import type { CampaignBreaker } from './campaign-breaker.js';
 
 export interface CampaignDeliveryStoreDeps {
   transaction: Transaction;
@@ -27,9 +26,8 @@ export interface CampaignDeliveryStoreDeps {
   softBounces: SoftBounceRepository;
   /** Soft bounces in a row, across campaigns, that suppress an address (SOFT_BOUNCE_LIMIT). */
   softBounceLimit: number;
-  /** Pauses a campaign the circuit breaker trips on. */
-  pauses: CampaignPauses;
-  breaker: BreakerSettings;
+  /** Judges each settled campaign and pauses it when it trips (the same judge the inbound path calls). */
+  breaker: CampaignBreaker;
   templates: TemplateRepository;
   projects: ProjectRepository;
   eventLog: EventLog;
@@ -161,23 +159,9 @@ export class CampaignDeliveryStore implements DeliveryStore {
       });
       // Parked by a send in flight while the campaign was paused: if it was resumed meanwhile, due now.
       if (parked) await this.deps.messages.unpark(tenantId, campaignId, at, true);
-      await this.tripIfNeeded({ tenantId, campaignId }, at);
+      await this.deps.breaker.tripIfNeeded(tenantId, campaignId, at);
     }
     for (const ref of campaigns) await this.completeIfDone(ref, now);
-  }
-
-  /**
-   * The circuit breaker: pauses the campaign when its hard-bounce or
-   * complaint rate, summed from its aggregates (a row per minute and
-   * locale), passes the line (circuit-breaker.ts). A resumed campaign is
-   * judged on what it sent since it was resumed (its baseline).
-   */
-  private async tripIfNeeded({ tenantId, campaignId }: CampaignRef, at: string): Promise<void> {
-    const campaign = await this.deps.campaigns.getById(tenantId, campaignId);
-    if (campaign?.status !== 'SENDING') return;
-    const counts = countsSince(await this.deps.pauses.counts(undefined, tenantId, campaignId), parseBaseline(campaign.breaker_baseline));
-    const reason = breakerVerdict(counts, this.deps.breaker);
-    if (reason) await this.deps.pauses.pause(tenantId, campaignId, reason, at);
   }
 
   /**

@@ -20,7 +20,7 @@ export interface CampaignPausesDeps {
  * SENDING ⇄ PAUSED, each move in one transaction with its messages and its
  * event. Pausing parks the campaign's queued messages (MessageRepository.park)
  * so the claim never looks at them; resuming makes them due at once. Used by
- * the API (manual) and by the delivery's settle step (the circuit breaker).
+ * the API (manual) and by the circuit breaker (campaign-breaker.ts).
  */
 export class CampaignPauses {
   constructor(private readonly deps: CampaignPausesDeps) {}
@@ -54,10 +54,15 @@ export class CampaignPauses {
     });
   }
 
-  /** The breaker's counts of the campaign so far, from its aggregates (a row per minute and locale). */
+  /**
+   * The breaker's counts of the campaign so far, from its aggregates (a row
+   * per minute and locale). A late bounce (a DSN) is of a message counted as
+   * sent too: it counts as bounced, not sent, so every message a receiving
+   * server answered is counted once (as the stats' bounce rate does).
+   */
   async counts(db: Kysely<DB> | undefined, tenantId: string, id: string): Promise<BreakerCounts> {
     const stats = db ? this.deps.stats.in(db) : this.deps.stats;
     const totals = await stats.totals(tenantId, id);
-    return { sent: totals.sent, bouncedHard: totals.bounced_hard, bouncedSoft: totals.bounced_soft, complained: totals.complained };
+    return { sent: totals.sent - totals.bounced_late, bouncedHard: totals.bounced_hard, bouncedSoft: totals.bounced_soft, complained: totals.complained };
   }
 }

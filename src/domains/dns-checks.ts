@@ -15,7 +15,7 @@ export interface Check {
 }
 
 
-export type RecordPurpose = 'dkim' | 'nextDkim' | 'spf' | 'dmarc' | 'returnPath';
+export type RecordPurpose = 'dkim' | 'nextDkim' | 'spf' | 'dmarc' | 'returnPath' | 'returnPathSpf';
 
 export interface DnsRecord {
   purpose: RecordPurpose;
@@ -30,6 +30,8 @@ export interface DomainChecks {
   dkim: Check;
   dmarc: Check;
   returnPath: Check;
+  /** SPF at the return-path host (the envelope sender's domain); absent from checks stored before it was checked. */
+  returnPathSpf?: Check;
   /** The key a rotation moves to, while one is under way. */
   nextDkim?: Check;
 }
@@ -43,6 +45,15 @@ export const dmarcHost = (name: string) => `_dmarc.${name}`;
 export const returnPathHost = (name: string) => `bounces.${name}`;
 export const dkimValue = (publicKey: string) => `v=DKIM1; k=rsa; p=${publicKey}`;
 export const SPF_SUGGESTION = 'v=spf1 mx ~all';
+/**
+ * SPF for the return-path host: whatever `<name>` authorises. Receivers
+ * check SPF against the envelope sender's domain, and MailingCore never
+ * delivers to a recipient's MX itself: mail leaves through an SMTP relay
+ * (SMTP_URL or the project's server), whose addresses `<name>`'s SPF lists
+ * already. Including it keeps one list to maintain (a new relay is added
+ * once). The inbound host (the MX) sends nothing and needs no place in it.
+ */
+export const returnPathSpfValue = (name: string) => `v=spf1 include:${name} ~all`;
 export const DMARC_SUGGESTION = 'v=DMARC1; p=none; adkim=r; aspf=r';
 
 export interface RecordsInput {
@@ -50,7 +61,7 @@ export interface RecordsInput {
   selector: string;
   publicKey: string;
   next: { selector: string; publicKey: string } | null;
-  /** The mail server bounces to `bounces.<name>` go to (the return path's MX). */
+  /** The mail server bounces to `bounces.<name>` go to (the return path's MX: BOUNCE_MX_HOST, else the host of PUBLIC_URL). */
   returnPathTarget: string;
   checks: DomainChecks | null;
 }
@@ -74,6 +85,7 @@ export function buildRecords(input: RecordsInput): DnsRecord[] {
     { purpose: 'spf', type: 'TXT', host: input.name, value: SPF_SUGGESTION, status: status(input.checks?.spf) },
     { purpose: 'dmarc', type: 'TXT', host: dmarcHost(input.name), value: DMARC_SUGGESTION, status: status(input.checks?.dmarc) },
     { purpose: 'returnPath', type: 'MX', host: returnPathHost(input.name), value: `10 ${input.returnPathTarget}`, status: status(input.checks?.returnPath) },
+    { purpose: 'returnPathSpf', type: 'TXT', host: returnPathHost(input.name), value: returnPathSpfValue(input.name), status: status(input.checks?.returnPathSpf) },
   );
   return records;
 }
@@ -119,14 +131,20 @@ const isSpf = (record: string) => /^v=spf1(\s|$)/i.test(record.trim());
 
 /** One SPF record at the domain (RFC 7208): parsable, at most 10 look-ups, not `+all`. */
 export function checkSpf(name: string, answer: DnsAnswer<string>): Check {
-  if (answer.kind === 'error') return lookupFailed(name, answer);
+  return judgeSpf(name, answer).check;
+}
+
+/** The check, and the one SPF record's terms when it is VALID (for the return path's include). */
+function judgeSpf(name: string, answer: DnsAnswer<string>): { check: Check; terms?: string[]; lookups?: number } {
+  if (answer.kind === 'error') return { check: lookupFailed(name, answer) };
   const records = answer.kind === 'found' ? answer.records.filter(isSpf) : [];
-  if (records.length === 0) return pending(`SPF record missing: no "v=spf1" TXT record at ${name}`);
+  if (records.length === 0) return { check: pending(`SPF record missing: no "v=spf1" TXT record at ${name}`) };
   if (records.length > 1) {
-    return failed(`several SPF records at ${name} (${records.length}): receivers treat that as a permanent error (RFC 7208 §4.5); merge them into one`);
+    return { check: failed(`several SPF records at ${name} (${records.length}): receivers treat that as a permanent error (RFC 7208 §4.5); merge them into one`) };
   }
+  const terms = records[0]!.trim().split(/\s+/).slice(1);
   let lookups = 0;
-  for (const term of records[0]!.trim().split(/\s+/).slice(1)) {
+  for (const term of terms) {
     const modifier = /^([a-z][a-z0-9_.-]*)=(.*)$/i.exec(term);
     if (modifier) {
       if (SPF_LOOKUP_TERMS.has(modifier[1]!.toLowerCase())) lookups++;
@@ -134,13 +152,40 @@ export function checkSpf(name: string, answer: DnsAnswer<string>): Check {
     }
     const mechanism = /^([+\-~?]?)([a-z0-9]+)([:/].*)?$/i.exec(term);
     const kind = mechanism?.[2]?.toLowerCase();
-    if (!mechanism || !kind || !SPF_MECHANISMS.has(kind)) return failed(`the SPF record at ${name} has an unknown term "${term}"`);
+    if (!mechanism || !kind || !SPF_MECHANISMS.has(kind)) return { check: failed(`the SPF record at ${name} has an unknown term "${term}"`) };
     if (SPF_LOOKUP_TERMS.has(kind)) lookups++;
     if (kind === 'all' && (mechanism[1] === '' || mechanism[1] === '+')) {
-      return failed(`the SPF record at ${name} ends in "${term}": it lets anyone send as ${name}; use ~all or -all`);
+      return { check: failed(`the SPF record at ${name} ends in "${term}": it lets anyone send as ${name}; use ~all or -all`) };
     }
   }
-  if (lookups > 10) return failed(`the SPF record at ${name} needs ${lookups} DNS look-ups; receivers stop at 10 (RFC 7208 §4.6.4)`);
+  if (lookups > 10) return { check: failed(`the SPF record at ${name} needs ${lookups} DNS look-ups; receivers stop at 10 (RFC 7208 §4.6.4)`) };
+  return { check: VALID, terms, lookups };
+}
+
+/**
+ * SPF at the return-path host `bounces.<name>` (the envelope sender's
+ * domain, which receivers check SPF against): the rules of `checkSpf`; and
+ * when it includes `<name>` (the suggestion), `<name>` must have one SPF
+ * record (else receivers answer permerror) and both together stay within
+ * 10 look-ups. `nameAnswer` is the TXT answer at `<name>`, already asked for
+ * the SPF check.
+ */
+export function checkReturnPathSpf(name: string, answer: DnsAnswer<string>, nameAnswer: DnsAnswer<string>): Check {
+  const host = returnPathHost(name);
+  const own = judgeSpf(host, answer);
+  if (own.check.status !== 'VALID') return own.check;
+  const includesName = own.terms!.some((term) => /^\+?include:(.+)$/i.exec(term)?.[1]?.toLowerCase().replace(/\.$/, '') === name);
+  if (!includesName) return VALID;
+  if (nameAnswer.kind === 'error') return pending(`the SPF record at ${host} includes ${name}, whose SPF record could not be read: DNS look-up failed (${nameAnswer.reason})`);
+  const spfRecords = nameAnswer.kind === 'found' ? nameAnswer.records.filter(isSpf).length : 0;
+  if (spfRecords !== 1) {
+    const what = spfRecords === 0 ? 'no SPF record' : 'several SPF records';
+    return failed(`the SPF record at ${host} includes ${name}, which has ${what}: receivers answer permerror; publish one SPF record at ${name}`);
+  }
+  const included = judgeSpf(name, nameAnswer);
+  if (included.check.status !== 'VALID') return failed(`the SPF record at ${host} includes ${name}: ${included.check.reason}`);
+  const lookups = own.lookups! + included.lookups!;
+  if (lookups > 10) return failed(`the SPF record at ${host} and ${name}'s, which it includes, need ${lookups} DNS look-ups together; receivers stop at 10 (RFC 7208 §4.6.4)`);
   return VALID;
 }
 
@@ -193,7 +238,7 @@ export function dmarcFallbackHost(name: string): string | null {
 /** A domain signs once DKIM is VALID and SPF or the return path is. */
 export function domainStatus(checks: DomainChecks): 'VERIFIED' | 'FAILED' | 'PENDING' {
   if (checks.dkim.status === 'VALID' && (checks.spf.status === 'VALID' || checks.returnPath.status === 'VALID')) return 'VERIFIED';
-  const all = [checks.dkim, checks.spf, checks.dmarc, checks.returnPath];
+  const all = [checks.dkim, checks.spf, checks.dmarc, checks.returnPath, ...(checks.returnPathSpf ? [checks.returnPathSpf] : [])];
   return all.some((check) => check.status === 'FAILED') ? 'FAILED' : 'PENDING';
 }
 

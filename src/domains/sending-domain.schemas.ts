@@ -20,8 +20,9 @@ export const CreateDomainBody = Type.Object(
 export type CreateDomainBody = Static<typeof CreateDomainBody>;
 
 export const DomainRecord = Type.Object({
-  purpose: StringEnum(['dkim', 'nextDkim', 'spf', 'dmarc', 'returnPath'] as const, {
-    description: '`nextDkim`: the key a rotation moves to, published beside the current one.',
+  purpose: StringEnum(['dkim', 'nextDkim', 'spf', 'dmarc', 'returnPath', 'returnPathSpf'] as const, {
+    description:
+      '`nextDkim`: the key a rotation moves to, published beside the current one. `returnPath`: the MX of the return-path host `bounces.<name>` (the envelope sender of campaign email), pointing at the inbound listener; `returnPathSpf`: the SPF record of that host, which receivers check the envelope sender against.',
   }),
   type: StringEnum(['TXT', 'MX'] as const),
   host: Type.String(),
@@ -58,6 +59,8 @@ export const DomainVerification = Type.Object({
   dmarcReason: Check.reason,
   returnPathStatus: CheckStatus,
   returnPathReason: Check.reason,
+  returnPathSpfStatus: CheckStatus,
+  returnPathSpfReason: Check.reason,
   nextDkimStatus: Nullable(CheckStatus),
   nextDkimReason: Check.reason,
   domain: Domain,

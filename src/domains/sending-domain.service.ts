@@ -15,6 +15,7 @@ import {
   checkDkim,
   checkDmarc,
   checkReturnPath,
+  checkReturnPathSpf,
   checkSpf,
   dkimHost,
   dmarcFallbackHost,
@@ -52,7 +53,7 @@ export class SendingDomainService {
       secretBox: SecretBox;
       dns: DnsLookup;
       clock: Clock;
-      /** The mail server `bounces.<name>`'s MX points at. */
+      /** The mail server `bounces.<name>`'s MX points at: BOUNCE_MX_HOST, else the host of PUBLIC_URL. */
       returnPathTarget: string;
       /** The From address of campaigns without a project (MAIL_FROM). */
       defaultFromEmail: string;
@@ -123,12 +124,13 @@ export class SendingDomainService {
     const { name } = row;
     const dkimAt = dkimHost(name, row.selector);
     const nextAt = row.next_selector ? dkimHost(name, row.next_selector) : null;
-    const [dkimAnswer, nextAnswer, spfAnswer, dmarcAnswer, mxAnswer] = await Promise.all([
+    const [dkimAnswer, nextAnswer, spfAnswer, dmarcAnswer, mxAnswer, returnPathSpfAnswer] = await Promise.all([
       this.deps.dns.txt(dkimAt),
       nextAt ? this.deps.dns.txt(nextAt) : Promise.resolve(null),
       this.deps.dns.txt(name),
       this.deps.dns.txt(dmarcHost(name)),
       this.deps.dns.mx(returnPathHost(name)),
+      this.deps.dns.txt(returnPathHost(name)),
     ]);
     let dmarc = checkDmarc(dmarcHost(name), dmarcAnswer);
     const fallback = dmarcFallbackHost(name);
@@ -136,12 +138,14 @@ export class SendingDomainService {
       const organisational = checkDmarc(fallback, await this.deps.dns.txt(fallback));
       if (organisational.check.status !== 'PENDING') dmarc = organisational;
     }
+    const returnPathSpf = checkReturnPathSpf(name, returnPathSpfAnswer, spfAnswer);
     const checks: StoredChecks = {
       checkedAt: this.deps.clock().toISOString(),
       dkim: checkDkim(dkimAt, dkimAnswer, row.dkim_public_key),
       spf: checkSpf(name, spfAnswer),
       dmarc: dmarc.check,
       returnPath: checkReturnPath(name, mxAnswer, this.deps.returnPathTarget, dmarc.policy),
+      returnPathSpf,
       ...(nextAt && nextAnswer && row.next_dkim_public_key ? { nextDkim: checkDkim(nextAt, nextAnswer, row.next_dkim_public_key) } : {}),
     };
     const promote = checks.nextDkim?.status === 'VALID' && row.next_selector && row.next_dkim_public_key && row.next_dkim_private_key_encrypted;
@@ -178,6 +182,8 @@ export class SendingDomainService {
       dmarcReason: checks.dmarc.reason,
       returnPathStatus: checks.returnPath.status,
       returnPathReason: checks.returnPath.reason,
+      returnPathSpfStatus: returnPathSpf.status,
+      returnPathSpfReason: returnPathSpf.reason,
       nextDkimStatus: checks.nextDkim?.status ?? null,
       nextDkimReason: checks.nextDkim?.reason ?? null,
       domain,

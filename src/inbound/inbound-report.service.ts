@@ -78,6 +78,13 @@ export interface InboundReportServiceDeps {
   contacts: ContactRepository;
   eventLog: EventLog;
   softBounceLimit: number;
+  /**
+   * The circuit breaker (campaigns/campaign-breaker.ts, structurally: inbound
+   * imports no campaign code), asked again after a late hard bounce or a
+   * complaint: it pauses the message's campaign if it is still SENDING and
+   * now passes the line.
+   */
+  breaker: { tripIfNeeded(tenantId: string, campaignId: string, at: string): Promise<unknown> };
   clock: Clock;
 }
 
@@ -127,14 +134,15 @@ export class InboundReportService {
     return { outcome: 'unmatched', reason: verdict.reason, id };
   }
 
-  private apply(
+  private async apply(
     claims: BounceClaims,
     effect: Extract<ReportEffect, { kind: ReportKind }>,
     at: string,
     /** The campaign a plain-text bounce's quoted Message-ID names: it must be the message's. */
     quotedCampaignId?: string,
   ): Promise<Exclude<InboundOutcome, { outcome: 'unmatched' }> | { reason: string }> {
-    return this.deps.transaction(async (trx) => {
+    let judge: string | undefined; // the campaign to judge again once the report is committed
+    const verdict = await this.deps.transaction(async (trx) => {
       const [message] = await this.deps.messages.in(trx).trackedMessages([claims.messageId]);
       // The token names the tenant: a message of another tenant is not this report's.
       if (!message || message.tenantId !== claims.tenantId) return { reason: 'the message no longer exists' };
@@ -182,8 +190,13 @@ export class InboundReportService {
             ? messageEvent('email.complained', subject, at, { feedbackType: 'abuse' })
             : messageEvent('email.bounced', subject, at, { bounceType: effect.action, diagnostic, late: true, ...(effect.kind === 'delayed' ? { delayed: true } : {}) });
         await this.deps.eventLog.in(trx).record([event]);
+        // Only these raise a rate the breaker reads; a soft bounce can only lower them.
+        if (effect.action !== 'soft') judge = message.campaignId;
       }
       return { outcome: 'applied' as const, effect: effect.action, tenantId, messageId };
     });
+    // After the commit, as the settle step does. Should it fail, the listener answers 451 and the retry is a duplicate: the next batch's settle judges again.
+    if (judge !== undefined) await this.deps.breaker.tripIfNeeded(claims.tenantId, judge, at);
+    return verdict;
   }
 }

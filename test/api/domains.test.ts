@@ -11,6 +11,8 @@ import { TestDnsServer } from '../helpers/dns-server.js';
 import { addContacts, createCampaign, deliverAll, publishedTemplate, waitForFanOut } from '../helpers/flow.js';
 
 const NAME = 'signed.example';
+/** BOUNCE_MX_HOST: the inbound listener's host, which the return path's MX must name. */
+const MX_HOST = 'inbound.mc.test';
 
 interface DomainView {
   id: string;
@@ -37,7 +39,7 @@ describe.each(DIALECTS)('sending domains (%s)', (dialect) => {
   beforeEach(() => dns.reset());
   // Campaigns without a project send From MAIL_FROM: on the domain under test.
   const delivery = { mailFrom: `Signed News <news@${NAME}>`, outboxDir: '' };
-  const ctx = useTestApp(dialect, { dns: dnsOptions, delivery });
+  const ctx = useTestApp(dialect, { dns: dnsOptions, delivery, bounceMxHost: MX_HOST });
 
   const addDomain = async (tenant: TestTenant, name = NAME) => {
     const res = await ctx.request('POST', '/domains', { tenant, body: { name } });
@@ -70,7 +72,10 @@ describe.each(DIALECTS)('sending domains (%s)', (dialect) => {
       ['spf', 'TXT', NAME, 'PENDING'],
       ['dmarc', 'TXT', `_dmarc.${NAME}`, 'PENDING'],
       ['returnPath', 'MX', `bounces.${NAME}`, 'PENDING'],
+      ['returnPathSpf', 'TXT', `bounces.${NAME}`, 'PENDING'],
     ]);
+    expect(record(domain, 'returnPath').value).toBe(`10 ${MX_HOST}`);
+    expect(record(domain, 'returnPathSpf').value).toBe(`v=spf1 include:${NAME} ~all`);
     expect(record(domain, 'dkim').value).toMatch(/^v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]{300,}$/);
     expect(record(domain, 'dmarc').value).toMatch(/^v=DMARC1; p=none/);
     const row = await ctx.container.database.db.selectFrom('sending_domains').selectAll().where('id', '=', domain.id).executeTakeFirstOrThrow();
@@ -123,13 +128,13 @@ describe.each(DIALECTS)('sending domains (%s)', (dialect) => {
     const domain = await addDomain(tenant);
 
     const none = await verify(tenant, domain.id);
-    expect(none).toMatchObject({ status: 'PENDING', spfStatus: 'PENDING', dkimStatus: 'PENDING', dmarcStatus: 'PENDING', returnPathStatus: 'PENDING' });
+    expect(none).toMatchObject({ status: 'PENDING', spfStatus: 'PENDING', dkimStatus: 'PENDING', dmarcStatus: 'PENDING', returnPathStatus: 'PENDING', returnPathSpfStatus: 'PENDING' });
     expect(none.dkimReason).toContain('DKIM record missing');
 
     publish(domain);
     const ok = await verify(tenant, domain.id);
-    expect(ok).toMatchObject({ status: 'VERIFIED', spfStatus: 'VALID', dkimStatus: 'VALID', dmarcStatus: 'VALID', returnPathStatus: 'VALID' });
-    expect([ok.spfReason, ok.dkimReason, ok.dmarcReason, ok.returnPathReason]).toEqual([null, null, null, null]);
+    expect(ok).toMatchObject({ status: 'VERIFIED', spfStatus: 'VALID', dkimStatus: 'VALID', dmarcStatus: 'VALID', returnPathStatus: 'VALID', returnPathSpfStatus: 'VALID' });
+    expect([ok.spfReason, ok.dkimReason, ok.dmarcReason, ok.returnPathReason, ok.returnPathSpfReason]).toEqual([null, null, null, null, null]);
     expect(ok.domain.records.every((r) => r.status === 'VALID')).toBe(true);
 
     dns.remove(`mc1._domainkey.${NAME}`);
@@ -166,6 +171,65 @@ describe.each(DIALECTS)('sending domains (%s)', (dialect) => {
     dns.remove(NAME);
     const dkimOnly = await verify(tenant, domain.id);
     expect(dkimOnly).toMatchObject({ dkimStatus: 'VALID', spfStatus: 'PENDING', returnPathStatus: 'FAILED', status: 'FAILED' });
+  });
+
+  it("checks the return path's MX against BOUNCE_MX_HOST and its SPF (bounces.<name>), which never un-verifies the domain", async () => {
+    const tenant = await ctx.newTenant();
+    const domain = await addDomain(tenant);
+    publish(domain);
+    const host = `bounces.${NAME}`;
+
+    // The MX at the host of PUBLIC_URL, not BOUNCE_MX_HOST: not where the inbound listener runs.
+    dns.mx(host, { exchange: '127.0.0.1', priority: 10 });
+    const elsewhere = await verify(tenant, domain.id);
+    expect(elsewhere).toMatchObject({ returnPathStatus: 'FAILED', returnPathSpfStatus: 'VALID', status: 'VERIFIED' });
+    expect(elsewhere.returnPathReason).toContain(`not ${MX_HOST}`);
+    dns.mx(host, { exchange: `${MX_HOST}.`, priority: 10 });
+
+    dns.txt(host);
+    const noSpf = await verify(tenant, domain.id);
+    expect(noSpf).toMatchObject({ returnPathStatus: 'VALID', returnPathSpfStatus: 'PENDING', status: 'VERIFIED' });
+    expect(noSpf.returnPathSpfReason).toContain(`no "v=spf1" TXT record at ${host}`);
+    expect(record(noSpf.domain, 'returnPathSpf').status).toBe('PENDING');
+
+    dns.txt(host, `v=spf1 include:${NAME} ~all`, 'v=spf1 -all');
+    expect((await verify(tenant, domain.id)).returnPathSpfReason).toContain(`several SPF records at ${host}`);
+
+    // The suggestion includes <name>'s SPF: without one there, receivers answer permerror.
+    dns.txt(host, `v=spf1 include:${NAME} ~all`);
+    dns.txt(NAME, 'google-site-verification=abc');
+    const noParent = await verify(tenant, domain.id);
+    expect(noParent).toMatchObject({ spfStatus: 'PENDING', returnPathSpfStatus: 'FAILED', returnPathStatus: 'VALID', status: 'VERIFIED' });
+    expect(noParent.returnPathSpfReason).toContain(`includes ${NAME}, which has no SPF record`);
+
+    // A record of its own (the relay's addresses) is fine too.
+    dns.txt(host, 'v=spf1 ip4:192.0.2.25 include:_spf.relay.example ~all');
+    expect(await verify(tenant, domain.id)).toMatchObject({ returnPathSpfStatus: 'VALID', returnPathSpfReason: null });
+
+    // Not verified otherwise: a broken return-path SPF makes the domain FAILED, not PENDING.
+    dns.remove(`mc1._domainkey.${NAME}`);
+    dns.txt(host, 'v=spf1 include:relay.example +all');
+    const broken = await verify(tenant, domain.id);
+    expect(broken).toMatchObject({ dkimStatus: 'PENDING', returnPathSpfStatus: 'FAILED', status: 'FAILED' });
+    expect(broken.returnPathSpfReason).toContain('lets anyone send');
+  });
+
+  it("the return path's look-ups failing (timeout, SERVFAIL, malformed) are PENDING with the reason, never a 500", async () => {
+    const tenant = await ctx.newTenant();
+    const domain = await addDomain(tenant);
+    publish(domain);
+    for (const behaviour of ['timeout', 'servfail', 'malformed'] as const) {
+      dns.behave(`bounces.${NAME}`, behaviour);
+      const result = await verify(tenant, domain.id);
+      expect(result, behaviour).toMatchObject({ returnPathStatus: 'PENDING', returnPathSpfStatus: 'PENDING', dkimStatus: 'VALID', spfStatus: 'VALID', status: 'VERIFIED' });
+      expect(result.returnPathSpfReason, behaviour).toMatch(/DNS look-up failed/);
+    }
+    dns.behave(`bounces.${NAME}`, null);
+    // <name>'s own SPF unreadable: the return path's include of it cannot be judged either.
+    dns.behave(NAME, 'servfail');
+    const parent = await verify(tenant, domain.id);
+    expect(parent).toMatchObject({ spfStatus: 'PENDING', returnPathSpfStatus: 'PENDING', returnPathStatus: 'VALID' });
+    expect(parent.returnPathSpfReason).toMatch(/could not be read: DNS look-up failed \(ESERVFAIL/);
   });
 
   it('timeouts, SERVFAIL and malformed answers are PENDING with the reason, never a 500', async () => {

@@ -75,7 +75,9 @@ describe.each(DIALECTS)('VERP return path (%s)', (dialect) => {
     const tenant = await ctx.newTenant();
     const created = await ctx.request('POST', '/domains', { tenant, body: { name: 'aligned.example' } });
     expect(created.statusCode, created.body).toBe(201);
-    const domain = created.json() as { id: string; records: { type: string; host: string; value: string }[] };
+    const domain = created.json() as { id: string; records: { purpose: string; type: string; host: string; value: string }[] };
+    // BOUNCE_MX_HOST unset: the return path's MX names the host of PUBLIC_URL.
+    expect(domain.records.find((r) => r.purpose === 'returnPath')?.value).toBe(`10 ${new URL(ctx.container.transports.publicUrl).hostname}`);
     for (const r of domain.records) {
       if (r.type === 'TXT') dns.txt(r.host, r.value);
       else dns.mx(r.host, { exchange: r.value.split(' ')[1]!, priority: Number(r.value.split(' ')[0]) });

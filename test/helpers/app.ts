@@ -93,6 +93,8 @@ export function useTestApp(
     dns?: ContainerOptions['dns'];
     /** BOUNCE_DOMAIN (default unset: no VERP unless a verified return-path host covers the From domain). */
     bounceDomain?: string;
+    /** BOUNCE_MX_HOST (default unset: the host of PUBLIC_URL). */
+    bounceMxHost?: string;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -121,6 +123,7 @@ export function useTestApp(
       webhooks: options.webhooks,
       dns: options.dns ?? TEST_DNS,
       bounceDomain: options.bounceDomain,
+      bounceMxHost: options.bounceMxHost,
     });
     ctx.app = await buildApp(ctx.container);
     ctx.newTenant = async (name = 'Test tenant') => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventLogOf } from '../../src/events/event-log.js';
 import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
 import { FanOut } from '../../src/campaigns/fanout.js';
+import { CampaignBreaker } from '../../src/campaigns/campaign-breaker.js';
 import { CampaignPauses } from '../../src/campaigns/campaign-pause.js';
 import { DEFAULTS } from '../../src/config.js';
 import { openDatabase, transactionOf, type Database } from '../../src/db/database.js';
@@ -39,8 +40,11 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
       transaction,
       eventLog: eventLogOf(repos),
       softBounceLimit: 3,
-      pauses: (pauses = new CampaignPauses({ ...repos, stats: repos.campaignStats, transaction, eventLog: eventLogOf(repos) })),
-      breaker: DEFAULTS.breaker,
+      breaker: new CampaignBreaker({
+        campaigns: repos.campaigns,
+        pauses: (pauses = new CampaignPauses({ ...repos, stats: repos.campaignStats, transaction, eventLog: eventLogOf(repos) })),
+        settings: DEFAULTS.breaker,
+      }),
       signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('pipeline-test-secret') }),
     });
   });

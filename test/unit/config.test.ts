@@ -147,4 +147,13 @@ describe('bounces: BOUNCE_DOMAIN, INBOUND_SMTP_HOST, INBOUND_SMTP_PORT', () => {
     expect(config.inbound).toEqual({ host: '0.0.0.0', port: 2525 });
     expect(() => loadConfig({ INBOUND_SMTP_PORT: 'smtp' })).toThrow(/INBOUND_SMTP_PORT/);
   });
+
+  it('BOUNCE_MX_HOST: unset by default (the host of PUBLIC_URL is used); a host name, IDN as punycode; anything else refused', () => {
+    expect(loadConfig({}).bounceMxHost).toBeUndefined();
+    expect(loadConfig({ BOUNCE_MX_HOST: ' Inbound.MC.example. ' }).bounceMxHost).toBe('inbound.mc.example');
+    expect(loadConfig({ BOUNCE_MX_HOST: 'mx.bücher.example' }).bounceMxHost).toBe('mx.xn--bcher-kva.example');
+    for (const bad of ['localhost', 'mx mc.example', 'https://mx.mc.example', '-mx.example', 'mx..example']) {
+      expect(() => loadConfig({ BOUNCE_MX_HOST: bad }), bad).toThrow(/^BOUNCE_MX_HOST must be a domain name/);
+    }
+  });
 });

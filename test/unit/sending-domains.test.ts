@@ -6,6 +6,7 @@ import {
   checkDkim,
   checkDmarc,
   checkReturnPath,
+  checkReturnPathSpf,
   checkSpf,
   dmarcFallbackHost,
   domainStatus,
@@ -113,6 +114,28 @@ describe('DNS checks', () => {
     expect(checkReturnPath('a.example', mx('mail.mc.example'), 'mail.mc.example', strict).reason).toContain('alignment impossible');
   });
 
+  it("the return path's SPF (bounces.<name>): the SPF rules; an include of <name> needs <name>'s one SPF record, within 10 look-ups together", () => {
+    const spf = found('v=spf1 mx include:_spf.relay.example ~all');
+    expect(checkReturnPathSpf('a.example', found('v=spf1 include:a.example ~all'), spf)).toEqual(VALID);
+    expect(checkReturnPathSpf('a.example', found('v=spf1 include:A.example. -all'), spf)).toEqual(VALID);
+    // A record of its own that does not include <name>: judged alone.
+    expect(checkReturnPathSpf('a.example', found('v=spf1 ip4:192.0.2.10 ~all'), missing)).toEqual(VALID);
+    expect(checkReturnPathSpf('a.example', missing, spf)).toMatchObject({ status: 'PENDING', reason: expect.stringContaining('no "v=spf1" TXT record at bounces.a.example') });
+    expect(checkReturnPathSpf('a.example', found('google-site-verification=x'), spf)).toMatchObject({ status: 'PENDING' });
+    expect(checkReturnPathSpf('a.example', broken, spf)).toMatchObject({ status: 'PENDING', reason: expect.stringContaining('DNS look-up failed (ETIMEOUT') });
+    expect(checkReturnPathSpf('a.example', found('v=spf1 include:a.example ~all', 'v=spf1 -all'), spf).reason).toContain('several SPF records at bounces.a.example');
+    expect(checkReturnPathSpf('a.example', found('v=spf1 include:a.example +all'), spf).reason).toContain('lets anyone send');
+    // The include of <name> read through the answer at <name>.
+    expect(checkReturnPathSpf('a.example', found('v=spf1 include:a.example ~all'), missing)).toMatchObject({ status: 'FAILED', reason: expect.stringContaining('which has no SPF record: receivers answer permerror') });
+    expect(checkReturnPathSpf('a.example', found('v=spf1 include:a.example ~all'), found('v=spf1 mx -all', 'v=spf1 a -all')).reason).toContain('which has several SPF records');
+    expect(checkReturnPathSpf('a.example', found('v=spf1 include:a.example ~all'), found('v=spf1 bogus ~all')).reason).toContain('includes a.example: the SPF record at a.example has an unknown term');
+    expect(checkReturnPathSpf('a.example', found('v=spf1 include:a.example ~all'), broken)).toMatchObject({ status: 'PENDING', reason: expect.stringContaining('could not be read: DNS look-up failed') });
+    const nine = `v=spf1 ${Array.from({ length: 9 }, (_, i) => `include:r${i}.example`).join(' ')} ~all`;
+    expect(checkSpf('a.example', found(nine))).toEqual(VALID);
+    expect(checkReturnPathSpf('a.example', found('v=spf1 include:a.example ~all'), found(nine))).toMatchObject({ status: 'VALID' });
+    expect(checkReturnPathSpf('a.example', found('v=spf1 a include:a.example ~all'), found(nine)).reason).toContain('need 11 DNS look-ups together');
+  });
+
   it('a domain is VERIFIED with DKIM and SPF or the return path; FAILED when something is wrong; PENDING otherwise', () => {
     const pending: Check = { status: 'PENDING', reason: 'x' };
     const failed: Check = { status: 'FAILED', reason: 'x' };
@@ -120,6 +143,10 @@ describe('DNS checks', () => {
     expect(domainStatus({ dkim: VALID, spf: failed, dmarc: VALID, returnPath: VALID })).toBe('VERIFIED');
     expect(domainStatus({ dkim: VALID, spf: pending, dmarc: VALID, returnPath: pending })).toBe('PENDING');
     expect(domainStatus({ dkim: failed, spf: VALID, dmarc: VALID, returnPath: VALID })).toBe('FAILED');
+    // The return path's SPF never un-verifies a domain (mail stays signed); a broken one makes an unverified domain FAILED.
+    expect(domainStatus({ dkim: VALID, spf: VALID, dmarc: VALID, returnPath: VALID, returnPathSpf: failed })).toBe('VERIFIED');
+    expect(domainStatus({ dkim: pending, spf: VALID, dmarc: VALID, returnPath: VALID, returnPathSpf: failed })).toBe('FAILED');
+    expect(domainStatus({ dkim: pending, spf: VALID, dmarc: VALID, returnPath: VALID, returnPathSpf: pending })).toBe('PENDING');
   });
 
   it('builds the records to publish; a rotation adds the next key; selectors count up', () => {
@@ -137,6 +164,7 @@ describe('DNS checks', () => {
       'spf TXT a.example v=spf1 mx ~all PENDING',
       'dmarc TXT _dmarc.a.example v=DMARC1; p=none; adkim=r; aspf=r PENDING',
       'returnPath MX bounces.a.example 10 mail.mc.example PENDING',
+      'returnPathSpf TXT bounces.a.example v=spf1 include:a.example ~all PENDING',
     ]);
     expect([nextSelector('mc1'), nextSelector('mc9'), nextSelector('s2024'), nextSelector('default')]).toEqual(['mc2', 'mc10', 's2025', 'default2']);
     expect(parseTags('v=DKIM1; p=a; p=b')).toBeNull();
