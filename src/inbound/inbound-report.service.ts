@@ -191,7 +191,7 @@ export class InboundReportService {
             : messageEvent('email.bounced', subject, at, { bounceType: effect.action, diagnostic, late: true, ...(effect.kind === 'delayed' ? { delayed: true } : {}) });
         await this.deps.eventLog.in(trx).record([event]);
         // Only these raise a rate the breaker reads; a soft bounce can only lower them.
-        if (effect.action !== 'soft') judge = message.campaignId;
+        if (effect.action !== 'soft' && message.campaignId !== null) judge = message.campaignId; // a transactional email has no campaign to judge
       }
       return { outcome: 'applied' as const, effect: effect.action, tenantId, messageId };
     });

@@ -2,6 +2,7 @@ import pino from 'pino';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
+import { CampaignBreaker } from '../../src/campaigns/campaign-breaker.js';
 import { CampaignPauses } from '../../src/campaigns/campaign-pause.js';
 import { FanOut } from '../../src/campaigns/fanout.js';
 import { DEFAULTS } from '../../src/config.js';
@@ -78,8 +79,11 @@ describe.each(DIALECTS)('priority lane (%s)', (dialect) => {
       transaction,
       eventLog: eventLogOf(repos),
       softBounceLimit: 3,
-      pauses: new CampaignPauses({ ...repos, stats: repos.campaignStats, transaction, eventLog: eventLogOf(repos) }),
-      breaker: DEFAULTS.breaker,
+      breaker: new CampaignBreaker({
+        campaigns: repos.campaigns,
+        pauses: new CampaignPauses({ ...repos, stats: repos.campaignStats, transaction, eventLog: eventLogOf(repos) }),
+        settings: DEFAULTS.breaker,
+      }),
       signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('lane-test-secret') }),
     });
     renderer = new TemplateRenderer({ threads: 1 });
