@@ -19,6 +19,7 @@ import { sendingDomains } from './0016_sending_domains.js';
 import { campaignPaused } from './0017_campaign_paused.js';
 import { inboundReports } from './0018_inbound_reports.js';
 import { preflight } from './0019_preflight.js';
+import { bounceProviders } from './0020_bounce_providers.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -42,5 +43,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261130_0017_campaign_paused': campaignPaused(dialect),
     '20261130_0018_inbound_reports': inboundReports(dialect),
     '20261130_0019_preflight': preflight(dialect),
+    '20261130_0020_bounce_providers': bounceProviders(dialect),
   };
 }
