@@ -4,7 +4,8 @@ import type { TrackingSpec } from '../tracking/track-html.js';
 import { trackingKey } from '../tracking/token.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
 import { composeEmail, type Sender } from './compose.js';
-import { bounceAddress, bounceKey } from './bounce-address.js';
+import { bounceAddress, bounceKey, createBounceToken } from './bounce-address.js';
+import { relayMetadataHeaders, relayProviderOf } from './relay-metadata.js';
 import { dkimOption, signingKeyFor, type SigningKey } from './dkim.js';
 
 /** Who a campaign email goes to: a contact of the tenant, or (test sends) a bare address. */
@@ -26,6 +27,8 @@ export interface CampaignMailInput {
   messageKey: string;
   /** The `messages` row this email is (campaign sends): named by its VERP return path. Absent for test sends. */
   messageId?: number;
+  /** The sending project's SMTP host: a hosted relay's (Postmark, Mailgun) gets the message token in its metadata header. */
+  relayHost?: string | null;
   /** A test send: "[Test] " before the subject, and an unsubscribe token that names no campaign. */
   test?: boolean;
   /** The tenant's verified domains' keys: the one of the From domain (or its organisational domain) signs. */
@@ -86,9 +89,11 @@ export class CampaignMailBuilder {
       },
       ...(input.test ? { subjectPrefix: '[Test] ' } : {}),
     });
+    const relay = this.relayHeaders(input);
+    const withRelay = relay ? { ...mail, headers: { ...(mail.headers as Record<string, string>), ...relay } } : mail;
     const key = signingKeyFor(input.sender.fromEmail, input.signingKeys ?? []);
     const envelopeFrom = this.returnPath(input, key);
-    const verp = envelopeFrom ? { ...mail, envelope: { from: envelopeFrom, to: recipient.email } } : mail;
+    const verp = envelopeFrom ? { ...withRelay, envelope: { from: envelopeFrom, to: recipient.email } } : withRelay;
     return key ? { ...verp, dkim: dkimOption(key) } : verp;
   }
 
@@ -103,6 +108,14 @@ export class CampaignMailBuilder {
     if (input.test || input.messageId === undefined) return undefined;
     const domain = key?.returnPathHost ?? this.deps.bounceDomain;
     return domain ? bounceAddress(this.bounceKey, { tenantId: input.tenantId, messageId: input.messageId }, domain) : undefined;
+  }
+
+  /** Campaign emails through Postmark or Mailgun name their message in the relay's metadata, echoed by its bounce webhooks. */
+  private relayHeaders(input: CampaignMailInput): Record<string, string> | undefined {
+    if (input.test || input.messageId === undefined) return undefined;
+    const provider = relayProviderOf(input.relayHost);
+    if (!provider) return undefined;
+    return relayMetadataHeaders(provider, createBounceToken(this.bounceKey, { tenantId: input.tenantId, messageId: input.messageId }));
   }
 
   /** Links and pixel are rewritten in the render thread (docs/TRACKING.md says why); test sends are never tracked. */

@@ -235,6 +235,7 @@ export class DeliveryWorker {
         signingKeys,
         messageKey: `${m.campaignId}.${m.id}`,
         messageId: m.id,
+        relayHost: project?.smtp_host ?? null,
         tracking: { messageId: m.id, opens: m.campaignTrackOpens, clicks: m.campaignTrackClicks },
       });
     } catch (error) {
