@@ -118,6 +118,7 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
       'GET /track/c/:token',
       'GET /u/:token',
       'POST /u/:token',
+      'POST /inbound/providers/:provider/:integrationId',
     ]);
     // Hidden from the OpenAPI document: only the /docs reference page and its assets, all public.
     const hidden = ctx.app.routeTable.filter((r) => r.hidden);
