@@ -116,9 +116,9 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
       'GET /openapi.json',
       'GET /track/o/:token',
       'GET /track/c/:token',
+      'POST /inbound/providers/:provider/:integrationId',
       'GET /u/:token',
       'POST /u/:token',
-      'POST /inbound/providers/:provider/:integrationId',
     ]);
     // Hidden from the OpenAPI document: only the /docs reference page and its assets, all public.
     const hidden = ctx.app.routeTable.filter((r) => r.hidden);
