@@ -334,12 +334,17 @@ describe.each(DIALECTS)('provider bounce webhooks (%s)', (dialect) => {
     expect(crossed.status).toBe(401);
   });
 
-  it('a complaint about an erased contact resurrects nobody and names nobody', async () => {
+  it('a complaint about an erased contact resurrects nobody and names nobody; erasure removes kept reports naming the address', async () => {
     const tenant = await ctx.newTenant();
     const { id, tokenOf } = await sendCampaign(ctx, tenant, ['ivy@gone.test']);
+    const postmark = await connect(tenant, { provider: 'postmark' });
+    // Unattributable (no token): kept, with the address in it…
+    expect(await postWithUrlCredentials(postmark.webhookUrl, postmarkBounce({ Email: 'ivy@gone.test' }))).toMatchObject({ status: 200, body: { outcome: 'unmatched' } });
+    expect(await repos().inboundReports.countUnmatched(tenant.tenantId)).toBe(1);
     const contact = await repos().contacts.getByEmail(tenant.tenantId, 'ivy@gone.test');
     expect((await ctx.request('DELETE', `/contacts/${contact!.id}`, { tenant })).statusCode).toBe(204);
-    const postmark = await connect(tenant, { provider: 'postmark' });
+    // …and gone with the person.
+    expect(await repos().inboundReports.countUnmatched(tenant.tenantId)).toBe(0);
     const complaint = { ...postmarkBounce({ Email: 'ivy@gone.test', Metadata: { 'mc-token': tokenOf.get('ivy@gone.test') } }), RecordType: 'SpamComplaint', Type: 'SpamComplaint' };
     expect(await postWithUrlCredentials(postmark.webhookUrl, complaint)).toEqual({ status: 200, body: { outcome: 'applied' } });
     expect(await repos().contacts.getByEmail(tenant.tenantId, 'ivy@gone.test')).toBeUndefined();
