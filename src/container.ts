@@ -63,6 +63,7 @@ import { DnsLookup } from './net/dns-lookup.js';
 import { bounceKey } from './delivery/bounce-address.js';
 import { InboundReportService } from './inbound/inbound-report.service.js';
 import { InboundServer, type InboundLimits } from './inbound/inbound-server.js';
+import { BounceProviderService } from './inbound/providers/bounce-provider.service.js';
 
 /** The composition root: every service, wired once. Repositories stay inside; services are what the outside uses. */
 export interface Container {
@@ -96,6 +97,8 @@ export interface Container {
   createRetention(intervalMs?: number): Retention;
   /** Reports that came back to a bounce address: attribution and effects. */
   inboundReports: InboundReportService;
+  /** Tenants' Postmark and Mailgun integrations and their public webhook receiver. */
+  bounceProviders: BounceProviderService;
   /** The inbound SMTP listener for bounce addresses (not listening until `listen`). */
   createInboundServer(options: { host: string; port: number; limits?: Partial<InboundLimits> }): InboundServer;
   /** GDPR erasure: every copy of a contact, in one transaction. */
@@ -378,6 +381,15 @@ export function createContainer(database: Database, options: ContainerOptions): 
         { days: options.eventsRetentionDays ?? DEFAULTS.eventsRetentionDays, ...(intervalMs === undefined ? {} : { intervalMs }) },
       ),
     inboundReports,
+    bounceProviders: new BounceProviderService({
+      integrations: repositories.bounceProviders,
+      reports: inboundReports,
+      secretBox,
+      key: bounceKey(options.secret),
+      publicUrl: transports.publicUrl,
+      clock,
+      logger,
+    }),
     createInboundServer: ({ host, port, limits }) =>
       new InboundServer({ host, port, key: bounceKey(options.secret), reports: inboundReports, logger, clock, ...(limits ? { limits } : {}) }),
     contactImporter: new ContactImporter({ contacts: contactService }),

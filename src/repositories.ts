@@ -10,6 +10,7 @@ import { TestSendCountRepository } from './quota/test-send-count.repository.js';
 import { SuppressionRepository } from './suppressions/suppression.repository.js';
 import { SoftBounceRepository } from './suppressions/soft-bounce.repository.js';
 import { InboundReportRepository } from './inbound/inbound-report.repository.js';
+import { BounceProviderRepository } from './inbound/providers/bounce-provider.repository.js';
 import { TemplateRepository } from './templates/template.repository.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
 import { EventRepository } from './events/event.repository.js';
@@ -30,6 +31,7 @@ export function createRepositories(database: Database) {
     suppressions: new SuppressionRepository(db),
     softBounces: new SoftBounceRepository(db),
     inboundReports: new InboundReportRepository(db),
+    bounceProviders: new BounceProviderRepository(db),
     templates: new TemplateRepository(db, dialect),
     campaigns: new CampaignRepository(db),
     messages: new MessageRepository(db, dialect),

@@ -14,6 +14,7 @@ import { trackingRoutes } from './tracking/tracking.routes.js';
 import { webhookRoutes } from './webhooks/webhook.routes.js';
 import { sendingDomainRoutes } from './domains/sending-domain.routes.js';
 import { docsRoutes } from './http/openapi.js';
+import { bounceProviderRoutes } from './inbound/providers/bounce-provider.routes.js';
 import type { App } from './http/types.js';
 
 /**
@@ -60,4 +61,5 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   statsRoutes(app, { campaignStats: c.campaignStats });
   webhookRoutes(app, { webhooks: c.webhooks });
   sendingDomainRoutes(app, { domains: c.domains });
+  bounceProviderRoutes(app, { bounceProviders: c.bounceProviders });
 }

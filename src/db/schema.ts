@@ -373,7 +373,29 @@ export interface TrackingFirstsTable {
   created_at: string;
 }
 
+export interface BounceProvidersTable {
+  id: string;
+  tenant_id: string;
+  provider: string;
+  /** Postmark: the basic-auth user name. */
+  username: string | null;
+  /** Postmark: SHA-256 (hex) of the generated basic-auth password. */
+  password_hash: string | null;
+  /** Mailgun: the webhook signing key, SecretBox-sealed, bound to `bounce-provider:<id>`. */
+  signing_key_encrypted: string | null;
+  created_at: string;
+  last_received_at: string | null;
+}
+
+export interface BounceProviderTokensTable {
+  integration_id: string;
+  token: string;
+  seen_at: string;
+}
+
 export interface DB {
+  bounce_providers: BounceProvidersTable;
+  bounce_provider_tokens: BounceProviderTokensTable;
   sending_domains: SendingDomainsTable;
   events: EventsTable;
   webhook_endpoints: WebhookEndpointsTable;

@@ -6,7 +6,8 @@ import { NO_CAMPAIGN, trackingKey } from '../tracking/token.js';
 import type { TransactionalContent } from './delivery-store.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
 import { composeEmail, type Sender } from './compose.js';
-import { bounceAddress, bounceKey } from './bounce-address.js';
+import { bounceAddress, bounceKey, createBounceToken } from './bounce-address.js';
+import { relayMetadataHeaders, relayProviderOf } from './relay-metadata.js';
 import { dkimOption, signingKeyFor, type SigningKey } from './dkim.js';
 
 /** Who a campaign email goes to: a contact of the tenant, or (test sends) a bare address. */
@@ -28,6 +29,8 @@ export interface CampaignMailInput {
   messageKey: string;
   /** The `messages` row this email is (campaign sends): named by its VERP return path. Absent for test sends. */
   messageId?: number;
+  /** The sending project's SMTP host: a hosted relay's (Postmark, Mailgun) gets the message token in its metadata header. */
+  relayHost?: string | null;
   /** A test send: "[Test] " before the subject, and an unsubscribe token that names no campaign. */
   test?: boolean;
   /** The tenant's verified domains' keys: the one of the From domain (or its organisational domain) signs. */
@@ -93,6 +96,7 @@ export class CampaignMailBuilder {
       to: recipient.email,
       fromEmail: input.sender.fromEmail,
       signingKeys: input.signingKeys ?? [],
+      relayHost: input.relayHost ?? null,
       ...(input.test || input.messageId === undefined ? {} : { messageId: input.messageId }),
     });
   }
@@ -104,7 +108,14 @@ export class CampaignMailBuilder {
    * headers — the one-click unsubscribe headers only when the content has an
    * unsubscribe link — signed and given a VERP return path like any email.
    */
-  buildTransactional(input: { tenantId: string; messageId: number; to: string; content: TransactionalContent; signingKeys: readonly SigningKey[] }): Mail.Options {
+  buildTransactional(input: {
+    tenantId: string;
+    messageId: number;
+    to: string;
+    content: TransactionalContent;
+    signingKeys: readonly SigningKey[];
+    relayHost?: string | null;
+  }): Mail.Options {
     const { content } = input;
     const tracked = content.html !== null && (content.trackOpens || content.trackClicks);
     const html = tracked
@@ -127,7 +138,14 @@ export class CampaignMailBuilder {
     });
     if (html === null) delete mail.html;
     if (content.text === null) delete mail.text;
-    return this.signed(mail, { tenantId: input.tenantId, to: input.to, fromEmail: content.fromEmail, signingKeys: input.signingKeys, messageId: input.messageId });
+    return this.signed(mail, {
+      tenantId: input.tenantId,
+      to: input.to,
+      fromEmail: content.fromEmail,
+      signingKeys: input.signingKeys,
+      relayHost: input.relayHost ?? null,
+      messageId: input.messageId,
+    });
   }
 
   /**
@@ -136,13 +154,22 @@ export class CampaignMailBuilder {
    * queued message: the From domain's verified return-path host, aligned
    * with From for DMARC, else BOUNCE_DOMAIN. Neither: the envelope sender
    * stays the From address. The receiving server writes it as `Return-Path`
-   * (RFC 5321 §4.4); a sender never sets that header itself.
+   * (RFC 5321 §4.4); a sender never sets that header itself. Through
+   * Postmark or Mailgun (by the project's SMTP host) the message token also
+   * goes in the relay's metadata header, which its bounce webhooks echo
+   * (relay-metadata.ts).
    */
-  private signed(mail: Mail.Options, of: { tenantId: string; to: string; fromEmail: string; signingKeys: readonly SigningKey[]; messageId?: number }): Mail.Options {
+  private signed(
+    mail: Mail.Options,
+    of: { tenantId: string; to: string; fromEmail: string; signingKeys: readonly SigningKey[]; relayHost: string | null; messageId?: number },
+  ): Mail.Options {
+    const provider = of.messageId === undefined ? undefined : relayProviderOf(of.relayHost);
+    const relay = provider ? relayMetadataHeaders(provider, createBounceToken(this.bounceKey, { tenantId: of.tenantId, messageId: of.messageId! })) : {};
+    const withRelay = Object.keys(relay).length > 0 ? { ...mail, headers: { ...(mail.headers as Record<string, string>), ...relay } } : mail;
     const key = signingKeyFor(of.fromEmail, of.signingKeys);
     const domain = of.messageId === undefined ? undefined : (key?.returnPathHost ?? this.deps.bounceDomain);
     const envelopeFrom = domain ? bounceAddress(this.bounceKey, { tenantId: of.tenantId, messageId: of.messageId! }, domain) : undefined;
-    const verp = envelopeFrom ? { ...mail, envelope: { from: envelopeFrom, to: of.to } } : mail;
+    const verp = envelopeFrom ? { ...withRelay, envelope: { from: envelopeFrom, to: of.to } } : withRelay;
     return key ? { ...verp, dkim: dkimOption(key) } : verp;
   }
 

@@ -64,6 +64,39 @@ export interface InboundMail {
   raw: Buffer;
 }
 
+/**
+ * The message a report is about, as its source names it. The tenant is
+ * the one the report came in for (a bounce address's token, a provider
+ * integration's owner); the message must be that tenant's.
+ */
+export interface ReportTarget {
+  tenantId: string;
+  messageId: number;
+  /** The campaign a quoted Message-ID names: it must be the message's. */
+  campaignId?: string;
+  /** The address the report names (provider webhooks): it must be the one the message was sent to. */
+  email?: string;
+  /**
+   * Attributed by our Message-ID alone (no signed token): a message whose
+   * address is gone (erased) cannot be checked against the report's, so it
+   * is not acted on.
+   */
+  unsigned?: boolean;
+}
+
+/** One report, from any source (SMTP listener, provider webhook), ready to be applied. */
+export interface ReportToApply {
+  /** The tenant it came in for; kept with it when unmatched. */
+  tenantId: string;
+  /** The message it is about, or why none could be named. */
+  target: ReportTarget | { reason: string };
+  effect: ReportEffect;
+  /** What is kept in bounces_unmatched when it cannot be attributed or acted on. */
+  original: { remoteAddress: string | null; mailFrom: string | null; rcptTo: string | null; raw: Buffer };
+  /** Before the kept reason, e.g. `postmark: `. */
+  source?: string;
+}
+
 export type InboundOutcome =
   | { outcome: 'applied'; effect: 'hard' | 'soft' | 'complaint'; tenantId: string; messageId: number }
   | { outcome: 'duplicate'; tenantId: string; messageId: number }
@@ -107,8 +140,8 @@ export interface InboundReportServiceDeps {
 export class InboundReportService {
   constructor(private readonly deps: InboundReportServiceDeps) {}
 
-  async receive(mail: InboundMail): Promise<InboundOutcome> {
-    const at = this.deps.clock().toISOString();
+  /** A message that came to a bounce address (the SMTP listener). */
+  receive(mail: InboundMail): Promise<InboundOutcome> {
     const report = parseReport(mail.raw);
     let effect = effectOf(report);
     let campaignId: string | undefined;
@@ -120,34 +153,47 @@ export class InboundReportService {
         campaignId = plain.campaignId;
       } else effect = { kind: null, reason: `${report.reason}; ${plain.reason}` };
     }
-    const verdict = effect.kind === null ? { reason: effect.reason } : await this.apply(mail.claims, effect, at, campaignId);
-    if ('outcome' in verdict) return verdict;
-    const id = await this.deps.reports.keepUnmatched({
+    return this.record({
       tenantId: mail.claims.tenantId,
-      receivedAt: at,
-      remoteAddress: mail.remoteAddress,
-      mailFrom: mail.mailFrom,
-      rcptTo: mail.rcptTo,
-      reason: verdict.reason,
-      raw: mail.raw,
+      target: { ...mail.claims, ...(campaignId !== undefined ? { campaignId } : {}) },
+      effect,
+      original: { remoteAddress: mail.remoteAddress, mailFrom: mail.mailFrom, rcptTo: mail.rcptTo, raw: mail.raw },
     });
-    return { outcome: 'unmatched', reason: verdict.reason, id };
+  }
+
+  /**
+   * The one path every report takes, whatever brought it (the SMTP
+   * listener, a provider webhook): applied to its message when it names
+   * one and asks something of its address, else kept in bounces_unmatched
+   * with the reason.
+   */
+  async record(report: ReportToApply): Promise<InboundOutcome> {
+    const at = this.deps.clock().toISOString();
+    const { effect, target } = report;
+    const verdict = effect.kind === null ? { reason: effect.reason } : 'reason' in target ? target : await this.apply(target, effect, at);
+    if ('outcome' in verdict) return verdict;
+    const reason = `${report.source ?? ''}${verdict.reason}`;
+    const id = await this.deps.reports.keepUnmatched({ tenantId: report.tenantId, receivedAt: at, reason, ...report.original });
+    return { outcome: 'unmatched', reason, id };
   }
 
   private async apply(
-    claims: BounceClaims,
+    target: ReportTarget,
     effect: Extract<ReportEffect, { kind: ReportKind }>,
     at: string,
-    /** The campaign a plain-text bounce's quoted Message-ID names: it must be the message's. */
-    quotedCampaignId?: string,
   ): Promise<Exclude<InboundOutcome, { outcome: 'unmatched' }> | { reason: string }> {
     let judge: string | undefined; // the campaign to judge again once the report is committed
     const verdict = await this.deps.transaction(async (trx) => {
-      const [message] = await this.deps.messages.in(trx).trackedMessages([claims.messageId]);
-      // The token names the tenant: a message of another tenant is not this report's.
-      if (!message || message.tenantId !== claims.tenantId) return { reason: 'the message no longer exists' };
-      if (quotedCampaignId !== undefined && (message.campaignId ?? NO_CAMPAIGN).toLowerCase() !== quotedCampaignId) {
-        return { reason: 'the quoted Message-ID names another campaign than the bounce address' };
+      const [message] = await this.deps.messages.in(trx).trackedMessages([target.messageId]);
+      // The source names the tenant: a message of another tenant is not this report's.
+      if (!message || message.tenantId !== target.tenantId) return { reason: 'the message no longer exists' };
+      if (target.campaignId !== undefined && (message.campaignId ?? NO_CAMPAIGN).toLowerCase() !== target.campaignId.toLowerCase()) {
+        return { reason: 'the quoted Message-ID names another campaign than the message' };
+      }
+      if (target.email !== undefined) {
+        if (message.email === null ? target.unsigned : message.email.toLowerCase() !== target.email.toLowerCase()) {
+          return { reason: 'the report names another address than the message was sent to' };
+        }
       }
       const { tenantId, id: messageId } = message;
       if (!(await this.deps.reports.in(trx).claim(tenantId, messageId, effect.kind, at))) return { outcome: 'duplicate' as const, tenantId, messageId };
@@ -196,7 +242,7 @@ export class InboundReportService {
       return { outcome: 'applied' as const, effect: effect.action, tenantId, messageId };
     });
     // After the commit, as the settle step does. Should it fail, the listener answers 451 and the retry is a duplicate: the next batch's settle judges again.
-    if (judge !== undefined) await this.deps.breaker.tripIfNeeded(claims.tenantId, judge, at);
+    if (judge !== undefined) await this.deps.breaker.tripIfNeeded(target.tenantId, judge, at);
     return verdict;
   }
 }

@@ -273,6 +273,12 @@ const BASIC_AND_ENHANCED = /(?:^|[^\d.])([45]\d\d)[ -]#?([45]\.\d{1,3}\.\d{1,3})
 const ENHANCED_ONLY = /(?:^|[\s#('"])([45]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)/m;
 const BASIC_ONLY = /^\s*#?([45][0-5]\d)[ -]+[A-Za-z]/m;
 
+/** What one of our Message-IDs names (angle brackets optional); undefined for anyone else's. */
+export function messageKeyOf(id: string): { campaignId: string; messageId: number } | undefined {
+  const m = MESSAGE_KEY.exec(id.trim().replace(/^<([^<>]*)>$/, '$1'));
+  return m ? { campaignId: m[1]!.toLowerCase(), messageId: Number(m[2]) } : undefined;
+}
+
 /**
  * The fallback for bounces with no DSN structure (plain-text Exchange,
  * Gmail, Yahoo bodies), for mail whose VERP token already verified and
@@ -291,9 +297,8 @@ export function plainBounceOf(raw: Buffer, tokenMessageId: number): PlainBounce 
   collectTexts(root, true, false, quoted, readable);
   const keys = quoted
     .flatMap((text) => [...text.matchAll(QUOTED_MESSAGE_ID)].map((m) => m[1]!))
-    .map((id) => MESSAGE_KEY.exec(id))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ campaignId: m[1]!.toLowerCase(), messageId: Number(m[2]) }));
+    .map(messageKeyOf)
+    .filter((k) => k !== undefined);
   if (keys.length === 0) return { kind: 'unattributed', reason: 'no DSN structure and no Message-ID of ours quoted' };
   const [first] = keys as [(typeof keys)[number]];
   if (keys.some((k) => k.messageId !== tokenMessageId || k.campaignId !== first.campaignId)) {
@@ -323,7 +328,8 @@ function collectTexts(part: Part, isRoot: boolean, inOriginal: boolean, quoted: 
   for (const child of part.parts) collectTexts(child, false, original, quoted, readable);
 }
 
-function refusalIn(text: string): PlainRefusal | null {
+/** The first SMTP status a text quotes (`550 5.1.1 …`, `5.1.1 …`, a bare `550 …` at a line's start), with its line. */
+export function refusalIn(text: string): PlainRefusal | null {
   const lineOf = (index: number) => {
     const start = text.lastIndexOf('\n', index) + 1;
     const end = text.indexOf('\n', index);

@@ -116,6 +116,7 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
       'GET /openapi.json',
       'GET /track/o/:token',
       'GET /track/c/:token',
+      'POST /inbound/providers/:provider/:integrationId',
       'GET /u/:token',
       'POST /u/:token',
     ]);

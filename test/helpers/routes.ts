@@ -83,6 +83,8 @@ export interface RouteIds {
   webhookDeliveryId: string;
   /** A sending domain (`<marker>.test`, never verified: no campaign of the fixture sends From it). */
   domainId: string;
+  /** A Postmark bounce-provider integration (its public receiver answers 401 without its credentials). */
+  bounceProviderId: string;
 }
 
 export interface RouteFixture extends RouteIds {
@@ -187,6 +189,7 @@ export async function createRouteFixture(
   });
 
   const sendingDomain = await ok(ctx, tenant, 'POST', '/domains', { name: domain });
+  const bounceProvider = await ok(ctx, tenant, 'POST', '/bounce-providers', { provider: 'postmark' });
 
   const sent = await ok(ctx, tenant, 'POST', '/campaigns', { name: `Sent ${marker}`, templateVersionId: versionId });
   const sendRes = await ctx.request('POST', `/campaigns/${sent.id}/send`, { tenant });
@@ -242,6 +245,7 @@ export async function createRouteFixture(
     webhookEndpointId: endpoint.id,
     webhookDeliveryId: deliveries.data.at(-1).id,
     domainId: sendingDomain.id,
+    bounceProviderId: bounceProvider.id,
   };
   const secrets = [
     marker,
@@ -274,6 +278,7 @@ export function ghostIds(): RouteIds {
     webhookEndpointId: newId(),
     webhookDeliveryId: newId(),
     domainId: newId(),
+    bounceProviderId: newId(),
   };
 }
 
@@ -315,10 +320,16 @@ export function paramValue(route: RouteInfo, name: string, ids: RouteIds): strin
           return ids.webhookEndpointId;
         case 'domains':
           return ids.domainId;
+        case 'bounce-providers':
+          return ids.bounceProviderId;
       }
       break;
     case 'deliveryId':
       return ids.webhookDeliveryId;
+    case 'provider':
+      return 'postmark';
+    case 'integrationId':
+      return ids.bounceProviderId;
     case 'versionId':
       return route.method === 'PATCH' || route.url.endsWith('/publish') ? ids.draftVersionId : ids.versionId;
     case 'messageId':
@@ -381,6 +392,8 @@ const BODIES: Record<string, (ids: RouteIds) => BodyPlan> = {
   'PATCH /webhooks/endpoints/:id': () => ({ body: { events: ['email.sent', 'email.failed'] } }),
   // One name per fixture: a second POST of the same name is a 409 whoever asks.
   'POST /domains': (ids) => ({ body: { name: `planned-${ids.domainId.replace(/-/g, '').slice(-12)}.test` } }),
+  'POST /bounce-providers': () => ({ body: { provider: 'postmark' } }),
+  'POST /inbound/providers/:provider/:integrationId': () => ({ body: { RecordType: 'Delivery' } }),
   'POST /templates': () => ({ body: { name: 'Planned', subject: 'Hi {{ first_name }}', htmlBody: '<p>Hi</p>' } }),
   'POST /templates/:id/versions': (ids) => ({
     body: { locale: 'fr', localeGroupId: ids.versionId, subject: 'Salut', htmlBody: '<p>Salut</p>' },

@@ -20,6 +20,7 @@ import { campaignPaused } from './0017_campaign_paused.js';
 import { inboundReports } from './0018_inbound_reports.js';
 import { preflight } from './0019_preflight.js';
 import { transactionalEmails } from './0020_transactional_emails.js';
+import { bounceProviders } from './0021_bounce_providers.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -44,5 +45,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261130_0018_inbound_reports': inboundReports(dialect),
     '20261130_0019_preflight': preflight(dialect),
     '20261130_0020_transactional_emails': transactionalEmails(dialect),
+    '20261130_0021_bounce_providers': bounceProviders(dialect),
   };
 }
