@@ -530,6 +530,16 @@ function domainHelpers(api: Client<paths>) {
         if (!(error instanceof MailingCoreError) || error.status >= 300) throw error;
       });
     },
+    /** Bounce and complaint webhooks of a hosted relay (Postmark, Mailgun): the URL to paste in its console, credentials shown once. */
+    bounceProviders: {
+      create: (body: { provider: 'postmark' | 'mailgun'; signingKey?: string }) => unwrap(api.POST('/bounce-providers', { body })),
+      list: () => unwrap(api.GET('/bounce-providers')),
+      remove: async (id: string): Promise<void> => {
+        await unwrap(api.DELETE('/bounce-providers/{id}', { params: { path: { id } } })).catch((error: unknown) => {
+          if (!(error instanceof MailingCoreError) || error.status >= 300) throw error;
+        });
+      },
+    },
   };
 }
 

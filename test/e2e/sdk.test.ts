@@ -74,6 +74,11 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
     expect((await client.domains.list()).data.map((d) => d.id)).toEqual([domain.id]);
     await client.domains.remove(domain.id);
     await expect(client.domains.get(domain.id)).rejects.toMatchObject({ status: 404 });
+    const postmark = await client.domains.bounceProviders.create({ provider: 'postmark' });
+    expect(postmark).toMatchObject({ provider: 'postmark' });
+    expect((await client.domains.bounceProviders.list()).data.map((p) => p.id)).toEqual([postmark.id]);
+    await client.domains.bounceProviders.remove(postmark.id);
+    expect((await client.domains.bounceProviders.list()).data).toEqual([]);
 
     const upserted = await client.contacts.upsert({ email: 'zoe@münchen.de', locale: 'de', optIn: true });
     expect(upserted.email).toBe('zoe@xn--mnchen-3ya.de');
