@@ -13,6 +13,7 @@ import { statsRoutes } from './stats/stats.routes.js';
 import { trackingRoutes } from './tracking/tracking.routes.js';
 import { webhookRoutes } from './webhooks/webhook.routes.js';
 import { sendingDomainRoutes } from './domains/sending-domain.routes.js';
+import { emailRoutes } from './emails/email.routes.js';
 import { docsRoutes } from './http/openapi.js';
 import type { App } from './http/types.js';
 
@@ -60,4 +61,5 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   statsRoutes(app, { campaignStats: c.campaignStats });
   webhookRoutes(app, { webhooks: c.webhooks });
   sendingDomainRoutes(app, { domains: c.domains });
+  emailRoutes(app, { emails: c.emails });
 }
