@@ -83,7 +83,14 @@ export interface RouteIds {
   webhookDeliveryId: string;
   /** A sending domain (`<marker>.test`, never verified: no campaign of the fixture sends From it). */
   domainId: string;
+  /** A transactional email to the contact, sent and captured (so …/raw answers). */
+  emailId: string;
+  /** A transactional email scheduled a day ahead (cancellable). */
+  scheduledEmailId: string;
 }
+
+/** Transactional emails a route fixture accepts (each counts toward the quota usage). */
+export const FIXTURE_EMAILS = 2;
 
 export interface RouteFixture extends RouteIds {
   tenant: TestTenant;
@@ -188,6 +195,20 @@ export async function createRouteFixture(
 
   const sendingDomain = await ok(ctx, tenant, 'POST', '/domains', { name: domain });
 
+  // Queued before the campaign is delivered: the worker rounds below send (capture) it first.
+  const email = await ok(ctx, tenant, 'POST', '/emails/send', {
+    to: `contact0@${domain}`,
+    subject: `Transactional ${marker}`,
+    htmlBody: `<p>Receipt ${marker}</p>`,
+    tags: [marker],
+  });
+  const scheduledEmail = await ok(ctx, tenant, 'POST', '/emails/send', {
+    to: `contact0@${domain}`,
+    subject: `Scheduled ${marker}`,
+    htmlBody: `<p>Later ${marker}</p>`,
+    scheduledAt: new Date(ctx.clock.now.getTime() + 86_400_000).toISOString(),
+  });
+
   const sent = await ok(ctx, tenant, 'POST', '/campaigns', { name: `Sent ${marker}`, templateVersionId: versionId });
   const sendRes = await ctx.request('POST', `/campaigns/${sent.id}/send`, { tenant });
   expect(sendRes.statusCode, `fixture: send → ${sendRes.body}`).toBe(202);
@@ -242,6 +263,8 @@ export async function createRouteFixture(
     webhookEndpointId: endpoint.id,
     webhookDeliveryId: deliveries.data.at(-1).id,
     domainId: sendingDomain.id,
+    emailId: email.id,
+    scheduledEmailId: scheduledEmail.id,
   };
   const secrets = [
     marker,
@@ -274,6 +297,8 @@ export function ghostIds(): RouteIds {
     webhookEndpointId: newId(),
     webhookDeliveryId: newId(),
     domainId: newId(),
+    emailId: newId(),
+    scheduledEmailId: newId(),
   };
 }
 
@@ -315,6 +340,10 @@ export function paramValue(route: RouteInfo, name: string, ids: RouteIds): strin
           return ids.webhookEndpointId;
         case 'domains':
           return ids.domainId;
+        case 'emails':
+          return ids.emailId;
+        case 'scheduled-emails':
+          return ids.scheduledEmailId;
       }
       break;
     case 'deliveryId':
@@ -381,6 +410,8 @@ const BODIES: Record<string, (ids: RouteIds) => BodyPlan> = {
   'PATCH /webhooks/endpoints/:id': () => ({ body: { events: ['email.sent', 'email.failed'] } }),
   // One name per fixture: a second POST of the same name is a 409 whoever asks.
   'POST /domains': (ids) => ({ body: { name: `planned-${ids.domainId.replace(/-/g, '').slice(-12)}.test` } }),
+  'POST /emails/send': (ids) => ({ body: { to: ids.contactEmail, subject: 'Planned', htmlBody: '<p>Planned</p>', projectId: ids.projectId } }),
+  'POST /emails/batch': (ids) => ({ body: { emails: [{ to: ids.contactEmail, subject: 'Planned', htmlBody: '<p>Planned</p>', projectId: ids.projectId }] } }),
   'POST /templates': () => ({ body: { name: 'Planned', subject: 'Hi {{ first_name }}', htmlBody: '<p>Hi</p>' } }),
   'POST /templates/:id/versions': (ids) => ({
     body: { locale: 'fr', localeGroupId: ids.versionId, subject: 'Salut', htmlBody: '<p>Salut</p>' },
