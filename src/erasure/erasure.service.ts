@@ -76,8 +76,9 @@ export class ErasureService {
       const anonymise = (data: Record<string, unknown>) => anonymisedData(data, person);
       await this.deps.events.in(trx).anonymiseContact(tenantId, contact.id, anonymise);
       // Events of emails sent to the bare address before it was a contact name no contact: found by their message.
-      await this.deps.events.in(trx).anonymiseMessages(tenantId, emailMessages, anonymise);
+      const emailEvents = await this.deps.events.in(trx).anonymiseMessages(tenantId, emailMessages, anonymise);
       await this.deps.webhookDeliveries.in(trx).anonymiseContact(tenantId, contact.id, anonymise);
+      await this.deps.webhookDeliveries.in(trx).anonymiseEvents(tenantId, emailEvents, anonymise);
       // Personalised links (`?e={{ email }}`) are counted by URL: the address leaves the link counters too.
       await this.deps.campaignStats.in(trx).eraseFromLinks(tenantId, personalNeedles(person));
       // Receivers are told to forget the person too; neither event carries the address.

@@ -81,13 +81,13 @@ export class EventRepository {
       .execute();
   }
 
-  /** Erasure of messages that named no contact: their events lose what names the person, as anonymiseContact does. */
+  /** Erasure of messages that named no contact: their events lose what names the person, as anonymiseContact does. Returns their ids. */
   async anonymiseMessages(
     tenantId: string,
     messageIds: readonly number[],
     anonymise: (data: Record<string, unknown>) => Record<string, unknown>,
-  ): Promise<number> {
-    if (messageIds.length === 0) return 0;
+  ): Promise<string[]> {
+    if (messageIds.length === 0) return [];
     const rows = await this.db
       .selectFrom('events')
       .select(['id', 'data'])
@@ -102,7 +102,7 @@ export class EventRepository {
         .where('id', '=', row.id)
         .execute();
     }
-    return rows.length;
+    return rows.map((row) => row.id);
   }
 
   /** Erasure: the contact's events keep their type and ids of things, lose what names the person. */

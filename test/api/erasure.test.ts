@@ -160,6 +160,25 @@ describe.each(DIALECTS)('GDPR erasure reaches every copy (%s)', (dialect) => {
     expect((await ctx.request('GET', `/campaigns/${campaignId}/messages/${erased.id}/raw`, { tenant })).statusCode).toBe(404);
   });
 
+  it('reaches transactional emails sent to the address before it was a contact: rows, events, webhook payloads, captured files', async () => {
+    const tenant = await ctx.newTenant('Bare erasure');
+    const address = 'bare.person@erasure.test';
+    const endpoint = await ctx.request('POST', '/webhooks/endpoints', { tenant, body: { url: 'http://127.0.0.1:9/bare-hooks', events: ['email.sent'] } });
+    expect(endpoint.statusCode, endpoint.body).toBe(201);
+    const res = await ctx.request('POST', '/emails/send', { tenant, body: { to: address, subject: 'Welcome', htmlBody: `<p>Hi ${address}</p>` } });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(await ctx.container.createWorker().runOnce()).toBe(1);
+    expect(filesHolding(await dataFiles(), [address])).toHaveLength(1);
+    const holding = async () => (await rowsHolding(ctx, [address])).map((row) => row.slice(0, row.indexOf(':'))).sort();
+    expect(await holding()).toEqual(['events', 'messages', 'transactional_emails', 'webhook_deliveries']);
+
+    await addContacts(ctx, tenant, [{ email: address, externalId: 'bare-person' }]);
+    expect((await ctx.request('DELETE', '/contacts/bare-person', { tenant })).statusCode).toBe(204);
+    expect(filesHolding(await dataFiles(), [address])).toEqual([]);
+    expect(await holding()).toEqual(['suppressions']);
+    expect((await ctx.request('GET', `/emails/${res.json().id}`, { tenant })).json()).toMatchObject({ toEmail: null, status: 'SENT' });
+  });
+
   it('erases only its own tenant’s copies of an address', async () => {
     const a = await ctx.newTenant('A');
     const b = await ctx.newTenant('B');
