@@ -369,7 +369,7 @@ export class EmailService {
         htmlBody: inert(input.htmlBody!),
         textBody: input.textBody === null ? null : inert(input.textBody),
       };
-      rendered = await this.render(version, {});
+      rendered = await this.render(version, {}, true);
       subject = input.subject!;
       if (input.textBody !== null) rendered = { ...rendered, text: input.textBody };
     }
@@ -445,9 +445,10 @@ export class EmailService {
     return `${this.deps.publicUrl}/u/${token}${lang ? `?lang=${encodeURIComponent(lang)}` : ''}`;
   }
 
-  private async render(version: RenderableVersion, context: Record<string, unknown>): Promise<RenderedEmail> {
+  /** `once`: raw content, rendered without being cached (TemplateRenderer.renderOnce). */
+  private async render(version: RenderableVersion, context: Record<string, unknown>, once = false): Promise<RenderedEmail> {
     try {
-      return await this.deps.renderer.render(version, context);
+      return await (once ? this.deps.renderer.renderOnce(version, context) : this.deps.renderer.render(version, context));
     } catch (error) {
       if (error instanceof TemplateRenderError || error instanceof TemplateSyntaxError) {
         throw new AppError(422, 'RENDER_FAILED', `The email could not be rendered: ${error.message}`.slice(0, 1000));
