@@ -64,6 +64,9 @@ import { bounceKey } from './delivery/bounce-address.js';
 import { InboundReportService } from './inbound/inbound-report.service.js';
 import { InboundServer, type InboundLimits } from './inbound/inbound-server.js';
 import { BounceProviderService } from './inbound/providers/bounce-provider.service.js';
+import { EmailService } from './emails/email.service.js';
+import { SendEmailBody } from './emails/email.schemas.js';
+import { compileBodySchema } from './http/validation.js';
 
 /** The composition root: every service, wired once. Repositories stay inside; services are what the outside uses. */
 export interface Container {
@@ -103,6 +106,10 @@ export interface Container {
   createInboundServer(options: { host: string; port: number; limits?: Partial<InboundLimits> }): InboundServer;
   /** GDPR erasure: every copy of a contact, in one transaction. */
   erasure: ErasureService;
+  /** Transactional email: send, batch, logs, scheduled sends. */
+  emails: EmailService;
+  /** Told when this process queues a transactional email: its workers' priority lanes wake at once. */
+  transactionalQueued: QueueSignal;
   contactImporter: ContactImporter;
   suppressions: SuppressionService;
   templates: TemplateService;
@@ -344,6 +351,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
       softBounces: repositories.softBounces,
       inboundReports: repositories.inboundReports,
       messages,
+      transactionalEmails: repositories.transactionalEmails,
       idempotencyKeys,
       eventLog,
       events: repositories.events,
@@ -352,6 +360,29 @@ export function createContainer(database: Database, options: ContainerOptions): 
       capturedCopies: transports.capture,
       clock,
     }),
+    emails: new EmailService({
+      transaction,
+      emails: repositories.transactionalEmails,
+      messages,
+      contacts,
+      suppressions,
+      templates,
+      tenants,
+      projects,
+      domains: repositories.sendingDomains,
+      usage,
+      events: repositories.events,
+      renderer,
+      capture: transports.capture,
+      defaultSender: transports.defaultSender,
+      secret: options.secret,
+      publicUrl: transports.publicUrl,
+      clock,
+      queued: transactionalQueued,
+      validateItem: compileBodySchema(SendEmailBody),
+      onUsageChanged: (tenantId) => quota.forget(tenantId),
+    }),
+    transactionalQueued,
     events: new EventService({ events: repositories.events }),
     webhooks: new WebhookService({
       endpoints: repositories.webhookEndpoints,

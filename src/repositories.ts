@@ -19,6 +19,7 @@ import { TrackingFirstRepository } from './tracking/tracking-first.repository.js
 import { WebhookDeliveryRepository } from './webhooks/webhook-delivery.repository.js';
 import { WebhookEndpointRepository } from './webhooks/webhook-endpoint.repository.js';
 import { SendingDomainRepository } from './domains/sending-domain.repository.js';
+import { TransactionalEmailRepository } from './emails/transactional-email.repository.js';
 
 /** Every table owner (docs/ARCHITECTURE.md), on one database; the container and the middle test tier both build them here. */
 export function createRepositories(database: Database) {
@@ -35,6 +36,7 @@ export function createRepositories(database: Database) {
     templates: new TemplateRepository(db, dialect),
     campaigns: new CampaignRepository(db),
     messages: new MessageRepository(db, dialect),
+    transactionalEmails: new TransactionalEmailRepository(db, dialect),
     usage: new UsageRepository(db, dialect),
     testSendCounts: new TestSendCountRepository(db),
     audience: new AudienceRepository(db, dialect),

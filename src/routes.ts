@@ -13,6 +13,7 @@ import { statsRoutes } from './stats/stats.routes.js';
 import { trackingRoutes } from './tracking/tracking.routes.js';
 import { webhookRoutes } from './webhooks/webhook.routes.js';
 import { sendingDomainRoutes } from './domains/sending-domain.routes.js';
+import { emailRoutes } from './emails/email.routes.js';
 import { docsRoutes } from './http/openapi.js';
 import { bounceProviderRoutes } from './inbound/providers/bounce-provider.routes.js';
 import type { App } from './http/types.js';
@@ -62,4 +63,5 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   webhookRoutes(app, { webhooks: c.webhooks });
   sendingDomainRoutes(app, { domains: c.domains });
   bounceProviderRoutes(app, { bounceProviders: c.bounceProviders });
+  emailRoutes(app, { emails: c.emails });
 }

@@ -13,6 +13,8 @@ export const SCOPES = [
   'webhooks:manage',
   'domains:read',
   'domains:write',
+  'email:send',
+  'email:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

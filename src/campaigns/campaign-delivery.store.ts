@@ -218,8 +218,9 @@ export class CampaignDeliveryStore implements DeliveryStore {
 function eventOf(outcome: MessageOutcome, row: { contactId: string | null; email: string | null } | undefined, at: string): NewEvent | undefined {
   const claimed = outcome.recipient;
   if (!claimed || !row) return undefined;
-  // The row as it is now: a contact erased since the claim leaves nobody named in the event.
-  const erased = row.email === null || row.contactId === null;
+  // The row as it is now: a contact erased since the claim leaves nobody named in the event. A transactional
+  // email to a bare address never had a contact: only a contact the claim named and the row lost counts.
+  const erased = row.email === null || (row.contactId === null && claimed.contactId !== null);
   const recipient = erased ? { ...claimed, contactId: null, email: null, externalId: null } : claimed;
   const subject = { tenantId: outcome.tenantId, campaignId: outcome.campaignId, messageId: outcome.id, ...recipient };
   // A diagnostic may quote the address (`550 <ana@…>: no such user`).

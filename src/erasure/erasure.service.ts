@@ -1,6 +1,7 @@
 import type { ContactRepository } from '../contacts/contact.repository.js';
 import type { Transaction } from '../db/database.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
+import type { TransactionalEmailRepository } from '../emails/transactional-email.repository.js';
 import type { IdempotencyRepository } from '../http/idempotency.repository.js';
 import type { EventLog } from '../events/event-log.js';
 import type { EventRepository } from '../events/event.repository.js';
@@ -27,6 +28,8 @@ export interface ErasureDeps {
   /** Kept bounces that were not attributed: those quoting the address go. */
   inboundReports: InboundReportRepository;
   messages: MessageRepository;
+  /** The contact's transactional emails, and those sent to its address. */
+  transactionalEmails: TransactionalEmailRepository;
   idempotencyKeys: IdempotencyRepository;
   /** The event log: the contact's events anonymised, `contact.unsubscribed` and `contact.erased` recorded. */
   eventLog: EventLog;
@@ -61,6 +64,9 @@ export class ErasureService {
       // A concurrent erasure may have deleted it since the read: that one answers 204, this one 404.
       if (!(await contacts.deleteById(tenantId, contact.id))) throw notFound('Contact');
       const captured = await this.deps.messages.in(trx).eraseContact(tenantId, contact.id, contact.email);
+      // Transactional emails keep their rows (counts) without the address, the contact, the content or the metadata.
+      const emailMessages = await this.deps.transactionalEmails.in(trx).erase(tenantId, { contactId: contact.id, email: contact.email });
+      captured.push(...(await this.deps.messages.in(trx).eraseMessages(tenantId, emailMessages)));
       await this.deps.idempotencyKeys.in(trx).eraseAnswersHolding(tenantId, [contact.email, contact.id]);
       const at = this.deps.clock().toISOString();
       await this.deps.suppressions.in(trx).suppress(tenantId, contact.email, 'manual', at);
@@ -69,7 +75,10 @@ export class ErasureService {
       const person = { email: contact.email, externalId: contact.external_id };
       const anonymise = (data: Record<string, unknown>) => anonymisedData(data, person);
       await this.deps.events.in(trx).anonymiseContact(tenantId, contact.id, anonymise);
+      // Events of emails sent to the bare address before it was a contact name no contact: found by their message.
+      const emailEvents = await this.deps.events.in(trx).anonymiseMessages(tenantId, emailMessages, anonymise);
       await this.deps.webhookDeliveries.in(trx).anonymiseContact(tenantId, contact.id, anonymise);
+      await this.deps.webhookDeliveries.in(trx).anonymiseEvents(tenantId, emailEvents, anonymise);
       // Personalised links (`?e={{ email }}`) are counted by URL: the address leaves the link counters too.
       await this.deps.campaignStats.in(trx).eraseFromLinks(tenantId, personalNeedles(person));
       // Receivers are told to forget the person too; neither event carries the address.

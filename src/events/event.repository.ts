@@ -65,6 +65,46 @@ export class EventRepository {
     return query.orderBy('id', filter.order).limit(filter.limit).execute();
   }
 
+  /**
+   * The events of one queued message (`message_id`), oldest first: read
+   * from `since` (the message's creation) so the tenant's index bounds the scan.
+   */
+  forMessage(tenantId: string, messageId: number, since: string, limit = 100): Promise<EventRow[]> {
+    return this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '>=', uuidFloorAt(new Date(since)))
+      .where('message_id', '=', messageId)
+      .orderBy('id', 'asc')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Erasure of messages that named no contact: their events lose what names the person, as anonymiseContact does. Returns their ids. */
+  async anonymiseMessages(
+    tenantId: string,
+    messageIds: readonly number[],
+    anonymise: (data: Record<string, unknown>) => Record<string, unknown>,
+  ): Promise<string[]> {
+    if (messageIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('events')
+      .select(['id', 'data'])
+      .where('tenant_id', '=', tenantId)
+      .where('message_id', 'in', [...messageIds])
+      .orderBy('id')
+      .execute();
+    for (const row of rows) {
+      await this.db
+        .updateTable('events')
+        .set({ data: JSON.stringify(anonymise(parseJsonObject(row.data))), contact_id: null })
+        .where('id', '=', row.id)
+        .execute();
+    }
+    return rows.map((row) => row.id);
+  }
+
   /** Erasure: the contact's events keep their type and ids of things, lose what names the person. */
   async anonymiseContact(tenantId: string, contactId: string, anonymise: (data: Record<string, unknown>) => Record<string, unknown>): Promise<number> {
     const rows = await this.db

@@ -39,6 +39,7 @@ const ERROR_SCHEMA_ID = 'ErrorResponse';
 
 const TAGS = [
   { name: 'campaigns', description: 'Campaigns: create, schedule, send, test, cancel, follow delivery' },
+  { name: 'emails', description: 'Transactional email: send one or a batch, logs, scheduled sends (a priority lane ahead of campaigns)' },
   { name: 'contacts', description: 'Contacts: upsert, bulk, streaming import, GDPR erasure' },
   { name: 'suppressions', description: 'Addresses that must never be mailed' },
   { name: 'templates', description: 'Templates, versions, locale variants, publish and preview' },

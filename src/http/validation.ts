@@ -24,6 +24,9 @@ function makeAjv(options: Options): Ajv.default {
 const bodyAjv = makeAjv({ coerceTypes: false, strictNumbers: true });
 const textAjv = makeAjv({ coerceTypes: 'array' });
 
+/** A body schema compiled as routes' bodies are (a batch judges each item with its single route's schema). */
+export const compileBodySchema = (schema: object) => bodyAjv.compile(schema);
+
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   if (httpPart === 'body') return bodyAjv.compile(schema as object);
   const validate = textAjv.compile(schema as object);

@@ -39,6 +39,8 @@ export interface RenderTask {
   progress?: SharedArrayBuffer;
   /** Set by the pool: the thread says when it starts (the timeout counts from then, not from queueing). */
   taskId?: number;
+  /** Content rendered once (a transactional email's raw content): parsed from `sources`, never kept in the cache. */
+  ephemeral?: boolean;
 }
 
 export interface FreezeTask {
@@ -194,7 +196,7 @@ export function createRenderCore(limits: RenderLimits, cacheCapacity = 500): Ren
       } catch (error) {
         return { outcomes: task.contexts.map(() => failure(error)) };
       }
-      cache.set(task.key, compiled);
+      if (!task.ephemeral) cache.set(task.key, compiled);
     }
     // Text is derived from the HTML only for versions that were never frozen (a test send of a draft).
     if (!compiled.text && !freezeModule) return loadFreeze().then(() => render(task));

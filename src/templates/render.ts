@@ -136,6 +136,29 @@ export class TemplateRenderer {
     return promise;
   }
 
+  /**
+   * Content rendered once and never again (a transactional email's raw
+   * content, made inert): one task with its sources, nothing of it kept —
+   * neither here nor in the thread's parsed-template cache — so a stream of
+   * distinct, large emails cannot fill either cache or evict the versions
+   * campaigns are rendering.
+   */
+  async renderOnce(version: RenderableVersion, context: Record<string, unknown>): Promise<RenderedEmail> {
+    const sources: Sources = [version.subject, version.htmlBody, version.textBody];
+    const result = await this.pool.run<RenderResult>({
+      kind: 'render',
+      key: `once:${version.id}`,
+      sources,
+      variables: version.variables ?? null,
+      contexts: [context],
+      ephemeral: true,
+    });
+    if (result.missing) throw new Error('render thread refused a task that carried its sources');
+    const outcome = result.outcomes[0]!;
+    if (outcome.ok) return outcome.email;
+    throw toError(outcome);
+  }
+
   /** One version for many contexts (in tasks of up to `maxBatch`); each result is the email or its error. */
   async renderMany(version: RenderableVersion, contexts: Record<string, unknown>[]): Promise<RenderManyResult[]> {
     const key = this.keyOf(version);

@@ -162,4 +162,26 @@ export class WebhookDeliveryRepository {
     }
     return rows.length;
   }
+
+  /** Erasure of events that named no contact (a transactional email to a bare address): their deliveries, as anonymiseContact. */
+  async anonymiseEvents(tenantId: string, eventIds: readonly string[], anonymise: (data: Record<string, unknown>) => Record<string, unknown>): Promise<number> {
+    if (eventIds.length === 0) return 0;
+    const rows = await this.db
+      .selectFrom('webhook_deliveries')
+      .select(['id', 'payload'])
+      .where('event_id', 'in', [...eventIds])
+      .where('tenant_id', '=', tenantId)
+      .orderBy('id')
+      .execute();
+    for (const row of rows) {
+      const payload = parseJsonObject(row.payload);
+      const data = anonymise(parseJsonObject(payload.data));
+      await this.db
+        .updateTable('webhook_deliveries')
+        .set({ payload: JSON.stringify({ ...payload, data }), contact_id: null, response_body: null })
+        .where('id', '=', row.id)
+        .execute();
+    }
+    return rows.length;
+  }
 }

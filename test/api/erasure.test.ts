@@ -87,12 +87,26 @@ describe.each(DIALECTS)('GDPR erasure reaches every copy (%s)', (dialect) => {
     }
     expect((await ctx.request('POST', `/campaigns/${campaignId}/send`, { tenant })).statusCode).toBe(202);
     expect((await deliverAll(ctx, tenant, campaignId, ctx.container.createWorker())).counters.sent).toBe(2);
+    // Transactional emails to the person (issue 16): one from the template (with its unsubscribe link), one raw
+    // holding the address in its content and metadata; both captured.
+    const emails = [
+      { to: address, templateVersionId: baseVersionId, variables: { first_name: 'Erin' }, idempotencyKey: 'erasure-tx-1' },
+      { to: address, subject: `Receipt for ${address}`, htmlBody: `<p>${address}</p>`, metadata: { customer: address }, tags: ['receipt'] },
+    ];
+    const emailIds: string[] = [];
+    for (const body of emails) {
+      const res = await ctx.request('POST', '/emails/send', { tenant, body });
+      expect(res.statusCode, res.body).toBe(202);
+      emailIds.push(res.json().id);
+    }
+    expect(await ctx.container.createWorker().runOnce()).toBe(2);
 
-    // The scan sees the copies before the erasure: 2 test sends + 1 campaign email each.
-    expect(filesHolding(await dataFiles(), [address])).toHaveLength(3);
+    // The scan sees the copies before the erasure: 2 test sends + 1 campaign email each, + 2 transactional emails for the person.
+    expect(filesHolding(await dataFiles(), [address])).toHaveLength(5);
     expect(filesHolding(await dataFiles(), [kept])).toHaveLength(3);
     expect((await rowsHolding(ctx, [address, id])).length).toBeGreaterThan(0);
-    expect((await rowsHolding(ctx, [address])).filter((row) => row.startsWith('webhook_deliveries: '))).toHaveLength(1);
+    expect((await rowsHolding(ctx, [address])).filter((row) => row.startsWith('transactional_emails: '))).toHaveLength(2);
+    expect((await rowsHolding(ctx, [address])).filter((row) => row.startsWith('webhook_deliveries: '))).toHaveLength(3);
 
     expect((await ctx.request('DELETE', '/contacts/gdpr-erin', { tenant })).statusCode).toBe(204);
 
@@ -115,8 +129,19 @@ describe.each(DIALECTS)('GDPR erasure reaches every copy (%s)', (dialect) => {
     ]);
     // The contact's email.sent event is kept for the counts, without the person.
     const sent = notices.filter((e) => e.type === 'email.sent' && e.data.erased === true);
-    expect(sent).toHaveLength(1);
-    expect(JSON.stringify(sent[0])).not.toContain(address);
+    expect(sent).toHaveLength(3);
+    expect(JSON.stringify(sent)).not.toContain(address);
+    // The transactional emails stay for the counts, without the person, their content or their files.
+    for (const emailId of emailIds) {
+      const email = await ctx.request('GET', `/emails/${emailId}`, { tenant });
+      expect(email.statusCode, email.body).toBe(200);
+      expect(email.json()).toMatchObject({ toEmail: null, contactId: null, metadata: null, status: 'SENT' });
+      expect((await ctx.request('GET', `/emails/${emailId}/raw`, { tenant })).statusCode).toBe(404);
+    }
+    expect((await ctx.request('GET', '/emails/logs', { tenant })).json().meta.total).toBe(2);
+    // Its idempotency key does not send it again.
+    const replayed = await ctx.request('POST', '/emails/send', { tenant, body: emails[0] });
+    expect([replayed.statusCode, errorBody(replayed).code]).toEqual([409, 'IDEMPOTENT_ANSWER_ERASED']);
 
     // A retry of an answered request is still not run again, and its answer is gone.
     for (const [method, url, key, body] of [
@@ -133,6 +158,25 @@ describe.each(DIALECTS)('GDPR erasure reaches every copy (%s)', (dialect) => {
     const log = (await ctx.request('GET', `/campaigns/${campaignId}/messages`, { tenant })).json().data as { id: number; email: string | null }[];
     const erased = log.find((m) => m.email === null)!;
     expect((await ctx.request('GET', `/campaigns/${campaignId}/messages/${erased.id}/raw`, { tenant })).statusCode).toBe(404);
+  });
+
+  it('reaches transactional emails sent to the address before it was a contact: rows, events, webhook payloads, captured files', async () => {
+    const tenant = await ctx.newTenant('Bare erasure');
+    const address = 'bare.person@erasure.test';
+    const endpoint = await ctx.request('POST', '/webhooks/endpoints', { tenant, body: { url: 'http://127.0.0.1:9/bare-hooks', events: ['email.sent'] } });
+    expect(endpoint.statusCode, endpoint.body).toBe(201);
+    const res = await ctx.request('POST', '/emails/send', { tenant, body: { to: address, subject: 'Welcome', htmlBody: `<p>Hi ${address}</p>` } });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(await ctx.container.createWorker().runOnce()).toBe(1);
+    expect(filesHolding(await dataFiles(), [address])).toHaveLength(1);
+    const holding = async () => (await rowsHolding(ctx, [address])).map((row) => row.slice(0, row.indexOf(':'))).sort();
+    expect(await holding()).toEqual(['events', 'messages', 'transactional_emails', 'webhook_deliveries']);
+
+    await addContacts(ctx, tenant, [{ email: address, externalId: 'bare-person' }]);
+    expect((await ctx.request('DELETE', '/contacts/bare-person', { tenant })).statusCode).toBe(204);
+    expect(filesHolding(await dataFiles(), [address])).toEqual([]);
+    expect(await holding()).toEqual(['suppressions']);
+    expect((await ctx.request('GET', `/emails/${res.json().id}`, { tenant })).json()).toMatchObject({ toEmail: null, status: 'SENT' });
   });
 
   it('erases only its own tenant’s copies of an address', async () => {

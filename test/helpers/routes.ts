@@ -85,7 +85,14 @@ export interface RouteIds {
   domainId: string;
   /** A Postmark bounce-provider integration (its public receiver answers 401 without its credentials). */
   bounceProviderId: string;
+  /** A transactional email to the contact, sent and captured (so …/raw answers). */
+  emailId: string;
+  /** A transactional email scheduled a day ahead (cancellable). */
+  scheduledEmailId: string;
 }
+
+/** Transactional emails a route fixture accepts (each counts toward the quota usage). */
+export const FIXTURE_EMAILS = 2;
 
 export interface RouteFixture extends RouteIds {
   tenant: TestTenant;
@@ -191,6 +198,20 @@ export async function createRouteFixture(
   const sendingDomain = await ok(ctx, tenant, 'POST', '/domains', { name: domain });
   const bounceProvider = await ok(ctx, tenant, 'POST', '/bounce-providers', { provider: 'postmark' });
 
+  // Queued before the campaign is delivered: the worker rounds below send (capture) it first.
+  const email = await ok(ctx, tenant, 'POST', '/emails/send', {
+    to: `contact0@${domain}`,
+    subject: `Transactional ${marker}`,
+    htmlBody: `<p>Receipt ${marker}</p>`,
+    tags: [marker],
+  });
+  const scheduledEmail = await ok(ctx, tenant, 'POST', '/emails/send', {
+    to: `contact0@${domain}`,
+    subject: `Scheduled ${marker}`,
+    htmlBody: `<p>Later ${marker}</p>`,
+    scheduledAt: new Date(ctx.clock.now.getTime() + 86_400_000).toISOString(),
+  });
+
   const sent = await ok(ctx, tenant, 'POST', '/campaigns', { name: `Sent ${marker}`, templateVersionId: versionId });
   const sendRes = await ctx.request('POST', `/campaigns/${sent.id}/send`, { tenant });
   expect(sendRes.statusCode, `fixture: send → ${sendRes.body}`).toBe(202);
@@ -246,6 +267,8 @@ export async function createRouteFixture(
     webhookDeliveryId: deliveries.data.at(-1).id,
     domainId: sendingDomain.id,
     bounceProviderId: bounceProvider.id,
+    emailId: email.id,
+    scheduledEmailId: scheduledEmail.id,
   };
   const secrets = [
     marker,
@@ -279,6 +302,8 @@ export function ghostIds(): RouteIds {
     webhookDeliveryId: newId(),
     domainId: newId(),
     bounceProviderId: newId(),
+    emailId: newId(),
+    scheduledEmailId: newId(),
   };
 }
 
@@ -322,6 +347,10 @@ export function paramValue(route: RouteInfo, name: string, ids: RouteIds): strin
           return ids.domainId;
         case 'bounce-providers':
           return ids.bounceProviderId;
+        case 'emails':
+          return ids.emailId;
+        case 'scheduled-emails':
+          return ids.scheduledEmailId;
       }
       break;
     case 'deliveryId':
@@ -394,6 +423,8 @@ const BODIES: Record<string, (ids: RouteIds) => BodyPlan> = {
   'POST /domains': (ids) => ({ body: { name: `planned-${ids.domainId.replace(/-/g, '').slice(-12)}.test` } }),
   'POST /bounce-providers': () => ({ body: { provider: 'postmark' } }),
   'POST /inbound/providers/:provider/:integrationId': () => ({ body: { RecordType: 'Delivery' } }),
+  'POST /emails/send': (ids) => ({ body: { to: ids.contactEmail, subject: 'Planned', htmlBody: '<p>Planned</p>', projectId: ids.projectId } }),
+  'POST /emails/batch': (ids) => ({ body: { emails: [{ to: ids.contactEmail, subject: 'Planned', htmlBody: '<p>Planned</p>', projectId: ids.projectId }] } }),
   'POST /templates': () => ({ body: { name: 'Planned', subject: 'Hi {{ first_name }}', htmlBody: '<p>Hi</p>' } }),
   'POST /templates/:id/versions': (ids) => ({
     body: { locale: 'fr', localeGroupId: ids.versionId, subject: 'Salut', htmlBody: '<p>Salut</p>' },

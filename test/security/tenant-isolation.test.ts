@@ -21,6 +21,7 @@ import {
   settle,
   tenantSnapshot,
   tenantWithQuota,
+  FIXTURE_EMAILS,
   type PlannedRequest,
   type RouteFixture,
   type RouteIds,
@@ -120,7 +121,7 @@ describe.each(DIALECTS)('tenant isolation (%s)', (dialect) => {
       expect(leakedSecrets(res.body, a.secrets, planned), res.body).toEqual([]);
       if (route.url === '/usage') {
         // Not a list: the numbers must be B's (A's quota and usage differ).
-        expect(res.json()).toMatchObject({ limit: B_QUOTA, used: B_CONTACTS * FIXTURE_SENDS });
+        expect(res.json()).toMatchObject({ limit: B_QUOTA, used: B_CONTACTS * FIXTURE_SENDS + FIXTURE_EMAILS });
         expect(res.headers['x-quota-limit']).toBe(String(B_QUOTA));
       } else {
         // A list: B's own objects are there (every fixture object carries B's marker, or — bounce-provider
@@ -201,7 +202,7 @@ describe.each(DIALECTS)('tenant isolation (%s)', (dialect) => {
       expect(await tenantSnapshot(ctx, a.tenant.tenantId)).toEqual(aBefore);
       expect(await rowCountsExcept(ctx, b.tenant.tenantId)).toEqual(outsideBBefore);
       const usage = await send(ctx, { method: 'GET', url: '/usage', headers: {} }, a.tenant.headers);
-      expect(usage.json()).toMatchObject({ limit: A_QUOTA, used: A_CONTACTS * FIXTURE_SENDS });
+      expect(usage.json()).toMatchObject({ limit: A_QUOTA, used: A_CONTACTS * FIXTURE_SENDS + FIXTURE_EMAILS });
     });
   });
 });
