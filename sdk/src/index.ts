@@ -20,6 +20,10 @@ export type CreateCampaignBody = RequestBody<operations['createCampaign']>;
 export type BulkContactsBody = RequestBody<operations['bulkUpsertContacts']>;
 export type BulkContactsResult = JsonBody<operations['bulkUpsertContacts'], 200>;
 export type ErrorResponse = components['schemas']['ErrorResponse'];
+
+export type SendEmailBody = RequestBody<operations['sendEmail']>;
+export type EmailBatchBody = RequestBody<operations['sendEmailBatch']>;
+export type EmailLogQuery = ListQuery<operations['listEmailLogs']>;
 export type LocaleCoverage = JsonBody<operations['getLocaleCoverage'], 200>;
 export type ScheduleCampaignBody = RequestBody<operations['scheduleCampaign']>;
 export type UpdateCampaignBody = RequestBody<operations['updateCampaign']>;
@@ -218,6 +222,7 @@ export type MailingCoreClient = Client<paths> & {
   events: ReturnType<typeof eventHelpers>;
   webhooks: ReturnType<typeof webhookHelpers>;
   domains: ReturnType<typeof domainHelpers>;
+  emails: ReturnType<typeof emailHelpers>;
 };
 
 /** Sends a request the typed paths cannot describe (a streamed body); same headers, retries and errors. */
@@ -226,7 +231,7 @@ type RawFetch = (path: string, init: RequestInit & { duplex?: 'half' }) => Promi
 /**
  * A typed client of the MailingCore API: `client.GET('/campaigns/{id}', { params: { path: { id } } })`
  * and every other path of the OpenAPI document, plus helpers that return the data or throw a
- * MailingCoreError: `client.campaigns`, `contacts`, `templates`, `suppressions`, `projects`, `usage`, `events`, `webhooks`, `domains`.
+ * MailingCoreError: `client.campaigns`, `contacts`, `templates`, `suppressions`, `projects`, `usage`, `events`, `webhooks`, `domains`, `emails`.
  * (API keys are managed with the `mailingcore keys` admin command; the API has no route for them.)
  */
 export function createClient(config: ClientConfig): MailingCoreClient {
@@ -247,6 +252,7 @@ export function createClient(config: ClientConfig): MailingCoreClient {
     events: eventHelpers(api),
     webhooks: webhookHelpers(api),
     domains: domainHelpers(api),
+    emails: emailHelpers(api, raw),
   });
 }
 
@@ -512,6 +518,46 @@ function suppressionHelpers(api: Client<paths>) {
       await unwrap(api.DELETE('/suppressions/{email}', { params: { path: { email } } })).catch((error: unknown) => {
         if (!(error instanceof MailingCoreError) || error.status >= 300) throw error;
       });
+    },
+  };
+}
+
+function emailHelpers(api: Client<paths>, raw: RawFetch) {
+  return {
+    /**
+     * A transactional email, queued ahead of any campaign (202 `{id, status, queued}`). A retry with the
+     * same `idempotencyKey` (generated when omitted, so the client's own retries are safe) answers the same id.
+     * `sync`: a development aid that waits up to 10 s for a worker to record the outcome.
+     */
+    send: (body: SendEmailBody, options: IdempotencyOptions & { sync?: boolean } = {}) =>
+      unwrap(
+        api.POST('/emails/send', {
+          body,
+          headers: { 'Idempotency-Key': body.idempotencyKey ?? options.idempotencyKey ?? idempotencyKey() },
+          ...(options.sync ? { params: { query: { sync: true } } } : {}),
+        }),
+      ),
+    /** 1–100 emails in one request: one result per item (`{index, id, status}` or `{index, error}`), the valid ones queued together. */
+    batch: (emails: EmailBatchBody['emails'], options: IdempotencyOptions = {}) =>
+      unwrap(api.POST('/emails/batch', { body: { emails }, headers: { 'Idempotency-Key': options.idempotencyKey ?? idempotencyKey() } })),
+    /** The tenant's transactional emails, newest first: filters `status`, `to`, `tag`, `since`, `until`. */
+    logs: (query: EmailLogQuery = {}) => unwrap(api.GET('/emails/logs', { params: { query: { page: 1, limit: 20, ...query } } })),
+    /** One email with its attempts and events. */
+    get: (id: string) => unwrap(api.GET('/emails/{id}', { params: { path: { id } } })),
+    /** The .eml of an email captured instead of sent (an `mc_test_` key, or no SMTP server). */
+    raw: async (id: string): Promise<string> => {
+      const response = await raw(`/emails/${encodeURIComponent(id)}/raw`, { method: 'GET' });
+      if (!response.ok) {
+        const body = (await response.json().catch(() => ({}))) as Partial<ErrorResponse>;
+        throw new MailingCoreError(response.status, body.code ?? `HTTP_${response.status}`, body.message ?? response.statusText, body);
+      }
+      return response.text();
+    },
+    scheduled: {
+      list: (query: ListQuery<operations['listScheduledEmails']> = {}) =>
+        unwrap(api.GET('/scheduled-emails', { params: { query: { page: 1, limit: 20, ...query } } })),
+      /** Cancels a scheduled email that has not gone yet (409 once it is on its way); its quota is given back. */
+      cancel: (id: string) => unwrap(api.DELETE('/scheduled-emails/{id}', { params: { path: { id } } })),
     },
   };
 }

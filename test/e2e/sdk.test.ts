@@ -65,6 +65,27 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
     expect(stats.byLocale.map((row) => [row.locale, row.sent]).sort()).toEqual([['en', 1], ['es', 2]]);
   });
 
+  it('emails: send (sync, idempotent), batch, logs, detail, raw, scheduled list and cancel', async () => {
+    const client = createClient({ baseUrl: server.url, apiKey, tenantId });
+    const body = { to: 'buyer@shop.test', subject: 'Your receipt', htmlBody: '<p>Thanks for order A-1</p>', tags: ['receipt'] };
+    const key = idempotencyKey();
+    const sent = await client.emails.send(body, { idempotencyKey: key, sync: true });
+    expect(sent).toMatchObject({ status: 'SENT' });
+    expect((await client.emails.send(body, { idempotencyKey: key })).id).toBe(sent.id); // a retry is the same email
+    expect(await client.emails.raw(sent.id)).toContain('Thanks for order A-1');
+    expect((await client.emails.get(sent.id)).events.map((e) => e.type)).toContain('email.sent');
+    const batch = await client.emails.batch([{ to: 'one@shop.test', subject: 'One', htmlBody: '<p>1</p>' }, { to: 'not an address', subject: 'Two', htmlBody: '<p>2</p>' }]);
+    expect(batch.data.map((r) => ('error' in r && r.error ? r.error.code : 'queued'))).toEqual(['queued', 'VALIDATION_ERROR']);
+    const logs = await client.emails.logs({ tag: 'receipt' });
+    expect(logs.data.map((e) => e.id)).toEqual([sent.id]);
+    const later = await client.emails.send({ ...body, scheduledAt: new Date(Date.now() + 86_400_000).toISOString() });
+    expect(later.status).toBe('SCHEDULED');
+    expect((await client.emails.scheduled.list()).data.map((e) => e.id)).toEqual([later.id]);
+    await client.emails.scheduled.cancel(later.id);
+    expect((await client.emails.scheduled.list()).data).toEqual([]);
+    await expect(client.emails.get('00000000-0000-7000-8000-000000000000')).rejects.toMatchObject({ status: 404 });
+  });
+
   it('helpers for the whole API: contacts (upsert, import with progress), suppressions, templates, projects, usage', async () => {
     const client = createClient({ baseUrl: server.url, apiKey, tenantId });
     const domain = await client.domains.create('Mail.Example.COM');
