@@ -421,6 +421,46 @@ async function confirmCoverage(conn: Connection, id: string, yes: boolean): Prom
   }
 }
 
+/** `--var key=value`, repeatable: the value as JSON when it parses (numbers, booleans, objects), else as text. */
+function collectVar(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const at = value.indexOf('=');
+  if (at < 1) throw new InvalidArgumentError('expected key=value');
+  const raw = value.slice(at + 1);
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // plain text
+  }
+  return { ...previous, [value.slice(0, at)]: parsed };
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** `--html @file.html` reads the file; anything else is the content itself. */
+function contentOf(value: string | undefined): string | undefined {
+  if (value === undefined || !value.startsWith('@')) return value;
+  return fs.readFileSync(value.slice(1), 'utf8');
+}
+
+interface EmailSendFlags extends ConnectionFlags {
+  to: string;
+  subject?: string;
+  html?: string;
+  text?: string;
+  template?: string;
+  var?: Record<string, unknown>;
+  locale?: string;
+  from?: string;
+  fromName?: string;
+  replyTo?: string;
+  project?: string;
+  tag?: string[];
+  scheduledAt?: string;
+  sync?: boolean;
+  json?: boolean;
+}
+
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive whole number');
   return Number(value);
@@ -498,6 +538,69 @@ export function registerOperatorCommands(program: Command): void {
       const c = await watch(connection(opts), id, opts.interval, Boolean(opts.wait));
       if (opts.json) json(c);
       else out(`campaign ${c.id} ${c.status}: ${c.counters.sent} sent, ${c.counters.failed} failed, ${c.counters.cancelled} cancelled`);
+    });
+
+  const emails = program.command('emails').description('transactional email, through the HTTP API (--url/--key/--tenant or MAILINGCORE_* env)');
+  withConnection(emails.command('send'))
+    .description('send one transactional email now (or at --scheduled-at): raw --subject/--html/--text, or a published --template version with --var')
+    .requiredOption('--to <address>', 'the recipient')
+    .option('--subject <text>', 'the subject (with --template: replaces the template\'s)')
+    .option('--html <html>', 'the HTML body, or @file.html')
+    .option('--text <text>', 'the text body, or @file.txt (derived from the HTML when omitted)')
+    .option('--template <versionId>', 'a PUBLISHED template version (locale routing applies)')
+    .option('--var <key=value>', 'a template variable, repeatable (the value as JSON when it parses)', collectVar)
+    .option('--locale <locale>', 'the locale for the template variant (default: the contact\'s)')
+    .option('--from <address>', 'the From address (a verified domain of the tenant, or the default From)')
+    .option('--from-name <name>', 'the From display name')
+    .option('--reply-to <address>', 'the Reply-To address')
+    .option('--project <id>', 'the SMTP project to send through')
+    .option('--tag <tag>', 'a tag, repeatable (filter the logs by it)', collect)
+    .option('--scheduled-at <iso>', 'send at this instant (ISO 8601, at most 30 days ahead)')
+    .option('--sync', 'wait (up to 10 s) for a worker to send it and print the final status')
+    .option('--json', 'print JSON')
+    .action(async (opts: EmailSendFlags) => {
+      const body = {
+        to: opts.to,
+        ...(opts.subject !== undefined ? { subject: opts.subject } : {}),
+        ...(opts.html !== undefined ? { htmlBody: contentOf(opts.html) } : {}),
+        ...(opts.text !== undefined ? { textBody: contentOf(opts.text) } : {}),
+        ...(opts.template ? { templateVersionId: opts.template } : {}),
+        ...(opts.var ? { variables: opts.var } : {}),
+        ...(opts.locale ? { locale: opts.locale } : {}),
+        ...(opts.from ? { fromEmail: opts.from } : {}),
+        ...(opts.fromName ? { fromName: opts.fromName } : {}),
+        ...(opts.replyTo ? { replyTo: opts.replyTo } : {}),
+        ...(opts.project ? { projectId: opts.project } : {}),
+        ...(opts.tag ? { tags: opts.tag } : {}),
+        ...(opts.scheduledAt ? { scheduledAt: opts.scheduledAt } : {}),
+      };
+      const email = await api<{ id: string; status: string }>(connection(opts), 'POST', `/emails/send${opts.sync ? '?sync=true' : ''}`, {
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', 'idempotency-key': globalThis.crypto.randomUUID() },
+      });
+      if (opts.json) json(email);
+      else out(`email ${email.id} is ${email.status}`);
+    });
+
+  withConnection(emails.command('logs'))
+    .description('transactional emails, newest first')
+    .option('--status <status>', 'only this status')
+    .option('--to <address>', 'only to this address')
+    .option('--tag <tag>', 'only with this tag')
+    .option('--page <n>', 'page number', positiveInt, 1)
+    .option('--limit <n>', 'emails per page (1-100)', positiveInt, 20)
+    .option('--json', 'print JSON')
+    .action(async (opts: ConnectionFlags & { status?: string; to?: string; tag?: string; page: number; limit: number; json?: boolean }) => {
+      const query = new URLSearchParams({ page: String(opts.page), limit: String(opts.limit) });
+      for (const key of ['status', 'to', 'tag'] as const) if (opts[key]) query.set(key, key === 'status' ? opts[key]!.toUpperCase() : opts[key]!);
+      const page = await api<{ data: { id: string; toEmail: string | null; subject: string; status: string; createdAt: string }[] }>(
+        connection(opts),
+        'GET',
+        `/emails/logs?${query}`,
+      );
+      if (opts.json) return json(page);
+      if (!page.data.length) return out('no emails');
+      out(table(['ID', 'STATUS', 'CREATED', 'TO', 'SUBJECT'], page.data.map((e) => [e.id, e.status, e.createdAt, e.toEmail ?? '(erased)', e.subject])));
     });
 
   const contacts = program.command('contacts').description('contacts, through the HTTP API (--url/--key/--tenant or MAILINGCORE_* env)');

@@ -64,6 +64,30 @@ describe('mailingcore operator commands', { timeout: 120_000 }, () => {
     expect(bad.stderr.trim()).toMatch(/^mailingcore: UNSUPPORTED_FILE: /);
   });
 
+  it('emails send: a template with --var (JSON when it parses), and raw content from a file; emails logs lists them', async () => {
+    const sent = cli(['emails', 'send', '--to', 'c1@example.com', '--template', versionId, '--var', 'first_name=Zoë', '--var', 'count=3', '--tag', 'welcome', '--sync', '--json']);
+    expect(sent.status, sent.stderr).toBe(0);
+    const email = JSON.parse(sent.stdout) as { id: string; status: string };
+    expect(email.status).toBe('SENT');
+    const raw = await fetch(`${server.url}/emails/${email.id}/raw`, { headers }).then((r) => r.text());
+    expect(raw).toMatch(/Subject: (Hi Zo=C3=AB|=\?UTF-8\?[QB]\?)/);
+
+    const html = path.join(dataDir, 'receipt.html');
+    fs.writeFileSync(html, '<p>Receipt {{ not liquid }}</p>');
+    const rawSend = cli(['emails', 'send', '--to', 'buyer@example.com', '--subject', 'Receipt', '--html', `@${html}`]);
+    expect(rawSend.status, rawSend.stderr).toBe(0);
+    expect(rawSend.stdout).toMatch(/^email [0-9a-f-]{36} is QUEUED$/m);
+
+    const logs = cli(['emails', 'logs', '--tag', 'welcome']);
+    expect(logs.status, logs.stderr).toBe(0);
+    expect(logs.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+CREATED\s+TO\s+SUBJECT$/);
+    expect(logs.stdout).toContain(email.id);
+    expect(logs.stdout).not.toContain('buyer@example.com');
+
+    const bad = cli(['emails', 'send', '--to', 'c1@example.com', '--var', 'novalue']);
+    expect(bad.status).toBe(2);
+  });
+
   it('lists, shows, sends and watches a campaign to SENT (non-TTY: one line per update)', async () => {
     const campaign = await api('POST', '/campaigns', { name: 'Ops launch', templateVersionId: versionId, audienceFilter: { optIn: true } });
 

@@ -72,5 +72,8 @@ describe('README walk-through', { timeout: 180_000 }, () => {
     expect(out).toMatch(/\{"ok":false,"error":"[^"]+"\}/);
     expect(out).toMatch(/^contact\.unsubscribed erin@example\.com verified \(delivery [0-9a-f-]{36}\)$/m);
     expect(out).toMatch(/^failed$/m);
+    expect(out).toMatch(/^SENT$/m); // the transactional email, sync
+    expect(out).toMatch(/^email \S+ is SENT$/m);
+    expect(out).toMatch(/^\S+\s+SENT\s+\S+\s+ana@example\.com\s+Your receipt$/m);
   });
 });
