@@ -20,6 +20,7 @@ import { campaignPaused } from './0017_campaign_paused.js';
 import { inboundReports } from './0018_inbound_reports.js';
 import { preflight } from './0019_preflight.js';
 import { transactionalEmails } from './0020_transactional_emails.js';
+import { accounts } from './0022_accounts.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -44,5 +45,7 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261130_0018_inbound_reports': inboundReports(dialect),
     '20261130_0019_preflight': preflight(dialect),
     '20261130_0020_transactional_emails': transactionalEmails(dialect),
+    // 0021 is another branch's; a later date than any of theirs, so a merge only appends.
+    '20261201_0022_accounts': accounts(dialect),
   };
 }
