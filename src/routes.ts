@@ -14,6 +14,9 @@ import { trackingRoutes } from './tracking/tracking.routes.js';
 import { webhookRoutes } from './webhooks/webhook.routes.js';
 import { sendingDomainRoutes } from './domains/sending-domain.routes.js';
 import { docsRoutes } from './http/openapi.js';
+import { accountRoutes } from './accounts/account.routes.js';
+import { memberRoutes } from './accounts/member.routes.js';
+import { apiKeyRoutes } from './auth/api-key.routes.js';
 import type { App } from './http/types.js';
 
 /**
@@ -24,6 +27,7 @@ import type { App } from './http/types.js';
 export interface RouteInfo {
   method: string;
   url: string;
+  /** The route's scope, `any` (any key of the tenant), or `session` (a signed-in member's own account: /me, sign-out). */
   scope: string | undefined;
   public: boolean;
   /** Left out of the OpenAPI document (the /docs page's assets). */
@@ -60,4 +64,7 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   statsRoutes(app, { campaignStats: c.campaignStats });
   webhookRoutes(app, { webhooks: c.webhooks });
   sendingDomainRoutes(app, { domains: c.domains });
+  accountRoutes(app, { accounts: c.accounts, sessions: c.sessions, publicUrl: c.transports.publicUrl });
+  memberRoutes(app, { members: c.members });
+  apiKeyRoutes(app, { apiKeys: c.apiKeys });
 }

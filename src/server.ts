@@ -23,7 +23,11 @@ export type Role = 'start' | 'serve' | 'worker' | 'inbound';
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
   '*.password',
+  '*.csrfToken',
+  '*.token',
   '*.pass',
   '*.apiKey',
   '*.secret',
@@ -154,6 +158,11 @@ export async function startServer(config: Config, role: Role, logger = createLog
     worker.start();
     dispatcher.start();
     retention.start();
+  }
+  if (app) {
+    // First run: nobody has an account yet. One line with a fresh one-time link (the previous start's stops working).
+    const setupUrl = await container.accounts.issueSetupLink();
+    if (setupUrl) logger.warn(`First run: open ${setupUrl} to create the first owner account (one-time link)`);
   }
   logger.info(
     { url, metricsUrl, inbound: inboundAddress, database: config.database.dialect, location: describeDatabase(config.database), role },
