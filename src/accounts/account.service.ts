@@ -261,6 +261,12 @@ export class AccountService {
     return { user: toUserView(row), created };
   }
 
+  /** Whether an account has this address (the CLI asks for a password only for a new one). */
+  async hasUser(email: string): Promise<boolean> {
+    const normalised = normaliseUserEmail(email);
+    return normalised !== undefined && (await this.deps.users.getByEmail(normalised)) !== undefined;
+  }
+
   /** `mailingcore users list`: every account with its memberships. */
   async listUsers(): Promise<(UserView & { tenants: TenantMembership[] })[]> {
     const users = await this.deps.users.list();
