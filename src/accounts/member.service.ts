@@ -119,9 +119,13 @@ export class MemberService {
     await this.deps.transaction(async (trx) => {
       const memberships = this.deps.memberships.in(trx);
       await memberships.lockOwners(tenantId);
+      // Read again under the lock: the role it has now decides whether an owner is leaving.
+      const locked = await memberships.get(tenantId, userId);
+      if (!locked) throw notFound('Member');
       const changed = role ? await memberships.setRole(tenantId, userId, role, now) : await memberships.delete(tenantId, userId);
       if (!changed) throw notFound('Member');
-      if ((await memberships.countOwners(tenantId)) === 0) {
+      // Only an owner leaving can leave none (a tenant made with the CLI has no owner until setup claims it).
+      if (locked.role === 'owner' && role !== 'owner' && (await memberships.countOwners(tenantId)) === 0) {
         throw new AppError(409, 'LAST_OWNER', 'A tenant keeps at least one owner: make someone else owner first');
       }
     });

@@ -313,6 +313,11 @@ describe.each(DIALECTS)('accounts and sessions (%s)', (dialect) => {
     expect(list.statusCode, list.body).toBe(200);
     expect(list.json().data.map((m: { role: string }) => m.role).sort()).toEqual(['owner', 'viewer']);
     expect((await ctx.request('PATCH', url('not-an-id'), { headers: admin.headers, body: { role: 'viewer' } })).statusCode).toBe(404);
+    // A tenant without an owner (made with the CLI, never claimed): its members can still be changed.
+    const ownerless = await ctx.newTenant('Ownerless');
+    const editor = await memberOf(ctx, ownerless, 'editor');
+    const changed = await ctx.request('PATCH', `/tenants/${ownerless.tenantId}/members/${editor.userId}`, { tenant: ownerless, body: { role: 'viewer' } });
+    expect(changed.statusCode, changed.body).toBe(200);
     expect((await ctx.request('PATCH', url(admin.userId), { headers: admin.headers, body: { role: 'god' } })).statusCode).toBe(400);
   });
 
