@@ -457,3 +457,24 @@ describe.each(DIALECTS)('sign-in rate limit (%s)', (dialect) => {
     expect(cookie).toMatch(/^mcs_/);
   });
 });
+
+describe.each(DIALECTS)('behind https (%s)', (dialect) => {
+  const ctx = useTestApp(dialect, { delivery: { publicUrl: 'https://mail.example.test' } });
+
+  it('marks the session cookie Secure and takes requests from the https origin only', async () => {
+    const link = await ctx.container.accounts.issueSetupLink();
+    expect(link).toMatch(/^https:\/\/mail\.example\.test\/setup\?token=/);
+    const token = new URL(link!).searchParams.get('token')!;
+    const done = await ctx.request('POST', '/setup', {
+      body: { token, email: 'tls@example.test', password: PASSWORD, tenantName: 'TLS' },
+      headers: { origin: 'https://mail.example.test' },
+    });
+    expect(done.statusCode, done.body).toBe(201);
+    expect(String(done.headers['set-cookie'])).toMatch(/; Secure/);
+    const owner = memberFrom(done, done.json().currentTenantId);
+    const plain = await ctx.request('POST', '/campaigns', { headers: { ...owner.headers, origin: 'http://mail.example.test' }, body: { name: 'x' } });
+    expect(plain.statusCode).toBe(403);
+    const ok = await ctx.request('POST', '/campaigns', { headers: { ...owner.headers, origin: 'https://mail.example.test' }, body: { name: 'x' } });
+    expect(ok.statusCode, ok.body).toBe(201);
+  });
+});
