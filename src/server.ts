@@ -144,6 +144,10 @@ export async function startServer(config: Config, role: Role, logger = createLog
     }
   } else if (role !== 'worker') {
     app = await buildApp(container, { logger, metricsToken: config.metricsToken });
+    // First run: nobody has an account yet. One line with a fresh one-time link (the previous start's stops working),
+    // written before the port opens, so whoever sees the server answer can already read it.
+    const setupUrl = await container.accounts.issueSetupLink();
+    if (setupUrl) logger.warn(`First run: open ${setupUrl} to create the first owner account (one-time link)`);
     url = await app.listen({ host: config.host, port: config.port });
   } else if (config.metricsPort !== undefined) {
     operationsApp = await buildOperationsApp(container, { logger, metricsToken: config.metricsToken });
@@ -158,11 +162,6 @@ export async function startServer(config: Config, role: Role, logger = createLog
     worker.start();
     dispatcher.start();
     retention.start();
-  }
-  if (app) {
-    // First run: nobody has an account yet. One line with a fresh one-time link (the previous start's stops working).
-    const setupUrl = await container.accounts.issueSetupLink();
-    if (setupUrl) logger.warn(`First run: open ${setupUrl} to create the first owner account (one-time link)`);
   }
   logger.info(
     { url, metricsUrl, inbound: inboundAddress, database: config.database.dialect, location: describeDatabase(config.database), role },

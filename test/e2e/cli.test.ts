@@ -149,6 +149,8 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', { timeout: 120_000 },
     const server = await startCliServer(dialect === 'sqlite' ? 'start' : 'serve', env);
     let setupLines: string[];
     try {
+      // Written before the port opens; a moment more for the pipe to deliver it.
+      for (let i = 0; i < 50 && !server.output().includes('/setup?token='); i++) await new Promise((resolve) => setTimeout(resolve, 20));
       setupLines = server.output().split('\n').filter((line) => line.includes('/setup?token='));
       expect(setupLines).toHaveLength(1);
       expect(setupLines[0]).toMatch(/http:\/\/127\.0\.0\.1:\d+\/setup\?token=mcu_[0-9A-Za-z]{43}/);
