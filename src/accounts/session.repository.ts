@@ -44,11 +44,12 @@ export class SessionRepository {
     return Number(result.numUpdatedRows);
   }
 
-  /** Sessions past their absolute end, or revoked, before `before` (kept a while for nothing but tidiness). */
-  async pruneBefore(before: string): Promise<number> {
+  /** The user's sessions that have ended (revoked, past their absolute end, idle since `idleBefore`): deleted at each sign-in, so the table stays the size of the live sessions. */
+  async deleteEndedOfUser(userId: string, now: string, idleBefore: string): Promise<number> {
     const result = await this.db
       .deleteFrom('sessions')
-      .where((eb) => eb.or([eb('expires_at', '<', before), eb('revoked_at', '<', before)]))
+      .where('user_id', '=', userId)
+      .where((eb) => eb.or([eb('revoked_at', 'is not', null), eb('expires_at', '<=', now), eb('last_seen_at', '<=', idleBefore)]))
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }

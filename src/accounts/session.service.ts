@@ -73,6 +73,7 @@ export class SessionService {
       expires_at: new Date(now.getTime() + this.settings.absoluteMs).toISOString(),
       revoked_at: null,
     };
+    await this.deps.sessions.deleteEndedOfUser(userId, row.created_at, new Date(now.getTime() - this.settings.idleMs).toISOString());
     await this.deps.sessions.insert(row);
     return { ...toSession(row), token };
   }

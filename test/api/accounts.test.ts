@@ -172,6 +172,10 @@ describe.each(DIALECTS)('accounts and sessions (%s)', (dialect) => {
       .where('token_hash', '=', hashToken(revoked.cookie))
       .execute();
     expect((await get(revoked.cookieOnly)).statusCode).toBe(401);
+    // Ended sessions go at the user's next sign-in: only live ones stay.
+    const before = await ctx.count('sessions');
+    memberFrom(await signIn(ctx, revoked.email), tenant.tenantId);
+    expect(await ctx.count('sessions')).toBe(before);
   });
 
   it('refuses cookie requests that change state without the CSRF token or from another origin; API keys need none', async () => {
