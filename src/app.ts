@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { authenticate } from './http/authenticate.js';
@@ -60,7 +61,7 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
       routes.push({
         method,
         url: route.url,
-        scope: route.config?.scope ?? (route.config?.anyScope ? 'any' : undefined),
+        scope: route.config?.scope ?? (route.config?.anyScope ? 'any' : route.config?.session ? 'session' : undefined),
         public: route.config?.public === true,
         hidden: route.schema?.hide === true,
       });
@@ -78,7 +79,13 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
       reply.elapsedTime / 1000,
     );
   });
-  app.addHook('onRequest', authenticate({ apiKeys: container.apiKeys, lastUsed: container.lastUsed }));
+  // Parses the mc_session cookie (an onRequest hook of its own, registered before authentication's).
+  await app.register(cookie);
+  app.decorateRequest('account', undefined);
+  app.addHook(
+    'onRequest',
+    authenticate({ apiKeys: container.apiKeys, lastUsed: container.lastUsed, sessions: container.sessions, publicUrl: container.transports.publicUrl }),
+  );
   app.addHook(
     'onRequest',
     rateLimit(container.rateLimitStore, container.rateLimit, (err) => app.log.error({ err }, 'rate-limit store failed; request allowed')),

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
-import { registerKeyCommands, registerTenantCommands } from './cli/admin.js';
+import { registerKeyCommands, registerTenantCommands, registerUserCommands } from './cli/admin.js';
 import { CliError, errorLines, EXIT } from './cli/errors.js';
 import { registerOperatorCommands } from './cli/operator.js';
 import { describeDatabase, NativeBindingError, openDatabase } from './db/database.js';
@@ -86,6 +86,7 @@ program
 
 registerTenantCommands(program);
 registerKeyCommands(program);
+registerUserCommands(program);
 registerOperatorCommands(program);
 
 function fail(lines: string[], code: number): never {

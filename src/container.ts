@@ -4,6 +4,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { Redis } from 'ioredis';
 import { ApiKeyService } from './auth/api-key.service.js';
+import { AccountService } from './accounts/account.service.js';
+import { InvitationMail } from './accounts/invitation-mail.js';
+import { MemberService } from './accounts/member.service.js';
+import type { ScryptParams } from './accounts/password.js';
+import { DEFAULT_SESSION_SETTINGS, SessionService, type SessionSettings } from './accounts/session.service.js';
+import { DEFAULT_THROTTLE, SignInThrottle, type ThrottleSettings } from './accounts/sign-in-throttle.js';
 import { LastUsedRecorder } from './auth/last-used.js';
 import { CampaignBreaker } from './campaigns/campaign-breaker.js';
 import { CampaignDeliveryStore } from './campaigns/campaign-delivery.store.js';
@@ -76,6 +82,12 @@ export interface Container {
   clock: Clock;
   apiKeys: ApiKeyService;
   lastUsed: LastUsedRecorder;
+  /** Sign-in, GET /me, first-run setup, invitations accepted, the users CLI. */
+  accounts: AccountService;
+  /** Cookie sessions: what the authentication hook checks. */
+  sessions: SessionService;
+  /** A tenant's members and invitations. */
+  members: MemberService;
   tenants: TenantService;
   quota: QuotaService;
   campaigns: CampaignService;
@@ -144,6 +156,12 @@ export interface ContainerOptions {
   secret: string;
   delivery?: Partial<DeliverySettings>;
   logger?: FastifyBaseLogger;
+  /** Session timeouts and the membership cache (default DEFAULT_SESSION_SETTINGS). */
+  sessions?: Partial<SessionSettings>;
+  /** Sign-in backoff per account and per IP (default DEFAULT_THROTTLE). */
+  signInThrottle?: Partial<ThrottleSettings>;
+  /** Password hashing cost (default accounts/password.ts DEFAULT_PARAMS; tests may lower it). */
+  passwordParams?: ScryptParams;
   /** Requests per API key per window (default DEFAULTS.rateLimit). */
   rateLimit?: RateLimitSettings;
   /** Share rate-limit counts through Redis instead of the database. */
@@ -296,12 +314,42 @@ export function createContainer(database: Database, options: ContainerOptions): 
     clock,
   });
 
+  const sessions = new SessionService(
+    { sessions: repositories.sessions, memberships: repositories.memberships, clock },
+    { ...DEFAULT_SESSION_SETTINGS, ...options.sessions },
+  );
+  const throttle = new SignInThrottle({ ...DEFAULT_THROTTLE, ...options.signInThrottle }, () => clock().getTime());
+
   return {
     database,
     secret: options.secret,
     clock,
     apiKeys,
     lastUsed,
+    sessions,
+    accounts: new AccountService({
+      transaction,
+      users: repositories.users,
+      memberships: repositories.memberships,
+      tenants,
+      invitations: repositories.invitations,
+      setupTokens: repositories.setupTokens,
+      sessions,
+      throttle,
+      clock,
+      publicUrl: transports.publicUrl,
+      ...(options.passwordParams ? { passwordParams: options.passwordParams } : {}),
+    }),
+    members: new MemberService({
+      transaction,
+      users: repositories.users,
+      memberships: repositories.memberships,
+      invitations: repositories.invitations,
+      tenants,
+      sessions,
+      mail: new InvitationMail(transports),
+      clock,
+    }),
     tenants: new TenantService({ tenants, apiKeys, clock }),
     quota,
     campaigns: new CampaignService({ transaction, eventLog, campaigns, messages, templates, references, clock, pause, preflight, pauses }),

@@ -1,5 +1,10 @@
 import { AudienceRepository } from './audience/audience.repository.js';
 import { ApiKeyRepository } from './auth/api-key.repository.js';
+import { UserRepository } from './accounts/user.repository.js';
+import { MembershipRepository } from './accounts/membership.repository.js';
+import { SessionRepository } from './accounts/session.repository.js';
+import { InvitationRepository } from './accounts/invitation.repository.js';
+import { SetupTokenRepository } from './accounts/setup-token.repository.js';
 import { CampaignRepository } from './campaigns/campaign.repository.js';
 import { ContactRepository } from './contacts/contact.repository.js';
 import type { Database } from './db/database.js';
@@ -27,6 +32,11 @@ export function createRepositories(database: Database) {
   return {
     tenants: new TenantRepository(db),
     apiKeys: new ApiKeyRepository(db),
+    users: new UserRepository(db),
+    memberships: new MembershipRepository(db, dialect),
+    sessions: new SessionRepository(db),
+    invitations: new InvitationRepository(db),
+    setupTokens: new SetupTokenRepository(db),
     projects: new ProjectRepository(db),
     contacts: new ContactRepository(db, dialect),
     suppressions: new SuppressionRepository(db),

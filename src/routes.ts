@@ -16,6 +16,9 @@ import { sendingDomainRoutes } from './domains/sending-domain.routes.js';
 import { emailRoutes } from './emails/email.routes.js';
 import { docsRoutes } from './http/openapi.js';
 import { bounceProviderRoutes } from './inbound/providers/bounce-provider.routes.js';
+import { accountRoutes } from './accounts/account.routes.js';
+import { memberRoutes } from './accounts/member.routes.js';
+import { apiKeyRoutes } from './auth/api-key.routes.js';
 import type { App } from './http/types.js';
 
 /**
@@ -26,6 +29,7 @@ import type { App } from './http/types.js';
 export interface RouteInfo {
   method: string;
   url: string;
+  /** The route's scope, `any` (any key of the tenant), or `session` (a signed-in member's own account: /me, sign-out). */
   scope: string | undefined;
   public: boolean;
   /** Left out of the OpenAPI document (the /docs page's assets). */
@@ -64,4 +68,7 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
   sendingDomainRoutes(app, { domains: c.domains });
   bounceProviderRoutes(app, { bounceProviders: c.bounceProviders });
   emailRoutes(app, { emails: c.emails });
+  accountRoutes(app, { accounts: c.accounts, sessions: c.sessions, publicUrl: c.transports.publicUrl });
+  memberRoutes(app, { members: c.members });
+  apiKeyRoutes(app, { apiKeys: c.apiKeys });
 }

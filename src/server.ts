@@ -23,7 +23,11 @@ export type Role = 'start' | 'serve' | 'worker' | 'inbound';
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
   '*.password',
+  '*.csrfToken',
+  '*.token',
   '*.pass',
   '*.apiKey',
   '*.secret',
@@ -140,6 +144,10 @@ export async function startServer(config: Config, role: Role, logger = createLog
     }
   } else if (role !== 'worker') {
     app = await buildApp(container, { logger, metricsToken: config.metricsToken });
+    // First run: nobody has an account yet. One line with a fresh one-time link (the previous start's stops working),
+    // written before the port opens, so whoever sees the server answer can already read it.
+    const setupUrl = await container.accounts.issueSetupLink();
+    if (setupUrl) logger.warn(`First run: open ${setupUrl} to create the first owner account (one-time link)`);
     url = await app.listen({ host: config.host, port: config.port });
   } else if (config.metricsPort !== undefined) {
     operationsApp = await buildOperationsApp(container, { logger, metricsToken: config.metricsToken });

@@ -2,7 +2,10 @@ import { newId } from '../shared/ids.js';
 import type { Clock } from '../shared/time.js';
 import { generateApiKey, hashApiKey, isWellFormedApiKey, type KeyMode } from './api-key.js';
 import type { ApiKeyRepository, ApiKeyRow } from './api-key.repository.js';
+import type { Role } from './roles.js';
 import type { Scope } from './scopes.js';
+import { AppError, notFound } from '../shared/errors.js';
+import { isId } from '../shared/ids.js';
 import { VerifiedKeyCache } from './verified-key-cache.js';
 
 export interface ApiKeyInfo {
@@ -22,12 +25,15 @@ export interface CreatedApiKey extends ApiKeyInfo {
   apiKey: string;
 }
 
-/** Who is calling, once a request's key has been verified. */
+/** Who is calling, once a request's key — or a signed-in member's session — has been verified. */
 export interface Principal {
+  /** The API key's id; for a member, `user:<user id>` (what the rate limit counts by). */
   keyId: string;
   tenantId: string;
   scopes: ReadonlySet<Scope>;
   mode: KeyMode;
+  /** Set when a signed-in member calls (cookie session): their user id and role in the tenant. */
+  member?: { userId: string; sessionId: string; role: Role };
 }
 
 export const DEFAULT_VERIFIED_KEY_TTL_MS = 1000;
@@ -82,6 +88,30 @@ export class ApiKeyService {
     const row = await this.deps.keys.getById(id);
     if (!row) throw new Error(`API key ${id} not found`);
     return toInfo(row);
+  }
+
+  /**
+   * POST /tenants/{id}/api-keys: a key for the caller's tenant, never with a
+   * scope the caller does not hold itself (403 SCOPE_ESCALATION naming them),
+   * and never live from a test-mode key.
+   */
+  async issue(caller: Principal, input: { scopes: Scope[]; name?: string | undefined; mode?: KeyMode | undefined }): Promise<CreatedApiKey> {
+    const beyond = [...new Set(input.scopes)].filter((scope) => !caller.scopes.has(scope));
+    if (beyond.length > 0) {
+      throw new AppError(403, 'SCOPE_ESCALATION', `You cannot grant a scope you do not hold: ${beyond.join(', ')}`, undefined, { scopes: beyond });
+    }
+    const mode = input.mode ?? caller.mode;
+    if (caller.mode === 'test' && mode === 'live') {
+      throw new AppError(403, 'SCOPE_ESCALATION', 'A test-mode key cannot create a live key');
+    }
+    return this.create({ tenantId: caller.tenantId, scopes: [...new Set(input.scopes)], name: input.name, mode });
+  }
+
+  /** DELETE /tenants/{id}/api-keys/{keyId}: 404 unless the key is the tenant's. */
+  async revokeInTenant(tenantId: string, id: string): Promise<ApiKeyInfo> {
+    const row = isId(id) ? await this.deps.keys.getById(id) : undefined;
+    if (!row || row.tenant_id !== tenantId) throw notFound('API key');
+    return this.revoke(id);
   }
 
   /** The key's principal, or undefined for a malformed, unknown or revoked key. */

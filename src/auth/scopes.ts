@@ -1,6 +1,15 @@
+/**
+ * What an API key, or a signed-in member through their role (auth/roles.ts),
+ * may do; each route names one in its `config`. `campaigns:write` prepares
+ * (drafts, edits, test sends), `campaigns:send` makes email go out or stop
+ * (send, schedule, cancel, retry-failed, pause, resume). Keys that held
+ * `campaigns:write` before `campaigns:send` existed were given it by
+ * migration 0022, so they kept every right they had.
+ */
 export const SCOPES = [
   'campaigns:read',
   'campaigns:write',
+  'campaigns:send',
   'contacts:read',
   'contacts:write',
   'templates:read',
@@ -15,6 +24,8 @@ export const SCOPES = [
   'domains:write',
   'email:send',
   'email:read',
+  'keys:manage',
+  'members:manage',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -38,6 +38,8 @@ const errors = {
 };
 const read = { scope: 'campaigns:read' } as const;
 const write = { scope: 'campaigns:write' } as const;
+/** Makes email go out or stop: separate from preparing (editors prepare, admins and owners send). */
+const send = { scope: 'campaigns:send' } as const;
 
 export function campaignRoutes(
   app: App,
@@ -127,7 +129,7 @@ export function campaignRoutes(
   app.post(
     '/campaigns/:id/schedule',
     {
-      config: write,
+      config: send,
       schema: {
         operationId: 'scheduleCampaign',
         summary: 'Schedule a campaign',
@@ -146,7 +148,7 @@ export function campaignRoutes(
   app.post(
     '/campaigns/:id/cancel',
     {
-      config: write,
+      config: send,
       schema: {
         operationId: 'cancelCampaign',
         summary: 'Cancel a campaign',
@@ -162,7 +164,7 @@ export function campaignRoutes(
   app.post(
     '/campaigns/:id/pause',
     {
-      config: write,
+      config: send,
       schema: {
         operationId: 'pauseCampaign',
         summary: 'Pause a sending campaign',
@@ -179,7 +181,7 @@ export function campaignRoutes(
   app.post(
     '/campaigns/:id/resume',
     {
-      config: write,
+      config: send,
       schema: {
         operationId: 'resumeCampaign',
         summary: 'Resume a paused campaign',
@@ -196,7 +198,7 @@ export function campaignRoutes(
   app.post(
     '/campaigns/:id/send',
     {
-      config: { ...write, idempotent: true },
+      config: { ...send, idempotent: true },
       schema: {
         operationId: 'sendCampaign',
         summary: 'Send a campaign now',
@@ -333,7 +335,7 @@ export function campaignRoutes(
   app.post(
     '/campaigns/:id/retry-failed',
     {
-      config: write,
+      config: send,
       schema: {
         operationId: 'retryFailedMessages',
         summary: 'Retry failed messages',

@@ -3,6 +3,13 @@ import { loadConfig, type Config } from '../config.js';
 import { ApiKeyRepository } from '../auth/api-key.repository.js';
 import { ApiKeyService } from '../auth/api-key.service.js';
 import { parseScopes } from '../auth/scopes.js';
+import { isRole, ROLES, type Role } from '../auth/roles.js';
+import { AccountService } from '../accounts/account.service.js';
+import { SessionService } from '../accounts/session.service.js';
+import { SignInThrottle } from '../accounts/sign-in-throttle.js';
+import { transactionOf } from '../db/database.js';
+import { createRepositories } from '../repositories.js';
+import { readPassword } from './password-input.js';
 import { DatabaseMissingError, describeDatabase, NativeBindingError, openDatabase, type Database } from '../db/database.js';
 import { migrationStatus } from '../db/migrate.js';
 import { systemClock } from '../shared/time.js';
@@ -21,6 +28,8 @@ import { CliError } from './errors.js';
 export interface AdminServices {
   tenants: TenantService;
   apiKeys: ApiKeyService;
+  /** Users and memberships (`mailingcore users …`). */
+  accounts: AccountService;
   database: Database;
 }
 
@@ -53,8 +62,21 @@ export async function withAdminServices<T>(config: Config, task: (services: Admi
     const tenantRepository = new TenantRepository(database.db);
     const apiKeys = new ApiKeyService({ keys: new ApiKeyRepository(database.db), tenants: tenantRepository, clock: systemClock });
     const tenants = new TenantService({ tenants: tenantRepository, apiKeys, clock: systemClock });
+    const repositories = createRepositories(database);
+    const accounts = new AccountService({
+      transaction: transactionOf(database.db),
+      users: repositories.users,
+      memberships: repositories.memberships,
+      tenants: tenantRepository,
+      invitations: repositories.invitations,
+      setupTokens: repositories.setupTokens,
+      sessions: new SessionService({ sessions: repositories.sessions, memberships: repositories.memberships, clock: systemClock }),
+      throttle: new SignInThrottle(),
+      clock: systemClock,
+      publicUrl: config.publicUrl,
+    });
     try {
-      return await task({ apiKeys, tenants, database });
+      return await task({ apiKeys, tenants, accounts, database });
     } catch (error) {
       if (error instanceof CliError) throw error;
       // The services' refusals ("tenant X not found", bad names) are one line, exit code 1.
@@ -203,4 +225,46 @@ export function registerKeyCommands(program: Command): Command {
       print(key, Boolean(opts.json), `API key ${key.id} revoked at ${key.revokedAt}`);
     });
   return keys;
+}
+
+function parseRole(value: string): Role {
+  if (!isRole(value)) throw new InvalidArgumentError(`must be one of ${ROLES.join(', ')}`);
+  return value;
+}
+
+/** `mailingcore users …` (create, list): dashboard accounts and their roles in tenants. */
+export function registerUserCommands(program: Command): Command {
+  const users = program.command('users').description('manage dashboard accounts (directly in the database)');
+  users
+    .command('create')
+    .description(
+      'create an account with a role in a tenant (or give an existing account that role there); the password is asked on the terminal, never echoed, or read from stdin',
+    )
+    .requiredOption('--email <address>', 'the person\'s email address (they sign in with it)')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, parseRole)
+    .option('--password-stdin', 'read the password from stdin (one line) instead of prompting')
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; tenant: string; role: Role; passwordStdin?: boolean; json?: boolean }) => {
+      const result = await withAdminServices(loadConfig(), async (c) => {
+        const password = (await c.accounts.hasUser(opts.email)) ? undefined : await readPassword({ fromStdin: Boolean(opts.passwordStdin) });
+        return c.accounts.createUser({ email: opts.email, tenantId: opts.tenant, role: opts.role, ...(password === undefined ? {} : { password }) });
+      });
+      print(
+        { ...result.user, created: result.created, tenantId: opts.tenant, role: opts.role },
+        Boolean(opts.json),
+        `${result.created ? 'Created' : 'Updated'} ${result.user.email} (${result.user.id}): ${opts.role} of tenant ${opts.tenant}`,
+      );
+    });
+
+  users
+    .command('list')
+    .description('list accounts and their roles (never a password)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const list = await withAdminServices(loadConfig(), (c) => c.accounts.listUsers());
+      const lines = list.map((u) => `${u.id}  ${u.email}  ${u.tenants.map((t) => `${t.name} (${t.id}): ${t.role}`).join(', ') || 'no tenant'}`);
+      print(list, Boolean(opts.json), lines.length ? lines.join('\n') : 'no users');
+    });
+  return users;
 }

@@ -34,3 +34,7 @@ export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
 /** A sending domain: VERIFIED signs mail; PENDING (not yet, or DNS could not tell) and FAILED (a record is wrong) do not. */
 export const DOMAIN_STATUSES = ['PENDING', 'VERIFIED', 'FAILED'] as const;
 export type DomainStatus = (typeof DOMAIN_STATUSES)[number];
+
+/** A member's role in a tenant (memberships.role, invitations.role); what each may do is auth/roles.ts. */
+export const MEMBER_ROLES = ['owner', 'admin', 'editor', 'viewer'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];

@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { CampaignStatus, KeyMode, MessageStatus, MessageStream, SkipReason, SuppressionReason, VersionStatus, WebhookDeliveryStatus } from './enums.js';
+import type { CampaignStatus, KeyMode, MemberRole, MessageStatus, MessageStream, SkipReason, SuppressionReason, VersionStatus, WebhookDeliveryStatus } from './enums.js';
 
 /**
  * Row types as both engines return them: timestamps are ISO 8601 strings,
@@ -25,6 +25,51 @@ export interface ApiKeysTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembershipsTable {
+  tenant_id: string;
+  user_id: string;
+  role: MemberRole;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  tenant_id: string | null;
+  csrf_token: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface InvitationsTable {
+  id: string;
+  token_hash: string;
+  tenant_id: string;
+  email: string;
+  role: MemberRole;
+  invited_by: string | null;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
+}
+
+export interface SetupTokensTable {
+  token_hash: string;
+  created_at: string;
 }
 
 export interface SettingsTable {
@@ -411,6 +456,11 @@ export interface DB {
   test_send_counts: TestSendCountsTable;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  invitations: InvitationsTable;
+  setup_tokens: SetupTokensTable;
   settings: SettingsTable;
   campaigns: CampaignsTable;
   contacts: ContactsTable;

@@ -50,6 +50,9 @@ const TAGS = [
   { name: 'domains', description: 'Sending domains: DKIM keys, the DNS records to publish, verification and key rotation' },
   { name: 'unsubscribe', description: 'Public unsubscribe pages behind List-Unsubscribe (RFC 8058)' },
   { name: 'tracking', description: 'Public open pixel and tracked links (docs/TRACKING.md)' },
+  { name: 'accounts', description: 'Dashboard accounts: sign-in, cookie sessions, the signed-in user, first-run setup, invitations (docs/ACCOUNTS.md)' },
+  { name: 'members', description: "A tenant's members, their roles and invitations" },
+  { name: 'api-keys', description: "A tenant's API keys: list, create (the secret shown once), revoke" },
   { name: 'operations', description: 'Liveness, readiness, metrics and this document (public)' },
 ];
 
@@ -62,8 +65,8 @@ const SUCCESS_DESCRIPTIONS: Record<string, string> = {
 
 const ERROR_DESCRIPTIONS: Record<string, string> = {
   400: 'VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id)',
-  401: 'UNAUTHORIZED: missing, malformed, unknown or revoked API key',
-  403: 'TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live)',
+  401: 'UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session',
+  403: 'TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live)',
   404: 'NOT_FOUND: no such object for this tenant',
   409: 'INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS',
   413: 'PAYLOAD_TOO_LARGE',
@@ -124,6 +127,14 @@ export async function registerOpenApi(app: App, { serverUrl, version }: OpenApiO
             name: 'X-Tenant-Id',
             description: 'The id of the tenant the API key belongs to.',
           },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'mc_session',
+            description:
+              "A signed-in member's session (POST /auth/sign-in). POST, PUT, PATCH and DELETE also need `X-CSRF-Token` (from sign-in or GET /me). " +
+              "The tenant is `X-Tenant-Id` if sent (the member's), else the session's current one; the member's role gives the scopes (docs/ACCOUNTS.md).",
+          },
         },
       },
       security: [{ apiKey: [], tenantId: [] }],
@@ -172,7 +183,7 @@ type RouteSchema = Record<string, unknown> & {
 
 /** The route's schema as the document shows it; a copy, so validation and serialization are untouched. */
 function documentRoute(schema: RouteSchema | undefined, route: RouteOptions): RouteSchema {
-  const config = (route.config ?? {}) as { public?: boolean; scope?: string; anyScope?: boolean; idempotent?: boolean };
+  const config = (route.config ?? {}) as { public?: boolean; scope?: string; anyScope?: boolean; idempotent?: boolean; session?: boolean };
   const method = Array.isArray(route.method) ? route.method[0]! : route.method;
   const { docsResponses, docsBody, response: declared, ...rest } = schema ?? {};
   const doc: RouteSchema = { ...rest, ...(docsBody ? { body: docsBody } : {}) };
@@ -194,12 +205,16 @@ function documentRoute(schema: RouteSchema | undefined, route: RouteOptions): Ro
 
   if (!secured) {
     doc.security = [];
+  } else if (config.session) {
+    doc.security = [{ session: [] }];
   } else {
     // The scope goes in an extension and the description rather than in the requirement's array: OpenAPI 3.1
     // allows role names there for any scheme, but linters and client generators expect them only for OAuth.
-    doc.security = [{ apiKey: [], tenantId: [] }];
+    doc.security = [{ apiKey: [], tenantId: [] }, { session: [] }];
     doc['x-required-scopes'] = config.scope ? [config.scope] : [];
-    const access = config.scope ? `Requires an API key with the \`${config.scope}\` scope.` : 'Any API key of the tenant.';
+    const access = config.scope
+      ? `Requires an API key with the \`${config.scope}\` scope, or a signed-in member whose role grants it.`
+      : 'Any API key of the tenant, or any signed-in member.';
     doc.description = doc.description ? `${doc.description}\n\n${access}` : access;
   }
   if (config.idempotent) doc.headers = IdempotencyHeaders;

@@ -13,7 +13,8 @@ export class RequestLogs extends LogController {
 
   override incomingRequest(request: FastifyRequest): void {
     if (this.isLogDisabled(request)) return;
-    request.log.debug({ req: request }, 'incoming request');
+    const req = { method: request.method, url: loggedUrl(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort };
+    request.log.debug({ req }, 'incoming request');
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
@@ -21,9 +22,12 @@ export class RequestLogs extends LogController {
     if (error) reply.log.error({ res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
     else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
     const ms = Math.round(reply.elapsedTime * 10) / 10;
-    reply.log[this.summaryLevel](
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms },
-      `${request.method} ${request.url} ${reply.statusCode} ${ms}ms`,
-    );
+    const url = loggedUrl(request.url);
+    reply.log[this.summaryLevel]({ method: request.method, url, statusCode: reply.statusCode, ms }, `${request.method} ${url} ${reply.statusCode} ${ms}ms`);
   }
+}
+
+/** The URL as logged: a `token` query parameter (the setup and invitation links' one-time secrets) is censored. */
+export function loggedUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
 }

@@ -7,6 +7,10 @@ export type TenantRow = Selectable<TenantsTable>;
 export class TenantRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
+  in(trx: Kysely<DB>): TenantRepository {
+    return new TenantRepository(trx);
+  }
+
   async insert(row: TenantRow): Promise<void> {
     await this.db.insertInto('tenants').values(row).execute();
   }

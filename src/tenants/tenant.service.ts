@@ -22,6 +22,19 @@ const toTenant = (row: TenantRow): Tenant => ({
   fallbackLocale: row.fallback_locale,
 });
 
+/** A new tenant's row (validated; throws a one-line Error): the CLI's `tenants create` and first-run setup make tenants alike. */
+export function newTenantRow(input: { name: string; monthlyQuota?: number | undefined }, now: string): TenantRow {
+  const name = input.name.trim();
+  if (!name || name.length > 200) throw new Error('tenant name must be 1 to 200 characters');
+  const monthlyQuota = input.monthlyQuota ?? DEFAULT_MONTHLY_QUOTA;
+  if (!Number.isSafeInteger(monthlyQuota) || monthlyQuota < 0) {
+    throw new Error('quota must be a whole number of emails per month, 0 or more');
+  }
+  return { id: newId(), name, monthly_quota: monthlyQuota, fallback_locale: null, created_at: now, updated_at: now };
+}
+
+export const toTenantView = (row: TenantRow): Tenant => toTenant(row);
+
 export class TenantService {
   constructor(
     private readonly deps: { tenants: TenantRepository; apiKeys: ApiKeyService; clock: Clock },
@@ -29,21 +42,7 @@ export class TenantService {
 
   /** Creates a tenant and its first API key with every scope; the key is shown once. */
   async create(input: { name: string; monthlyQuota?: number }): Promise<{ tenant: Tenant; apiKey: string }> {
-    const name = input.name.trim();
-    if (!name || name.length > 200) throw new Error('tenant name must be 1 to 200 characters');
-    const monthlyQuota = input.monthlyQuota ?? DEFAULT_MONTHLY_QUOTA;
-    if (!Number.isSafeInteger(monthlyQuota) || monthlyQuota < 0) {
-      throw new Error('quota must be a whole number of emails per month, 0 or more');
-    }
-    const now = this.deps.clock().toISOString();
-    const row: TenantRow = {
-      id: newId(),
-      name,
-      monthly_quota: monthlyQuota,
-      fallback_locale: null,
-      created_at: now,
-      updated_at: now,
-    };
+    const row = newTenantRow(input, this.deps.clock().toISOString());
     await this.deps.tenants.insert(row);
     const key = await this.deps.apiKeys.create({ tenantId: row.id, scopes: [...SCOPES], name: 'default' });
     return { tenant: toTenant(row), apiKey: key.apiKey };

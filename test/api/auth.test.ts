@@ -84,19 +84,23 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
     const readOnly = await tenant.keyWith(['campaigns:read']);
     const writeOnly = await tenant.keyWith(['campaigns:write']);
     const id = '01a21603-0000-7000-8000-000000000000';
-    const writes: [string, string][] = [
-      ['POST', '/campaigns'],
-      ['PATCH', `/campaigns/${id}`],
-      ['POST', `/campaigns/${id}/schedule`],
-      ['POST', `/campaigns/${id}/cancel`],
+    const writes: [string, string, string][] = [
+      ['POST', '/campaigns', 'campaigns:write'],
+      ['PATCH', `/campaigns/${id}`, 'campaigns:write'],
+      ['POST', `/campaigns/${id}/schedule`, 'campaigns:send'],
+      ['POST', `/campaigns/${id}/cancel`, 'campaigns:send'],
+      ['POST', `/campaigns/${id}/send`, 'campaigns:send'],
     ];
-    for (const [method, url] of writes) {
+    for (const [method, url, scope] of writes) {
       const res = await ctx.request(method as 'POST', url, { headers: readOnly.headers, body: { name: 'x' } });
       expect(res.statusCode, `${method} ${url}`).toBe(403);
       const body = errorBody(res);
       expect(body.code).toBe('INSUFFICIENT_SCOPE');
-      expect(body.message).toContain('campaigns:write');
+      expect(body.message).toContain(scope);
     }
+    // Preparing is not sending: campaigns:write alone does not send.
+    const send = await ctx.request('POST', `/campaigns/${id}/send`, { headers: writeOnly.headers });
+    expect(errorBody(send).message).toContain('campaigns:send');
     for (const url of ['/campaigns', `/campaigns/${id}`]) {
       const res = await ctx.request('GET', url, { headers: writeOnly.headers });
       expect(res.statusCode).toBe(403);
@@ -105,7 +109,7 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
     expect(await ctx.count('campaigns')).toBe(0);
   });
 
-  it('covers every registered route with a scope or an explicit public flag', () => {
+  it('covers every registered route with a scope (or `session`: a member\'s own account) or an explicit public flag', () => {
     for (const route of ctx.app.routeTable) {
       expect(route.public || route.scope !== undefined, `${route.method} ${route.url}`).toBe(true);
     }
@@ -117,6 +121,10 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
       'GET /track/o/:token',
       'GET /track/c/:token',
       'POST /inbound/providers/:provider/:integrationId',
+      'POST /auth/sign-in',
+      'GET /setup',
+      'POST /setup',
+      'POST /invitations/accept',
       'GET /u/:token',
       'POST /u/:token',
     ]);

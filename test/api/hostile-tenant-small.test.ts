@@ -53,7 +53,7 @@ describe.each(DIALECTS)('hostile tenant, smaller items (%s)', (dialect) => {
     expect((await ctx.request('POST', `/campaigns/${id}/send`, { tenant })).statusCode).toBe(202);
     expect((await deliverAll(ctx, tenant, id, ctx.container.createWorker())).counters).toMatchObject({ sent: 1, failed: 1 });
 
-    const testKey = await tenant.keyWith(['campaigns:write', 'campaigns:read'], 'test');
+    const testKey = await tenant.keyWith(['campaigns:send', 'campaigns:read'], 'test');
     const refused = await ctx.request('POST', `/campaigns/${id}/retry-failed`, { headers: testKey.headers });
     expect(refused.statusCode).toBe(403);
     expect(errorBody(refused)).toMatchObject({ code: 'TEST_KEY_LIVE_CAMPAIGN' });

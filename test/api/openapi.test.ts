@@ -94,7 +94,14 @@ describe('OpenAPI document and reference page', () => {
         expect(op.security, label).toEqual([]);
         continue;
       }
-      expect(op.security, label).toEqual([{ apiKey: [], tenantId: [] }]);
+      expect(doc.components.securitySchemes.session).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'mc_session' });
+      if (route.scope === 'session') {
+        // A signed-in member's own account (/me, sign-out): the cookie only.
+        expect(op.security, label).toEqual([{ session: [] }]);
+        continue;
+      }
+      // An API key with the tenant header, or a signed-in member's session cookie.
+      expect(op.security, label).toEqual([{ apiKey: [], tenantId: [] }, { session: [] }]);
       expect(op['x-required-scopes'], label).toEqual(route.scope === 'any' || !route.scope ? [] : [route.scope]);
       if (route.scope && route.scope !== 'any') expect(op.description, label).toContain(route.scope);
       // The authentication headers are the security schemes', not parameters of their own.

@@ -381,7 +381,7 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     expect((await ctx.request('GET', `/campaigns/${id}/messages/999999/raw`, { tenant })).statusCode).toBe(404);
     expect((await ctx.request('GET', `/campaigns/${id}/messages/../../etc/raw`, { tenant })).statusCode).toBe(404);
 
-    const testKey = await tenant.keyWith(['campaigns:read', 'campaigns:write'], 'test');
+    const testKey = await tenant.keyWith(['campaigns:read', 'campaigns:write', 'campaigns:send'], 'test');
     await addContacts(ctx, tenant, [{ email: 'tm@testmode.test' }]);
     const projectId = await smtpProject(ctx, tenant, sink.port);
     const viaTest = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId, projectId, audienceFilter: { attributes: {} } });

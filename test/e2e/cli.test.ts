@@ -143,6 +143,65 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', { timeout: 120_000 },
     expect(unknown.stderr.trim().split('\n').at(-1)).toBe('mailingcore: tenant missing not found');
   });
 
+  it('prints one setup link at start while nobody has an account; users create (password on stdin, never echoed) and list', async () => {
+    const created = runCli(['tenants', 'create', '--name', 'People', '--json'], env);
+    const { tenant } = JSON.parse(created.stdout) as { tenant: { id: string } };
+    const server = await startCliServer(dialect === 'sqlite' ? 'start' : 'serve', env);
+    let setupLines: string[];
+    try {
+      // Written before the port opens; a moment more for the pipe to deliver it.
+      for (let i = 0; i < 50 && !server.output().includes('/setup?token='); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      setupLines = server.output().split('\n').filter((line) => line.includes('/setup?token='));
+      expect(setupLines).toHaveLength(1);
+      expect(setupLines[0]).toMatch(/http:\/\/127\.0\.0\.1:\d+\/setup\?token=mcu_[0-9A-Za-z]{43}/);
+      expect(((await (await fetch(`${server.url}/setup`)).json()) as { open: boolean }).open).toBe(true);
+
+      const password = 'a long enough password 123';
+      const user = runCli(['users', 'create', '--email', 'Ana@People.test', '--tenant', tenant.id, '--role', 'admin', '--password-stdin', '--json'], env, `${password}\n`);
+      expect(user.status, user.stderr).toBe(0);
+      expect(JSON.parse(user.stdout)).toMatchObject({ email: 'ana@people.test', created: true, role: 'admin' });
+      expect(user.stdout + user.stderr).not.toContain(password);
+      // An existing account gets a role in another tenant without a password.
+      const second = JSON.parse(runCli(['tenants', 'create', '--name', 'Second', '--json'], env).stdout).tenant.id as string;
+      const again = runCli(['users', 'create', '--email', 'ana@people.test', '--tenant', second, '--role', 'viewer'], env, '');
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toContain('Updated ana@people.test');
+      const weak = runCli(['users', 'create', '--email', 'bob@people.test', '--tenant', tenant.id, '--role', 'editor', '--password-stdin'], env, 'short\n');
+      expect(weak.status).toBe(1);
+      expect(weak.stderr).toContain('password');
+      expect(weak.stderr).not.toContain('short');
+      const badRole = runCli(['users', 'create', '--email', 'bob@people.test', '--tenant', tenant.id, '--role', 'king'], env);
+      expect(badRole.status).toBe(2);
+
+      const list = runCli(['users', 'list', '--json'], env);
+      expect(list.status, list.stderr).toBe(0);
+      const users = JSON.parse(list.stdout) as { email: string; tenants: { role: string }[] }[];
+      expect(users).toHaveLength(1);
+      expect(users[0]!.tenants.map((t) => t.role).sort()).toEqual(['admin', 'viewer']);
+      expect(list.stdout).not.toContain('scrypt');
+
+      // The account signs in over HTTP; setup is closed.
+      const signIn = await fetch(`${server.url}/auth/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'ana@people.test', password }),
+      });
+      expect(signIn.status).toBe(200);
+      expect(signIn.headers.get('set-cookie')).toMatch(/^mc_session=mcs_/);
+      expect(((await (await fetch(`${server.url}/setup`)).json()) as { open: boolean }).open).toBe(false);
+      expect(server.output()).not.toContain(password);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    // The next start prints no link: an account exists.
+    const next = await startCliServer(dialect === 'sqlite' ? 'start' : 'serve', env);
+    try {
+      expect(next.output()).not.toContain('/setup?token=');
+    } finally {
+      expect(await next.stop()).toBe(0);
+    }
+  });
+
   it('doctor: every check ok on a working setup', () => {
     const doctor = runCli(['doctor', '--json'], env);
     expect(doctor.status, doctor.stdout + doctor.stderr).toBe(0);

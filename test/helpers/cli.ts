@@ -16,11 +16,12 @@ export function assertBuilt(): void {
  */
 export const TEST_OUTBOUND_ENV: Record<string, string> = { SMTP_ALLOW_HOSTS: '127.0.0.1', SMTP_ALLOW_PLAIN_AUTH: 'true', WEBHOOK_ALLOW_PRIVATE: 'true' };
 
-export function runCli(args: string[], env: Record<string, string>) {
+export function runCli(args: string[], env: Record<string, string>, input?: string) {
   const result = spawnSync(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...TEST_OUTBOUND_ENV, ...env },
     encoding: 'utf8',
     timeout: 30_000,
+    ...(input === undefined ? {} : { input }),
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -89,6 +89,12 @@ export interface RouteIds {
   emailId: string;
   /** A transactional email scheduled a day ahead (cancellable). */
   scheduledEmailId: string;
+  /** The tenant itself (`/tenants/{id}/…`). */
+  tenantId: string;
+  /** A member of the tenant (an editor). */
+  memberUserId: string;
+  /** A further API key of the tenant (contacts:read), to revoke. */
+  apiKeyId: string;
 }
 
 /** Transactional emails a route fixture accepts (each counts toward the quota usage). */
@@ -248,7 +254,18 @@ export async function createRouteFixture(
   const paused = await startSending('Paused');
   await ok(ctx, tenant, 'POST', `/campaigns/${paused.id}/pause`);
 
+  const member = await ctx.container.accounts.createUser({
+    email: `member-${marker}@${domain}`,
+    password: `password-${marker}`,
+    tenantId: tenant.tenantId,
+    role: 'editor',
+  });
+  const extraKey = await tenant.keyWith(['contacts:read']);
+
   const ids: RouteIds = {
+    tenantId: tenant.tenantId,
+    memberUserId: member.user.id,
+    apiKeyId: extraKey.id,
     campaignId: campaign.id,
     sentCampaignId: sent.id,
     sendingCampaignId: sending.id,
@@ -304,6 +321,9 @@ export function ghostIds(): RouteIds {
     bounceProviderId: newId(),
     emailId: newId(),
     scheduledEmailId: newId(),
+    tenantId: newId(),
+    memberUserId: newId(),
+    apiKeyId: newId(),
   };
 }
 
@@ -351,8 +371,14 @@ export function paramValue(route: RouteInfo, name: string, ids: RouteIds): strin
           return ids.emailId;
         case 'scheduled-emails':
           return ids.scheduledEmailId;
+        case 'tenants':
+          return ids.tenantId;
       }
       break;
+    case 'userId':
+      return ids.memberUserId;
+    case 'keyId':
+      return ids.apiKeyId;
     case 'deliveryId':
       return ids.webhookDeliveryId;
     case 'provider':
@@ -430,6 +456,14 @@ const BODIES: Record<string, (ids: RouteIds) => BodyPlan> = {
     body: { locale: 'fr', localeGroupId: ids.versionId, subject: 'Salut', htmlBody: '<p>Salut</p>' },
   }),
   'PATCH /templates/:id/versions/:versionId': () => ({ body: { subject: 'Changed {{ first_name }}' } }),
+  'POST /tenants/:id/members': () => ({ body: { email: 'invitee@planned.test', role: 'viewer' } }),
+  'PATCH /tenants/:id/members/:userId': () => ({ body: { role: 'viewer' } }),
+  // keys:manage alone may grant keys:manage (never a scope the caller lacks).
+  'POST /tenants/:id/api-keys': () => ({ body: { name: 'Planned', scopes: ['keys:manage'] } }),
+  'POST /me/tenant': (ids) => ({ body: { tenantId: ids.tenantId } }),
+  'POST /auth/sign-in': () => ({ body: { email: 'nobody@planned.test', password: 'not-the-password' } }),
+  'POST /setup': () => ({ body: { token: `mcu_${'x'.repeat(43)}`, email: 'first@planned.test', password: 'planned-password', tenantName: 'Planned' } }),
+  'POST /invitations/accept': () => ({ body: { token: `mci_${'x'.repeat(43)}`, password: 'planned-password' } }),
   // Without contactId: with it the key needs contacts:read as well (test/api/hostile-tenant-small.test.ts).
   'POST /templates/:id/versions/:versionId/preview': () => ({ body: { data: { extra: 1 } } }),
 };

@@ -143,6 +143,33 @@ describe.each(DIALECTS)('log redaction (%s)', (dialect) => {
     const leaks = [apiKey, apiKey.slice(8), other.apiKey, ...formsOf(PASSWORD), ...formsOf(NEW_PASSWORD), ...webhookSecrets].filter((secret) => log.includes(secret));
     expect(leaks, 'secrets found in the log').toEqual([]);
   });
+
+  it('writes neither passwords, session cookies, CSRF tokens, setup nor invitation tokens to the log', async () => {
+    const { tenant } = await container.tenants.create({ name: 'Accounts logged' });
+    const ACCOUNT_PASSWORD = 'Acc0unt-P@ss-never-in-logs-51de';
+    const setupLink = await container.accounts.issueSetupLink();
+    const setupToken = new URL(setupLink!).searchParams.get('token')!;
+    const inject = (method: 'GET' | 'POST', url: string, payload?: object, headers: Record<string, string> = {}) =>
+      app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
+    // The link as a browser opens it: the URL is logged, its token is not.
+    expect((await inject('GET', `/setup?token=${setupToken}`)).json()).toEqual({ open: true });
+    // Refused first (a weak password, which the validation error must not echo), then the real one.
+    await inject('POST', '/setup', { token: setupToken, email: 'owner@logged.test', password: 'weak', tenantName: 'X' });
+    const setup = await inject('POST', '/setup', { token: setupToken, email: 'owner@logged.test', password: ACCOUNT_PASSWORD, tenantName: 'Own' });
+    expect(setup.statusCode, setup.body).toBe(201);
+    await inject('POST', '/auth/sign-in', { email: 'owner@logged.test', password: `${ACCOUNT_PASSWORD}-wrong` });
+    const signedIn = await inject('POST', '/auth/sign-in', { email: 'owner@logged.test', password: ACCOUNT_PASSWORD });
+    const cookie = signedIn.cookies.find((c) => c.name === 'mc_session')!.value;
+    const csrf = signedIn.json().csrfToken as string;
+    const session = { cookie: `mc_session=${cookie}`, 'x-csrf-token': csrf };
+    await inject('GET', '/me', undefined, session);
+    await inject('POST', '/auth/sign-out', undefined, { cookie: `mc_session=${cookie}`, 'x-csrf-token': 'wrong' }); // 403 CSRF
+    void tenant;
+    capture.logger.info({ res: { headers: { 'set-cookie': `mc_session=${cookie}` } }, body: { token: setupToken, csrfToken: csrf } }, 'redaction probe');
+    const log = capture.text();
+    const leaks = [ACCOUNT_PASSWORD, 'weak"', cookie, csrf, setupToken].filter((secret) => log.includes(secret));
+    expect(leaks, 'secrets found in the log').toEqual([]);
+  });
 });
 
 /** The readable format (LOG_FORMAT=pretty) redacts exactly as JSON does: redaction happens before formatting. */

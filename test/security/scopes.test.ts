@@ -21,7 +21,9 @@ import {
  * malformed, unknown or revoked key is 401 — all before anything is written.
  */
 const ROUTES = await loadRouteTable();
-const PROTECTED = ROUTES.filter((route) => !route.public);
+/** A signed-in member's own account (/me, sign-out): cookie sessions only, no scope (test/api/accounts.test.ts). */
+const SESSION_ONLY = ROUTES.filter((route) => route.scope === 'session');
+const PROTECTED = ROUTES.filter((route) => !route.public && route.scope !== 'session');
 const SCOPED = PROTECTED.filter((route) => route.scope !== 'any');
 const ANY_SCOPE = PROTECTED.filter((route) => route.scope === 'any');
 const cases = (routes: RouteInfo[]) =>
@@ -46,11 +48,24 @@ describe.each(DIALECTS)('scopes (%s)', (dialect) => {
     revoked = key.headers;
   });
 
-  it('every route is public, open to any key, or names a known scope', () => {
+  it('every route is public, open to any key, for a signed-in member\'s own account, or names a known scope', () => {
     expect(ANY_SCOPE.length).toBeGreaterThan(0);
+    expect(SESSION_ONLY.map(routeLabel).sort()).toEqual(['GET /me', 'POST /auth/sign-out', 'POST /auth/sign-out-everywhere', 'POST /me/tenant']);
     for (const route of ROUTES) {
-      expect(route.public || route.scope === 'any' || SCOPES.includes(route.scope as Scope), routeLabel(route)).toBe(true);
+      expect(route.public || route.scope === 'any' || route.scope === 'session' || SCOPES.includes(route.scope as Scope), routeLabel(route)).toBe(true);
     }
+  });
+
+  it.each(cases(SESSION_ONLY))('%s (a member\'s own account) answers 401 to every API key and to no credential', async (_label, _scope, route) => {
+    const before = await rowCounts(ctx);
+    for (const planned of planRequests(route, fixture)) {
+      for (const headers of [fixture.tenant.headers, { 'x-tenant-id': fixture.tenant.tenantId }, revoked]) {
+        const res = await send(ctx, planned, headers);
+        expect(res.statusCode, `${planned.method} ${planned.url} → ${res.body}`).toBe(401);
+        expect(errorBody(res).code).toBe('UNAUTHORIZED');
+      }
+    }
+    expect(await rowCounts(ctx)).toEqual(before);
   });
 
   it.each(cases(SCOPED))('%s refuses a key holding every scope but %s (403 naming it)', async (_label, scope, route) => {

@@ -34,7 +34,9 @@ import {
  * changes. Routes are read from app.routeTable, so new ones are covered.
  */
 const ROUTES = await loadRouteTable();
-const PROTECTED = ROUTES.filter((route) => !route.public); // public routes (healthz, unsubscribe pages) have no tenant
+// Public routes (healthz, unsubscribe pages) have no tenant; a member's own account (/me, sign-out) has none either
+// and takes no API key (members and tenants: test/api/accounts.test.ts).
+const PROTECTED = ROUTES.filter((route) => !route.public && route.scope !== 'session');
 const BY_ID = PROTECTED.filter(hasPathParams);
 // Reads run before writes: B's writes may legitimately copy A's values (an email B upserts) into B's own data.
 const READS_WITHOUT_IDS = PROTECTED.filter((route) => !hasPathParams(route) && route.method === 'GET');
