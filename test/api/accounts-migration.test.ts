@@ -33,7 +33,7 @@ describe.each(DIALECTS)('accounts migration and old keys (%s)', (dialect) => {
     drop = testDb.drop;
     database = openDatabase(testDb.config, { poolSize: 3 });
     const migrator = new Migrator({ db: database.db, provider: { getMigrations: async () => migrationsFor(database.dialect) } });
-    const before = await migrator.migrateTo('20261130_0020_transactional_emails');
+    const before = await migrator.migrateTo('20261130_0019_preflight');
     expect(before.error).toBeUndefined();
     const db = database.db;
     await db.insertInto('tenants').values({ id: tenantId, name: 'Old', monthly_quota: 1000, fallback_locale: null, created_at: now, updated_at: now }).execute();
@@ -71,12 +71,12 @@ describe.each(DIALECTS)('accounts migration and old keys (%s)', (dialect) => {
   const scopesOf = async (id: string) =>
     (await database.db.selectFrom('api_keys').select('scopes').where('id', '=', id).executeTakeFirstOrThrow()).scopes.split(',');
 
-  it('gives campaigns:send to keys with campaigns:write, nothing to the others, keys:manage and members:manage to the all-scope key', async () => {
+  it('gives campaigns:send to keys with campaigns:write, nothing to the others, every new scope (email, keys, members) to the all-scope key', async () => {
     expect(await scopesOf('01900000-0000-7000-8000-0000000000a1')).toEqual(['campaigns:read', 'campaigns:write', 'campaigns:send']);
     expect(await scopesOf('01900000-0000-7000-8000-0000000000a2')).toEqual(['campaigns:read']);
     const all = await scopesOf('01900000-0000-7000-8000-0000000000a3');
-    expect(all).toEqual(expect.arrayContaining(['campaigns:send', 'keys:manage', 'members:manage']));
-    expect(all).toHaveLength(17);
+    expect(all).toEqual(expect.arrayContaining(['campaigns:send', 'keys:manage', 'members:manage', 'email:send', 'email:read']));
+    expect(all).toHaveLength(19);
   });
 
   it('an old campaigns:write key still sends', async () => {
@@ -106,7 +106,8 @@ describe.each(DIALECTS)('accounts migration and old keys (%s)', (dialect) => {
     await database.db.transaction().execute(async (trx) => {
       await migration.down!(trx);
       const rows = await trx.selectFrom('api_keys').select(['id', 'scopes']).orderBy('id').execute();
-      expect(rows.map((r) => r.scopes)).toEqual(['campaigns:read,campaigns:write', 'campaigns:read', OLD_ALL]);
+      // 0022's down only: the email scopes of 0020 stay.
+      expect(rows.map((r) => r.scopes)).toEqual(['campaigns:read,campaigns:write', 'campaigns:read', `${OLD_ALL},email:send,email:read`]);
       await migration.up(trx);
     });
   });

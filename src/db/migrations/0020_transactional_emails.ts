@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { columnTypes, type DialectMigration, type MigrationDialect } from './helpers.js';
+import { columnTypes, dropScope, holdsScope, SCOPES_BEFORE_0020, type DialectMigration, type MigrationDialect } from './helpers.js';
 
 /**
  * Transactional email joins the one queue (docs/ARCHITECTURE.md, "Two
@@ -83,8 +83,14 @@ export function transactionalEmails(dialect: MigrationDialect): DialectMigration
         .where(sql.ref('scheduled_at'), 'is not', null)
         .execute();
       await db.schema.createIndex('transactional_emails_to_idx').on('transactional_emails').columns(['tenant_id', 'to_email']).execute();
+
+      // A key holding every scope there was (the one created with its tenant) holds the new ones too.
+      let everyScope = db.updateTable('api_keys').set({ scopes: sql`scopes || ',email:send,email:read'` });
+      for (const scope of SCOPES_BEFORE_0020) everyScope = everyScope.where(holdsScope(scope));
+      await everyScope.where(sql<boolean>`not ${holdsScope('email:send')}`).execute();
     },
     async down(db: Kysely<any>) {
+      for (const scope of ['email:send', 'email:read']) await dropScope(db, dialect, scope);
       await db.schema.dropTable('transactional_emails').execute();
       await sql`delete from messages where stream = 'transactional'`.execute(db);
       await db.schema.dropIndex('messages_tx_due_idx').execute();

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { columnTypes, type DialectMigration, type MigrationDialect } from './helpers.js';
+import { columnTypes, dropScope, holdsScope, SCOPES_BEFORE_0020, type DialectMigration, type MigrationDialect } from './helpers.js';
 
 /**
  * Accounts for the dashboard (docs/ACCOUNTS.md): people (`users`), their
@@ -14,14 +14,7 @@ import { columnTypes, type DialectMigration, type MigrationDialect } from './hel
  * gets the new `keys:manage` and `members:manage` too, so it still holds
  * every scope.
  */
-const OLD_SCOPES = [
-  'campaigns:read', 'campaigns:write', 'contacts:read', 'contacts:write', 'templates:read', 'templates:write',
-  'suppressions:read', 'suppressions:write', 'projects:read', 'projects:write', 'events:read', 'webhooks:manage',
-  'domains:read', 'domains:write',
-];
 
-/** `scopes` is a comma-separated list: `,a,b,` contains `,x,` exactly when x is one of them. */
-const holds = (scope: string) => sql<boolean>`(',' || scopes || ',') like ${`%,${scope},%`}`;
 
 export function accounts(dialect: MigrationDialect): DialectMigration {
   const t = columnTypes(dialect);
@@ -95,22 +88,16 @@ export function accounts(dialect: MigrationDialect): DialectMigration {
       await db
         .updateTable('api_keys')
         .set({ scopes: sql`scopes || ',campaigns:send'` })
-        .where(holds('campaigns:write'))
-        .where(sql<boolean>`not ${holds('campaigns:send')}`)
+        .where(holdsScope('campaigns:write'))
+        .where(sql<boolean>`not ${holdsScope('campaigns:send')}`)
         .execute();
       let everyScope = db.updateTable('api_keys').set({ scopes: sql`scopes || ',keys:manage,members:manage'` });
-      for (const scope of OLD_SCOPES) everyScope = everyScope.where(holds(scope));
-      await everyScope.where(sql<boolean>`not ${holds('keys:manage')}`).where(sql<boolean>`not ${holds('members:manage')}`).execute();
+      for (const scope of SCOPES_BEFORE_0020) everyScope = everyScope.where(holdsScope(scope));
+      await everyScope.where(sql<boolean>`not ${holdsScope('keys:manage')}`).where(sql<boolean>`not ${holdsScope('members:manage')}`).execute();
     },
     async down(db: Kysely<any>) {
-      for (const scope of ['campaigns:send', 'keys:manage', 'members:manage']) {
-        // Drop the scope from the list (and keys left with none keep an empty list: they can do nothing, as before the scope existed they could not do that).
-        await db
-          .updateTable('api_keys')
-          .set({ scopes: sql`${sql.raw(dialect === 'postgres' ? 'btrim' : 'trim')}(replace(',' || scopes || ',', ${`,${scope},`}, ','), ',')` })
-          .where(holds(scope))
-          .execute();
-      }
+      // Keys left with no scope keep an empty list: they can do nothing, as before the scope existed they could not do that.
+      for (const scope of ['campaigns:send', 'keys:manage', 'members:manage']) await dropScope(db, dialect, scope);
       await db.schema.dropTable('setup_tokens').execute();
       await db.schema.dropTable('invitations').execute();
       await db.schema.dropTable('sessions').execute();
