@@ -95,7 +95,7 @@ export interface paths {
          * List campaigns
          * @description Newest first, optionally by status.
          *
-         *     Requires an API key with the `campaigns:read` scope.
+         *     Requires an API key with the `campaigns:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listCampaigns"];
         put?: never;
@@ -103,7 +103,7 @@ export interface paths {
          * Create a campaign
          * @description A DRAFT campaign: a template version sent to an audience filter.
          *
-         *     Requires an API key with the `campaigns:write` scope.
+         *     Requires an API key with the `campaigns:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["createCampaign"];
         delete?: never;
@@ -123,7 +123,7 @@ export interface paths {
          * Get a campaign
          * @description With its status and delivery counters.
          *
-         *     Requires an API key with the `campaigns:read` scope.
+         *     Requires an API key with the `campaigns:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getCampaign"];
         put?: never;
@@ -135,7 +135,7 @@ export interface paths {
          * Update a draft campaign
          * @description Partial update with the create rules; `null` clears an optional field. DRAFT only (409 `INVALID_STATE` otherwise).
          *
-         *     Requires an API key with the `campaigns:write` scope.
+         *     Requires an API key with the `campaigns:write` scope, or a signed-in member whose role grants it.
          */
         patch: operations["updateCampaign"];
         trace?: never;
@@ -153,7 +153,7 @@ export interface paths {
          * Schedule a campaign
          * @description DRAFT or SCHEDULED → SCHEDULED. A `scheduledAt` without offset is wall-clock time in `timezone` (the body's, else the campaign's, else UTC). 422 `PREFLIGHT_FAILED` when a pre-send check fails (see `GET /campaigns/{id}/preflight`), unless `force=true`.
          *
-         *     Requires an API key with the `campaigns:write` scope.
+         *     Requires an API key with the `campaigns:send` scope, or a signed-in member whose role grants it.
          */
         post: operations["scheduleCampaign"];
         delete?: never;
@@ -175,7 +175,7 @@ export interface paths {
          * Cancel a campaign
          * @description DRAFT, SCHEDULED, SENDING or PAUSED → CANCELLED; a sending or paused campaign's queued messages are cancelled with it. No body.
          *
-         *     Requires an API key with the `campaigns:write` scope.
+         *     Requires an API key with the `campaigns:send` scope, or a signed-in member whose role grants it.
          */
         post: operations["cancelCampaign"];
         delete?: never;
@@ -197,7 +197,7 @@ export interface paths {
          * Pause a sending campaign
          * @description SENDING → PAUSED (`pausedReason: "manual"`): nothing more is sent; queued messages wait and emails in flight go back to the queue. The circuit breaker pauses a campaign the same way when its hard-bounce or complaint rate passes the line. 409 from any other status. No body.
          *
-         *     Requires an API key with the `campaigns:write` scope.
+         *     Requires an API key with the `campaigns:send` scope, or a signed-in member whose role grants it.
          */
         post: operations["pauseCampaign"];
         delete?: never;
@@ -219,7 +219,7 @@ export interface paths {
          * Resume a paused campaign
          * @description PAUSED → SENDING: its queued messages are due at once, each recipient still mailed at most once. After a circuit-breaker pause the breaker judges only what is sent from now on. 409 from any other status. No body.
          *
-         *     Requires an API key with the `campaigns:write` scope.
+         *     Requires an API key with the `campaigns:send` scope, or a signed-in member whose role grants it.
          */
         post: operations["resumeCampaign"];
         delete?: never;
@@ -241,7 +241,7 @@ export interface paths {
          * Send a campaign now
          * @description DRAFT or SCHEDULED → SENDING; the fan-out and delivery run in the background (poll the campaign). 422 without a published template version; 429 `QUOTA_EXCEEDED` when the audience would pass the quota ceiling (checked first, never forced); 422 `PREFLIGHT_FAILED` (the failed checks in `details`) when a pre-send check fails, unless `force=true`.
          *
-         *     Requires an API key with the `campaigns:write` scope.
+         *     Requires an API key with the `campaigns:send` scope, or a signed-in member whose role grants it.
          */
         post: operations["sendCampaign"];
         delete?: never;
@@ -263,7 +263,7 @@ export interface paths {
          * Send test copies
          * @description Synchronous `[Test]` copies to 1–5 addresses; status and counters are untouched; a draft template version may be tested. Each address counts toward the monthly quota (429 `QUOTA_EXCEEDED` past 110 %) and toward the tenant's test sends of the hour (`TEST_SENDS_PER_HOUR`, default 50; 429 `TEST_SEND_LIMIT` with `Retry-After` beyond).
          *
-         *     Requires an API key with the `campaigns:write` scope.
+         *     Requires an API key with the `campaigns:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["testSendCampaign"];
         delete?: never;
@@ -283,7 +283,7 @@ export interface paths {
          * List a campaign's messages
          * @description The per-recipient log: address, locale, status, attempts, last error.
          *
-         *     Requires an API key with the `campaigns:read` scope.
+         *     Requires an API key with the `campaigns:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listCampaignMessages"];
         put?: never;
@@ -305,7 +305,7 @@ export interface paths {
          * Get a captured email
          * @description A captured email (no SMTP transport, or an `mc_test_` key) exactly as it would have been sent, as `message/rfc822`.
          *
-         *     Requires an API key with the `campaigns:read` scope.
+         *     Requires an API key with the `campaigns:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getCapturedEmail"];
         put?: never;
@@ -327,7 +327,7 @@ export interface paths {
          * Follow a campaign live
          * @description Server-Sent Events: a `progress` event with `{id, status, counters, at}` at once and every second while the campaign may still change, then one `done` event when it is SENT or CANCELLED, and the stream closes. A finished campaign gets its `done` event at once. At most 20 streams per tenant at a time (429 `TOO_MANY_STREAMS`).
          *
-         *     Requires an API key with the `campaigns:read` scope.
+         *     Requires an API key with the `campaigns:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["streamCampaignProgress"];
         put?: never;
@@ -351,7 +351,7 @@ export interface paths {
          * Retry failed messages
          * @description FAILED messages (not bounced or suppressed addresses) go back to the queue and the campaign back to SENDING. An `mc_test_` key cannot retry a campaign started live (403 `TEST_KEY_LIVE_CAMPAIGN`).
          *
-         *     Requires an API key with the `campaigns:write` scope.
+         *     Requires an API key with the `campaigns:send` scope, or a signed-in member whose role grants it.
          */
         post: operations["retryFailedMessages"];
         delete?: never;
@@ -371,7 +371,7 @@ export interface paths {
          * Locale coverage
          * @description Contacts the campaign would reach now, by locale, and whether a published variant covers each.
          *
-         *     Requires an API key with the `campaigns:read` scope.
+         *     Requires an API key with the `campaigns:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getLocaleCoverage"];
         put?: never;
@@ -393,7 +393,7 @@ export interface paths {
          * Pre-send check
          * @description The checks send and schedule apply: From domain verified, an unsubscribe link in every variant (fail), one-click unsubscribe, locale coverage, sender project verified or delivering, a test send done. Only `fail` stops a send (422 `PREFLIGHT_FAILED`); `warn` does not.
          *
-         *     Requires an API key with the `campaigns:read` scope.
+         *     Requires an API key with the `campaigns:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getCampaignPreflight"];
         put?: never;
@@ -413,7 +413,7 @@ export interface paths {
         };
         /**
          * List SMTP projects
-         * @description Requires an API key with the `projects:read` scope.
+         * @description Requires an API key with the `projects:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listProjects"];
         put?: never;
@@ -421,7 +421,7 @@ export interface paths {
          * Create an SMTP project
          * @description The password is encrypted at rest and never returned. 422 `HOST_NOT_ALLOWED` when `smtp.host` is (or resolves to) an address outbound connections may not reach: loopback, private, link-local, CGNAT, multicast, reserved.
          *
-         *     Requires an API key with the `projects:write` scope.
+         *     Requires an API key with the `projects:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["createProject"];
         delete?: never;
@@ -439,7 +439,7 @@ export interface paths {
         };
         /**
          * Get an SMTP project
-         * @description Requires an API key with the `projects:read` scope.
+         * @description Requires an API key with the `projects:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getProject"];
         put?: never;
@@ -448,7 +448,7 @@ export interface paths {
          * Delete an SMTP project
          * @description 409 `CONFLICT` while a DRAFT, SCHEDULED or SENDING campaign uses it.
          *
-         *     Requires an API key with the `projects:write` scope.
+         *     Requires an API key with the `projects:write` scope, or a signed-in member whose role grants it.
          */
         delete: operations["deleteProject"];
         options?: never;
@@ -457,7 +457,7 @@ export interface paths {
          * Update an SMTP project
          * @description Partial update; an omitted password is kept, `null` removes it. Changing `smtp.host`, `smtp.port` or `smtp.secure` of a project with a password needs `smtp.pass` again (400 `PASSWORD_REQUIRED`); 422 `HOST_NOT_ALLOWED` as on create.
          *
-         *     Requires an API key with the `projects:write` scope.
+         *     Requires an API key with the `projects:write` scope, or a signed-in member whose role grants it.
          */
         patch: operations["updateProject"];
         trace?: never;
@@ -475,7 +475,7 @@ export interface paths {
          * Verify SMTP settings
          * @description Connects to the server with the stored credentials: `{ok: true}` or `{ok: false, error}`, the error one short phrase (`connection refused`, `timeout`, `TLS failed`, `authentication failed`, `not an SMTP server`, `host not allowed`, …), never the server's own text.
          *
-         *     Requires an API key with the `projects:write` scope.
+         *     Requires an API key with the `projects:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["verifyProject"];
         delete?: never;
@@ -495,14 +495,14 @@ export interface paths {
          * List contacts
          * @description Page-numbered (newest first) or, with `cursor`, cursor-paginated (oldest first).
          *
-         *     Requires an API key with the `contacts:read` scope.
+         *     Requires an API key with the `contacts:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listContacts"];
         /**
          * Create or update a contact
          * @description Matched by `externalId`, else by email; 409 `CONFLICT` when the two point at different contacts.
          *
-         *     Requires an API key with the `contacts:write` scope.
+         *     Requires an API key with the `contacts:write` scope, or a signed-in member whose role grants it.
          */
         put: operations["upsertContact"];
         post?: never;
@@ -525,7 +525,7 @@ export interface paths {
          * Create or update contacts in bulk
          * @description 1–1000 contacts, each upserted like `PUT /contacts`; one result per item.
          *
-         *     Requires an API key with the `contacts:write` scope.
+         *     Requires an API key with the `contacts:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["bulkUpsertContacts"];
         delete?: never;
@@ -545,7 +545,7 @@ export interface paths {
          * Get a contact
          * @description By id or externalId.
          *
-         *     Requires an API key with the `contacts:read` scope.
+         *     Requires an API key with the `contacts:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getContact"];
         put?: never;
@@ -554,7 +554,7 @@ export interface paths {
          * Erase a contact (GDPR)
          * @description Deletes the contact and every copy of its data (message history, captured emails, stored idempotent answers) and keeps the address suppressed.
          *
-         *     Requires an API key with the `contacts:write` scope.
+         *     Requires an API key with the `contacts:write` scope, or a signed-in member whose role grants it.
          */
         delete: operations["eraseContact"];
         options?: never;
@@ -563,7 +563,7 @@ export interface paths {
          * Update a contact
          * @description Partial update; `null` clears an optional field.
          *
-         *     Requires an API key with the `contacts:write` scope.
+         *     Requires an API key with the `contacts:write` scope, or a signed-in member whose role grants it.
          */
         patch: operations["updateContact"];
         trace?: never;
@@ -579,7 +579,7 @@ export interface paths {
          * List suppressions
          * @description Cursor-paginated in address order.
          *
-         *     Requires an API key with the `suppressions:read` scope.
+         *     Requires an API key with the `suppressions:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listSuppressions"];
         put?: never;
@@ -587,7 +587,7 @@ export interface paths {
          * Suppress an address
          * @description 201 when new; 200 when the address was already suppressed, with the row as it now is: unchanged, or with the new reason and date when a complaint or bounce replaces an unsubscribe or manual suppression.
          *
-         *     Requires an API key with the `suppressions:write` scope.
+         *     Requires an API key with the `suppressions:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["createSuppression"];
         delete?: never;
@@ -610,7 +610,7 @@ export interface paths {
          * Remove a suppression
          * @description The address is URL-encoded in the path.
          *
-         *     Requires an API key with the `suppressions:write` scope.
+         *     Requires an API key with the `suppressions:write` scope, or a signed-in member whose role grants it.
          */
         delete: operations["deleteSuppression"];
         options?: never;
@@ -627,7 +627,7 @@ export interface paths {
         };
         /**
          * List templates
-         * @description Requires an API key with the `templates:read` scope.
+         * @description Requires an API key with the `templates:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listTemplates"];
         put?: never;
@@ -635,7 +635,7 @@ export interface paths {
          * Create a template
          * @description With its first DRAFT version.
          *
-         *     Requires an API key with the `templates:write` scope.
+         *     Requires an API key with the `templates:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["createTemplate"];
         delete?: never;
@@ -655,7 +655,7 @@ export interface paths {
          * Get a template
          * @description With all its versions, oldest first.
          *
-         *     Requires an API key with the `templates:read` scope.
+         *     Requires an API key with the `templates:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getTemplate"];
         put?: never;
@@ -675,7 +675,7 @@ export interface paths {
         };
         /**
          * List the versions of a template
-         * @description Requires an API key with the `templates:read` scope.
+         * @description Requires an API key with the `templates:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listTemplateVersions"];
         put?: never;
@@ -683,7 +683,7 @@ export interface paths {
          * Create a template version
          * @description A new DRAFT version; `localeGroupId` makes it a locale variant of another version.
          *
-         *     Requires an API key with the `templates:write` scope.
+         *     Requires an API key with the `templates:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["createTemplateVersion"];
         delete?: never;
@@ -701,7 +701,7 @@ export interface paths {
         };
         /**
          * Get a template version
-         * @description Requires an API key with the `templates:read` scope.
+         * @description Requires an API key with the `templates:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getTemplateVersion"];
         put?: never;
@@ -713,7 +713,7 @@ export interface paths {
          * Update a draft version
          * @description DRAFT only: a PUBLISHED version answers 409 `INVALID_STATE`.
          *
-         *     Requires an API key with the `templates:write` scope.
+         *     Requires an API key with the `templates:write` scope, or a signed-in member whose role grants it.
          */
         patch: operations["updateTemplateVersion"];
         trace?: never;
@@ -731,7 +731,7 @@ export interface paths {
          * Publish a version
          * @description Checks the Liquid syntax (422 `TEMPLATE_SYNTAX`), inlines CSS and derives the text part.
          *
-         *     Requires an API key with the `templates:write` scope.
+         *     Requires an API key with the `templates:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["publishTemplateVersion"];
         delete?: never;
@@ -753,7 +753,7 @@ export interface paths {
          * Unpublish a version
          * @description Back to DRAFT; messages already queued keep the version they resolved.
          *
-         *     Requires an API key with the `templates:write` scope.
+         *     Requires an API key with the `templates:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["unpublishTemplateVersion"];
         delete?: never;
@@ -775,7 +775,7 @@ export interface paths {
          * Preview a version
          * @description Renders subject, HTML and text with a contact's data or sample data; any status; the body is optional. With `contactId` the key needs `contacts:read` as well (403 `INSUFFICIENT_SCOPE`).
          *
-         *     Requires an API key with the `templates:read` scope.
+         *     Requires an API key with the `templates:read` scope, or a signed-in member whose role grants it.
          */
         post: operations["previewTemplateVersion"];
         delete?: never;
@@ -795,7 +795,7 @@ export interface paths {
          * Monthly usage
          * @description The tenant's queued emails this UTC month against its quota.
          *
-         *     Any API key of the tenant.
+         *     Any API key of the tenant, or any signed-in member.
          */
         get: operations["getUsage"];
         put?: never;
@@ -817,7 +817,7 @@ export interface paths {
          * List events
          * @description The event log: what happened to messages, contacts and campaigns, newest first (`order=asc`: oldest first), cursor-paginated. Filters: `type`, `campaignId`, `contactId`, `since`. Events are kept EVENTS_RETENTION_DAYS (default 90).
          *
-         *     Requires an API key with the `events:read` scope.
+         *     Requires an API key with the `events:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listEvents"];
         put?: never;
@@ -879,7 +879,7 @@ export interface paths {
          * Campaign stats
          * @description Sent, failed, bounces, complaints, unsubscribes, opens (unique, total, machine), clicks, rates as fractions of `sent`, the most clicked links, per-locale figures and a timeline. Opens and clicks are written in batches: they may lag by the flush interval (TRACKING_FLUSH_MS, default 250 ms). docs/TRACKING.md describes every field.
          *
-         *     Requires an API key with the `campaigns:read` scope.
+         *     Requires an API key with the `campaigns:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getCampaignStats"];
         put?: never;
@@ -901,7 +901,7 @@ export interface paths {
          * List webhook endpoints
          * @description Oldest first, cursor-paginated. Secrets are never shown.
          *
-         *     Requires an API key with the `webhooks:manage` scope.
+         *     Requires an API key with the `webhooks:manage` scope, or a signed-in member whose role grants it.
          */
         get: operations["listWebhookEndpoints"];
         put?: never;
@@ -909,7 +909,7 @@ export interface paths {
          * Register a webhook endpoint
          * @description The answer carries the signing `secret` (generated `whsec_…` unless given): it is shown here only. `https:` URLs only (plain `http:` with WEBHOOK_ALLOW_PRIVATE), no credentials in the URL. 422 `HOST_NOT_ALLOWED` when the URL's host is (or resolves to) an address outbound connections may not reach: loopback, private, link-local (cloud metadata), CGNAT, multicast, reserved — unless WEBHOOK_ALLOW_PRIVATE or ALLOW_PRIVATE_NETWORKS allows private ones. The address is checked again at every delivery. 409 `ENDPOINT_LIMIT_REACHED` past 20 endpoints.
          *
-         *     Requires an API key with the `webhooks:manage` scope.
+         *     Requires an API key with the `webhooks:manage` scope, or a signed-in member whose role grants it.
          */
         post: operations["createWebhookEndpoint"];
         delete?: never;
@@ -927,7 +927,7 @@ export interface paths {
         };
         /**
          * Get a webhook endpoint
-         * @description Requires an API key with the `webhooks:manage` scope.
+         * @description Requires an API key with the `webhooks:manage` scope, or a signed-in member whose role grants it.
          */
         get: operations["getWebhookEndpoint"];
         put?: never;
@@ -936,7 +936,7 @@ export interface paths {
          * Delete a webhook endpoint
          * @description Its deliveries (pending ones included) are deleted with it.
          *
-         *     Requires an API key with the `webhooks:manage` scope.
+         *     Requires an API key with the `webhooks:manage` scope, or a signed-in member whose role grants it.
          */
         delete: operations["deleteWebhookEndpoint"];
         options?: never;
@@ -945,7 +945,7 @@ export interface paths {
          * Change a webhook endpoint’s URL or events
          * @description Events queued before the change keep going to the endpoint (at its new URL). 422 `HOST_NOT_ALLOWED` when the URL's host is (or resolves to) an address outbound connections may not reach: loopback, private, link-local (cloud metadata), CGNAT, multicast, reserved — unless WEBHOOK_ALLOW_PRIVATE or ALLOW_PRIVATE_NETWORKS allows private ones. The address is checked again at every delivery.
          *
-         *     Requires an API key with the `webhooks:manage` scope.
+         *     Requires an API key with the `webhooks:manage` scope, or a signed-in member whose role grants it.
          */
         patch: operations["updateWebhookEndpoint"];
         trace?: never;
@@ -967,7 +967,7 @@ export interface paths {
          * Enable or disable a webhook endpoint
          * @description Flips `enabled` and answers with the endpoint. A disabled endpoint is queued no new events; what was queued waits and is sent once it is enabled again. Enabling clears `failingSince` and `disabledReason`.
          *
-         *     Requires an API key with the `webhooks:manage` scope.
+         *     Requires an API key with the `webhooks:manage` scope, or a signed-in member whose role grants it.
          */
         patch: operations["toggleWebhookEndpoint"];
         trace?: never;
@@ -985,7 +985,7 @@ export interface paths {
          * Send a test event
          * @description Sends a signed `webhook.test` event now (waiting up to WEBHOOK_TIMEOUT_MS for the answer) and answers with the delivery: `status` `delivered` or `failed`, `statusCode`, `responseBody`, `lastError`. Not retried, not logged as an event.
          *
-         *     Requires an API key with the `webhooks:manage` scope.
+         *     Requires an API key with the `webhooks:manage` scope, or a signed-in member whose role grants it.
          */
         post: operations["testWebhookEndpoint"];
         delete?: never;
@@ -1005,7 +1005,7 @@ export interface paths {
          * List an endpoint’s deliveries
          * @description Newest first, cursor-paginated, optionally by `status`. Finished deliveries are kept EVENTS_RETENTION_DAYS (default 90).
          *
-         *     Requires an API key with the `webhooks:manage` scope.
+         *     Requires an API key with the `webhooks:manage` scope, or a signed-in member whose role grants it.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -1029,7 +1029,7 @@ export interface paths {
          * Send a delivery again
          * @description Puts a `failed` delivery (or a `pending` one waiting for its next attempt) back in the queue, due now; a worker sends it within moments, with the same delivery id. Answers 202 with the delivery. 409 `INVALID_STATE` for a delivered one, 409 `ENDPOINT_DISABLED` while the endpoint is disabled.
          *
-         *     Requires an API key with the `webhooks:manage` scope.
+         *     Requires an API key with the `webhooks:manage` scope, or a signed-in member whose role grants it.
          */
         post: operations["retryWebhookDelivery"];
         delete?: never;
@@ -1049,7 +1049,7 @@ export interface paths {
          * List sending domains
          * @description By name, cursor-paginated.
          *
-         *     Requires an API key with the `domains:read` scope.
+         *     Requires an API key with the `domains:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listDomains"];
         put?: never;
@@ -1057,7 +1057,7 @@ export interface paths {
          * Add a sending domain
          * @description Generates an RSA-2048 DKIM key pair (the private key is sealed at rest and never answered) and lists the DNS `records` to publish (docs/DELIVERABILITY.md). 422 `INVALID_DOMAIN` for a name that is not a domain, 422 `PUBLIC_SUFFIX` for a bare public suffix (`co.uk`, `github.io`), 409 `DOMAIN_EXISTS` when the tenant has it already.
          *
-         *     Requires an API key with the `domains:write` scope.
+         *     Requires an API key with the `domains:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["createDomain"];
         delete?: never;
@@ -1075,7 +1075,7 @@ export interface paths {
         };
         /**
          * Get a sending domain
-         * @description Requires an API key with the `domains:read` scope.
+         * @description Requires an API key with the `domains:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getDomain"];
         put?: never;
@@ -1084,7 +1084,7 @@ export interface paths {
          * Delete a sending domain
          * @description Its keys are deleted; DNS is not touched. 409 `DOMAIN_IN_USE` while a SENDING campaign sends From the domain.
          *
-         *     Requires an API key with the `domains:write` scope.
+         *     Requires an API key with the `domains:write` scope, or a signed-in member whose role grants it.
          */
         delete: operations["deleteDomain"];
         options?: never;
@@ -1105,7 +1105,7 @@ export interface paths {
          * Check a sending domain’s DNS records
          * @description Looks the records up now (DNS_SERVERS) and answers each check `VALID`, `PENDING` (missing, or DNS did not answer) or `FAILED` (published but wrong), with the reason. The domain is VERIFIED — its mail is DKIM-signed — when DKIM and SPF or the return path are VALID. A rotation’s new key that verifies starts signing.
          *
-         *     Requires an API key with the `domains:write` scope.
+         *     Requires an API key with the `domains:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["verifyDomain"];
         delete?: never;
@@ -1127,7 +1127,7 @@ export interface paths {
          * Start a DKIM key rotation
          * @description A new key under the next selector (`mc1` → `mc2`), listed as the `nextDkim` record. The current key signs until verify finds the new record; then the new one signs and the old record may be removed. 409 `ROTATION_PENDING` while one is under way.
          *
-         *     Requires an API key with the `domains:write` scope.
+         *     Requires an API key with the `domains:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["rotateDomainDkim"];
         delete?: never;
@@ -1147,7 +1147,7 @@ export interface paths {
          * List bounce-provider integrations
          * @description Oldest first. Credentials and signing keys are never shown.
          *
-         *     Requires an API key with the `domains:read` scope.
+         *     Requires an API key with the `domains:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listBounceProviders"];
         put?: never;
@@ -1155,7 +1155,7 @@ export interface paths {
          * Connect a bounce provider (Postmark, Mailgun)
          * @description Answers with `webhookUrl`, to paste into the provider's webhook settings (bounce and spam-complaint events). Postmark: basic-auth credentials are generated and shown here only (in `webhookUrl` and `basicAuth`). Mailgun: give the webhook `signingKey`; it is sealed at rest and never shown. 409 `PROVIDER_LIMIT_REACHED` past 10 integrations. See docs/DELIVERABILITY.md, "Provider webhooks".
          *
-         *     Requires an API key with the `domains:write` scope.
+         *     Requires an API key with the `domains:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["createBounceProvider"];
         delete?: never;
@@ -1178,7 +1178,7 @@ export interface paths {
          * Delete a bounce-provider integration
          * @description Its receiver answers 404 from now on.
          *
-         *     Requires an API key with the `domains:write` scope.
+         *     Requires an API key with the `domains:write` scope, or a signed-in member whose role grants it.
          */
         delete: operations["deleteBounceProvider"];
         options?: never;
@@ -1219,7 +1219,7 @@ export interface paths {
          * Send a transactional email
          * @description Checked, rendered and queued at once; a worker sends it ahead of any campaign. 202 `{id, status: "QUEUED", queued: true}` (`SCHEDULED` with `scheduledAt`). Raw `subject`/`htmlBody`/`textBody` are sent as given (not Liquid); `templateVersionId` renders a PUBLISHED version (locale routing; `variables` over the contact's attributes). 422 `SUPPRESSED_RECIPIENT`, `FROM_NOT_VERIFIED`, `INVALID_REFERENCE`, `TEMPLATE_NOT_PUBLISHED`, `RENDER_FAILED`, `INVALID_SCHEDULE`; 429 `QUOTA_EXCEEDED`. `idempotencyKey` (or the `Idempotency-Key` header): the same request again answers the same id with `Idempotent-Replayed: true`, another request 409 `IDEMPOTENCY_KEY_REUSED`. `?sync=true` (development aid) waits up to 10 s for a worker to record the outcome: 200 with the final status, or 202 still queued. An `mc_test_` key captures the email instead of sending it (`GET /emails/{id}/raw`).
          *
-         *     Requires an API key with the `email:send` scope.
+         *     Requires an API key with the `email:send` scope, or a signed-in member whose role grants it.
          */
         post: operations["sendEmail"];
         delete?: never;
@@ -1241,7 +1241,7 @@ export interface paths {
          * Send up to 100 transactional emails
          * @description `{emails: [...]}`, 1–100 items with the fields of `POST /emails/send`, each judged on its own. 200 with one result per item, in order: `{index, id, status}` when queued (or replayed by its `idempotencyKey`), `{index, error: {code, message, details}}` when refused; the valid items are queued in one transaction. 429 `QUOTA_EXCEEDED` (nothing queued) when the valid items together would pass the quota ceiling. The `Idempotency-Key` header replays the whole answer.
          *
-         *     Requires an API key with the `email:send` scope.
+         *     Requires an API key with the `email:send` scope, or a signed-in member whose role grants it.
          */
         post: operations["sendEmailBatch"];
         delete?: never;
@@ -1261,7 +1261,7 @@ export interface paths {
          * Transactional email logs
          * @description Newest first, with the total. `status` is the queue status (SCHEDULED while a scheduled email waits); `messageId` the transport’s Message-ID once sent. Filters: `status`, `to` (exact address), `tag`, `since`/`until` (accepted at).
          *
-         *     Requires an API key with the `email:read` scope.
+         *     Requires an API key with the `email:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listEmailLogs"];
         put?: never;
@@ -1283,7 +1283,7 @@ export interface paths {
          * Get a transactional email
          * @description Its sender, status, attempts, last error, and its `email.*` events.
          *
-         *     Requires an API key with the `email:read` scope.
+         *     Requires an API key with the `email:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getEmail"];
         put?: never;
@@ -1305,7 +1305,7 @@ export interface paths {
          * Get a captured transactional email
          * @description A captured email (an `mc_test_` key, or no SMTP transport) exactly as it would have been sent, as `message/rfc822`; 404 otherwise.
          *
-         *     Requires an API key with the `email:read` scope.
+         *     Requires an API key with the `email:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["getCapturedTransactionalEmail"];
         put?: never;
@@ -1327,7 +1327,7 @@ export interface paths {
          * Scheduled emails
          * @description Scheduled transactional emails that have not gone yet, soonest first.
          *
-         *     Requires an API key with the `email:read` scope.
+         *     Requires an API key with the `email:read` scope, or a signed-in member whose role grants it.
          */
         get: operations["listScheduledEmails"];
         put?: never;
@@ -1352,9 +1352,257 @@ export interface paths {
          * Cancel a scheduled email
          * @description A scheduled email that has not gone yet → CANCELLED, its quota given back. 409 `INVALID_STATE` once a worker took it or it was cancelled; 404 for an email that was not scheduled.
          *
-         *     Requires an API key with the `email:send` scope.
+         *     Requires an API key with the `email:send` scope, or a signed-in member whose role grants it.
          */
         delete: operations["cancelScheduledEmail"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in
+         * @description Starts a session: the answer sets the `mc_session` cookie and carries the CSRF token. A wrong address or password is one answer, 401 `INVALID_CREDENTIALS`. After 5 failures in a row for an address (20 from one IP) each further one locks it for twice as long (1 s, 2 s, 4 s … up to 15 min): 429 `TOO_MANY_ATTEMPTS` with `Retry-After`.
+         */
+        post: operations["signIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sign-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out (this session)
+         * @description Ends this session and clears the cookie. Needs a signed-in session (the `mc_session` cookie); POSTs also need `X-CSRF-Token`. Not for API keys.
+         */
+        post: operations["signOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sign-out-everywhere": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out everywhere
+         * @description Ends every session of the signed-in user, this one included. Needs a signed-in session (the `mc_session` cookie); POSTs also need `X-CSRF-Token`. Not for API keys.
+         */
+        post: operations["signOutEverywhere"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in user
+         * @description The user, their tenants with their role in each, the current tenant and the CSRF token. Needs a signed-in session (the `mc_session` cookie); POSTs also need `X-CSRF-Token`. Not for API keys.
+         */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/tenant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Switch the current tenant
+         * @description Requests without X-Tenant-Id work in the session's current tenant. 403 `TENANT_MISMATCH` unless the user is a member. Needs a signed-in session (the `mc_session` cookie); POSTs also need `X-CSRF-Token`. Not for API keys.
+         */
+        post: operations["switchTenant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Is first-run setup open?
+         * @description Open while no account exists; `mailingcore start` then prints a one-time link `PUBLIC_URL/setup?token=…`.
+         */
+        get: operations["getSetupStatus"];
+        put?: never;
+        /**
+         * First-run setup
+         * @description Only while no account exists, with the token of the link printed at start (it works once; each start prints a new one): creates the first owner and either a tenant (`tenantName`) or ownership of every tenant created with the CLI (`claimTenants: true`), and signs them in. 403 `INVALID_SETUP_TOKEN`; 409 `SETUP_DONE` once an account exists; 422 `NO_TENANTS` when there is nothing to claim.
+         */
+        post: operations["completeSetup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation
+         * @description With the token of the emailed link (`PUBLIC_URL/invite?token=…`; single use, 7 days): creates the account with this password — or, when the address has one, joins with its password — and signs in. 404 `INVITATION_NOT_FOUND`, 410 `INVITATION_USED` / `INVITATION_EXPIRED`, 401 `INVALID_CREDENTIALS` (existing account, wrong password).
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the tenant's members and pending invitations
+         * @description Requires an API key with the `members:manage` scope, or a signed-in member whose role grants it.
+         */
+        get: operations["listMembers"];
+        put?: never;
+        /**
+         * Invite a member by email
+         * @description Sends an invitation email (through SMTP_URL, or captured as a .eml file) with a one-time link `PUBLIC_URL/invite?token=…` valid 7 days. Only an owner may invite an owner (403 `OWNER_PROTECTED`); 409 `ALREADY_MEMBER`.
+         *
+         *     Requires an API key with the `members:manage` scope, or a signed-in member whose role grants it.
+         */
+        post: operations["inviteMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants/{id}/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member
+         * @description Their next request in this tenant fails (403 `TENANT_MISMATCH`). Only an owner removes an owner (403 `OWNER_PROTECTED`); the last owner stays (409 `LAST_OWNER`).
+         *
+         *     Requires an API key with the `members:manage` scope, or a signed-in member whose role grants it.
+         */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a member's role
+         * @description Only an owner changes an owner or makes one (403 `OWNER_PROTECTED`); the last owner stays an owner (409 `LAST_OWNER`).
+         *
+         *     Requires an API key with the `members:manage` scope, or a signed-in member whose role grants it.
+         */
+        patch: operations["changeMemberRole"];
+        trace?: never;
+    };
+    "/tenants/{id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the tenant's API keys
+         * @description Prefixes, scopes and last use; never a secret. `{id}` is the tenant the request is for (another answers 404).
+         *
+         *     Requires an API key with the `keys:manage` scope, or a signed-in member whose role grants it.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description The secret is in this answer only. A caller never grants a scope it does not hold itself (403 `SCOPE_ESCALATION`, `scopes` names them); a test-mode key creates only test-mode keys. `mode` defaults to the caller's (a member's: live).
+         *
+         *     Requires an API key with the `keys:manage` scope, or a signed-in member whose role grants it.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tenants/{id}/api-keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Requests with it are refused from then on (other API processes: within API_KEY_CACHE_MS). Revoking a revoked key changes nothing.
+         *
+         *     Requires an API key with the `keys:manage` scope, or a signed-in member whose role grants it.
+         */
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1373,7 +1621,7 @@ export interface paths {
          * Import contacts (CSV or NDJSON)
          * @description Streams a `text/csv` or `application/x-ndjson` body of any size; rows are upserted like `PUT /contacts`.
          *
-         *     Requires an API key with the `contacts:write` scope.
+         *     Requires an API key with the `contacts:write` scope, or a signed-in member whose role grants it.
          */
         post: operations["importContacts"];
         delete?: never;
@@ -1639,7 +1887,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1648,7 +1896,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1834,7 +2082,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1843,7 +2091,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1990,7 +2238,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1999,7 +2247,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2184,7 +2432,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2193,7 +2441,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2351,7 +2599,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2360,7 +2608,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2507,7 +2755,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2516,7 +2764,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2654,7 +2902,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2663,7 +2911,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2801,7 +3049,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2810,7 +3058,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2954,7 +3202,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2963,7 +3211,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3055,7 +3303,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3064,7 +3312,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3182,7 +3430,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3191,7 +3439,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3270,7 +3518,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3279,7 +3527,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3339,7 +3587,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3348,7 +3596,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3471,7 +3719,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3480,7 +3728,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3564,7 +3812,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3573,7 +3821,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3661,7 +3909,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3670,7 +3918,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3777,7 +4025,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3786,7 +4034,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3891,7 +4139,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3900,7 +4148,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4005,7 +4253,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4014,7 +4262,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4081,7 +4329,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4090,7 +4338,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4197,7 +4445,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4206,7 +4454,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4297,7 +4545,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4306,7 +4554,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4409,7 +4657,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4418,7 +4666,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4521,7 +4769,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4530,7 +4778,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4632,7 +4880,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4641,7 +4889,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4735,7 +4983,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4744,7 +4992,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4811,7 +5059,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4820,7 +5068,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4922,7 +5170,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4931,7 +5179,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5022,7 +5270,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5031,7 +5279,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5118,7 +5366,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5127,7 +5375,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5194,7 +5442,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5203,7 +5451,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5281,7 +5529,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5290,7 +5538,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5411,7 +5659,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5420,7 +5668,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5536,7 +5784,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5545,7 +5793,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5657,7 +5905,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5666,7 +5914,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5783,7 +6031,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5792,7 +6040,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5901,7 +6149,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5910,7 +6158,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6026,7 +6274,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6035,7 +6283,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6128,7 +6376,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6137,7 +6385,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6221,7 +6469,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6230,7 +6478,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6322,7 +6570,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6331,7 +6579,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6422,7 +6670,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6431,7 +6679,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6506,7 +6754,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6515,7 +6763,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6701,7 +6949,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6710,7 +6958,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6788,7 +7036,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6797,7 +7045,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6879,7 +7127,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6888,7 +7136,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6986,7 +7234,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6995,7 +7243,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7053,7 +7301,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7062,7 +7310,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7142,7 +7390,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7151,7 +7399,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7240,7 +7488,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7249,7 +7497,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7333,7 +7581,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7342,7 +7590,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7436,7 +7684,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7445,7 +7693,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7530,7 +7778,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7539,7 +7787,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7646,7 +7894,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7655,7 +7903,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7753,7 +8001,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7762,7 +8010,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7880,7 +8128,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7889,7 +8137,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7947,7 +8195,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -7956,7 +8204,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8077,7 +8325,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8086,7 +8334,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8177,7 +8425,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8186,7 +8434,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8264,7 +8512,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8273,7 +8521,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8358,7 +8606,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8367,7 +8615,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8443,7 +8691,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8452,7 +8700,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8528,7 +8776,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8680,7 +8928,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8689,7 +8937,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8803,7 +9051,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8812,7 +9060,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8930,7 +9178,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -8939,7 +9187,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9063,7 +9311,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9072,7 +9320,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9150,7 +9398,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9159,7 +9407,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9243,7 +9491,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9252,7 +9500,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9336,7 +9584,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9345,7 +9593,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9374,6 +9622,1277 @@ export interface operations {
             };
             /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An email address (case does not matter) */
+                    email: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The signed-in user, their tenants and roles, the current tenant and the CSRF token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            id: string;
+                            email: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                        tenants: {
+                            id: string;
+                            name: string;
+                            /**
+                             * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                             * @enum {string}
+                             */
+                            role: "owner" | "admin" | "editor" | "viewer";
+                        }[];
+                        currentTenantId: string | null;
+                        /** @description Send it as X-CSRF-Token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sessionsEnded: number;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    signOutEverywhere: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sessionsEnded: number;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed-in user, their tenants and roles, the current tenant and the CSRF token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            id: string;
+                            email: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                        tenants: {
+                            id: string;
+                            name: string;
+                            /**
+                             * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                             * @enum {string}
+                             */
+                            role: "owner" | "admin" | "editor" | "viewer";
+                        }[];
+                        currentTenantId: string | null;
+                        /** @description Send it as X-CSRF-Token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    switchTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    tenantId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The signed-in user, their tenants and roles, the current tenant and the CSRF token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            id: string;
+                            email: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                        tenants: {
+                            id: string;
+                            name: string;
+                            /**
+                             * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                             * @enum {string}
+                             */
+                            role: "owner" | "admin" | "editor" | "viewer";
+                        }[];
+                        currentTenantId: string | null;
+                        /** @description Send it as X-CSRF-Token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getSetupStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description True while no account exists: POST /setup with the token printed at start */
+                        open: boolean;
+                    };
+                };
+            };
+        };
+    };
+    completeSetup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                    /** @description An email address (case does not matter) */
+                    email: string;
+                    /** @description 10 to 1024 characters */
+                    password: string;
+                    /** @description Create this tenant, owned by the new account */
+                    tenantName?: string;
+                    /** @description true: the new account owns every tenant created with the CLI */
+                    claimTenants?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The signed-in user, their tenants and roles, the current tenant and the CSRF token */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            id: string;
+                            email: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                        tenants: {
+                            id: string;
+                            name: string;
+                            /**
+                             * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                             * @enum {string}
+                             */
+                            role: "owner" | "admin" | "editor" | "viewer";
+                        }[];
+                        currentTenantId: string | null;
+                        /** @description Send it as X-CSRF-Token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (e.g. TEMPLATE_REQUIRED, TEMPLATE_NOT_PUBLISHED, TEMPLATE_SYNTAX, HOST_NOT_ALLOWED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                    /** @description 10 to 1024 characters */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The signed-in user, their tenants and roles, the current tenant and the CSRF token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            id: string;
+                            email: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                        tenants: {
+                            id: string;
+                            name: string;
+                            /**
+                             * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                             * @enum {string}
+                             */
+                            role: "owner" | "admin" | "editor" | "viewer";
+                        }[];
+                        currentTenantId: string | null;
+                        /** @description Send it as X-CSRF-Token on every POST, PUT, PATCH and DELETE made with the session cookie */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            userId: string;
+                            email: string;
+                            /**
+                             * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                             * @enum {string}
+                             */
+                            role: "owner" | "admin" | "editor" | "viewer";
+                            /** Format: date-time */
+                            since: string;
+                        }[];
+                        /** @description Pending (not accepted, not expired) */
+                        invitations: {
+                            id: string;
+                            email: string;
+                            /**
+                             * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                             * @enum {string}
+                             */
+                            role: "owner" | "admin" | "editor" | "viewer";
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            expiresAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    inviteMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An email address (case does not matter) */
+                    email: string;
+                    /**
+                     * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                     * @enum {string}
+                     */
+                    role: "owner" | "admin" | "editor" | "viewer";
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        email: string;
+                        /**
+                         * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                         * @enum {string}
+                         */
+                        role: "owner" | "admin" | "editor" | "viewer";
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        expiresAt: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    changeMemberRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                     * @enum {string}
+                     */
+                    role: "owner" | "admin" | "editor" | "viewer";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        userId: string;
+                        email: string;
+                        /**
+                         * @description owner, admin, editor or viewer (docs/ACCOUNTS.md)
+                         * @enum {string}
+                         */
+                        role: "owner" | "admin" | "editor" | "viewer";
+                        /** Format: date-time */
+                        since: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            name: string;
+                            /** @description The first characters of the key, to recognise it (the secret is never stored) */
+                            prefix: string;
+                            scopes: ("campaigns:read" | "campaigns:write" | "campaigns:send" | "contacts:read" | "contacts:write" | "templates:read" | "templates:write" | "suppressions:read" | "suppressions:write" | "projects:read" | "projects:write" | "events:read" | "webhooks:manage" | "domains:read" | "domains:write" | "email:send" | "email:read" | "keys:manage" | "members:manage")[];
+                            /** @enum {string} */
+                            mode: "live" | "test";
+                            /** Format: date-time */
+                            createdAt: string;
+                            lastUsedAt: string | null;
+                            revokedAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    scopes: ("campaigns:read" | "campaigns:write" | "campaigns:send" | "contacts:read" | "contacts:write" | "templates:read" | "templates:write" | "suppressions:read" | "suppressions:write" | "projects:read" | "projects:write" | "events:read" | "webhooks:manage" | "domains:read" | "domains:write" | "email:send" | "email:read" | "keys:manage" | "members:manage")[];
+                    /** @enum {string} */
+                    mode?: "live" | "test";
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /** @description The first characters of the key, to recognise it (the secret is never stored) */
+                        prefix: string;
+                        scopes: ("campaigns:read" | "campaigns:write" | "campaigns:send" | "contacts:read" | "contacts:write" | "templates:read" | "templates:write" | "suppressions:read" | "suppressions:write" | "projects:read" | "projects:write" | "events:read" | "webhooks:manage" | "domains:read" | "domains:write" | "email:send" | "email:read" | "keys:manage" | "members:manage")[];
+                        /** @enum {string} */
+                        mode: "live" | "test";
+                        /** Format: date-time */
+                        createdAt: string;
+                        lastUsedAt: string | null;
+                        revokedAt: string | null;
+                        /** @description The secret, shown this once */
+                        apiKey: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /** @description The first characters of the key, to recognise it (the secret is never stored) */
+                        prefix: string;
+                        scopes: ("campaigns:read" | "campaigns:write" | "campaigns:send" | "contacts:read" | "contacts:write" | "templates:read" | "templates:write" | "suppressions:read" | "suppressions:write" | "projects:read" | "projects:write" | "events:read" | "webhooks:manage" | "domains:read" | "domains:write" | "email:send" | "email:read" | "keys:manage" | "members:manage")[];
+                        /** @enum {string} */
+                        mode: "live" | "test";
+                        /** Format: date-time */
+                        createdAt: string;
+                        lastUsedAt: string | null;
+                        revokedAt: string | null;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9436,7 +10955,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key */
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9445,7 +10964,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description TENANT_MISMATCH (the key belongs to another tenant), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
             403: {
                 headers: {
                     [name: string]: unknown;
