@@ -85,6 +85,9 @@ export function messageEvent(type: EventType, subject: MessageSubject, at: strin
   };
 }
 
+/** What erasure does to an event's data: keeps its shape and the ids of things, drops what names the person. */
+export type Anonymise = (data: Record<string, unknown>) => Record<string, unknown>;
+
 /** Fields that name or reach a person: erasure removes them from stored events and webhook payloads. */
 const PERSONAL_FIELDS = new Set(['email', 'externalId', 'contactId', 'userAgent', 'ip']);
 

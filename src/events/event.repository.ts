@@ -1,8 +1,9 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Dialect } from '../db/database.js';
 import type { DB, EventsTable } from '../db/schema.js';
 import { uuidFloorAt } from '../shared/ids.js';
 import { parseJsonObject } from '../shared/json.js';
+import type { Anonymise } from './event-types.js';
 
 export type EventRow = Selectable<EventsTable>;
 
@@ -82,36 +83,22 @@ export class EventRepository {
   }
 
   /** Erasure of messages that named no contact: their events lose what names the person, as anonymiseContact does. Returns their ids. */
-  async anonymiseMessages(
-    tenantId: string,
-    messageIds: readonly number[],
-    anonymise: (data: Record<string, unknown>) => Record<string, unknown>,
-  ): Promise<string[]> {
+  async anonymiseMessages(tenantId: string, messageIds: readonly number[], anonymise: Anonymise): Promise<string[]> {
     if (messageIds.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('events')
-      .select(['id', 'data'])
-      .where('tenant_id', '=', tenantId)
-      .where('message_id', 'in', [...messageIds])
-      .orderBy('id')
-      .execute();
-    for (const row of rows) {
-      await this.db
-        .updateTable('events')
-        .set({ data: JSON.stringify(anonymise(parseJsonObject(row.data))), contact_id: null })
-        .where('id', '=', row.id)
-        .execute();
-    }
-    return rows.map((row) => row.id);
+    return this.anonymiseWhere(tenantId, (query) => query.where('message_id', 'in', [...messageIds]), anonymise);
   }
 
   /** Erasure: the contact's events keep their type and ids of things, lose what names the person. */
-  async anonymiseContact(tenantId: string, contactId: string, anonymise: (data: Record<string, unknown>) => Record<string, unknown>): Promise<number> {
-    const rows = await this.db
-      .selectFrom('events')
-      .select(['id', 'data'])
-      .where('contact_id', '=', contactId)
-      .where('tenant_id', '=', tenantId)
+  async anonymiseContact(tenantId: string, contactId: string, anonymise: Anonymise): Promise<number> {
+    return (await this.anonymiseWhere(tenantId, (query) => query.where('contact_id', '=', contactId), anonymise)).length;
+  }
+
+  private async anonymiseWhere(
+    tenantId: string,
+    which: (query: SelectQueryBuilder<DB, 'events', { id: string; data: string }>) => SelectQueryBuilder<DB, 'events', { id: string; data: string }>,
+    anonymise: Anonymise,
+  ): Promise<string[]> {
+    const rows = await which(this.db.selectFrom('events').select(['id', 'data']).where('tenant_id', '=', tenantId))
       .orderBy('id') // one lock order with every other writer of these rows
       .execute();
     for (const row of rows) {
@@ -121,7 +108,7 @@ export class EventRepository {
         .where('id', '=', row.id)
         .execute();
     }
-    return rows.length;
+    return rows.map((row) => row.id);
   }
 
   /** Retention: deletes up to `limit` events older than `before`; returns how many. */

@@ -1,8 +1,9 @@
-import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder, type Updateable } from 'kysely';
 import type { WebhookDeliveryStatus } from '../db/enums.js';
 import type { DB, WebhookDeliveriesTable } from '../db/schema.js';
 import { uuidFloorAt } from '../shared/ids.js';
 import { parseJsonObject } from '../shared/json.js';
+import type { Anonymise } from '../events/event-types.js';
 
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 
@@ -143,35 +144,23 @@ export class WebhookDeliveryRepository {
   }
 
   /** Erasure: payloads holding the contact keep the event's shape, lose what names the person. */
-  async anonymiseContact(tenantId: string, contactId: string, anonymise: (data: Record<string, unknown>) => Record<string, unknown>): Promise<number> {
-    const rows = await this.db
-      .selectFrom('webhook_deliveries')
-      .select(['id', 'payload'])
-      .where('contact_id', '=', contactId)
-      .where('tenant_id', '=', tenantId)
-      .orderBy('id') // one lock order with every other writer of these rows
-      .execute();
-    for (const row of rows) {
-      const payload = parseJsonObject(row.payload);
-      const data = anonymise(parseJsonObject(payload.data));
-      await this.db
-        .updateTable('webhook_deliveries')
-        .set({ payload: JSON.stringify({ ...payload, data }), contact_id: null, response_body: null })
-        .where('id', '=', row.id)
-        .execute();
-    }
-    return rows.length;
+  async anonymiseContact(tenantId: string, contactId: string, anonymise: Anonymise): Promise<number> {
+    return this.anonymiseWhere(tenantId, (query) => query.where('contact_id', '=', contactId), anonymise);
   }
 
   /** Erasure of events that named no contact (a transactional email to a bare address): their deliveries, as anonymiseContact. */
-  async anonymiseEvents(tenantId: string, eventIds: readonly string[], anonymise: (data: Record<string, unknown>) => Record<string, unknown>): Promise<number> {
+  async anonymiseEvents(tenantId: string, eventIds: readonly string[], anonymise: Anonymise): Promise<number> {
     if (eventIds.length === 0) return 0;
-    const rows = await this.db
-      .selectFrom('webhook_deliveries')
-      .select(['id', 'payload'])
-      .where('event_id', 'in', [...eventIds])
-      .where('tenant_id', '=', tenantId)
-      .orderBy('id')
+    return this.anonymiseWhere(tenantId, (query) => query.where('event_id', 'in', [...eventIds]), anonymise);
+  }
+
+  private async anonymiseWhere(
+    tenantId: string,
+    which: (query: SelectQueryBuilder<DB, 'webhook_deliveries', { id: string; payload: string }>) => SelectQueryBuilder<DB, 'webhook_deliveries', { id: string; payload: string }>,
+    anonymise: Anonymise,
+  ): Promise<number> {
+    const rows = await which(this.db.selectFrom('webhook_deliveries').select(['id', 'payload']).where('tenant_id', '=', tenantId))
+      .orderBy('id') // one lock order with every other writer of these rows
       .execute();
     for (const row of rows) {
       const payload = parseJsonObject(row.payload);
