@@ -89,7 +89,7 @@ describe.each(DIALECTS)('pre-send check (%s)', (dialect) => {
     const domain = await ctx.request('POST', '/domains', { tenant, body: { name: 'acme.test' } });
     expect(domain.statusCode, domain.body).toBe(201);
     await ctx.container.database.db.updateTable('sending_domains').set({ status: 'VERIFIED' }).where('tenant_id', '=', tenant.tenantId).execute();
-    const testKey = await tenant.keyWith(['campaigns:write'], 'test');
+    const testKey = await tenant.keyWith(['campaigns:write', 'campaigns:send'], 'test');
     const test = await ctx.request('POST', `/campaigns/${id}/test`, { headers: testKey.headers, body: { emails: ['en@pre.test'] } });
     expect(test.statusCode, test.body).toBe(200);
 
