@@ -1,10 +1,11 @@
-import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import { sql, type Expression, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { whereFilter } from '../audience/audience.repository.js';
 import type { Dialect } from '../db/database.js';
 import type { ContactsTable, DB } from '../db/schema.js';
 import { isId } from '../shared/ids.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import type { ContactValues } from './contact.input.js';
+import { prefixRange } from './contact-search.js';
 
 export type ContactRow = Selectable<ContactsTable>;
 
@@ -16,6 +17,8 @@ export interface ContactListFilter {
   optIn?: boolean;
   updatedSince?: string;
   projectId?: string;
+  /** A checked search term (contact-search.ts): email or externalId starting with it, case-insensitively. */
+  q?: string;
 }
 
 export interface MatchRow {
@@ -80,11 +83,13 @@ export class ContactRepository {
     return query.selectAll().orderBy('id', 'asc').limit(limit).execute();
   }
 
-  /** The list's filter: the audience compiler's conditions (locale, optIn, projectId), plus updatedSince. */
+  /** The list's filter: the audience compiler's conditions (locale, optIn, projectId), plus updatedSince and the search. */
   private filtered(tenantId: string, filter: ContactListFilter): SelectQueryBuilder<DB, 'contacts', {}> {
-    const { updatedSince, ...audience } = filter;
-    const query = whereFilter(this.db.selectFrom('contacts').where('contacts.tenant_id', '=', tenantId), this.dialect, audience);
-    return updatedSince === undefined ? query : query.where('contacts.updated_at', '>=', updatedSince);
+    const { updatedSince, q, ...audience } = filter;
+    let query = whereFilter(this.db.selectFrom('contacts').where('contacts.tenant_id', '=', tenantId), this.dialect, audience);
+    if (updatedSince !== undefined) query = query.where('contacts.updated_at', '>=', updatedSince);
+    if (q !== undefined) query = query.where(searchCondition(this.dialect, q));
+    return query;
   }
 
   /** The existing contacts a batch could match, by address or by external id. */
@@ -158,4 +163,19 @@ export class ContactRepository {
       (row) => row.id !== id,
     );
   }
+}
+
+/**
+ * Email or externalId starting with `term` (ASCII case-insensitive), as two
+ * ranges over the expression indexes of migration 0023 (the expressions here
+ * must stay those of the indexes, or the planner no longer uses them:
+ * test/api/contact-search.test.ts checks with EXPLAIN).
+ */
+export function searchCondition(dialect: Dialect, term: string): Expression<SqlBool> {
+  const { from, to } = prefixRange(term);
+  const folded = (column: 'email' | 'external_id') =>
+    dialect === 'postgres' ? sql`lower(${sql.ref(`contacts.${column}`)} collate "C")` : sql`lower(${sql.ref(`contacts.${column}`)})`;
+  const range = (column: 'email' | 'external_id') =>
+    to === null ? sql<SqlBool>`${folded(column)} >= ${from}` : sql<SqlBool>`(${folded(column)} >= ${from} and ${folded(column)} < ${to})`;
+  return sql<SqlBool>`(${range('email')} or ${range('external_id')})`;
 }
