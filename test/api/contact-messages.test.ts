@@ -17,10 +17,11 @@ describe.each(DIALECTS)('GET /contacts/{id}/messages (%s)', (dialect) => {
   it('sends two campaigns and a transactional email to a contact', async () => {
     tenant = await ctx.newTenant('history');
     other = await ctx.newTenant('other');
-    [anaId] = await addContacts(ctx, tenant, [
+    const ids = await addContacts(ctx, tenant, [
       { email: 'ana@example.com', externalId: 'crm-ana', locale: 'en' },
       { email: 'bob@example.com', locale: 'en' },
     ]);
+    anaId = ids[0]!;
     const { baseVersionId } = await publishedTemplate(ctx, tenant);
     campaignIds = [];
     for (const name of ['Spring', 'Summer']) {
