@@ -68,19 +68,37 @@ export class ContactRepository {
 
   /** Page mode: newest first, with the total. */
   async list(tenantId: string, filter: ContactListFilter, page: PageRequest): Promise<{ rows: ContactRow[]; total: number }> {
-    const query = this.filtered(tenantId, filter);
     const [rows, count] = await Promise.all([
-      query.selectAll().orderBy('id', 'desc').limit(page.limit).offset(offsetOf(page)).execute(),
-      query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+      this.pageQuery(tenantId, filter, page).execute(),
+      this.filtered(tenantId, filter)
+        .select((eb) => eb.fn.countAll<number>().as('total'))
+        .executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.total) };
+  }
+
+  /** The rows of a page (exposed so that a test can EXPLAIN the very query). */
+  pageQuery(tenantId: string, filter: ContactListFilter, page: PageRequest) {
+    return this.filtered(tenantId, filter).selectAll().orderBy(this.idOrder(filter), 'desc').limit(page.limit).offset(offsetOf(page));
   }
 
   /** Cursor mode: ascending ids after `afterId`, so rows inserted meanwhile never shift a page. */
   listAfter(tenantId: string, filter: ContactListFilter, afterId: string | null, limit: number): Promise<ContactRow[]> {
     let query = this.filtered(tenantId, filter);
     if (afterId !== null) query = query.where('id', '>', afterId);
-    return query.selectAll().orderBy('id', 'asc').limit(limit).execute();
+    return query.selectAll().orderBy(this.idOrder(filter), 'asc').limit(limit).execute();
+  }
+
+  /**
+   * The id to order by. With a search on SQLite, `+id`: an expression, so
+   * the planner cannot walk the (tenant_id, id) index in id order to skip the
+   * sort — with statistics it prefers that, and then reads the whole tenant
+   * to find a rare prefix (40 ms at 100,000 contacts instead of 0.2). The
+   * search's indexes find the matches and only they are sorted. PostgreSQL
+   * weighs both plans by the prefix's estimated matches.
+   */
+  private idOrder(filter: ContactListFilter) {
+    return filter.q !== undefined && this.dialect === 'sqlite' ? sql<string>`+contacts.id` : sql<string>`contacts.id`;
   }
 
   /** The list's filter: the audience compiler's conditions (locale, optIn, projectId), plus updatedSince and the search. */
