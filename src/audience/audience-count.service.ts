@@ -10,7 +10,7 @@ import type { AudienceRepository } from './audience.repository.js';
  *
  * Called as the user types, so identical requests in flight share one query
  * (a tenant's dashboard tabs, a retry): a burst costs one count per distinct
- * filter. Its cost on 100,000 contacts is in docs/API.md ("Audience count").
+ * filter. Its cost on 100,000 contacts is in docs/api/contacts.md ("Audience count").
  */
 export class AudienceCount {
   private readonly inFlight = new Map<string, Promise<number>>();
