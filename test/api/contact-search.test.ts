@@ -2,6 +2,7 @@ import { CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { ContactRepository } from '../../src/contacts/contact.repository.js';
 import { prefixRange } from '../../src/contacts/contact-search.js';
+import { contactSearch } from '../../src/db/migrations/0023_contact_search.js';
 import { DIALECTS } from '../helpers/databases.js';
 import { errorBody, useTestApp, type TestTenant } from '../helpers/app.js';
 import { addContacts } from '../helpers/flow.js';
@@ -113,5 +114,15 @@ describe.each(DIALECTS)('contact search GET /contacts?q= (%s)', (dialect) => {
     expect(plan).toContain('contacts_email_search_idx');
     expect(plan).toContain('contacts_external_id_search_idx');
     expect(plan).not.toMatch(/Seq Scan|SCAN contacts(?! USING)|contacts_tenant_id_idx|contacts_pkey/);
+  });
+
+  it('migration 0023 goes down and up again', async () => {
+    const db = ctx.container.database.db;
+    const migration = contactSearch(dialect);
+    await migration.down(db);
+    const names = async () => (await db.introspection.getTables()).length; // the tables stay
+    expect(await names()).toBeGreaterThan(0);
+    await migration.up(db);
+    expect(emailsOf(await search('ana.p'))).toEqual(['Ana.Perez@example.com']);
   });
 });
