@@ -25,6 +25,8 @@ import { TestSendService } from './campaigns/test-send.service.js';
 import { DEFAULTS, type BreakerSettings, type SendingPolicy, type TrackingSettings, type WebhookSettings } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
+import { ContactMessages } from './contacts/contact-messages.service.js';
+import { AudienceCount } from './audience/audience-count.service.js';
 import { ErasureService } from './erasure/erasure.service.js';
 import { eventLogOf } from './events/event-log.js';
 import { EventService } from './events/event.service.js';
@@ -100,6 +102,10 @@ export interface Container {
   preflight: PreflightService;
   projects: ProjectService;
   contacts: ContactService;
+  /** A contact's messages, both streams (GET /contacts/{id}/messages). */
+  contactMessages: ContactMessages;
+  /** The live audience count (POST /audience/count). */
+  audienceCount: AudienceCount;
   /** The event log as the API reads it. */
   events: EventService;
   /** Webhook endpoints and deliveries as the API manages them. */
@@ -392,6 +398,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
     preflight,
     projects: new ProjectService({ projects, secretBox, clock, outbound }),
     contacts: contactService,
+    contactMessages: new ContactMessages({ contacts, messages }),
+    audienceCount: new AudienceCount({ audience }),
     erasure: new ErasureService({
       transaction,
       contacts,

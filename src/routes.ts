@@ -1,5 +1,6 @@
 import { campaignRoutes } from './campaigns/campaign.routes.js';
 import { contactRoutes } from './contacts/contact.routes.js';
+import { audienceRoutes } from './audience/audience.routes.js';
 import { erasureRoutes } from './erasure/erasure.routes.js';
 import { eventRoutes } from './events/event.routes.js';
 import type { Container } from './container.js';
@@ -55,7 +56,8 @@ export function registerRoutes(app: App, c: Container, options: { metricsToken?:
     preflight: c.preflight,
   });
   projectRoutes(app, { projects: c.projects });
-  contactRoutes(app, { contacts: c.contacts, contactImporter: c.contactImporter });
+  contactRoutes(app, { contacts: c.contacts, contactImporter: c.contactImporter, contactMessages: c.contactMessages });
+  audienceRoutes(app, { audienceCount: c.audienceCount });
   erasureRoutes(app, { erasure: c.erasure });
   suppressionRoutes(app, { suppressions: c.suppressions });
   templateRoutes(app, { templates: c.templates });

@@ -34,6 +34,21 @@ export type ContactPage = JsonBody<operations['listContacts'], 200>;
 export type UpsertContactBody = RequestBody<operations['upsertContact']>;
 export type UpdateContactBody = RequestBody<operations['updateContact']>;
 export type ImportResult = JsonBody<operations['importContacts'], 200>;
+export type ContactSearchQuery = Omit<ListQuery<operations['listContacts']>, 'q'>;
+export type ContactMessagePage = JsonBody<operations['listContactMessages'], 200>;
+export type ContactMessage = ContactMessagePage['data'][number];
+export type AudienceFilter = NonNullable<RequestBody<operations['countAudience']>['filter']>;
+
+export type Me = JsonBody<operations['getMe'], 200>;
+export type MemberList = JsonBody<operations['listMembers'], 200>;
+export type InviteMemberBody = RequestBody<operations['inviteMember']>;
+export type Invitation = JsonBody<operations['inviteMember'], 201>;
+export type Member = JsonBody<operations['changeMemberRole'], 200>;
+export type MemberRole = RequestBody<operations['changeMemberRole']>['role'];
+export type ApiKeyList = JsonBody<operations['listApiKeys'], 200>;
+export type ApiKey = JsonBody<operations['revokeApiKey'], 200>;
+export type CreateApiKeyBody = RequestBody<operations['createApiKey']>;
+export type CreatedApiKey = JsonBody<operations['createApiKey'], 201>;
 
 export type Template = JsonBody<operations['getTemplate'], 200>;
 export type TemplatePage = JsonBody<operations['listTemplates'], 200>;
@@ -223,6 +238,11 @@ export type MailingCoreClient = Client<paths> & {
   webhooks: ReturnType<typeof webhookHelpers>;
   domains: ReturnType<typeof domainHelpers>;
   emails: ReturnType<typeof emailHelpers>;
+  audience: ReturnType<typeof audienceHelpers>;
+  members: ReturnType<typeof memberHelpers>;
+  apiKeys: ReturnType<typeof apiKeyHelpers>;
+  /** GET /me: the signed-in user, their tenants and roles. Answers a cookie session only (pass a `fetch` that sends it); an API key gets 401. */
+  me: () => Promise<Me>;
 };
 
 /** Sends a request the typed paths cannot describe (a streamed body); same headers, retries and errors. */
@@ -231,8 +251,8 @@ type RawFetch = (path: string, init: RequestInit & { duplex?: 'half' }) => Promi
 /**
  * A typed client of the MailingCore API: `client.GET('/campaigns/{id}', { params: { path: { id } } })`
  * and every other path of the OpenAPI document, plus helpers that return the data or throw a
- * MailingCoreError: `client.campaigns`, `contacts`, `templates`, `suppressions`, `projects`, `usage`, `events`, `webhooks`, `domains`, `emails`.
- * (API keys are managed with the `mailingcore keys` admin command; the API has no route for them.)
+ * MailingCoreError: `client.campaigns`, `contacts`, `templates`, `suppressions`, `projects`, `usage`, `events`, `webhooks`, `domains`, `emails`,
+ * `audience`, `members`, `apiKeys` (scope `keys:manage`) and `me()`.
  */
 export function createClient(config: ClientConfig): MailingCoreClient {
   const baseFetch = config.fetch ?? globalThis.fetch;
@@ -253,7 +273,53 @@ export function createClient(config: ClientConfig): MailingCoreClient {
     webhooks: webhookHelpers(api),
     domains: domainHelpers(api),
     emails: emailHelpers(api, raw),
+    audience: audienceHelpers(api),
+    members: memberHelpers(api),
+    apiKeys: apiKeyHelpers(api),
+    me: () => unwrap(api.GET('/me')),
   });
+}
+
+/** Resolves on a 2xx without a body (204): openapi-fetch reports data undefined, which is success here. */
+async function noContent(call: Promise<FetchResult>): Promise<void> {
+  await unwrap(call).catch((error: unknown) => {
+    if (!(error instanceof MailingCoreError) || error.status >= 300) throw error;
+  });
+}
+
+function audienceHelpers(api: Client<paths>) {
+  return {
+    /** How many contacts a campaign with this audience filter would reach now (opt-in rule and suppressions applied). */
+    count: async (filter: AudienceFilter | null = null): Promise<number> =>
+      (await unwrap(api.POST('/audience/count', { body: { filter } }))).count,
+  };
+}
+
+function memberHelpers(api: Client<paths>) {
+  const tenant = (tenantId: string) => ({ params: { path: { id: tenantId } } });
+  const member = (tenantId: string, userId: string) => ({ params: { path: { id: tenantId, userId } } });
+  return {
+    /** The tenant's members and pending invitations (scope `members:manage`). */
+    list: (tenantId: string) => unwrap(api.GET('/tenants/{id}/members', tenant(tenantId))),
+    /** Invites by email (a one-time link, valid 7 days); 409 ALREADY_MEMBER. */
+    invite: (tenantId: string, body: InviteMemberBody) => unwrap(api.POST('/tenants/{id}/members', { ...tenant(tenantId), body })),
+    /** Changes a member's role; only an owner changes an owner, the last owner stays (409 LAST_OWNER). */
+    update: (tenantId: string, userId: string, body: { role: MemberRole }) =>
+      unwrap(api.PATCH('/tenants/{id}/members/{userId}', { ...member(tenantId, userId), body })),
+    remove: (tenantId: string, userId: string) => noContent(api.DELETE('/tenants/{id}/members/{userId}', member(tenantId, userId))),
+  };
+}
+
+function apiKeyHelpers(api: Client<paths>) {
+  const tenant = (tenantId: string) => ({ params: { path: { id: tenantId } } });
+  return {
+    /** Prefixes, scopes and last use; never a secret (scope `keys:manage`). */
+    list: (tenantId: string) => unwrap(api.GET('/tenants/{id}/api-keys', tenant(tenantId))),
+    /** The secret is in this answer only; never a scope the caller lacks (403 SCOPE_ESCALATION). */
+    create: (tenantId: string, body: CreateApiKeyBody) => unwrap(api.POST('/tenants/{id}/api-keys', { ...tenant(tenantId), body })),
+    revoke: (tenantId: string, keyId: string) =>
+      unwrap(api.DELETE('/tenants/{id}/api-keys/{keyId}', { params: { path: { id: tenantId, keyId } } })),
+  };
 }
 
 function campaignHelpers(api: Client<paths>) {
@@ -437,6 +503,12 @@ function contactHelpers(api: Client<paths>, raw: RawFetch) {
     get: (id: string) => unwrap(api.GET('/contacts/{id}', { params: { path: { id } } })),
     list: (query: ListQuery<operations['listContacts']> = {}) =>
       unwrap(api.GET('/contacts', { params: { query: { page: 1, limit: 50, ...query } } })),
+    /** Contacts whose email or externalId starts with `q` (case-insensitive), with the list's other filters and paging. */
+    search: (q: string, query: ContactSearchQuery = {}) =>
+      unwrap(api.GET('/contacts', { params: { query: { page: 1, limit: 50, ...query, q } } })),
+    /** The contact's messages (campaign and transactional), newest first; by id or externalId. */
+    messages: (id: string, query: ListQuery<operations['listContactMessages']> = {}) =>
+      unwrap(api.GET('/contacts/{id}/messages', { params: { path: { id }, query: { page: 1, limit: 20, ...query } } })),
     update: (id: string, body: UpdateContactBody) => unwrap(api.PATCH('/contacts/{id}', { params: { path: { id } }, body })),
     /** GDPR erasure: deletes the contact, keeps its address suppressed. */
     erase: async (id: string): Promise<void> => {

@@ -492,8 +492,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List contacts
-         * @description Page-numbered (newest first) or, with `cursor`, cursor-paginated (oldest first).
+         * List or search contacts
+         * @description Page-numbered (newest first) or, with `cursor`, cursor-paginated (oldest first). `q` searches: email or externalId starting with it (case-insensitive for ASCII letters), combined with the other filters.
          *
          *     Requires an API key with the `contacts:read` scope, or a signed-in member whose role grants it.
          */
@@ -566,6 +566,50 @@ export interface paths {
          *     Requires an API key with the `contacts:write` scope, or a signed-in member whose role grants it.
          */
         patch: operations["updateContact"];
+        trace?: never;
+    };
+    "/contacts/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A contact's messages
+         * @description The campaign messages (campaign id and name) and transactional emails (email id and subject) of a contact, newest first. The contact by id or externalId; 404 for an erased contact.
+         *
+         *     Requires an API key with the `contacts:read` scope, or a signed-in member whose role grants it.
+         */
+        get: operations["listContactMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audience/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Count the contacts an audience filter reaches
+         * @description The live count of contacts a campaign with this `audienceFilter` would reach now: the same query as the send (opted-in contacts unless the filter says `optIn: false`; suppressed addresses excluded). Reads only.
+         *
+         *     Requires an API key with the `contacts:read` scope, or a signed-in member whose role grants it.
+         */
+        post: operations["countAudience"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/suppressions": {
@@ -4603,6 +4647,8 @@ export interface operations {
                 optIn?: boolean;
                 updatedSince?: string;
                 projectId?: string;
+                /** @description Search: contacts whose email or externalId starts with this (case-insensitive for ASCII letters; `%` and `_` are ordinary characters; trimmed; no control characters). Served by an index. */
+                q?: string;
                 /** @description Present (even empty) → cursor pagination; pass meta.nextCursor on */
                 cursor?: string;
             };
@@ -5199,6 +5245,204 @@ export interface operations {
             };
             /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listContactMessages: {
+        parameters: {
+            query: {
+                /** @description Page number, from 1 */
+                page: number;
+                /** @description Items per page (1–100) */
+                limit: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description The message (queue row) id */
+                            id: number;
+                            /**
+                             * @description `campaign` or `transactional`
+                             * @enum {string}
+                             */
+                            stream: "campaign" | "transactional";
+                            /** @enum {string} */
+                            status: "QUEUED" | "SENDING" | "SENT" | "FAILED" | "CANCELLED" | "SKIPPED";
+                            locale: string | null;
+                            sentAt: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            campaign: {
+                                id: string;
+                                name: string;
+                            } | null;
+                            email: {
+                                id: string;
+                                subject: string;
+                            } | null;
+                        }[];
+                        meta: {
+                            page: number;
+                            limit: number;
+                            total: number;
+                            totalPages: number;
+                        };
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description NOT_FOUND: no such object for this tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INVALID_STATE (with currentStatus), CONFLICT, VERSION_FROZEN (a version ever published is not edited: start a new one with fromVersionId), or IDEMPOTENCY_KEY_REUSED / IDEMPOTENCY_KEY_IN_PROGRESS */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description RATE_LIMITED or TEST_SEND_LIMIT (see Retry-After), or QUOTA_EXCEEDED (with quota) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    countAudience: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A campaign audience filter; null or {} for the whole opted-in audience */
+                    filter: {
+                        /** @description BCP 47 tag, e.g. en or es-MX */
+                        locale?: string;
+                        optIn?: boolean;
+                        projectId?: string;
+                        /** @description Each key must equal the given value (string, number or boolean) */
+                        attributes?: {
+                            [key: string]: string | number | boolean;
+                        };
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                    };
+                };
+            };
+            /** @description VALIDATION_ERROR (one detail per bad field), INVALID_JSON or MISSING_TENANT (no X-Tenant-Id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing, malformed, unknown or revoked API key, or an invalid, expired or revoked session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description TENANT_MISMATCH (the key belongs to another tenant, or the member is not one of it), CSRF_FAILED (a cookie session without the right X-CSRF-Token, or from another Origin), INSUFFICIENT_SCOPE (requiredScope names the scope; preview with contactId also needs contacts:read) or TEST_KEY_LIVE_CAMPAIGN (an mc_test_ key on a campaign started live) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,12 +10,15 @@ import {
   BulkResult,
   Contact,
   ContactList,
+  ContactMessageList,
+  ContactMessagesQuery,
   ImportResult,
   ListContactsQuery,
   PatchContactBody,
   UpsertContactBody,
 } from './contact.schemas.js';
 import type { ContactService } from './contact.service.js';
+import type { ContactMessages } from './contact-messages.service.js';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 const read = { scope: 'contacts:read' } as const;
@@ -28,7 +31,11 @@ const IMPORT_BODY_LIMIT = 2 ** 31;
 
 export function contactRoutes(
   app: App,
-  { contacts, contactImporter }: { contacts: ContactService; contactImporter: ContactImporter },
+  {
+    contacts,
+    contactImporter,
+    contactMessages,
+  }: { contacts: ContactService; contactImporter: ContactImporter; contactMessages: ContactMessages },
 ): void {
   app.put(
     '/contacts',
@@ -69,8 +76,9 @@ export function contactRoutes(
       config: read,
       schema: {
         operationId: 'listContacts',
-        summary: 'List contacts',
-        description: 'Page-numbered (newest first) or, with `cursor`, cursor-paginated (oldest first).',
+        summary: 'List or search contacts',
+        description:
+          'Page-numbered (newest first) or, with `cursor`, cursor-paginated (oldest first). `q` searches: email or externalId starting with it (case-insensitive for ASCII letters), combined with the other filters.',
         tags: ['contacts'],
         querystring: ListContactsQuery,
         response: { 200: ContactList, ...errors },
@@ -93,6 +101,24 @@ export function contactRoutes(
       },
     },
     async (request) => contacts.get(tenantOf(request), request.params.id),
+  );
+
+  app.get(
+    '/contacts/:id/messages',
+    {
+      config: read,
+      schema: {
+        operationId: 'listContactMessages',
+        summary: "A contact's messages",
+        description:
+          'The campaign messages (campaign id and name) and transactional emails (email id and subject) of a contact, newest first. The contact by id or externalId; 404 for an erased contact.',
+        tags: ['contacts'],
+        params: IdParams,
+        querystring: ContactMessagesQuery,
+        response: { 200: ContactMessageList, ...errors },
+      },
+    },
+    async (request) => contactMessages.list(tenantOf(request), request.params.id, request.query),
   );
 
   app.patch(

@@ -1,6 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PageMeta } from '../shared/pagination.js';
+import { MESSAGE_STATUSES, MESSAGE_STREAMS } from '../db/enums.js';
+import { PageMeta, PageQuery } from '../shared/pagination.js';
+import { StringEnum } from '../shared/schema.js';
 import { Nullable } from '../shared/schema.js';
+import { SEARCH_MAX_LENGTH, SEARCH_PATTERN } from './contact-search.js';
 
 export const MAX_LIST_LIMIT = 500;
 export const MAX_BULK_ITEMS = 1000;
@@ -66,6 +69,15 @@ export const ListContactsQuery = Type.Object({
   optIn: Type.Optional(Type.Boolean()),
   updatedSince: Type.Optional(Type.String({ format: 'date-time' })),
   projectId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  q: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: SEARCH_MAX_LENGTH,
+      pattern: SEARCH_PATTERN,
+      description:
+        'Search: contacts whose email or externalId starts with this (case-insensitive for ASCII letters; `%` and `_` are ordinary characters; trimmed; no control characters). Served by an index.',
+    }),
+  ),
   cursor: Type.Optional(
     Type.String({ maxLength: 200, description: 'Present (even empty) → cursor pagination; pass meta.nextCursor on' }),
   ),
@@ -123,3 +135,22 @@ export const ImportResult = Type.Object({
   }),
 });
 export type ImportResult = Static<typeof ImportResult>;
+
+export const ContactMessagesQuery = Type.Object({ ...PageQuery });
+export type ContactMessagesQuery = Static<typeof ContactMessagesQuery>;
+
+export const ContactMessage = Type.Object({
+  id: Type.Integer({ description: 'The message (queue row) id' }),
+  stream: StringEnum(MESSAGE_STREAMS, { description: '`campaign` or `transactional`' }),
+  status: StringEnum(MESSAGE_STATUSES),
+  locale: Nullable(Type.String()),
+  sentAt: Nullable(Type.String({ format: 'date-time' })),
+  createdAt: Type.String({ format: 'date-time' }),
+  /** A campaign message: its campaign. */
+  campaign: Nullable(Type.Object({ id: Type.String(), name: Type.String() })),
+  /** A transactional email: its id (GET /emails/{id}) and subject. */
+  email: Nullable(Type.Object({ id: Type.String(), subject: Type.String() })),
+});
+export type ContactMessage = Static<typeof ContactMessage>;
+
+export const ContactMessageList = Type.Object({ data: Type.Array(ContactMessage), meta: PageMeta });

@@ -19,6 +19,7 @@ import type {
 import { writeContacts, type WriteOutcome } from './contact.writer.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { parseJsonObject } from '../shared/json.js';
+import { checkSearchTerm } from './contact-search.js';
 
 export interface ContactServiceDeps {
   transaction: Transaction;
@@ -127,6 +128,11 @@ export class ContactService {
       const since = new Date(query.updatedSince);
       if (Number.isNaN(since.getTime())) throw validationError('Invalid query', [{ field: 'updatedSince', message: 'must be an ISO 8601 date-time' }]);
       filter.updatedSince = since.toISOString();
+    }
+    if (query.q !== undefined) {
+      const checked = checkSearchTerm(query.q);
+      if (!checked.ok) throw validationError('Invalid query', [{ field: 'q', message: checked.message }]);
+      filter.q = checked.term;
     }
     if (query.cursor === undefined) {
       const page = { page: query.page, limit: query.limit };

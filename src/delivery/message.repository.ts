@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Dialect } from '../db/database.js';
-import { MESSAGE_STATUSES, type KeyMode, type MessageStatus, type SuppressionReason } from '../db/enums.js';
+import { MESSAGE_STATUSES, type KeyMode, type MessageStatus, type MessageStream, type SuppressionReason } from '../db/enums.js';
 import type { DB, MessagesTable } from '../db/schema.js';
 import { notSuppressed } from '../suppressions/not-suppressed.js';
 import { parseJsonObject } from '../shared/json.js';
@@ -61,6 +61,20 @@ export interface AudienceInsert {
 }
 
 export type MessageRow = Selectable<MessagesTable>;
+
+/** A line of a contact's message history (`ofContact`). */
+export interface ContactMessageRow {
+  id: number;
+  stream: MessageStream;
+  status: MessageStatus;
+  locale: string | null;
+  sent_at: string | null;
+  created_at: string;
+  campaign_id: string | null;
+  campaign_name: string | null;
+  email_id: string | null;
+  email_subject: string | null;
+}
 export { MESSAGE_STATUSES, type MessageStatus };
 
 /**
@@ -600,6 +614,42 @@ export class MessageRepository {
       query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.n) };
+  }
+
+  /**
+   * The messages a contact was sent (or is queued for), newest first, both
+   * streams: a campaign message with its campaign's name, a transactional one
+   * with its email's id and subject (read beside it from transactional_emails).
+   * Served by messages_contact_recent_idx (migration 0023).
+   */
+  async ofContact(tenantId: string, contactId: string, page: PageRequest): Promise<{ rows: ContactMessageRow[]; total: number }> {
+    const query = this.db
+      .selectFrom('messages as m')
+      .where('m.tenant_id', '=', tenantId)
+      .where('m.contact_id', '=', contactId);
+    const [rows, count] = await Promise.all([
+      query
+        .leftJoin('campaigns as c', (join) => join.onRef('c.id', '=', 'm.campaign_id').onRef('c.tenant_id', '=', 'm.tenant_id'))
+        .leftJoin('transactional_emails as te', (join) => join.onRef('te.message_id', '=', 'm.id').onRef('te.tenant_id', '=', 'm.tenant_id'))
+        .select([
+          'm.id',
+          'm.stream',
+          'm.status',
+          'm.locale',
+          'm.sent_at',
+          'm.created_at',
+          'm.campaign_id',
+          'c.name as campaign_name',
+          'te.id as email_id',
+          'te.subject as email_subject',
+        ])
+        .orderBy('m.id', 'desc')
+        .limit(page.limit)
+        .offset(offsetOf(page))
+        .execute(),
+      query.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows: rows.map((row) => ({ ...row, id: Number(row.id) })), total: Number(count.n) };
   }
 
   getById(tenantId: string, campaignId: string, id: number): Promise<MessageRow | undefined> {

@@ -40,7 +40,8 @@ const ERROR_SCHEMA_ID = 'ErrorResponse';
 const TAGS = [
   { name: 'campaigns', description: 'Campaigns: create, schedule, send, test, cancel, follow delivery' },
   { name: 'emails', description: 'Transactional email: send one or a batch, logs, scheduled sends (a priority lane ahead of campaigns)' },
-  { name: 'contacts', description: 'Contacts: upsert, bulk, streaming import, GDPR erasure' },
+  { name: 'contacts', description: 'Contacts: upsert, bulk, streaming import, search, message history, GDPR erasure' },
+  { name: 'audience', description: 'Audience filters: the live count of contacts a campaign would reach' },
   { name: 'suppressions', description: 'Addresses that must never be mailed' },
   { name: 'templates', description: 'Templates, versions, locale variants, publish and preview' },
   { name: 'projects', description: 'SMTP projects (sender identity and server)' },

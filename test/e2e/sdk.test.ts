@@ -160,6 +160,54 @@ describe.each(DIALECTS)('@mailingcore/sdk end to end (%s)', { timeout: 120_000 }
     expect(usage).toMatchObject({ limit: 100_000, used: expect.any(Number), month: expect.stringMatching(/^\d{4}-\d{2}$/) });
   });
 
+  it('dashboard helpers: audience count, contact search, a contact\'s messages', async () => {
+    const client = createClient({ baseUrl: server.url, apiKey, tenantId });
+    await client.contacts.bulk([
+      { email: 'Zoe.Search@sdk.test', externalId: 'SDK-ZOE', locale: 'en', optIn: true, attributes: { tier: 'gold' } },
+      { email: 'zed@sdk.test', externalId: 'sdk-zed', locale: 'en', optIn: true, attributes: { tier: 'silver' } },
+      { email: 'zara@sdk.test', locale: 'es', optIn: false, attributes: { tier: 'gold' } },
+    ]);
+    expect(await client.audience.count({ attributes: { tier: 'gold' } })).toBe(1); // zara is not opted in
+    expect(await client.audience.count({ attributes: { tier: 'gold' }, optIn: false })).toBe(1);
+    const found = await client.contacts.search('ZOE.s');
+    expect(found.data.map((c) => c.email)).toEqual(['Zoe.Search@sdk.test']);
+    const byExternal = await client.contacts.search('sdk-z', { locale: 'en' });
+    expect(byExternal.data.map((c) => c.email).sort()).toEqual(['Zoe.Search@sdk.test', 'zed@sdk.test']);
+    await expect(client.contacts.search('a\u0001')).rejects.toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
+
+    const sent = await client.emails.send({ to: 'zed@sdk.test', subject: 'Hello Zed', htmlBody: '<p>Hi</p>' });
+    const history = await client.contacts.messages('sdk-zed');
+    expect(history.data[0]).toMatchObject({ stream: 'transactional', campaign: null, email: { id: sent.id, subject: 'Hello Zed' } });
+    await expect(client.contacts.messages('nobody-here')).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
+  });
+
+  it('accounts helpers: an API key with keys:manage manages /tenants/{id}/api-keys; members; me() needs a session', async () => {
+    const client = createClient({ baseUrl: server.url, apiKey, tenantId });
+    const created = await client.apiKeys.create(tenantId, { name: 'Key manager', scopes: ['keys:manage', 'contacts:read'] });
+    expect(created.apiKey).toMatch(/^mc_live_/);
+    const manager = createClient({ baseUrl: server.url, apiKey: created.apiKey, tenantId });
+    const listed = await manager.apiKeys.list(tenantId);
+    expect(listed.data.map((k) => k.id)).toContain(created.id);
+    expect(JSON.stringify(listed)).not.toContain(created.apiKey);
+    const reader = await manager.apiKeys.create(tenantId, { name: 'Reader', scopes: ['contacts:read'] });
+    await expect(manager.apiKeys.create(tenantId, { name: 'Escalation', scopes: ['campaigns:send'] })).rejects.toMatchObject({
+      status: 403,
+      code: 'SCOPE_ESCALATION',
+    });
+    expect((await manager.apiKeys.revoke(tenantId, reader.id)).revokedAt).toBeTruthy();
+    await expect(createClient({ baseUrl: server.url, apiKey: reader.apiKey, tenantId, retries: 0 }).contacts.list()).rejects.toMatchObject({ status: 401 });
+    await expect(manager.members.list(tenantId)).rejects.toMatchObject({ status: 403 }); // keys:manage is not members:manage
+
+    const invitation = await client.members.invite(tenantId, { email: 'new.member@sdk.test', role: 'editor' });
+    expect(invitation).toMatchObject({ email: 'new.member@sdk.test', role: 'editor' });
+    const members = await client.members.list(tenantId);
+    expect(JSON.stringify(members)).toContain('new.member@sdk.test');
+    const unknownUser = '00000000-0000-4000-8000-000000000000';
+    await expect(client.members.update(tenantId, unknownUser, { role: 'viewer' })).rejects.toMatchObject({ status: 404 });
+    await expect(client.members.remove(tenantId, unknownUser)).rejects.toMatchObject({ status: 404 });
+    await expect(client.me()).rejects.toMatchObject({ status: 401 });
+  });
+
   it('replays a send carrying the same Idempotency-Key, and throws typed errors', async () => {
     const client = createClient({ baseUrl: server.url, apiKey, tenantId });
     const campaign = await client.campaigns.create({ name: 'No template' });

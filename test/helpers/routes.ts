@@ -442,6 +442,7 @@ const BODIES: Record<string, (ids: RouteIds) => BodyPlan> = {
     payload: `${JSON.stringify({ email: ids.contactEmail, externalId: ids.contactExternalId, projectId: ids.projectId })}\n`,
     contentType: 'application/x-ndjson',
   }),
+  'POST /audience/count': (ids) => ({ body: { filter: { projectId: ids.projectId, attributes: { plan: 'pro' } } } }),
   'POST /suppressions': (ids) => ({ body: { email: ids.suppressionEmail, reason: 'manual' } }),
   'POST /webhooks/endpoints': () => ({ body: { url: 'http://127.0.0.1:9/planned', events: ['email.sent'] } }),
   'PATCH /webhooks/endpoints/:id': () => ({ body: { events: ['email.sent', 'email.failed'] } }),
@@ -470,7 +471,7 @@ const BODIES: Record<string, (ids: RouteIds) => BodyPlan> = {
 
 /** Query strings that name the fixture's objects, for list routes that filter by them. */
 const QUERIES: Record<string, (ids: RouteIds) => string> = {
-  'GET /contacts': (ids) => `projectId=${encodeURIComponent(ids.projectId)}&locale=en`,
+  'GET /contacts': (ids) => `projectId=${encodeURIComponent(ids.projectId)}&locale=en&q=${encodeURIComponent(ids.contactEmail.slice(0, 8))}`,
 };
 
 export function bodyPlan(route: RouteInfo, ids: RouteIds): BodyPlan | undefined {
