@@ -161,7 +161,7 @@ describe('dashboard in Chromium', () => {
     await p.getByLabel('Email').fill('nobody@example.test');
     await p.getByLabel('Password').fill('wrong password');
     // 5 failures in a row are free, the 6th locks the address for 1 s: the 7th is refused before any hashing (docs/ACCOUNTS.md).
-    const limited = p.getByRole('alert').filter({ hasText: /Too many attempts\. Try again in \d+ seconds\./ });
+    const limited = p.getByRole('alert').filter({ hasText: /Too many attempts\. Wait \d+ s, then try again\./ });
     for (let i = 0; i < 10 && !(await limited.isVisible()); i++) {
       await p.getByRole('button', { name: 'Sign in' }).click();
       await p.getByRole('alert').filter({ hasText: /Wrong email or password|Too many attempts/ }).waitFor();
@@ -207,6 +207,16 @@ describe('dashboard in Chromium', () => {
 
   it('answered every page under its CSP without a console error (but the expected 4xx answers)', () => {
     expect(consoleErrors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
+  });
+
+  it('says so clearly when the server cannot be reached', async () => {
+    await page.getByRole('link', { name: 'Campaigns' }).click();
+    await page.getByRole('link', { name: 'June update' }).waitFor();
+    await server.stop();
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The MailingCore server cannot be reached.' }).waitFor();
+    await page.getByRole('button', { name: 'Try again' }).waitFor();
+    await screenshot(page, '09-unreachable');
   });
 });
 
