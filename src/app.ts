@@ -14,6 +14,7 @@ import { RequestLogs } from './http/request-logs.js';
 import { registerRoutes, type RouteInfo } from './routes.js';
 import type { App } from './http/types.js';
 import { validatorCompiler } from './http/validation.js';
+import { defaultWebRoot, loadWebApp } from './http/web.js';
 import { validationError } from './shared/errors.js';
 import { unstorableValues } from './shared/storable.js';
 
@@ -23,6 +24,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** When set, GET /metrics wants `Authorization: Bearer <token>` (METRICS_TOKEN). */
   metricsToken?: string | undefined;
+  /** The built dashboard (dist/web/); null serves none. Default: dist/web/ when it was built. */
+  webRoot?: string | null;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -42,7 +45,7 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
 
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('principal', undefined);
-  registerErrorHandlers(app);
+  registerErrorHandlers(app, loadWebApp(options.webRoot === null ? undefined : (options.webRoot ?? defaultWebRoot())));
   registerJsonParser(app);
 
   // Before any route: the OpenAPI document is built from the routes as they are added.

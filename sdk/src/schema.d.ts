@@ -1504,7 +1504,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/setup": {
+    "/auth/setup": {
         parameters: {
             query?: never;
             header?: never;
@@ -1513,9 +1513,25 @@ export interface paths {
         };
         /**
          * Is first-run setup open?
-         * @description Open while no account exists; `mailingcore start` then prints a one-time link `PUBLIC_URL/setup?token=…`.
+         * @description Open while no account exists; `mailingcore start` then prints a one-time link `PUBLIC_URL/setup?token=…` (the dashboard's setup page, which posts to POST /setup).
          */
         get: operations["getSetupStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
         put?: never;
         /**
          * First-run setup

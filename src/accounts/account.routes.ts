@@ -131,13 +131,13 @@ export function accountRoutes(app: App, deps: { accounts: AccountService; sessio
   );
 
   app.get(
-    '/setup',
+    '/auth/setup',
     {
       config: { public: true },
       schema: {
         operationId: 'getSetupStatus',
         summary: 'Is first-run setup open?',
-        description: 'Open while no account exists; `mailingcore start` then prints a one-time link `PUBLIC_URL/setup?token=…`.',
+        description: 'Open while no account exists; `mailingcore start` then prints a one-time link `PUBLIC_URL/setup?token=…` (the dashboard\'s setup page, which posts to POST /setup).',
         tags,
         response: { 200: SetupStatus },
       },

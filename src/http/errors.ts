@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorDetail } from '../shared/errors.js';
 import { validationDetails } from './validation.js';
+import type { WebApp } from './web.js';
 
 /** Every error answer has this one shape, documented in the README. */
 export function sendError(
@@ -44,7 +45,7 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
   return sendError(request, reply, 500, 'INTERNAL_ERROR', 'Internal server error');
 }
 
-export function registerErrorHandlers(app: FastifyInstance): void {
+export function registerErrorHandlers(app: FastifyInstance, web?: WebApp): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
       return sendError(request, reply, error.statusCode, error.code, error.message, error.details, error.extra);
@@ -64,7 +65,9 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     return sendError(request, reply, 500, 'INTERNAL_ERROR', 'Internal server error');
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, 404, 'ROUTE_NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`),
-  );
+  // The dashboard's pages and assets (http/web.ts) are served from here, so that no API route is ever shadowed.
+  app.setNotFoundHandler((request, reply) => {
+    if (web?.serve(request, reply)) return reply;
+    return sendError(request, reply, 404, 'ROUTE_NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`);
+  });
 }

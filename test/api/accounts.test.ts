@@ -14,7 +14,7 @@ describe.each(DIALECTS)('first-run setup (%s)', (dialect) => {
   const ctx = useTestApp(dialect);
 
   it('is open with a one-time token printed at start; the next start invalidates it; a second setup is refused', async () => {
-    expect((await ctx.request('GET', '/setup')).json()).toEqual({ open: true });
+    expect((await ctx.request('GET', '/auth/setup')).json()).toEqual({ open: true });
     const first = await ctx.container.accounts.issueSetupLink();
     const second = await ctx.container.accounts.issueSetupLink();
     expect(second).toMatch(/^http:\/\/127\.0\.0\.1:3000\/setup\?token=mcu_[0-9A-Za-z]{43}$/);
@@ -48,7 +48,7 @@ describe.each(DIALECTS)('first-run setup (%s)', (dialect) => {
     expect(setCookie).toMatch(/Path=\//);
     expect(setCookie).not.toMatch(/Secure/); // PUBLIC_URL is http here
 
-    expect((await ctx.request('GET', '/setup')).json()).toEqual({ open: false });
+    expect((await ctx.request('GET', '/auth/setup')).json()).toEqual({ open: false });
     const again = await ctx.request('POST', '/setup', { body: { ...body, email: 'second@example.test', token: tokenOf(second!) } });
     expect(again.statusCode).toBe(409);
     expect(errorBody(again).code).toBe('SETUP_DONE');

@@ -122,7 +122,7 @@ describe.each(DIALECTS)('authentication (%s)', (dialect) => {
       'GET /track/c/:token',
       'POST /inbound/providers/:provider/:integrationId',
       'POST /auth/sign-in',
-      'GET /setup',
+      'GET /auth/setup',
       'POST /setup',
       'POST /invitations/accept',
       'GET /u/:token',

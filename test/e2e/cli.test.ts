@@ -154,7 +154,7 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', { timeout: 120_000 },
       setupLines = server.output().split('\n').filter((line) => line.includes('/setup?token='));
       expect(setupLines).toHaveLength(1);
       expect(setupLines[0]).toMatch(/http:\/\/127\.0\.0\.1:\d+\/setup\?token=mcu_[0-9A-Za-z]{43}/);
-      expect(((await (await fetch(`${server.url}/setup`)).json()) as { open: boolean }).open).toBe(true);
+      expect(((await (await fetch(`${server.url}/auth/setup`)).json()) as { open: boolean }).open).toBe(true);
 
       const password = 'a long enough password 123';
       const user = runCli(['users', 'create', '--email', 'Ana@People.test', '--tenant', tenant.id, '--role', 'admin', '--password-stdin', '--json'], env, `${password}\n`);
@@ -188,7 +188,7 @@ describe.each(DIALECTS)('mailingcore CLI and server (%s)', { timeout: 120_000 },
       });
       expect(signIn.status).toBe(200);
       expect(signIn.headers.get('set-cookie')).toMatch(/^mc_session=mcs_/);
-      expect(((await (await fetch(`${server.url}/setup`)).json()) as { open: boolean }).open).toBe(false);
+      expect(((await (await fetch(`${server.url}/auth/setup`)).json()) as { open: boolean }).open).toBe(false);
       expect(server.output()).not.toContain(password);
     } finally {
       expect(await server.stop()).toBe(0);
