@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type InputHTMLAttributes, type ReactNode } from 'react';
 import { errorMessage } from './api';
 import { useI18n } from './i18n';
 
@@ -67,4 +67,39 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, generation]);
   return { ...state, reload: () => setGeneration((g) => g + 1) };
+}
+
+/**
+ * A form's submit: busy while `action` runs, its error kept for ErrorMessage.
+ * On success the action navigates away, so busy stays on (no double submit).
+ */
+export function useFormAction(action: () => Promise<void>): { busy: boolean; error: unknown; onSubmit: (event: FormEvent) => void } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    action().catch((err: unknown) => {
+      setError(err);
+      setBusy(false);
+    });
+  };
+  return { busy, error, onSubmit };
+}
+
+/** A labelled text input of a form. */
+export function TextField({
+  id,
+  label,
+  value,
+  onChange,
+  ...input
+}: { id: string; label: string; value: string; onChange: (value: string) => void } & Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onChange'>) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} value={value} onChange={(e) => onChange(e.target.value)} {...input} />
+    </div>
+  );
 }

@@ -1,6 +1,6 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, request } from '../api';
-import { ErrorMessage, PageTitle } from '../components';
+import { ErrorMessage, PageTitle, TextField, useFormAction } from '../components';
 import { useI18n } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
@@ -11,21 +11,10 @@ export default function Invite() {
   const { setMe } = useSession();
   const token = new URLSearchParams(window.location.search).get('token') ?? '';
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      setMe(await request(() => api.POST('/invitations/accept', { body: { token, password } })));
-      navigate('/app/campaigns', { replace: true });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
+  const { busy, error, onSubmit } = useFormAction(async () => {
+    setMe(await request(() => api.POST('/invitations/accept', { body: { token, password } })));
+    navigate('/app/campaigns', { replace: true });
+  });
 
   return (
     <section className="card narrow">
@@ -35,19 +24,17 @@ export default function Invite() {
       ) : (
         <>
           <p>{t('invite.intro')}</p>
-          <form onSubmit={(e) => void submit(e)} noValidate>
-            <div className="field">
-              <label htmlFor="invite-password">{t('invite.password')}</label>
-              <input
-                id="invite-password"
-                type="password"
-                autoComplete="new-password"
-                minLength={10}
-                required
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-            </div>
+          <form onSubmit={onSubmit} noValidate>
+            <TextField
+              id="invite-password"
+              label={t('invite.password')}
+              type="password"
+              autoComplete="new-password"
+              minLength={10}
+              required
+              value={password}
+              onChange={setPassword}
+            />
             <ErrorMessage error={error} />
             <button type="submit" disabled={busy}>
               {busy ? t('invite.busy') : t('invite.submit')}

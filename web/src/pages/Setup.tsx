@@ -1,6 +1,6 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { api, request } from '../api';
-import { ErrorMessage, Loading, PageTitle } from '../components';
+import { ErrorMessage, Loading, PageTitle, TextField, useFormAction } from '../components';
 import { useI18n } from '../i18n';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
@@ -15,33 +15,26 @@ export default function Setup() {
   const [password, setPassword] = useState('');
   const [mode, setMode] = useState<'create' | 'claim'>('create');
   const [tenantName, setTenantName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(undefined);
+  const [statusError, setStatusError] = useState<unknown>(undefined);
 
   useEffect(() => {
     request(() => api.GET('/auth/setup')).then(
       (status) => setOpen(status.open),
       (err: unknown) => {
-        setError(err);
+        setStatusError(err);
         setOpen(true);
       },
     );
   }, []);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const body = mode === 'create' ? { token, email, password, tenantName } : { token, email, password, claimTenants: true };
-      setMe(await request(() => api.POST('/setup', { body })));
-      // The token must not stay in the address bar or the history.
-      navigate('/app/campaigns', { replace: true });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
+  const { busy, error: submitError, onSubmit } = useFormAction(async () => {
+    setStatusError(undefined);
+    const body = mode === 'create' ? { token, email, password, tenantName } : { token, email, password, claimTenants: true };
+    setMe(await request(() => api.POST('/setup', { body })));
+    // The token must not stay in the address bar or the history.
+    navigate('/app/campaigns', { replace: true });
+  });
+  const error = submitError ?? statusError;
 
   if (open === undefined) return <Loading />;
   if (!open) {
@@ -65,23 +58,18 @@ export default function Setup() {
     <section className="card narrow">
       <PageTitle>{t('setup.title')}</PageTitle>
       <p>{t('setup.intro')}</p>
-      <form onSubmit={(e) => void submit(e)} noValidate>
-        <div className="field">
-          <label htmlFor="setup-email">{t('setup.email')}</label>
-          <input id="setup-email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="setup-password">{t('setup.password')}</label>
-          <input
-            id="setup-password"
-            type="password"
-            autoComplete="new-password"
-            minLength={10}
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </div>
+      <form onSubmit={onSubmit} noValidate>
+        <TextField id="setup-email" label={t('setup.email')} type="email" autoComplete="username" required value={email} onChange={setEmail} />
+        <TextField
+          id="setup-password"
+          label={t('setup.password')}
+          type="password"
+          autoComplete="new-password"
+          minLength={10}
+          required
+          value={password}
+          onChange={setPassword}
+        />
         <fieldset className="field">
           <legend>{t('setup.mode')}</legend>
           <label className="choice">
@@ -94,10 +82,7 @@ export default function Setup() {
           </label>
         </fieldset>
         {mode === 'create' && (
-          <div className="field">
-            <label htmlFor="setup-tenant">{t('setup.tenantName')}</label>
-            <input id="setup-tenant" type="text" required value={tenantName} onChange={(e) => setTenantName(e.target.value)} />
-          </div>
+          <TextField id="setup-tenant" label={t('setup.tenantName')} type="text" required value={tenantName} onChange={setTenantName} />
         )}
         <ErrorMessage error={error} />
         <button type="submit" disabled={busy}>
