@@ -27,8 +27,9 @@ import {
   BENCH_OUTBOUND, BENCH_SECRET, fmtInt, fmtMiB, fmtMs, fmtRatio, runIfMain, log, peakRssMiB, report, runChild, settings, sleep, startSink, verdict,
   type ChildResult,
 } from './lib/common.js';
-import { freshDatabase, seedContacts, warm } from './lib/db.js';
-import { BENCH_RATE_LIMIT, call, createCampaign, createTenant, openApp, publishedTemplate, smtpProject, type CampaignView } from './lib/setup.js';
+import { contactsToQueue, freshDatabase, seedContacts, warm } from './lib/db.js';
+import { BENCH_RATE_LIMIT, createTenant, openApp, publishedTemplate, queueCampaign, smtpProject } from './lib/setup.js';
+import type { ChildContext } from './child.js';
 
 export const DELIVERY_TARGET = 0.7;
 /** Pooled SMTP connections per transport: the TransportRegistry's default (createSmtpTransport's). */
@@ -40,6 +41,12 @@ interface DeliveryAppParams {
   config: DatabaseConfig;
   campaignId: string;
   expected: number;
+  /**
+   * Once the campaign is SENT, tell the parent (`{ms}`) and keep the worker
+   * delivering until it sends a command (the priority-lane benchmark: emails
+   * accepted at the last moment still go out).
+   */
+  untilStopped?: boolean;
 }
 
 interface DeliveryResult extends ChildResult {
@@ -47,8 +54,8 @@ interface DeliveryResult extends ChildResult {
   sent: number;
 }
 
-/** Child role: the real worker, started, until the campaign is SENT. */
-export async function deliveryApp(params: DeliveryAppParams): Promise<DeliveryResult> {
+/** Child role: the real worker, started, until the campaign is SENT (and, `untilStopped`, until the parent says so). */
+export async function deliveryApp(params: DeliveryAppParams, ctx: ChildContext): Promise<DeliveryResult> {
   const database = openDatabase(params.config, { poolSize: 10 });
   const container = createContainer(database, {
     secret: BENCH_SECRET,
@@ -67,9 +74,13 @@ export async function deliveryApp(params: DeliveryAppParams): Promise<DeliveryRe
       .where('id', '=', params.campaignId)
       .executeTakeFirstOrThrow();
     if (row.status !== 'SENDING') break;
-    await sleep(50);
+    await sleep(20);
   }
   const ms = performance.now() - started;
+  if (params.untilStopped) {
+    ctx.emit({ ms });
+    await ctx.command();
+  }
   await worker.stop();
   await container.close();
   if (row.status !== 'SENT' || row.sent_count !== params.expected) {
@@ -108,9 +119,7 @@ export async function deliveryBaseline(params: DeliveryBaselineParams): Promise<
 
 export async function main(): Promise<void> {
   const n = Math.min(settings.scale, 100_000);
-  // 1 % of the contacts are suppressed: seed enough that exactly n are queued.
-  let contacts = n;
-  while (contacts - Math.floor(contacts / 100) < n) contacts++;
+  const contacts = contactsToQueue(n);
   const rows: string[][] = [];
   const notes: string[] = [];
   const sink = await startSink();
@@ -125,16 +134,7 @@ export async function main(): Promise<void> {
         const projectId = await smtpProject(app, tenant, sink.port);
         await seedContacts(database, tenant.tenantId, contacts);
         await warm(database);
-        const campaignId = await createCampaign(app, tenant, { templateVersionId: baseVersionId, projectId });
-        await call(app, tenant, 'POST', `/campaigns/${campaignId}/send`, undefined, [202]);
-        for (;;) {
-          const view = await call<CampaignView>(app, tenant, 'GET', `/campaigns/${campaignId}`);
-          if (view.counters.total > 0) {
-            if (view.counters.queued !== n) throw new Error(`expected ${n} queued, got ${JSON.stringify(view.counters)}`);
-            break;
-          }
-          await sleep(20);
-        }
+        const campaignId = await queueCampaign(app, tenant, { templateVersionId: baseVersionId, projectId }, n);
         log(`${engine}: ${fmtInt(n)} messages queued; delivering through the worker`);
 
         // The same emails, rendered once per locale as the worker renders them, for the baseline.

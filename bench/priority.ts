@@ -22,18 +22,9 @@
  *   node --import tsx bench/priority.ts          (BENCH_SCALE, BENCH_ENGINES, BENCH_TX_RATE)
  */
 import { performance } from 'node:perf_hooks';
-import type { DatabaseConfig } from '../src/config.js';
-import { createContainer } from '../src/container.js';
-import { openDatabase } from '../src/db/database.js';
-import type { App } from '../src/http/types.js';
-import type { ChildContext } from './child.js';
-import {
-  BENCH_OUTBOUND, BENCH_SECRET, fmtInt, fmtMs, fmtRatio, log, peakRssMiB, percentile, report, runIfMain, settings, sleep, startChild, startSink, verdict,
-} from './lib/common.js';
-import { freshDatabase, seedContacts, warm } from './lib/db.js';
-import {
-  BENCH_RATE_LIMIT, call, createCampaign, createTenant, openApp, publishedTemplate, smtpProject, type CampaignView, type Tenant,
-} from './lib/setup.js';
+import { fmtInt, fmtMs, fmtRatio, log, percentile, report, runIfMain, settings, sleep, startChild, startSink, verdict } from './lib/common.js';
+import { contactsToQueue, freshDatabase, seedContacts, warm } from './lib/db.js';
+import { call, createTenant, openApp, publishedTemplate, queueCampaign, smtpProject } from './lib/setup.js';
 
 const TX_RATE = Number(process.env.BENCH_TX_RATE ?? 20);
 const PUBLIC_URL = 'https://mail.acme.example';
@@ -44,53 +35,14 @@ interface DeliveryResult {
   ms: number;
   sent: number;
   peakRssMiB: number;
+  [key: string]: unknown;
 }
 
 const epochMs = () => performance.timeOrigin + performance.now();
 
-/**
- * Child role: the real worker (default options), started; tells the parent
- * when the campaign is SENT (`{ms}` since start), then keeps delivering —
- * transactional emails accepted at the last moment too — until told to stop.
- */
-export async function priorityWorker(params: { config: DatabaseConfig; campaignId: string; expected: number }, ctx: ChildContext): Promise<DeliveryResult> {
-  const database = openDatabase(params.config, { poolSize: 10 });
-  const container = createContainer(database, { secret: BENCH_SECRET, delivery: { publicUrl: PUBLIC_URL }, rateLimit: BENCH_RATE_LIMIT, outbound: BENCH_OUTBOUND });
-  const worker = container.createWorker();
-  const started = performance.now();
-  worker.start();
-  let row: { status: string; sent_count: number };
-  for (;;) {
-    row = await database.db.selectFrom('campaigns').select(['status', 'sent_count']).where('id', '=', params.campaignId).executeTakeFirstOrThrow();
-    if (row.status !== 'SENDING') break;
-    await sleep(20);
-  }
-  const ms = performance.now() - started;
-  ctx.emit({ ms });
-  await ctx.command();
-  await worker.stop();
-  await container.close();
-  if (row.status !== 'SENT' || row.sent_count !== params.expected) throw new Error(`campaign ended ${row.status} with ${row.sent_count} sent; expected ${params.expected}`);
-  return { ms, sent: row.sent_count, peakRssMiB: peakRssMiB() };
-}
-
-async function queueCampaign(app: App, tenant: Tenant, body: Record<string, unknown>, n: number): Promise<string> {
-  const campaignId = await createCampaign(app, tenant, body);
-  await call(app, tenant, 'POST', `/campaigns/${campaignId}/send?force=true`, undefined, [202]);
-  for (;;) {
-    const view = await call<CampaignView>(app, tenant, 'GET', `/campaigns/${campaignId}`);
-    if (view.counters.total > 0) {
-      if (view.counters.queued !== n) throw new Error(`expected ${n} queued, got ${JSON.stringify(view.counters)}`);
-      return campaignId;
-    }
-    await sleep(20);
-  }
-}
-
 export async function main(): Promise<void> {
   const n = Math.min(settings.scale, 100_000);
-  let contacts = n;
-  while (contacts - Math.floor(contacts / 100) < n) contacts++; // 1 % are seeded suppressed
+  const contacts = contactsToQueue(n);
   const rows: string[][] = [];
   const notes: string[] = [];
   const sink = await startSink();
@@ -109,7 +61,7 @@ export async function main(): Promise<void> {
         // A: the campaign alone.
         const first = await queueCampaign(app, tenant, { templateVersionId, projectId }, n);
         await sink.reset();
-        const aloneChild = startChild<DeliveryResult & { [key: string]: unknown }>('priority-worker', { config: bench.config, campaignId: first, expected: n });
+        const aloneChild = startChild<DeliveryResult>('delivery-app', { config: bench.config, campaignId: first, expected: n, untilStopped: true });
         await aloneChild.next();
         aloneChild.send({ action: 'stop' });
         const alone = await aloneChild.result;
@@ -118,7 +70,7 @@ export async function main(): Promise<void> {
         // B: the campaign again, transactional emails accepted meanwhile.
         const second = await queueCampaign(app, tenant, { templateVersionId, projectId }, n);
         await sink.reset();
-        const child = startChild<DeliveryResult & { [key: string]: unknown }>('priority-worker', { config: bench.config, campaignId: second, expected: n });
+        const child = startChild<DeliveryResult>('delivery-app', { config: bench.config, campaignId: second, expected: n, untilStopped: true });
         let done = false;
         const campaignSent = child.next().finally(() => (done = true));
         // Measured while the campaign is being delivered: from its first message on, not during the worker's start-up.

@@ -17,7 +17,6 @@ export const roles: Record<string, () => Promise<Role>> = {
   'api-server': async () => (await import('./api.js')).apiServer,
   'api-baseline': async () => (await import('./api.js')).apiBaseline,
   'api-floor': async () => (await import('./api.js')).apiFloor,
-  'priority-worker': async () => (await import('./priority.js')).priorityWorker,
   'tracking-server': async () => (await import('./tracking.js')).trackingServer,
   'tracking-baseline': async () => (await import('./tracking.js')).trackingBaseline,
 };

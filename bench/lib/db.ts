@@ -67,6 +67,13 @@ export const SEED_LOCALES = ['en', 'es', 'fr'] as const;
  * turn), each with a few attributes; every 100th address is suppressed (1 %).
  * Ids look like UUIDv7 and grow with the row number.
  */
+/** How many contacts to seed so that exactly `queued` are queued: seedContacts suppresses 1 % of them. */
+export function contactsToQueue(queued: number): number {
+  let contacts = queued;
+  while (contacts - Math.floor(contacts / 100) < queued) contacts++;
+  return contacts;
+}
+
 export async function seedContacts(database: Database, tenantId: string, count: number): Promise<{ suppressed: number }> {
   const { db, dialect } = database;
   const prefix = randomBytes(4).toString('hex');

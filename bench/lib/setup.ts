@@ -128,3 +128,17 @@ export interface CampaignView {
   status: string;
   counters: { total: number; queued: number; sent: number; failed: number; cancelled: number; skipped: { quota: number; suppressed: number } };
 }
+
+/** Creates a campaign, sends it through the API and waits for its fan-out: exactly `expected` messages queued. Its id. */
+export async function queueCampaign(app: App, tenant: Tenant, body: Record<string, unknown>, expected: number): Promise<string> {
+  const campaignId = await createCampaign(app, tenant, body);
+  await call(app, tenant, 'POST', `/campaigns/${campaignId}/send`, undefined, [202]);
+  for (;;) {
+    const view = await call<CampaignView>(app, tenant, 'GET', `/campaigns/${campaignId}`);
+    if (view.counters.total > 0) {
+      if (view.counters.queued !== expected) throw new Error(`expected ${expected} queued, got ${JSON.stringify(view.counters)}`);
+      return campaignId;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
