@@ -1,6 +1,14 @@
 import type { CampaignRow } from '../../src/campaigns/campaign.repository.js';
 import { createRepositories } from '../../src/repositories.js';
-import type { Database } from '../../src/db/database.js';
+import { CampaignBreaker } from '../../src/campaigns/campaign-breaker.js';
+import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
+import { CampaignPauses } from '../../src/campaigns/campaign-pause.js';
+import { FanOut } from '../../src/campaigns/fanout.js';
+import { DEFAULTS } from '../../src/config.js';
+import { transactionOf, type Database } from '../../src/db/database.js';
+import { SigningKeys } from '../../src/domains/signing-keys.js';
+import { eventLogOf } from '../../src/events/event-log.js';
+import { SecretBox } from '../../src/shared/secret-box.js';
 import { newId } from '../../src/shared/ids.js';
 
 /**
@@ -115,4 +123,26 @@ export function factories(database: Database) {
       return id;
     },
   };
+}
+
+/**
+ * The campaign pipeline's parts over a real database, wired as the
+ * container wires them: the fan-out (its clock given), the delivery store
+ * with its circuit breaker (default thresholds), and the pauses it uses.
+ */
+export function pipelineOf(database: Database, clock: () => Date = () => new Date()) {
+  const repos = repositoriesOf(database);
+  const transaction = transactionOf(database.db);
+  const eventLog = eventLogOf(repos);
+  const pauses = new CampaignPauses({ ...repos, stats: repos.campaignStats, transaction, eventLog });
+  const store = new CampaignDeliveryStore({
+    ...repos,
+    transaction,
+    eventLog,
+    softBounceLimit: 3,
+    breaker: new CampaignBreaker({ campaigns: repos.campaigns, pauses, settings: DEFAULTS.breaker }),
+    signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('pipeline-test-secret') }),
+  });
+  const fanout = new FanOut({ ...repos, transaction, eventLog, clock, leaseMs: 60_000 });
+  return { repos, fanout, store, pauses };
 }

@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventLogOf } from '../../src/events/event-log.js';
 import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
 import { FanOut } from '../../src/campaigns/fanout.js';
-import { CampaignBreaker } from '../../src/campaigns/campaign-breaker.js';
 import { CampaignPauses } from '../../src/campaigns/campaign-pause.js';
-import { DEFAULTS } from '../../src/config.js';
-import { openDatabase, transactionOf, type Database } from '../../src/db/database.js';
+import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createTestDatabase, DIALECTS } from '../helpers/databases.js';
-import { factories, repositoriesOf } from '../helpers/factories.js';
-import { SigningKeys } from '../../src/domains/signing-keys.js';
-import { SecretBox } from '../../src/shared/secret-box.js';
+import { factories, pipelineOf, repositoriesOf } from '../helpers/factories.js';
 
 /**
  * The fan-out and the delivery store on a real database of each engine,
@@ -32,21 +27,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     database = openDatabase(test.config, { poolSize: 3 });
     await migrateToLatest(database);
     make = factories(database);
-    repos = repositoriesOf(database);
-    const transaction = transactionOf(database.db);
-    fanout = new FanOut({ ...repos, transaction, eventLog: eventLogOf(repos), clock: () => now, leaseMs: 60_000 });
-    store = new CampaignDeliveryStore({
-      ...repos,
-      transaction,
-      eventLog: eventLogOf(repos),
-      softBounceLimit: 3,
-      breaker: new CampaignBreaker({
-        campaigns: repos.campaigns,
-        pauses: (pauses = new CampaignPauses({ ...repos, stats: repos.campaignStats, transaction, eventLog: eventLogOf(repos) })),
-        settings: DEFAULTS.breaker,
-      }),
-      signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('pipeline-test-secret') }),
-    });
+    ({ repos, fanout, store, pauses } = pipelineOf(database, () => now));
   });
   afterAll(async () => {
     await database.close();

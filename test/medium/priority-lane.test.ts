@@ -2,24 +2,19 @@ import pino from 'pino';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
-import { CampaignBreaker } from '../../src/campaigns/campaign-breaker.js';
-import { CampaignPauses } from '../../src/campaigns/campaign-pause.js';
 import { FanOut } from '../../src/campaigns/fanout.js';
 import { DEFAULTS } from '../../src/config.js';
-import { openDatabase, transactionOf, type Database } from '../../src/db/database.js';
+import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { CampaignMailBuilder } from '../../src/delivery/campaign-mail.js';
 import type { Lane } from '../../src/delivery/delivery-store.js';
 import type { Mailer } from '../../src/delivery/mailer.js';
 import { RateLimiter } from '../../src/delivery/rate-limiter.js';
 import { DeliveryWorker, QueueSignal } from '../../src/delivery/worker.js';
-import { SigningKeys } from '../../src/domains/signing-keys.js';
-import { eventLogOf } from '../../src/events/event-log.js';
 import { newId } from '../../src/shared/ids.js';
-import { SecretBox } from '../../src/shared/secret-box.js';
 import { TemplateRenderer } from '../../src/templates/render.js';
 import { createTestDatabase, DIALECTS } from '../helpers/databases.js';
-import { factories, repositoriesOf } from '../helpers/factories.js';
+import { factories, pipelineOf, repositoriesOf } from '../helpers/factories.js';
 
 const SENDER = { fromEmail: 'news@lane.test', fromName: 'Lane', replyTo: null };
 
@@ -71,21 +66,7 @@ describe.each(DIALECTS)('priority lane (%s)', (dialect) => {
     database = openDatabase(test.config, { poolSize: 4 });
     await migrateToLatest(database);
     make = factories(database);
-    repos = repositoriesOf(database);
-    const transaction = transactionOf(database.db);
-    fanout = new FanOut({ ...repos, transaction, eventLog: eventLogOf(repos), clock: () => new Date(), leaseMs: 60_000 });
-    store = new CampaignDeliveryStore({
-      ...repos,
-      transaction,
-      eventLog: eventLogOf(repos),
-      softBounceLimit: 3,
-      breaker: new CampaignBreaker({
-        campaigns: repos.campaigns,
-        pauses: new CampaignPauses({ ...repos, stats: repos.campaignStats, transaction, eventLog: eventLogOf(repos) }),
-        settings: DEFAULTS.breaker,
-      }),
-      signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('lane-test-secret') }),
-    });
+    ({ repos, fanout, store } = pipelineOf(database));
     renderer = new TemplateRenderer({ threads: 1 });
   });
   afterAll(async () => {
