@@ -29,6 +29,28 @@ async function deliver(port: number, to: string, raw: string | Buffer): Promise<
   }
 }
 
+/** A SMTP sink to send campaigns to, and the inbound listener reports are delivered to, for a describe block. */
+function useInboundListener(ctx: TestContext): { readonly sink: SmtpSink; readonly port: number } {
+  const state = { sink: undefined as unknown as SmtpSink, inbound: undefined as InboundServer | undefined, port: 0 };
+  beforeAll(async () => {
+    state.sink = await startSmtpSink({ parse: false });
+    state.inbound = ctx.container.createInboundServer({ host: '127.0.0.1', port: 0 });
+    ({ port: state.port } = await state.inbound.listen());
+  });
+  afterAll(async () => {
+    await state.inbound?.close();
+    await state.sink?.close();
+  });
+  return {
+    get sink() {
+      return state.sink;
+    },
+    get port() {
+      return state.port;
+    },
+  };
+}
+
 /**
  * Bounces and complaints that come back later, by mail, to the VERP
  * address of the message: a test SMTP client delivers DSNs and ARF reports
@@ -37,33 +59,21 @@ async function deliver(port: number, to: string, raw: string | Buffer): Promise<
  */
 describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
   const ctx = useTestApp(dialect, { bounceDomain: BOUNCE_DOMAIN });
-  let sink: SmtpSink;
-  let inbound: InboundServer;
-  let port = 0;
-
-  beforeAll(async () => {
-    sink = await startSmtpSink({ parse: false });
-    inbound = ctx.container.createInboundServer({ host: '127.0.0.1', port: 0 });
-    ({ port } = await inbound.listen());
-  });
-  afterAll(async () => {
-    await inbound?.close();
-    await sink?.close();
-  });
+  const listener = useInboundListener(ctx);
 
   const repos = () => repositoriesOf(ctx.container.database);
   const reasonOf = async (tenant: TestTenant, email: string) => (await repos().suppressions.get(tenant.tenantId, email))?.reason;
 
   /** A campaign to `emails` through the sink; the VERP address each recipient's email went out with. */
   async function sendCampaign(c: TestContext, tenant: TestTenant, emails: string[]) {
-    sink.reset();
+    listener.sink.reset();
     await addContacts(c, tenant, emails.map((email) => ({ email })));
     const { baseVersionId } = await publishedTemplate(c, tenant);
-    const projectId = await smtpProject(c, tenant, sink.port);
+    const projectId = await smtpProject(c, tenant, listener.sink.port);
     const id = await createCampaign(c, tenant, { templateVersionId: baseVersionId, projectId });
     expect((await c.request('POST', `/campaigns/${id}/send`, { tenant })).statusCode).toBe(202);
     expect(await deliverAll(c, tenant, id, c.container.createWorker())).toMatchObject({ status: 'SENT' });
-    const messages = await sink.waitFor(emails.length);
+    const messages = await listener.sink.waitFor(emails.length);
     const returnPath = new Map(messages.map((m) => [m.envelope.to[0]!, m.envelope.from!]));
     for (const email of emails) expect(returnPath.get(email)).toMatch(/^bounces\+[a-z2-7]{55}@bounces\.mailingcore\.test$/);
     // The Message-ID each email went out with, without the angle brackets.
@@ -77,7 +87,7 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     const tenant = await ctx.newTenant();
     const { id, returnPath } = await sendCampaign(ctx, tenant, ['ada@late.test', 'bob@late.test']);
     const report = dsn({ to: returnPath.get('ada@late.test')!, finalRecipient: 'ada@late.test' });
-    expect(await deliver(port, returnPath.get('ada@late.test')!, report)).toEqual({ ok: true });
+    expect(await deliver(listener.port, returnPath.get('ada@late.test')!, report)).toEqual({ ok: true });
     expect(await reasonOf(tenant, 'ada@late.test')).toBe('bounce');
     expect(await reasonOf(tenant, 'bob@late.test')).toBeUndefined();
     expect(await statsOf(tenant, id)).toMatchObject({ bounced: { hard: 1, soft: 0 } });
@@ -87,13 +97,13 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     expect(bounced[0]!.data.diagnostic).toContain('5.1.1');
 
     // The same DSN again (an MTA retrying, or a copy): counted once.
-    expect(await deliver(port, returnPath.get('ada@late.test')!, report)).toEqual({ ok: true });
+    expect(await deliver(listener.port, returnPath.get('ada@late.test')!, report)).toEqual({ ok: true });
     expect(await statsOf(tenant, id)).toMatchObject({ bounced: { hard: 1, soft: 0 } });
     expect((await eventsOf(tenant, id)).filter((e) => e.type === 'email.bounced')).toHaveLength(1);
 
     // A mailbox-full DSN is a soft bounce: counted, not suppressed.
     const soft = dsn({ to: returnPath.get('bob@late.test')!, finalRecipient: 'bob@late.test', status: '5.2.2', diagnostic: '552 5.2.2 Mailbox full' });
-    expect(await deliver(port, returnPath.get('bob@late.test')!, soft)).toEqual({ ok: true });
+    expect(await deliver(listener.port, returnPath.get('bob@late.test')!, soft)).toEqual({ ok: true });
     expect(await reasonOf(tenant, 'bob@late.test')).toBeUndefined();
     expect(await statsOf(tenant, id)).toMatchObject({ bounced: { hard: 1, soft: 1 } });
   });
@@ -102,7 +112,7 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     const tenant = await ctx.newTenant();
     const { id, returnPath } = await sendCampaign(ctx, tenant, ['cy@late.test', 'dee@late.test']);
     const to = returnPath.get('cy@late.test')!;
-    expect(await deliver(port, to, arf({ to, originalRecipient: 'cy@late.test' }))).toEqual({ ok: true });
+    expect(await deliver(listener.port, to, arf({ to, originalRecipient: 'cy@late.test' }))).toEqual({ ok: true });
     expect(await reasonOf(tenant, 'cy@late.test')).toBe('complaint');
     const optInOf = async (email: string) => Number((await repos().contacts.getByEmail(tenant.tenantId, email))?.opt_in);
     expect(await optInOf('cy@late.test')).toBe(0);
@@ -112,7 +122,7 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     expect(complained).toHaveLength(1);
     expect(complained[0]!.data).toMatchObject({ email: 'cy@late.test' });
     // Counted once.
-    expect(await deliver(port, to, arf({ to, originalRecipient: 'cy@late.test' }))).toEqual({ ok: true });
+    expect(await deliver(listener.port, to, arf({ to, originalRecipient: 'cy@late.test' }))).toEqual({ ok: true });
     expect(await statsOf(tenant, id)).toMatchObject({ complained: 1 });
   });
 
@@ -123,10 +133,10 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     const local = genuine.split('@')[0]!;
     const altered = `${local.slice(0, -2)}${local.endsWith('aa') ? 'bb' : 'aa'}@${BOUNCE_DOMAIN}`;
     for (const to of [altered, `bounces+${'a'.repeat(55)}@${BOUNCE_DOMAIN}`, `postmaster@${BOUNCE_DOMAIN}`, 'someone@elsewhere.test']) {
-      expect(await deliver(port, to, dsn({ to, finalRecipient: 'eve@late.test' })), to).toMatchObject({ ok: false, code: 550, command: 'RCPT TO' });
+      expect(await deliver(listener.port, to, dsn({ to, finalRecipient: 'eve@late.test' })), to).toMatchObject({ ok: false, code: 550, command: 'RCPT TO' });
     }
     const huge = dsn({ to: genuine, finalRecipient: 'eve@late.test', diagnostic: `550 5.1.1 ${'x'.repeat(1024 * 1024)}` });
-    expect(await deliver(port, genuine, huge)).toMatchObject({ ok: false, code: 552 });
+    expect(await deliver(listener.port, genuine, huge)).toMatchObject({ ok: false, code: 552 });
     expect(await reasonOf(tenant, 'eve@late.test')).toBeUndefined();
   });
 
@@ -137,7 +147,7 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     const { returnPath: theirPath } = await sendCampaign(ctx, theirs, ['fay@shared.test']);
     expect(myPath.get('fay@shared.test')).not.toBe(theirPath.get('fay@shared.test'));
     const to = theirPath.get('fay@shared.test')!;
-    expect(await deliver(port, to, dsn({ to, finalRecipient: 'fay@shared.test' }))).toEqual({ ok: true });
+    expect(await deliver(listener.port, to, dsn({ to, finalRecipient: 'fay@shared.test' }))).toEqual({ ok: true });
     expect(await reasonOf(theirs, 'fay@shared.test')).toBe('bounce');
     expect(await reasonOf(mine, 'fay@shared.test')).toBeUndefined();
   });
@@ -152,14 +162,14 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     const before = await repos().inboundReports.countUnmatched(tenant.tenantId);
 
     const to = returnPath.get('hal@plain.test')!;
-    expect(await deliver(port, to, plainBounce({ to, recipient: 'hal@plain.test', originalMessageId: hal }))).toEqual({ ok: true });
+    expect(await deliver(listener.port, to, plainBounce({ to, recipient: 'hal@plain.test', originalMessageId: hal }))).toEqual({ ok: true });
     expect(await reasonOf(tenant, 'hal@plain.test')).toBe('bounce');
     expect(await statsOf(tenant, id)).toMatchObject({ bounced: { hard: 1, soft: 0 } });
     const bounced = (await eventsOf(tenant, id)).filter((e) => e.type === 'email.bounced');
     expect(bounced).toHaveLength(1);
     expect(bounced[0]!.data).toMatchObject({ email: 'hal@plain.test', bounceType: 'hard', late: true, diagnostic: expect.stringContaining('550 5.1.1') });
     // The same bounce again counts once.
-    expect(await deliver(port, to, plainBounce({ to, recipient: 'hal@plain.test', originalMessageId: hal }))).toEqual({ ok: true });
+    expect(await deliver(listener.port, to, plainBounce({ to, recipient: 'hal@plain.test', originalMessageId: hal }))).toEqual({ ok: true });
     expect(await statsOf(tenant, id)).toMatchObject({ bounced: { hard: 1 } });
 
     // A Message-ID naming another message, another campaign (forged with the right message number), or another tenant's message: kept, nothing changes.
@@ -168,11 +178,11 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     const forgedCampaign = ivy.replace(id, otherCampaign);
     expect(forgedCampaign).not.toBe(ivy);
     for (const quoted of [messageIdOf.get('jo@plain.test')!, forgedCampaign, otherIds.get('kim@plain.test')!]) {
-      expect(await deliver(port, ivyTo, plainBounce({ to: ivyTo, recipient: 'ivy@plain.test', originalMessageId: quoted }))).toEqual({ ok: true });
+      expect(await deliver(listener.port, ivyTo, plainBounce({ to: ivyTo, recipient: 'ivy@plain.test', originalMessageId: quoted }))).toEqual({ ok: true });
     }
     // No status in the text: kept too.
     const joTo = returnPath.get('jo@plain.test')!;
-    expect(await deliver(port, joTo, plainBounce({ to: joTo, recipient: 'jo@plain.test', originalMessageId: messageIdOf.get('jo@plain.test')!, reply: 'the mailbox could not be reached' }))).toEqual({ ok: true });
+    expect(await deliver(listener.port, joTo, plainBounce({ to: joTo, recipient: 'jo@plain.test', originalMessageId: messageIdOf.get('jo@plain.test')!, reply: 'the mailbox could not be reached' }))).toEqual({ ok: true });
     expect(await repos().inboundReports.countUnmatched(tenant.tenantId)).toBe(before + 4);
     for (const email of ['ivy@plain.test', 'jo@plain.test']) expect(await reasonOf(tenant, email)).toBeUndefined();
     expect(await reasonOf(other, 'kim@plain.test')).toBeUndefined();
@@ -184,8 +194,8 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
     const { returnPath } = await sendCampaign(ctx, tenant, ['gus@late.test']);
     const to = returnPath.get('gus@late.test')!;
     const before = await repos().inboundReports.countUnmatched(tenant.tenantId);
-    expect(await deliver(port, to, 'From: postmaster@x.test\r\nSubject: Delivery failure\r\n\r\nYour message to gus could not be delivered.\r\n')).toEqual({ ok: true });
-    expect(await deliver(port, to, dsn({ to, finalRecipient: 'gus@late.test', status: '5.7.1', diagnostic: '554 5.7.1 Spam' }))).toEqual({ ok: true });
+    expect(await deliver(listener.port, to, 'From: postmaster@x.test\r\nSubject: Delivery failure\r\n\r\nYour message to gus could not be delivered.\r\n')).toEqual({ ok: true });
+    expect(await deliver(listener.port, to, dsn({ to, finalRecipient: 'gus@late.test', status: '5.7.1', diagnostic: '554 5.7.1 Spam' }))).toEqual({ ok: true });
     expect(await repos().inboundReports.countUnmatched(tenant.tenantId)).toBe(before + 2);
     expect(await reasonOf(tenant, 'gus@late.test')).toBeUndefined();
   });
@@ -193,31 +203,20 @@ describe.each(DIALECTS)('inbound bounces and complaints (%s)', (dialect) => {
 
 describe.each(DIALECTS)('inbound reports about erased contacts (%s)', (dialect) => {
   const ctx = useTestApp(dialect, { bounceDomain: BOUNCE_DOMAIN });
-  let sink: SmtpSink;
-  let inbound: InboundServer;
-  let port = 0;
-  beforeAll(async () => {
-    sink = await startSmtpSink({ parse: false });
-    inbound = ctx.container.createInboundServer({ host: '127.0.0.1', port: 0 });
-    ({ port } = await inbound.listen());
-  });
-  afterAll(async () => {
-    await inbound?.close();
-    await sink?.close();
-  });
+  const listener = useInboundListener(ctx);
 
   it('a complaint for an erased contact resurrects nobody and names nobody; erasure removes kept bounces quoting the address', async () => {
     const tenant = await ctx.newTenant();
     const [contactId] = await addContacts(ctx, tenant, [{ email: 'ivy@gone.test' }]);
     const { baseVersionId } = await publishedTemplate(ctx, tenant);
-    const projectId = await smtpProject(ctx, tenant, sink.port);
+    const projectId = await smtpProject(ctx, tenant, listener.sink.port);
     const id = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId, projectId });
     expect((await ctx.request('POST', `/campaigns/${id}/send`, { tenant })).statusCode).toBe(202);
     await deliverAll(ctx, tenant, id, ctx.container.createWorker());
-    const [sent] = await sink.waitFor(1);
+    const [sent] = await listener.sink.waitFor(1);
     const to = sent!.envelope.from!;
     // A bounce that names the address but cannot be read is kept…
-    expect(await deliver(port, to, 'Subject: failure\r\n\r\nivy@gone.test: no such user\r\n')).toEqual({ ok: true });
+    expect(await deliver(listener.port, to, 'Subject: failure\r\n\r\nivy@gone.test: no such user\r\n')).toEqual({ ok: true });
     const repos = repositoriesOf(ctx.container.database);
     expect(await repos.inboundReports.countUnmatched(tenant.tenantId)).toBe(1);
 
@@ -225,7 +224,7 @@ describe.each(DIALECTS)('inbound reports about erased contacts (%s)', (dialect) 
     // …and goes with the person.
     expect(await repos.inboundReports.countUnmatched(tenant.tenantId)).toBe(0);
 
-    expect(await deliver(port, to, arf({ to, originalRecipient: 'ivy@gone.test' }))).toEqual({ ok: true });
+    expect(await deliver(listener.port, to, arf({ to, originalRecipient: 'ivy@gone.test' }))).toEqual({ ok: true });
     expect(await repos.contacts.getByEmail(tenant.tenantId, 'ivy@gone.test')).toBeUndefined();
     expect((await repos.suppressions.get(tenant.tenantId, 'ivy@gone.test'))?.reason).toBe('manual'); // erasure's own
     const events = (await ctx.request('GET', `/events?campaignId=${id}&limit=100`, { tenant })).json().data as EventView[];
