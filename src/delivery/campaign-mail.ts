@@ -1,7 +1,6 @@
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { buildContext, type RenderContact, type RenderableVersion, type TemplateRenderer } from '../templates/render.js';
+import { buildContext, inert, type RenderContact, type RenderableVersion, type TemplateRenderer } from '../templates/render.js';
 import type { TrackingSpec } from '../tracking/track-html.js';
-import { applyTracking } from '../tracking/track-html.js';
 import { NO_CAMPAIGN, trackingKey } from '../tracking/token.js';
 import type { TransactionalContent } from './delivery-store.js';
 import { createUnsubscribeToken } from '../unsubscribe/token.js';
@@ -103,32 +102,35 @@ export class CampaignMailBuilder {
 
   /**
    * A transactional email (docs/SENDING.md): its content as it was rendered
-   * when accepted, opens and clicks tracked when asked (the HTML is the
-   * tenant's own and bounded in size, so the rewrite runs here), no list
-   * headers — the one-click unsubscribe headers only when the content has an
-   * unsubscribe link — signed and given a VERP return path like any email.
+   * when accepted; opens and clicks tracked when asked — the tenant's HTML is
+   * rewritten in the render pool, like a campaign's, never on this event
+   * loop; no list headers — the one-click unsubscribe headers only when the
+   * content has an unsubscribe link — signed and given a VERP return path
+   * like any email.
    */
-  buildTransactional(input: {
+  async buildTransactional(input: {
     tenantId: string;
     messageId: number;
     to: string;
     content: TransactionalContent;
     signingKeys: readonly SigningKey[];
     relayHost?: string | null;
-  }): Mail.Options {
+  }): Promise<Mail.Options> {
     const { content } = input;
-    const tracked = content.html !== null && (content.trackOpens || content.trackClicks);
-    const html = tracked
-      ? applyTracking(content.html!, {
-          key: this.trackingKey,
-          publicUrl: this.deps.publicUrl,
-          tenantId: input.tenantId,
-          campaignId: NO_CAMPAIGN,
-          messageId: input.messageId,
-          opens: content.trackOpens,
-          clicks: content.trackClicks,
-        })
-      : content.html;
+    let html = content.html;
+    if (html !== null && (content.trackOpens || content.trackClicks)) {
+      const tracking: TrackingSpec = {
+        key: this.trackingKey,
+        publicUrl: this.deps.publicUrl,
+        tenantId: input.tenantId,
+        campaignId: NO_CAMPAIGN,
+        messageId: input.messageId,
+        opens: content.trackOpens,
+        clicks: content.trackClicks,
+      };
+      // Subject and text are not rewritten: empty, so the thread has nothing else to do.
+      html = (await this.deps.renderer.renderOnce({ id: `tx-tracking:${input.messageId}`, subject: '', htmlBody: inert(html), textBody: '' }, {}, tracking)).html;
+    }
     const mail = composeEmail({
       messageKey: `${NO_CAMPAIGN}.${input.messageId}`,
       to: input.to,

@@ -333,7 +333,7 @@ export class DeliveryWorker {
     const [project, signingKeys] = await LoadFailure.guard(Promise.all([loads.project(m.tenantId, content.projectId), loads.keys(m.tenantId)]));
     if (content.projectId && !project) return { ...outcomeOf(m), kind: 'failed', error: 'SMTP project no longer exists' };
     const route = this.deps.routes.route(project, content.sendMode === 'test', 'transactional');
-    const mail = this.deps.mail.buildTransactional({ tenantId: m.tenantId, messageId: m.id, to: email, content, signingKeys, relayHost: project?.smtp_host ?? null });
+    const mail = await this.deps.mail.buildTransactional({ tenantId: m.tenantId, messageId: m.id, to: email, content, signingKeys, relayHost: project?.smtp_host ?? null });
     return { mail, route, capture: { folder: transactionalCaptureFolder(m.tenantId), name: String(m.id) } };
   }
 

@@ -187,9 +187,4 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/**
- * Raw content as Liquid that prints it unchanged: every `{` becomes
- * `{{ "{" }}`, so no tag or output can start; the renderer then only
- * derives the text part from the HTML when there is none.
- */
-export const inert = (text: string): string => text.replace(/\{/g, '{{ "{" }}');
+

@@ -8,6 +8,14 @@ import { LruMap } from '../shared/lru-map.js';
 import type { TrackingSpec } from '../tracking/track-html.js';
 
 export { TemplateRenderError, TemplateSyntaxError } from './liquid.js';
+
+/**
+ * Raw content as Liquid that prints it unchanged: every `{` becomes
+ * `{{ "{" }}`, so no tag or output can start. Raw transactional content goes
+ * through the render pool this way (its text part derived, its links tracked)
+ * without being a template.
+ */
+export const inert = (text: string): string => text.replace(/\{/g, '{{ "{" }}');
 export type { RenderPoolOptions } from './render-pool.js';
 
 /** The parts of a template version the renderer needs (a published version is already frozen). */
@@ -143,7 +151,7 @@ export class TemplateRenderer {
    * distinct, large emails cannot fill either cache or evict the versions
    * campaigns are rendering.
    */
-  async renderOnce(version: RenderableVersion, context: Record<string, unknown>): Promise<RenderedEmail> {
+  async renderOnce(version: RenderableVersion, context: Record<string, unknown>, tracking?: TrackingSpec): Promise<RenderedEmail> {
     const sources: Sources = [version.subject, version.htmlBody, version.textBody];
     const result = await this.pool.run<RenderResult>({
       kind: 'render',
@@ -151,6 +159,7 @@ export class TemplateRenderer {
       sources,
       variables: version.variables ?? null,
       contexts: [context],
+      ...(tracking ? { tracking: [tracking] } : {}),
       ephemeral: true,
     });
     if (result.missing) throw new Error('render thread refused a task that carried its sources');

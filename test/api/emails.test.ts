@@ -128,6 +128,31 @@ describe.each(DIALECTS)('transactional email (%s)', (dialect) => {
     expect(await usedOf(tenant)).toBe(1);
   });
 
+  it('tracking on: links and pixel rewritten in the render pool (the raw HTML otherwise as given); a click redirects and is an email.clicked event of the email', async () => {
+    const tenant = await ctx.newTenant('Tracked');
+    const projectId = await smtpProject(ctx, tenant, sink.port);
+    const sent = await accepted(tenant, {
+      to: 'reader@track.test',
+      subject: 'Your order',
+      htmlBody: '<p>Total {{ total }}</p><a href="https://shop.test/orders/1">Your order</a>',
+      projectId,
+      tracking: { opens: true, clicks: true },
+    });
+    await drain();
+    const html = String(only('reader@track.test').parsed.html);
+    expect(html).toContain('Total {{ total }}');
+    expect(html).not.toContain('href="https://shop.test/orders/1"');
+    const clickUrl = /href="[^"]*\/track\/c\/([^"]+)"/.exec(html);
+    expect(clickUrl, html).not.toBeNull();
+    expect(html).toMatch(/\/track\/o\/[^"]+/);
+    const click = await ctx.request('GET', `/track/c/${clickUrl![1]}`, { headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0) Firefox/130.0' } });
+    expect(click.statusCode).toBe(302);
+    expect(click.headers.location).toBe('https://shop.test/orders/1');
+    await ctx.container.trackingRecorder.flush();
+    const events = (await ctx.request('GET', `/emails/${sent.id}`, { tenant })).json().events as { type: string; data: Record<string, unknown> }[];
+    expect(events.find((e) => e.type === 'email.clicked')?.data).toMatchObject({ emailId: sent.id, campaignId: null, url: 'https://shop.test/orders/1' });
+  });
+
   it('From must be on a VERIFIED sending domain (exact or organisational) or the project/default From; DKIM-signed by it', async () => {
     const tenant = await ctx.newTenant('From');
     const other = await ctx.newTenant('Other');

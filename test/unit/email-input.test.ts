@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkEmailInput, idempotencyKeyOf, inert, requestFingerprint } from '../../src/emails/email-input.js';
+import { checkEmailInput, idempotencyKeyOf, requestFingerprint } from '../../src/emails/email-input.js';
+import { inert } from '../../src/templates/render.js';
 import { AppError } from '../../src/shared/errors.js';
 
 const now = new Date('2026-06-01T10:00:00.000Z');

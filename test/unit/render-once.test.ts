@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { inert } from '../../src/emails/email-input.js';
+import { inert } from '../../src/templates/render.js';
 import { createRenderCore } from '../../src/templates/render-worker.js';
 import { TemplateRenderer, TemplateRenderError } from '../../src/templates/render.js';
 
