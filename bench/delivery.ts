@@ -134,7 +134,7 @@ export async function main(): Promise<void> {
         const projectId = await smtpProject(app, tenant, sink.port);
         await seedContacts(database, tenant.tenantId, contacts);
         await warm(database);
-        const campaignId = await queueCampaign(app, tenant, { templateVersionId: baseVersionId, projectId }, n);
+        const campaignId = await queueCampaign(fixture, tenant, { templateVersionId: baseVersionId, projectId }, n);
         log(`${engine}: ${fmtInt(n)} messages queued; delivering through the worker`);
 
         // The same emails, rendered once per locale as the worker renders them, for the baseline.

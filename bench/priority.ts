@@ -59,7 +59,7 @@ export async function main(): Promise<void> {
         await warm(database);
 
         // A: the campaign alone.
-        const first = await queueCampaign(app, tenant, { templateVersionId, projectId }, n);
+        const first = await queueCampaign(fixture, tenant, { templateVersionId, projectId }, n);
         await sink.reset();
         const aloneChild = startChild<DeliveryResult>('delivery-app', { config: bench.config, campaignId: first, expected: n, untilStopped: true });
         await aloneChild.next();
@@ -68,7 +68,7 @@ export async function main(): Promise<void> {
         log(`${engine}: campaign alone ${fmtMs(alone.ms)}; again with ${TX_RATE} transactional emails/s`);
 
         // B: the campaign again, transactional emails accepted meanwhile.
-        const second = await queueCampaign(app, tenant, { templateVersionId, projectId }, n);
+        const second = await queueCampaign(fixture, tenant, { templateVersionId, projectId }, n);
         await sink.reset();
         const child = startChild<DeliveryResult>('delivery-app', { config: bench.config, campaignId: second, expected: n, untilStopped: true });
         let done = false;

@@ -10,6 +10,7 @@ export type Role = (params: any, ctx: ChildContext) => Promise<unknown>;
 export const roles: Record<string, () => Promise<Role>> = {
   'fanout-app': async () => (await import('./fanout.js')).fanoutApp,
   'fanout-baseline': async () => (await import('./fanout.js')).fanoutBaseline,
+  'first-email-app': async () => (await import('./first-email.js')).firstEmailApp,
   'delivery-app': async () => (await import('./delivery.js')).deliveryApp,
   'delivery-baseline': async () => (await import('./delivery.js')).deliveryBaseline,
   'import-app': async () => (await import('./import.js')).importApp,

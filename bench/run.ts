@@ -8,6 +8,7 @@
 import { main as api } from './api.js';
 import { main as delivery } from './delivery.js';
 import { main as fanout } from './fanout.js';
+import { main as firstEmail } from './first-email.js';
 import { main as history } from './history.js';
 import { main as importContacts } from './import.js';
 import { main as priority } from './priority.js';
@@ -17,7 +18,7 @@ import { main as scaling } from './scaling.js';
 import { main as tracking } from './tracking.js';
 import { main as webhooks } from './webhooks.js';
 
-const benchmarks: Record<string, () => Promise<void>> = { fanout, delivery, import: importContacts, api, scaling, history, render, tracking, webhooks, priority };
+const benchmarks: Record<string, () => Promise<void>> = { fanout, 'first-email': firstEmail, delivery, import: importContacts, api, scaling, history, render, tracking, webhooks, priority };
 
 async function main(): Promise<void> {
   for (const name of settings.only) {

@@ -6,7 +6,8 @@
  *
  * Started with fork() and an IPC channel: it sends `{type: 'listening', port}`
  * and answers `{type: 'count'}` with `{type: 'count', accepted, bytes}` and
- * `{type: 'reset'}` by zeroing its counters; `{type: 'arrivals'}` with the
+ * `{type: 'reset'}` by zeroing its counters (`firstAt`: when the first message
+ * since the reset was accepted, epoch ms); `{type: 'arrivals'}` with the
  * wall-clock time (epoch ms, sub-millisecond) at which each message to a
  * `tx-…` address was accepted (the priority-lane benchmark). Without an IPC channel
  * (`node bench/sink-process.js`) it prints its port and runs until killed.
@@ -16,6 +17,8 @@ import { SMTPServer } from 'smtp-server';
 
 let accepted = 0;
 let bytes = 0;
+/** When the first message since the last reset was accepted (epoch ms), for the time-to-first-email benchmark. */
+let firstAt: number | null = null;
 /** Recipient → when its message was accepted: only the transactional probes (`tx-…@`), few and small. */
 let arrivals: Record<string, number> = {};
 const epochMs = () => performance.timeOrigin + performance.now();
@@ -36,6 +39,7 @@ const server = new SMTPServer({
     });
     stream.on('end', () => {
       accepted += 1;
+      firstAt ??= epochMs();
       const to = session.envelope.rcptTo[0]?.address ?? '';
       if (to.startsWith('tx-')) arrivals[to] = epochMs();
       callback(null, `2.0.0 Ok: queued as ${accepted}`);
@@ -52,11 +56,12 @@ server.listen(Number(process.env.SINK_PORT ?? 0), '127.0.0.1', () => {
 
 process.on('message', (raw) => {
   const message = raw as { type: string };
-  if (message.type === 'count') process.send!({ type: 'count', accepted, bytes });
+  if (message.type === 'count') process.send!({ type: 'count', accepted, bytes, firstAt });
   if (message.type === 'arrivals') process.send!({ type: 'arrivals', arrivals });
   if (message.type === 'reset') {
     accepted = 0;
     bytes = 0;
+    firstAt = null;
     arrivals = {};
     process.send!({ type: 'reset' });
   }

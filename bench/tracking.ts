@@ -20,7 +20,7 @@ import { TrackingTokens } from '../src/tracking/token.js';
 import type { ChildContext } from './child.js';
 import { BENCH_SECRET, fmtInt, fmtMiB, fmtRatio, log, peakRssMiB, report, runIfMain, settings, sleep, startChild, type ChildResult } from './lib/common.js';
 import { freshDatabase, seedContacts } from './lib/db.js';
-import { call, createCampaign, createTenant, openApp, publishedTemplate, type CampaignView } from './lib/setup.js';
+import { call, createCampaign, createTenant, fannedOut, openApp, publishedTemplate } from './lib/setup.js';
 
 const CONNECTIONS = 50;
 const MESSAGES = Number(process.env.BENCH_TRACKING_MESSAGES ?? 1000);
@@ -98,11 +98,7 @@ export async function main(): Promise<void> {
       await seedContacts(database, tenant.tenantId, MESSAGES);
       const campaignId = await createCampaign(app, tenant, { templateVersionId: versionId, tracking: { opens: true, clicks: true } });
       await call(app, tenant, 'POST', `/campaigns/${campaignId}/send`, undefined, [202]);
-      for (;;) {
-        const view = await call<CampaignView>(app, tenant, 'GET', `/campaigns/${campaignId}`);
-        if (view.counters.total > 0) break;
-        await sleep(20);
-      }
+      await fannedOut(database, campaignId);
       // Messages are counted whether or not they were delivered yet: the queue is enough, nothing is sent.
       const messageIds = (await database.db.selectFrom('messages').select('id').where('campaign_id', '=', campaignId).execute()).map((r) => Number(r.id));
       const sealer = new TrackingTokens(BENCH_SECRET);

@@ -44,6 +44,11 @@ export interface SendingPolicy {
   sendTimeoutMs: number;
   /** How long one process may hold a campaign's fan-out before another may take it over (FANOUT_LEASE_MS). */
   fanoutLeaseMs: number;
+  /**
+   * The fan-out's committed chunks: the first small, so the first emails
+   * leave at once, then doubling up to `max` (FANOUT_CHUNK_ROWS).
+   */
+  fanoutChunkRows: { first: number; max: number };
   retry: {
     /** Attempts in all, the first included. */
     maxAttempts: number;
@@ -86,6 +91,9 @@ export interface WebhookSettings {
   idlePollMs: number;
 }
 
+/** Chunks that grow to `max`, the first at most the default first chunk. */
+const chunkRows = (max: number) => ({ first: Math.min(DEFAULTS.sending.fanoutChunkRows.first, max), max });
+
 /** Every default, defined once; the container falls back to these when a caller (a test, a bench) gives no value. */
 export const DEFAULTS = {
   sending: {
@@ -97,6 +105,7 @@ export const DEFAULTS = {
     priority: { sendConcurrency: 10, pollMs: 25, connections: 2 },
     sendTimeoutMs: 120_000,
     fanoutLeaseMs: 60_000,
+    fanoutChunkRows: { first: 1_000, max: 20_000 },
     retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 },
   } satisfies SendingPolicy,
   /** Two render threads on a 2-core machine, one core left to the event loop beyond that, at most 8. */
@@ -252,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
       connections: parsePositiveInt('TX_SMTP_CONNECTIONS', env.TX_SMTP_CONNECTIONS, defaults.priority.connections, 20),
     },
     fanoutLeaseMs: parseMilliseconds('FANOUT_LEASE_MS', env.FANOUT_LEASE_MS, defaults.fanoutLeaseMs, 1000),
+    fanoutChunkRows: chunkRows(parsePositiveInt('FANOUT_CHUNK_ROWS', env.FANOUT_CHUNK_ROWS, defaults.fanoutChunkRows.max, 10_000_000)),
   };
   const rateLimit = {
     max: parsePositiveInt('RATE_LIMIT_MAX', env.RATE_LIMIT_MAX, DEFAULTS.rateLimit.max, 1_000_000),

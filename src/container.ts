@@ -126,8 +126,8 @@ export interface Container {
   erasure: ErasureService;
   /** Transactional email: send, batch, logs, scheduled sends. */
   emails: EmailService;
-  /** Told when this process queues a transactional email: its workers' priority lanes wake at once. */
-  transactionalQueued: QueueSignal;
+  /** Told when this process queues messages (a transactional email, a fan-out chunk): its workers' lanes wake at once. */
+  queueSignal: QueueSignal;
   contactImporter: ContactImporter;
   suppressions: SuppressionService;
   templates: TemplateService;
@@ -253,7 +253,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     secretBox,
     outbound,
   );
-  const transactionalQueued = new QueueSignal();
+  const queueSignal = new QueueSignal();
   const mail = new CampaignMailBuilder({ renderer, secret: options.secret, publicUrl: transports.publicUrl, bounceDomain: options.bounceDomain });
   const references = new CampaignReferences({ templates, projects });
   const fanout = new FanOut({
@@ -267,8 +267,10 @@ export function createContainer(database: Database, options: ContainerOptions): 
     templates,
     clock,
     leaseMs: sending.fanoutLeaseMs,
+    chunkRows: sending.fanoutChunkRows,
     observer: metrics.fanout,
     onUsageChanged: (tenantId) => quota.forget(tenantId),
+    onQueued: () => queueSignal.notify('campaign'),
   });
   const localeCoverage = new LocaleCoverage({ campaigns, templates, audience });
   const signingKeys = new SigningKeys({ domains: repositories.sendingDomains, secretBox });
@@ -434,11 +436,11 @@ export function createContainer(database: Database, options: ContainerOptions): 
       secret: options.secret,
       publicUrl: transports.publicUrl,
       clock,
-      queued: transactionalQueued,
+      queued: queueSignal,
       validateItem: compileBodySchema(SendEmailBody),
       onUsageChanged: (tenantId) => quota.forget(tenantId),
     }),
-    transactionalQueued,
+    queueSignal,
     events: new EventService({ events: repositories.events }),
     webhooks: new WebhookService({
       endpoints: repositories.webhookEndpoints,
@@ -492,7 +494,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     deliveryStore,
     createWorker: (workerOptions = {}) =>
       new DeliveryWorker(
-        { store: deliveryStore, routes: transports, mail, rateLimiter, clock, logger, observer: metrics.delivery, queued: transactionalQueued },
+        { store: deliveryStore, routes: transports, mail, rateLimiter, clock, logger, observer: metrics.delivery, queued: queueSignal },
         { ...sending, ...workerOptions },
       ),
     createScheduler: (tickMs) => new Scheduler({ transaction, campaigns, eventLog, store: deliveryStore, fanout, clock, logger }, tickMs),

@@ -229,7 +229,7 @@ export function log(message: string): void {
 
 export interface Sink {
   port: number;
-  count(): Promise<{ accepted: number; bytes: number }>;
+  count(): Promise<{ accepted: number; bytes: number; firstAt: number | null }>;
   /** When each message to a `tx-…` address was accepted (epoch ms). */
   arrivals(): Promise<Record<string, number>>;
   reset(): Promise<void>;
@@ -258,7 +258,7 @@ export async function startSink(): Promise<Sink> {
     count: async () => {
       const pending = reply('count');
       child.send({ type: 'count' });
-      return (await pending) as unknown as { accepted: number; bytes: number };
+      return (await pending) as unknown as { accepted: number; bytes: number; firstAt: number | null };
     },
     arrivals: async () => {
       const pending = reply('arrivals');

@@ -3,6 +3,7 @@
  * would (buildApp + inject): a tenant and its key, a template with a base
  * version and two locale variants, an SMTP project, campaigns.
  */
+import type { SendingPolicy } from '../../src/config.js';
 import type { Container } from '../../src/container.js';
 import { createContainer } from '../../src/container.js';
 import type { Database } from '../../src/db/database.js';
@@ -24,8 +25,9 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function openApp(database: Database, delivery: { publicUrl?: string } = {}): Promise<Fixture> {
+export async function openApp(database: Database, delivery: { publicUrl?: string } = {}, sending?: Partial<SendingPolicy>): Promise<Fixture> {
   const container = createContainer(database, {
+    ...(sending ? { sending } : {}),
     secret: BENCH_SECRET,
     outbound: BENCH_OUTBOUND,
     delivery: { publicUrl: delivery.publicUrl ?? 'http://127.0.0.1:3000' },
@@ -130,15 +132,21 @@ export interface CampaignView {
 }
 
 /** Creates a campaign, sends it through the API and waits for its fan-out: exactly `expected` messages queued. Its id. */
-export async function queueCampaign(app: App, tenant: Tenant, body: Record<string, unknown>, expected: number): Promise<string> {
-  const campaignId = await createCampaign(app, tenant, body);
-  await call(app, tenant, 'POST', `/campaigns/${campaignId}/send`, undefined, [202]);
+export async function queueCampaign(fixture: Fixture, tenant: Tenant, body: Record<string, unknown>, expected: number): Promise<string> {
+  const campaignId = await createCampaign(fixture.app, tenant, body);
+  await call(fixture.app, tenant, 'POST', `/campaigns/${campaignId}/send`, undefined, [202]);
+  await fannedOut(fixture.container.database, campaignId);
+  const view = await call<CampaignView>(fixture.app, tenant, 'GET', `/campaigns/${campaignId}`);
+  if (view.counters.queued !== expected) throw new Error(`expected ${expected} queued, got ${JSON.stringify(view.counters)}`);
+  return campaignId;
+}
+
+/** Waits until the campaign's fan-out (streamed in chunks) has finished. */
+export async function fannedOut(database: Database, campaignId: string): Promise<void> {
   for (;;) {
-    const view = await call<CampaignView>(app, tenant, 'GET', `/campaigns/${campaignId}`);
-    if (view.counters.total > 0) {
-      if (view.counters.queued !== expected) throw new Error(`expected ${expected} queued, got ${JSON.stringify(view.counters)}`);
-      return campaignId;
-    }
+    const row = await database.db.selectFrom('campaigns').select(['fanout_completed_at', 'status']).where('id', '=', campaignId).executeTakeFirstOrThrow();
+    if (row.fanout_completed_at !== null) return;
+    if (row.status !== 'SENDING') throw new Error(`campaign ${campaignId} is ${row.status} before its fan-out finished`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

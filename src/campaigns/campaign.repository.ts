@@ -212,6 +212,50 @@ export class CampaignRepository {
   }
 
   /**
+   * Locks a campaign whose fan-out is still pending and still SENDING, and
+   * extends the fan-out lease (the fan-out's last step starts here). False
+   * when it was cancelled, paused or finished meanwhile.
+   */
+  async holdFanOut(tenantId: string, id: string, now: Date, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({ fanout_lease_until: new Date(now.getTime() + leaseMs).toISOString() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', 'SENDING')
+      .where('fanout_completed_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * A chunk of the fan-out: its messages counted as queued (and matched,
+   * until the fan-out finishes) and the fan-out lease extended, on a
+   * campaign still SENDING with its fan-out pending; false when it is not
+   * (cancelled, paused or finished meanwhile).
+   */
+  async addFannedOut(tenantId: string, id: string, n: number, now: Date, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('campaigns')
+      .set({
+        queued_count: sql`queued_count + ${n}`,
+        total_count: sql`total_count + ${n}`,
+        fanout_lease_until: new Date(now.getTime() + leaseMs).toISOString(),
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', 'SENDING')
+      .where('fanout_completed_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async queuedCount(tenantId: string, id: string): Promise<number> {
+    const row = await this.db.selectFrom('campaigns').select('queued_count').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return Number(row?.queued_count ?? 0);
+  }
+
+  /**
    * Records a finished fan-out on a campaign still SENDING with its fan-out
    * pending; false when it is not (cancelled, or finished by another
    * process). Nothing queued: the campaign completes at once.

@@ -1,12 +1,15 @@
 import type { AudienceRepository } from '../audience/audience.repository.js';
-import { parseAudienceFilter } from '../audience/audience-filter.js';
+import type { Kysely } from 'kysely';
+import { DEFAULTS, type SendingPolicy } from '../config.js';
+import { parseAudienceFilter, type AudienceFilter } from '../audience/audience-filter.js';
+import type { DB } from '../db/schema.js';
 import type { Transaction } from '../db/database.js';
 import type { MessageRepository } from '../delivery/message.repository.js';
 import { monthOf, remainingUnderCeiling } from '../quota/quota.js';
 import type { UsageRepository } from '../quota/usage.repository.js';
 import type { Clock } from '../shared/time.js';
 import type { TenantRepository } from '../tenants/tenant.repository.js';
-import { localeRouting } from '../templates/locale-routing.js';
+import { localeRouting, type LocaleRouting } from '../templates/locale-routing.js';
 import type { TemplateRepository } from '../templates/template.repository.js';
 import type { CampaignRepository } from './campaign.repository.js';
 import { campaignEvent } from './campaign-events.js';
@@ -40,15 +43,23 @@ export interface FanOutDeps {
   observer?: FanOutObserver;
   /** Told when a tenant's usage grew (the quota headers' cache forgets it). */
   onUsageChanged?: (tenantId: string) => void;
+  /** Told when a chunk of messages was committed (the worker beside it looks at once); awaited before the next chunk. */
+  onQueued?: () => void | Promise<void>;
+  /** Rows per committed chunk (DEFAULTS.sending.fanoutChunkRows when omitted; tests make them small). */
+  chunkRows?: SendingPolicy['fanoutChunkRows'];
 }
 
 /**
  * Turns a SENDING campaign's audience into queued messages inside the
- * database: one INSERT … SELECT from the audience query, with the template
- * variant chosen per contact by the locale-routing CASE, in one transaction
- * with the quota reservation and the campaign's counters. The unique
- * (campaign, contact) key makes a repeated run add nothing; the transaction
- * makes a run that dies leave nothing behind, to be run again.
+ * database, streamed in committed chunks that workers can claim at once.
+ * Each chunk is one transaction: the month's usage row locked, one INSERT …
+ * SELECT of the next contacts by id after the last one queued, with the
+ * template variant chosen per contact by the locale-routing CASE, the usage,
+ * then the campaign's counters and fan-out lease — only while it is still
+ * SENDING with its fan-out pending, or the chunk rolls back. A chunk never passes the quota ceiling;
+ * the unique (campaign, contact) key makes a repeated chunk add nothing; the
+ * resume point is the campaign's greatest queued contact id, committed with
+ * its chunk, so a run that dies is continued where it stopped.
  */
 export class FanOut {
   constructor(private readonly deps: FanOutDeps) {}
@@ -65,9 +76,11 @@ export class FanOut {
     const observe = (result: 'completed' | 'abandoned' | 'error') =>
       this.deps.observer?.fannedOut(result, (performance.now() - started) / 1000);
     try {
-      const result = await this.fanOutClaimed(tenantId, campaignId, now);
+      const result = await this.fanOutClaimed(tenantId, campaignId, now).catch((error: unknown) => {
+        if (error instanceof FanOutAbandoned) return undefined;
+        throw error;
+      });
       observe(result ? 'completed' : 'abandoned');
-      if (result && result.queued > 0) this.deps.onUsageChanged?.(tenantId);
       return result;
     } catch (error) {
       observe('error');
@@ -85,52 +98,101 @@ export class FanOut {
     const baseVersionId = campaign.template_version_id;
     if (!baseVersionId) throw new Error(`campaign ${campaignId} has no template version`);
     const variants = await this.deps.templates.publishedVariants(tenantId, baseVersionId);
-    const routing = localeRouting(variants, tenant.fallback_locale, baseVersionId);
-    const filter = parseAudienceFilter(campaign.audience_filter);
-    const stamp = now.toISOString();
+    const chunk: Chunk = {
+      tenantId,
+      campaignId,
+      quota: Number(tenant.monthly_quota),
+      filter: parseAudienceFilter(campaign.audience_filter),
+      routing: localeRouting(variants, tenant.fallback_locale, baseVersionId),
+      stamp: now.toISOString(),
+    };
 
-    return this.deps
-      .transaction(async (trx) => {
-        const usage = this.deps.usage.in(trx);
-        const audience = this.deps.audience.in(trx);
-        const messages = this.deps.messages.in(trx);
-        const month = monthOf(now);
-        const room = remainingUnderCeiling(Number(tenant.monthly_quota), await usage.lockMonth(tenantId, month));
-        // Only a run forced again after a crash finds messages already there (the unique key skips them).
-        const resumed = await messages.anyOf(campaignId);
-
-        let queued = 0;
-        if (room > 0) {
-          queued = await messages.queueAudience({
-            tenantId,
-            campaignId,
-            audience: audience.reached(tenantId, filter),
-            routing,
-            at: stamp,
-            limit: room, // never past the ceiling, even if contacts arrive meanwhile
-            // When the quota can cut the audience short, the first by id fit; otherwise no ORDER BY,
-            // which on PostgreSQL would sort the whole audience (spilling to disk at 1M contacts).
-            ordered: room < (await audience.countAll(tenantId)),
-          });
-          await usage.add(tenantId, month, queued);
-        }
-        // Everyone who matched was queued unless the quota cut the audience short or a resumed
-        // run skipped some: only then is a second pass over the audience needed to count it.
-        const matched = queued < room && !resumed ? queued : await audience.count(tenantId, filter);
-        const result = { matched, queued, skippedQuota: Math.max(0, matched - queued) };
-        // Cancelled (or finished by another process) meanwhile: roll everything back.
-        if (!(await this.deps.campaigns.in(trx).finishFanOut(tenantId, campaignId, result, stamp))) {
-          throw new FanOutAbandoned(campaignId);
-        }
-        // Nobody to send to: the campaign completed with its fan-out, and says so.
-        if (queued === 0) await this.deps.eventLog.in(trx).record([campaignEvent('complete', tenantId, campaignId, stamp)!]);
-        return result;
-      })
-      .catch((error: unknown) => {
-        if (error instanceof FanOutAbandoned) return undefined;
-        throw error;
-      });
+    const sizes = this.deps.chunkRows ?? DEFAULTS.sending.fanoutChunkRows;
+    let rows = sizes.first;
+    for (;;) {
+      const step = await this.deps.transaction((trx) => this.queueChunk(trx, chunk, rows));
+      if (step.queued > 0) {
+        this.deps.onUsageChanged?.(tenantId);
+        await this.deps.onQueued?.();
+      }
+      if (step.done) break;
+      rows = Math.min(sizes.max, rows * 2);
+    }
+    return this.deps.transaction((trx) => this.finish(trx, chunk));
   }
+
+  /** Queues the next `rows` contacts (fewer when the quota is near); done when the audience or the quota is exhausted. */
+  private async queueChunk(trx: Kysely<DB>, chunk: Chunk, rows: number): Promise<{ queued: number; done: boolean }> {
+    const { tenantId, campaignId, stamp } = chunk;
+    const usage = this.deps.usage.in(trx);
+    const messages = this.deps.messages.in(trx);
+    const month = monthOf(new Date(stamp));
+    const room = remainingUnderCeiling(chunk.quota, await usage.lockMonth(tenantId, month));
+    if (room === 0) return { queued: 0, done: true };
+    const after = await messages.lastContactOf(campaignId);
+    const limit = Math.min(rows, room);
+    const queued = await messages.queueAudience({
+      tenantId,
+      campaignId,
+      audience: this.remaining(trx, chunk, after),
+      routing: chunk.routing,
+      at: stamp,
+      limit,
+    });
+    await usage.add(tenantId, month, queued);
+    // Last, so the campaign row (which every outcome's counters update) is locked only until the commit:
+    // cancelled or paused meanwhile (or finished by another process) → the chunk rolls back and the fan-out stops.
+    if (!(await this.deps.campaigns.in(trx).addFannedOut(tenantId, campaignId, queued, this.deps.clock(), this.deps.leaseMs))) {
+      throw new FanOutAbandoned(campaignId);
+    }
+    // A short chunk is normally the last; another process's overlapping chunk (its lease ran out)
+    // can make one short too, so look whether any contact is left past the last one queued.
+    const done = queued === room || (queued < limit && !(await this.anyRemaining(trx, chunk, await messages.lastContactOf(campaignId))));
+    return { queued, done };
+  }
+
+  /** Records the finished fan-out: matched = queued, plus the contacts the quota left out. */
+  private async finish(trx: Kysely<DB>, chunk: Chunk): Promise<FanOutResult> {
+    const { tenantId, campaignId, stamp } = chunk;
+    const campaigns = this.deps.campaigns.in(trx);
+    if (!(await campaigns.holdFanOut(tenantId, campaignId, this.deps.clock(), this.deps.leaseMs))) throw new FanOutAbandoned(campaignId);
+    const queued = await campaigns.queuedCount(tenantId, campaignId);
+    const last = await this.deps.messages.in(trx).lastContactOf(campaignId);
+    const skippedQuota = await this.countRemaining(trx, chunk, last);
+    const result = { matched: queued + skippedQuota, queued, skippedQuota };
+    if (!(await campaigns.finishFanOut(tenantId, campaignId, result, stamp))) throw new FanOutAbandoned(campaignId);
+    // Nobody to send to: the campaign completed with its fan-out, and says so.
+    if (queued === 0) await this.deps.eventLog.in(trx).record([campaignEvent('complete', tenantId, campaignId, stamp)!]);
+    return result;
+  }
+
+  /** The audience's contacts after `after` in id order (all of them when nothing is queued yet). */
+  private remaining(trx: Kysely<DB>, chunk: Chunk, after: string | undefined) {
+    const audience = this.deps.audience.in(trx).reached(chunk.tenantId, chunk.filter);
+    return after === undefined ? audience : audience.where('contacts.id', '>', after);
+  }
+
+  private async anyRemaining(trx: Kysely<DB>, chunk: Chunk, after: string | undefined): Promise<boolean> {
+    const row = await this.remaining(trx, chunk, after).select('contacts.id').limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  private async countRemaining(trx: Kysely<DB>, chunk: Chunk, after: string | undefined): Promise<number> {
+    const row = await this.remaining(trx, chunk, after)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
+
+/** What every chunk of one fan-out shares. */
+interface Chunk {
+  tenantId: string;
+  campaignId: string;
+  quota: number;
+  filter: AudienceFilter | null;
+  routing: LocaleRouting;
+  stamp: string;
 }
 
 class FanOutAbandoned extends Error {

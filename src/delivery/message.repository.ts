@@ -55,9 +55,8 @@ export interface AudienceInsert {
   audience: SelectQueryBuilder<DB, 'contacts', {}>;
   routing: LocaleRouting;
   at: string;
+  /** At most this many, the first by contact id (the fan-out's chunks follow one another in id order). */
   limit: number;
-  /** Order by contact id: needed only when the limit may cut the audience short. */
-  ordered: boolean;
 }
 
 export type MessageRow = Selectable<MessagesTable>;
@@ -113,8 +112,7 @@ export class MessageRepository {
       at.as('created_at'),
       at.as('updated_at'),
     ]);
-    if (input.ordered) select = select.orderBy('contacts.id');
-    select = select.limit(input.limit);
+    select = select.orderBy('contacts.id').limit(input.limit);
     const result = await this.db
       .insertInto('messages')
       .columns([
@@ -127,10 +125,16 @@ export class MessageRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0n);
   }
 
-  /** Whether the campaign has any message yet (a fan-out run again after a crash finds some). */
-  async anyOf(campaignId: string): Promise<boolean> {
-    const row = await this.db.selectFrom('messages').select('id').where('campaign_id', '=', campaignId).limit(1).executeTakeFirst();
-    return row !== undefined;
+  /** The greatest contact id the campaign has a message for (where its fan-out resumes), from the (campaign, contact) key. */
+  async lastContactOf(campaignId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('contact_id')
+      .where('campaign_id', '=', campaignId)
+      .orderBy('contact_id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.contact_id ?? undefined;
   }
 
   /**

@@ -45,21 +45,25 @@ export interface WorkerDeps {
   observer?: DeliveryObserver;
   /** The send-time re-check's freshness and batching (SEND_GATE_DEFAULTS when omitted). */
   gate?: SendGateOptions;
-  /** Told when this process queues a transactional email: the priority lane wakes at once. */
+  /** Told when this process queues messages: the lane that claims them wakes at once. */
   queued?: QueueSignal;
 }
 
-/** "A transactional email was queued", within one process (the API tells the worker beside it). */
+/**
+ * "Messages of this lane were queued", within one process: the API (a
+ * transactional email) or the fan-out (a committed chunk) tells the worker
+ * beside it, which looks at once instead of at its next poll.
+ */
 export class QueueSignal {
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(lane: Lane) => void>();
 
-  listen(listener: () => void): () => void {
+  listen(listener: (lane: Lane) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  notify(): void {
-    for (const listener of this.listeners) listener();
+  notify(lane: Lane): void {
+    for (const listener of this.listeners) listener(lane);
   }
 }
 
@@ -97,13 +101,13 @@ export class DeliveryWorker {
     this.priority = options.priority ?? DEFAULTS.sending.priority;
   }
 
-  /** A transactional email was just queued (in this process): the priority lane looks now instead of at its next poll. */
-  nudge(): void {
-    for (const wake of this.prioritySleepers) wake();
+  /** Messages of `lane` were just queued (in this process): its loops look now instead of at their next poll. */
+  nudge(lane: Lane = 'transactional'): void {
+    for (const wake of lane === 'transactional' ? this.prioritySleepers : this.sleepers) wake();
   }
 
   start(): void {
-    this.unlisten = this.deps.queued?.listen(() => this.nudge());
+    this.unlisten = this.deps.queued?.listen((lane) => this.nudge(lane));
     this.heartbeat = setInterval(() => {
       this.deps.store
         .extendLeases(this.owner, this.deps.clock(), this.options.leaseMs)

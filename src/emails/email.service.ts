@@ -497,7 +497,7 @@ export class EmailService {
       await usage.add(tenantId, month, emails.length);
     });
     this.deps.onUsageChanged?.(tenantId);
-    this.deps.queued.notify();
+    this.deps.queued.notify('transactional');
   }
 
   /** `?sync=true`: the outcome a worker records within the wait (200), else the email still queued (202). */

@@ -107,12 +107,15 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     await ctx.request('POST', `/campaigns/${id}/send`, { tenant });
     await waitForFanOut(ctx, tenant, id);
     expect(await ctx.container.fanout.run(tenant.tenantId, id)).toBeUndefined();
-    // Even forced to run again (as after a crash between insert and commit), the unique key holds.
+    // Even forced to run again (as after a crash before the end was recorded), it resumes after the
+    // last contact queued: nothing added, nothing counted twice against the quota.
     await ctx.container.database.db.updateTable('campaigns').set({ fanout_completed_at: null, fanout_lease_until: null }).where('id', '=', id).execute();
     const again = await ctx.container.fanout.run(tenant.tenantId, id);
-    expect(again).toEqual({ matched: 2, queued: 0, skippedQuota: 2 });
+    expect(again).toEqual({ matched: 2, queued: 2, skippedQuota: 0 });
     const messages = await ctx.container.database.db.selectFrom('messages').select('contact_id').where('campaign_id', '=', id).execute();
     expect(messages).toHaveLength(2);
+    const usage = await ctx.container.database.db.selectFrom('usage').select('used').where('tenant_id', '=', tenant.tenantId).execute();
+    expect(usage.map((u) => Number(u.used))).toEqual([2]);
   });
 
   it('refuses to send without a published template (422) or from a final state (409)', async () => {

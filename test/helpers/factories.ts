@@ -3,7 +3,7 @@ import { createRepositories } from '../../src/repositories.js';
 import { CampaignBreaker } from '../../src/campaigns/campaign-breaker.js';
 import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
 import { CampaignPauses } from '../../src/campaigns/campaign-pause.js';
-import { FanOut } from '../../src/campaigns/fanout.js';
+import { FanOut, type FanOutDeps } from '../../src/campaigns/fanout.js';
 import { DEFAULTS } from '../../src/config.js';
 import { transactionOf, type Database } from '../../src/db/database.js';
 import { SigningKeys } from '../../src/domains/signing-keys.js';
@@ -130,7 +130,11 @@ export function factories(database: Database) {
  * container wires them: the fan-out (its clock given), the delivery store
  * with its circuit breaker (default thresholds), and the pauses it uses.
  */
-export function pipelineOf(database: Database, clock: () => Date = () => new Date()) {
+export function pipelineOf(
+  database: Database,
+  clock: () => Date = () => new Date(),
+  fanOutOptions: Pick<FanOutDeps, 'chunkRows' | 'onQueued'> = {},
+) {
   const repos = repositoriesOf(database);
   const transaction = transactionOf(database.db);
   const eventLog = eventLogOf(repos);
@@ -143,6 +147,6 @@ export function pipelineOf(database: Database, clock: () => Date = () => new Dat
     breaker: new CampaignBreaker({ campaigns: repos.campaigns, pauses, settings: DEFAULTS.breaker }),
     signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('pipeline-test-secret') }),
   });
-  const fanout = new FanOut({ ...repos, transaction, eventLog, clock, leaseMs: 60_000 });
+  const fanout = new FanOut({ ...repos, transaction, eventLog, clock, leaseMs: 60_000, ...fanOutOptions });
   return { repos, fanout, store, pauses };
 }

@@ -96,7 +96,7 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     const { tenantId, campaignId } = await sendingCampaign(3);
     await database.db.updateTable('campaigns').set({ status: 'CANCELLED' }).where('id', '=', campaignId).execute();
     expect(await fanout.run(tenantId, campaignId)).toBeUndefined();
-    expect(await repos.messages.anyOf(campaignId)).toBe(false);
+    expect(await repos.messages.lastContactOf(campaignId)).toBeUndefined();
   });
 
   it('records outcomes with their counters and suppressions in one go, then completes the campaign', async () => {
@@ -171,5 +171,91 @@ describe.each(DIALECTS)('fan-out and delivery store (%s)', (dialect) => {
     const events = await database.db.selectFrom('events').select(['type', 'data']).where('tenant_id', '=', tenantId).where('type', '=', 'email.bounced').execute();
     expect(events).toHaveLength(3);
     for (const e of events) expect(JSON.parse(typeof e.data === 'string' ? e.data : JSON.stringify(e.data))).toMatchObject({ bounceType: 'soft' });
+  });
+
+  describe('streamed in committed chunks', () => {
+    /** A fan-out of chunks of 2, then 3: `onChunk` runs after each chunk has committed, before the next. */
+    const chunked = (onChunk: () => Promise<void> | void = () => {}) =>
+      pipelineOf(database, () => now, { chunkRows: { first: 2, max: 3 }, onQueued: onChunk }).fanout;
+
+    const queuedOf = async (campaignId: string) =>
+      (await database.db.selectFrom('messages').select('contact_id').where('campaign_id', '=', campaignId).orderBy('contact_id').execute()).map((r) => r.contact_id);
+
+    it('queues every contact exactly once across chunks, the quota ceiling cutting inside a chunk', async () => {
+      const { tenantId, campaignId, contacts } = await sendingCampaign(7);
+      expect(await chunked().run(tenantId, campaignId)).toEqual({ matched: 7, queued: 7, skippedQuota: 0 });
+      expect(await queuedOf(campaignId)).toEqual(contacts.map((c) => c.id));
+
+      // Quota 4 → ceiling 4: chunks of 2 then 2 (not 3), the first four by id; three skipped.
+      const capped = await sendingCampaign(7, 4);
+      expect(await chunked().run(capped.tenantId, capped.campaignId)).toEqual({ matched: 7, queued: 4, skippedQuota: 3 });
+      expect(await queuedOf(capped.campaignId)).toEqual(capped.contacts.slice(0, 4).map((c) => c.id));
+      expect(await repos.usage.used(capped.tenantId, now.toISOString().slice(0, 7))).toBe(4);
+      expect(await repos.campaigns.getById(capped.tenantId, capped.campaignId)).toMatchObject({ total_count: 7, queued_count: 4, skipped_quota: 3 });
+    });
+
+    it('lets workers claim a committed chunk while the fan-out goes on, and completes only after the last one', async () => {
+      await store.claimDue('sweeper', 100_000, new Date('2100-01-01T00:00:00Z'), 60_000); // earlier tests' leftovers out of the way
+      const { tenantId, campaignId } = await sendingCampaign(6);
+      const claimedMidway: number[] = [];
+      const run = chunked(async () => {
+        if (claimedMidway.length > 0) return;
+        const claimed = await store.claimDue('early', 100, now, 60_000);
+        claimedMidway.push(...claimed.filter((m) => m.campaignId === campaignId).map((m) => m.id));
+        const touched = await store.recordOutcomes('early', claimed.map((m) => ({ id: m.id, tenantId, campaignId, kind: 'sent' as const, providerMessageId: `<${m.id}@pipeline.test>`, response: '250 OK' })), now);
+        await store.settle(touched, now); // the fan-out is not done: the campaign must stay SENDING
+        expect((await repos.campaigns.getById(tenantId, campaignId))?.status).toBe('SENDING');
+      });
+      expect(await run.run(tenantId, campaignId)).toEqual({ matched: 6, queued: 6, skippedQuota: 0 });
+      expect(claimedMidway).toHaveLength(2); // the first chunk, sent before the fan-out finished
+      const rest = await store.claimDue('late', 100, now, 60_000);
+      expect(rest.filter((m) => m.campaignId === campaignId)).toHaveLength(4);
+      await store.settle(await store.recordOutcomes('late', rest.map((m) => ({ id: m.id, tenantId, campaignId, kind: 'sent' as const, providerMessageId: `<${m.id}@pipeline.test>`, response: '250 OK' })), now), now);
+      expect(await repos.campaigns.getById(tenantId, campaignId)).toMatchObject({ status: 'SENT', sent_count: 6, queued_count: 6 });
+    });
+
+    it('resumes after a crash between chunks: every contact once, the quota charged once', async () => {
+      const { tenantId, campaignId, contacts } = await sendingCampaign(7);
+      class Crash extends Error {}
+      let chunksSeen = 0;
+      const dying = chunked(() => {
+        if (++chunksSeen === 2) throw new Crash(); // the process dies after its second chunk committed
+      });
+      await expect(dying.run(tenantId, campaignId)).rejects.toBeInstanceOf(Crash);
+      expect(await queuedOf(campaignId)).toHaveLength(5); // 2 + 3 committed, then nothing
+      // Its lease runs out; another process takes the fan-out over.
+      await database.db.updateTable('campaigns').set({ fanout_lease_until: null }).where('id', '=', campaignId).execute();
+      expect(await chunked().run(tenantId, campaignId)).toEqual({ matched: 7, queued: 7, skippedQuota: 0 });
+      expect(await queuedOf(campaignId)).toEqual(contacts.map((c) => c.id));
+      expect(await repos.usage.used(tenantId, now.toISOString().slice(0, 7))).toBe(7);
+    });
+
+    it('stops at a cancel between chunks: nothing queued after it, what was queued cancelled', async () => {
+      const { tenantId, campaignId } = await sendingCampaign(7);
+      const run = chunked(async () => {
+        await database.db.updateTable('campaigns').set({ status: 'CANCELLED' }).where('id', '=', campaignId).execute();
+        await repos.messages.cancelQueued(tenantId, campaignId, now.toISOString());
+      });
+      expect(await run.run(tenantId, campaignId)).toBeUndefined();
+      const rows = await database.db.selectFrom('messages').select('status').where('campaign_id', '=', campaignId).execute();
+      expect(rows.map((r) => r.status)).toEqual(['CANCELLED', 'CANCELLED']);
+      expect((await repos.campaigns.getById(tenantId, campaignId))?.fanout_completed_at).toBeNull();
+    });
+
+    it('leaves out a contact suppressed or opted out before its chunk', async () => {
+      const { tenantId, campaignId, contacts } = await sendingCampaign(6);
+      const late = contacts.at(-1)!;
+      const optedOut = contacts.at(-2)!;
+      let first = true;
+      const run = chunked(async () => {
+        if (!first) return;
+        first = false;
+        await database.db.insertInto('suppressions').values({ tenant_id: tenantId, email: late.email, reason: 'manual', created_at: now.toISOString() }).execute();
+        await database.db.updateTable('contacts').set({ opt_in: 0 }).where('id', '=', optedOut.id).execute();
+      });
+      expect(await run.run(tenantId, campaignId)).toEqual({ matched: 4, queued: 4, skippedQuota: 0 });
+      expect(await queuedOf(campaignId)).not.toContain(late.id);
+      expect(await queuedOf(campaignId)).not.toContain(optedOut.id);
+    });
   });
 });

@@ -62,7 +62,6 @@ describe.each(DIALECTS)('locale routing: SQL and TypeScript agree (%s)', (dialec
       routing: localeRouting(variants, fallback, baseVersionId),
       at: new Date().toISOString(),
       limit: 1000,
-      ordered: false,
     });
     expect(queued).toBe(contacts.length);
 

@@ -178,7 +178,7 @@ describe.each(DIALECTS)('priority lane (%s)', (dialect) => {
     try {
       await until(() => campaignMailer.started >= 5); // the campaign loop's slots are all taken
       const { messageId, emailId } = await transactional(tenantId, 'receipt@lane.test');
-      queued.notify();
+      queued.notify('transactional');
       await until(async () => (await statusOf(messageId)).status === 'SENT');
       expect(priorityMailer.sent.map((m) => m.to)).toEqual(['receipt@lane.test']);
       expect(campaignMailer.sent).toHaveLength(0); // still stuck: nothing of the campaign went out before it
