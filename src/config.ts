@@ -49,6 +49,13 @@ export interface SendingPolicy {
    * leave at once, then doubling up to `max` (FANOUT_CHUNK_ROWS).
    */
   fanoutChunkRows: { first: number; max: number };
+  /**
+   * Outcomes are written as sends finish, in groups of at most `maxPending`
+   * or after `maxDelayMs` (delivery/outcome-recorder.ts): what a killed
+   * worker had sent but not recorded — sent again by another — is its sends
+   * in flight plus one group.
+   */
+  outcomeGroups: { maxPending: number; maxDelayMs: number };
   retry: {
     /** Attempts in all, the first included. */
     maxAttempts: number;
@@ -106,6 +113,7 @@ export const DEFAULTS = {
     sendTimeoutMs: 120_000,
     fanoutLeaseMs: 60_000,
     fanoutChunkRows: { first: 1_000, max: 20_000 },
+    outcomeGroups: { maxPending: 10, maxDelayMs: 20 },
     retry: { maxAttempts: 5, baseDelayMs: 30_000, maxDelayMs: 3_600_000 },
   } satisfies SendingPolicy,
   /** Two render threads on a 2-core machine, one core left to the event loop beyond that, at most 8. */

@@ -21,13 +21,17 @@ import { outcomeOf } from './delivery-store.js';
 import { CaptureMailer } from './mailer.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { SEND_GATE_DEFAULTS, SendGate, type SendGateOptions } from './send-gate.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
 import { canRetry, retryDelayMs } from './retry-policy.js';
 import { classifyFailure, type SmtpFailure } from './bounce-classification.js';
 import type { Route } from './transports.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 
 /** The part of the sending policy (config.ts) a worker runs by; the priority lane's defaults when omitted. */
-export type WorkerOptions = Omit<SendingPolicy, 'fanoutLeaseMs' | 'priority'> & { priority?: SendingPolicy['priority'] };
+export type WorkerOptions = Omit<SendingPolicy, 'fanoutLeaseMs' | 'fanoutChunkRows' | 'priority' | 'outcomeGroups'> & {
+  priority?: SendingPolicy['priority'];
+  outcomeGroups?: SendingPolicy['outcomeGroups'];
+};
 
 /** Which transport and sender an email leaves by (TransportRegistry); the priority lane has connections of its own. */
 export interface Routes {
@@ -136,7 +140,7 @@ export class DeliveryWorker {
     for (const lane of ['transactional', 'campaign'] as const) {
       const batch = await this.claim(this.options.batchSize, lane);
       if (batch.length === 0) continue;
-      await this.round(batch, new SendSlots(lane === 'transactional' ? this.priority.sendConcurrency : this.options.sendConcurrency));
+      await this.round(batch, new SendSlots(lane === 'transactional' ? this.priority.sendConcurrency : this.options.sendConcurrency), this.recorder());
       handled += batch.length;
     }
     return handled;
@@ -151,6 +155,7 @@ export class DeliveryWorker {
    */
   private async priorityLoop(): Promise<void> {
     const slots = new SendSlots(this.priority.sendConcurrency);
+    const recorder = this.recorder();
     const claimSize = Math.max(1, Math.floor(this.options.batchSize / 2));
     while (!this.stopping) {
       let batch: ClaimedMessage[] = [];
@@ -165,7 +170,7 @@ export class DeliveryWorker {
         await this.sleep(this.priority.pollMs, this.prioritySleepers);
         continue;
       }
-      await this.round(batch, slots).catch((err: unknown) => this.deps.logger.error({ err }, 'transactional round failed'));
+      await this.round(batch, slots, recorder).catch((err: unknown) => this.deps.logger.error({ err }, 'transactional round failed'));
     }
   }
 
@@ -178,6 +183,7 @@ export class DeliveryWorker {
    */
   private async loop(): Promise<void> {
     const slots = new SendSlots(this.options.sendConcurrency);
+    const recorder = this.recorder();
     const { claimSize, inProgress } = pipelineShape(this.options.batchSize);
     const rounds: Promise<void>[] = [];
     while (!this.stopping) {
@@ -193,7 +199,7 @@ export class DeliveryWorker {
         await this.sleep(this.options.idlePollMs);
         continue;
       }
-      rounds.push(this.round(batch, slots).catch((err: unknown) => this.deps.logger.error({ err }, 'delivery round failed')));
+      rounds.push(this.round(batch, slots, recorder).catch((err: unknown) => this.deps.logger.error({ err }, 'delivery round failed')));
       if (rounds.length >= inProgress) await rounds.shift();
     }
     await Promise.all(rounds);
@@ -203,12 +209,29 @@ export class DeliveryWorker {
     return this.deps.store.claimDue(this.owner, limit, this.deps.clock(), this.options.leaseMs, lane);
   }
 
-  /** Sends a claimed batch, records its outcomes, then settles the campaigns they touched. */
-  private async round(batch: ClaimedMessage[], slots: SendSlots): Promise<void> {
-    const outcomes = await this.process(batch, slots);
-    const touched = await this.record(outcomes);
-    this.deps.observer?.recorded(outcomes);
-    await this.deps.store.settle(touched, this.deps.clock());
+  /**
+   * Sends a claimed batch; each outcome goes to the loop's recorder as its
+   * send finishes, which writes outcomes in small groups and settles the
+   * campaigns they touched. Done when every outcome of the batch is written.
+   */
+  private async round(batch: ClaimedMessage[], slots: SendSlots, recorder: OutcomeRecorder<MessageOutcome>): Promise<void> {
+    const loads = new BatchLoads(this.deps.store);
+    this.gate.hold(batch.map((m) => m.id));
+    const sent = batch.map((message) => slots.run(() => this.deliver(message, loads).finally(() => this.gate.release(message.id))));
+    const recorded = sent.map((outcome) => outcome.then((o) => recorder.add(o)));
+    // Once the batch's last send is done, its last group is written at once rather than after the delay.
+    await Promise.allSettled(sent);
+    await recorder.flush();
+    await Promise.all(recorded);
+  }
+
+  /** A loop's outcome recorder (outcome-recorder.ts): groups written by `record`, then settled. */
+  private recorder(): OutcomeRecorder<MessageOutcome> {
+    return new OutcomeRecorder(async (outcomes) => {
+      const touched = await this.record(outcomes);
+      this.deps.observer?.recorded(outcomes);
+      await this.deps.store.settle(touched, this.deps.clock());
+    }, this.options.outcomeGroups ?? DEFAULTS.sending.outcomeGroups);
   }
 
   /**
@@ -240,12 +263,6 @@ export class DeliveryWorker {
       const timer = setTimeout(wake, ms);
       sleepers.add(wake);
     });
-  }
-
-  private async process(batch: ClaimedMessage[], slots: SendSlots): Promise<MessageOutcome[]> {
-    const loads = new BatchLoads(this.deps.store);
-    this.gate.hold(batch.map((m) => m.id));
-    return Promise.all(batch.map((message) => slots.run(() => this.deliver(message, loads).finally(() => this.gate.release(message.id)))));
   }
 
   private async deliver(m: ClaimedMessage, loads: BatchLoads): Promise<MessageOutcome> {

@@ -224,7 +224,7 @@ describe('DeliveryWorker (in-memory store)', () => {
     const [first, second, erased, suppressed, optedOut, notice] = messages as [Stored, Stored, Stored, Stored, Stored, Stored];
     notice.campaignRequiresOptIn = false;
     const running = worker.runOnce();
-    for (let i = 0; i < 100 && mailer.sent.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 1000 && mailer.sent.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(mailer.sent.map((s) => s.to).sort()).toEqual([first.email, second.email].sort());
     store.live.set(erased.id, { contactExists: false });
     store.live.set(suppressed.id, { suppressed: true });
@@ -370,11 +370,37 @@ describe('DeliveryWorker (in-memory store)', () => {
     const { store, mailer, worker } = setUp({ loops: 2, batchSize: 4, sendConcurrency: 2 });
     for (let i = 0; i < 25; i++) store.add();
     worker.start();
-    for (let i = 0; i < 200 && mailer.sent.length < 25; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 2000 && mailer.sent.length < 25; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     await worker.stop();
     expect(mailer.sent).toHaveLength(25);
     expect(new Set(mailer.sent.map((s) => s.to)).size).toBe(25);
     expect(store.messages.every((m) => m.status === 'DONE')).toBe(true);
     expect(store.released).toEqual([worker.owner]);
   });
+
+  it('writes outcomes in small groups as sends finish: a worker dying mid-batch has recorded all but its sends in flight', async () => {
+    const { store, mailer, worker } = setUp({ batchSize: 100, sendConcurrency: 5, outcomeGroups: { maxPending: 5, maxDelayMs: 5 }, sendTimeoutMs: 60_000 });
+    for (let i = 0; i < 100; i++) store.add();
+    // From the 61st send on, the relay stops answering: five sends hang, as when the process is killed.
+    const stuck: (() => void)[] = [];
+    const send = mailer.send.bind(mailer);
+    mailer.send = async (mail) => {
+      if (mailer.sent.length >= 60) await new Promise<void>((resolve) => stuck.push(resolve));
+      return send(mail);
+    };
+    const round = worker.runOnce();
+    for (let i = 0; i < 400 && (stuck.length < 5 || store.messages.filter((m) => m.status === 'DONE').length < 60); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // Killed now, only the five in flight would go out again; the batch as a whole is far from done.
+    expect(mailer.sent).toHaveLength(60);
+    expect(store.messages.filter((m) => m.status === 'DONE')).toHaveLength(60);
+    expect(store.messages.filter((m) => m.status === 'SENDING')).toHaveLength(40);
+    mailer.send = send; // the relay answers again
+    for (const resolve of stuck) resolve();
+    await round;
+    expect(store.messages.every((m) => m.status === 'DONE')).toBe(true);
+    expect(new Set(mailer.sent.map((s) => s.to)).size).toBe(100);
+  });
 });
+
