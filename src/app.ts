@@ -26,6 +26,8 @@ export interface AppOptions {
   metricsToken?: string | undefined;
   /** The built dashboard (dist/web/); null serves none. Default: dist/web/ when it was built. */
   webRoot?: string | null;
+  /** TRUST_PROXY (config.ts): whose X-Forwarded-For gives `request.ip`; unset, the socket address. */
+  trustProxy?: string[] | undefined;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -34,6 +36,7 @@ export async function buildApp(container: Container, options: AppOptions = {}): 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
+    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     // Tracked-link tokens carry their URL (up to 2 KiB, tracking/token.ts): the longest parameter.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
     frameworkErrors: frameworkError,

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -191,6 +192,12 @@ export interface Config {
   apiKeyCacheMs: number;
   /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /**
+   * TRUST_PROXY: the reverse proxies whose X-Forwarded-For names the client
+   * (addresses or CIDRs); unset, the socket's address is the client's. Used
+   * by the per-IP sign-in limit and the logs.
+   */
+  trustProxy: string[] | undefined;
   /** A `worker` process serves /healthz, /readyz and /metrics on this port when set (it has no API to serve them). */
   metricsPort: number | undefined;
   /**
@@ -285,6 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   const redisUrl = parseRedisUrl(env.REDIS_URL);
   const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, DEFAULTS.apiKeyCacheMs, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
   const metricsPort = env.METRICS_PORT?.trim() ? parsePort(env.METRICS_PORT, 'METRICS_PORT') : undefined;
   const outbound: OutboundSettings = {
     allowPrivateNetworks: parseBoolean('ALLOW_PRIVATE_NETWORKS', env.ALLOW_PRIVATE_NETWORKS),
@@ -324,7 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   const logFormat = parseLogFormat(env.LOG_FORMAT, stdoutIsTTY);
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
-    sending, rateLimit, testSendsPerHour, softBounceLimit, breaker, redisUrl, apiKeyCacheMs, metricsToken, metricsPort, outbound, render, tracking,
+    sending, rateLimit, testSendsPerHour, softBounceLimit, breaker, redisUrl, apiKeyCacheMs, metricsToken, trustProxy, metricsPort, outbound, render, tracking,
     webhooks, eventsRetentionDays, dnsServers, bounceDomain, bounceMxHost, inbound,
   };
 }
@@ -454,6 +462,33 @@ function parseMetricsToken(raw: string | undefined): string | undefined {
   if (!value) return undefined;
   if (value.length < 16 || /\s/.test(value)) throw new ConfigError('METRICS_TOKEN must be at least 16 characters, without spaces');
   return value;
+}
+
+/**
+ * A comma-separated list of proxy addresses and CIDRs. "true" (trust any
+ * sender of X-Forwarded-For) is refused: any client could then choose its
+ * own address and walk past the per-IP sign-in limit. (A hop count is not
+ * offered: Fastify 5 treats it as trusting no one, since it cannot check
+ * the peer.)
+ */
+function parseTrustProxy(raw: string | undefined): string[] | undefined {
+  const value = raw?.trim();
+  if (!value || value === 'false') return undefined;
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address = '', bits, extra] = entry.split('/');
+    const valid =
+      extra === undefined &&
+      (ipaddr.IPv4.isValidFourPartDecimal(address) || (address.includes(':') && ipaddr.IPv6.isValid(address))) &&
+      (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (ipaddr.parse(address).kind() === 'ipv4' ? 32 : 128)));
+    if (!valid) {
+      throw new ConfigError(
+        `TRUST_PROXY must be proxy addresses or CIDRs separated by commas (e.g. 10.0.0.5,10.1.0.0/16); "${entry}" is not one` +
+          (value === 'true' ? ' (trusting every sender would let any client pick its own address)' : ''),
+      );
+    }
+  }
+  return entries;
 }
 
 function parseRedisUrl(raw: string | undefined): string | undefined {

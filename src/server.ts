@@ -143,7 +143,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
       metricsUrl = await operationsApp.listen({ host: config.host, port: config.metricsPort });
     }
   } else if (role !== 'worker') {
-    app = await buildApp(container, { logger, metricsToken: config.metricsToken });
+    app = await buildApp(container, { logger, metricsToken: config.metricsToken, trustProxy: config.trustProxy });
     // First run: nobody has an account yet. One line with a fresh one-time link (the previous start's stops working),
     // written before the port opens, so whoever sees the server answer can already read it.
     const setupUrl = await container.accounts.issueSetupLink();

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_THROTTLE } from '../../src/accounts/sign-in-throttle.js';
 import { hashToken } from '../../src/accounts/tokens.js';
 import { errorBody, useTestApp } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/databases.js';
@@ -459,6 +460,25 @@ describe.each(DIALECTS)('sign-in rate limit (%s)', (dialect) => {
     expect((await signIn(ctx, 'target@limit.test')).statusCode).toBe(200);
     const cookie = sessionCookieOf(await signIn(ctx, 'target@limit.test'));
     expect(cookie).toMatch(/^mcs_/);
+  });
+});
+
+describe.each(DIALECTS)('behind a trusted proxy (%s)', (dialect) => {
+  // inject() connects from 127.0.0.1: the proxy here. Three free failures per address keep the test short.
+  const signInThrottle = { ip: { ...DEFAULT_THROTTLE.ip, free: 3 } };
+  const behind = useTestApp(dialect, { trustProxy: ['127.0.0.1'], signInThrottle });
+  const direct = useTestApp(dialect, { signInThrottle });
+
+  it('counts sign-in failures per client address from X-Forwarded-For only when TRUST_PROXY names the proxy', async () => {
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+    for (let i = 0; i < 4; i++) await signIn(behind, `guess${i}@proxy.test`, 'wrong password!', from('203.0.113.7'));
+    expect((await signIn(behind, 'someone@proxy.test', 'wrong password!', from('203.0.113.7'))).statusCode).toBe(429);
+    // Another client behind the same proxy is not locked out by the first one's guesses.
+    expect((await signIn(behind, 'someone@proxy.test', 'wrong password!', from('198.51.100.9'))).statusCode).toBe(401);
+
+    // Without TRUST_PROXY the header is the client's say-so: every guess counts against the socket's address.
+    for (let i = 0; i < 4; i++) await signIn(direct, `guess${i}@proxy.test`, 'wrong password!', from(`203.0.113.${i}`));
+    expect((await signIn(direct, 'someone@proxy.test', 'wrong password!', from('198.51.100.9'))).statusCode).toBe(429);
   });
 });
 

@@ -95,6 +95,10 @@ export function useTestApp(
     bounceDomain?: string;
     /** BOUNCE_MX_HOST (default unset: the host of PUBLIC_URL). */
     bounceMxHost?: string;
+    /** TRUST_PROXY (default unset: the socket's address is the client's). */
+    trustProxy?: string[];
+    /** The sign-in backoff (default DEFAULT_THROTTLE). */
+    signInThrottle?: ContainerOptions['signInThrottle'];
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -123,9 +127,10 @@ export function useTestApp(
       webhooks: options.webhooks,
       dns: options.dns ?? TEST_DNS,
       bounceDomain: options.bounceDomain,
+      signInThrottle: options.signInThrottle,
       bounceMxHost: options.bounceMxHost,
     });
-    ctx.app = await buildApp(ctx.container);
+    ctx.app = await buildApp(ctx.container, { trustProxy: options.trustProxy });
     ctx.newTenant = async (name = 'Test tenant') => {
       const { tenant, apiKey } = await ctx.container.tenants.create({ name });
       return {

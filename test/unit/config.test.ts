@@ -45,6 +45,10 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ LOG_FORMAT: 'xml' }, /^LOG_FORMAT must be pretty or json \(got "xml"\)$/],
     [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
+    [{ TRUST_PROXY: 'true' }, /^TRUST_PROXY must be proxy addresses or CIDRs .*trusting every sender/],
+    [{ TRUST_PROXY: '10.0.0.5, proxy.lan' }, /^TRUST_PROXY must be proxy addresses or CIDRs .*"proxy.lan" is not one$/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /^TRUST_PROXY/],
+    [{ TRUST_PROXY: '2' }, /^TRUST_PROXY/],
     [{ METRICS_PORT: 'nine' }, /^METRICS_PORT must be an integer/],
     [{ ALLOW_PRIVATE_NETWORKS: 'yes' }, /^ALLOW_PRIVATE_NETWORKS must be true or false \(got "yes"\)$/],
     [{ SMTP_ALLOW_PLAIN_AUTH: 'on' }, /^SMTP_ALLOW_PLAIN_AUTH must be true or false/],
@@ -85,6 +89,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ TX_CONCURRENCY: '0' })).toThrow(/TX_CONCURRENCY/);
     expect(() => loadConfig({ TX_POLL_MS: '1' })).toThrow(/TX_POLL_MS/);
     expect(() => loadConfig({ TX_SMTP_CONNECTIONS: '21' })).toThrow(/TX_SMTP_CONNECTIONS/);
+  });
+
+  it('reads TRUST_PROXY as a list of proxy addresses and CIDRs, unset by default', () => {
+    expect(loadConfig({}).trustProxy).toBeUndefined();
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBeUndefined();
+    expect(loadConfig({ TRUST_PROXY: ' 10.0.0.5, 10.1.0.0/16,::1 ' }).trustProxy).toEqual(['10.0.0.5', '10.1.0.0/16', '::1']);
   });
 
   it('reads the metrics token and the worker metrics port, both optional', () => {
