@@ -200,8 +200,10 @@ function VariantEditor({ template, version, sample, onChanged }: { template: Tem
   const { t } = useI18n();
   const { role } = useSession();
   const key = storageKey(template.id, version.id);
-  const [restored] = useState(() => readEdits(key) !== undefined);
-  const [fields, setFields] = useState<Fields>(() => readEdits(key) ?? fieldsOf(version));
+  // Kept edits apply to a draft this role can save; a published variant (or a viewer) sees the stored version.
+  const canSave = canEdit(role) && version.status === 'DRAFT';
+  const [restored] = useState(() => canSave && readEdits(key) !== undefined);
+  const [fields, setFields] = useState<Fields>(() => (canSave ? readEdits(key) : undefined) ?? fieldsOf(version));
   const [saved, setSaved] = useState<Fields>(() => fieldsOf(version));
   const [savedCount, setSavedCount] = useState(0);
   const [save, setSave] = useState<{ busy: boolean; error: unknown; ok: boolean }>({ busy: false, error: undefined, ok: false });
