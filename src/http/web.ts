@@ -36,11 +36,22 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** No inline script or style, nothing from another origin, never framed. */
+/**
+ * No inline script or <style>, nothing from another origin, never framed.
+ * Style *attributes* are allowed for one reason: the template editor's
+ * previews are `<iframe sandbox="" srcdoc=…>` documents, which inherit this
+ * policy, and a published email's CSS is inlined into style attributes
+ * (templates/freeze.ts), so without it every preview would render unstyled
+ * (and log a violation per element). A style attribute selects nothing, so it
+ * cannot read the page the way an injected <style> could; scripts stay
+ * refused twice over in a preview, by `script-src 'self'` and by the sandbox.
+ * The app's own CSS is a file.
+ */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
+  "style-src-attr 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",

@@ -42,7 +42,12 @@ describe('dashboard files', () => {
       expect(res.body).toContain('<title>app</title>');
       expect(res.headers['content-security-policy']).toContain("script-src 'self'");
       expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
-      expect(res.headers['content-security-policy']).not.toContain('unsafe-inline');
+      // Inline style attributes only (the template previews' srcdoc frames inherit the policy); never inline script or <style>.
+      const directives = new Map(String(res.headers['content-security-policy']).split('; ').map((d) => [d.split(' ')[0], d] as const));
+      expect(directives.get('script-src')).toBe("script-src 'self'");
+      expect(directives.get('style-src')).toBe("style-src 'self'");
+      expect(directives.get('style-src-attr')).toBe("style-src-attr 'unsafe-inline'");
+      expect([...directives.values()].filter((d) => d.includes('unsafe-inline'))).toEqual(["style-src-attr 'unsafe-inline'"]);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['referrer-policy']).toBe('same-origin');
       expect(res.headers['cache-control']).toBe('no-cache');

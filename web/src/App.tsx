@@ -12,6 +12,11 @@ const Invite = lazy(() => import('./pages/Invite'));
 const Campaigns = lazy(() => import('./pages/Campaigns'));
 const CampaignDetail = lazy(() => import('./pages/CampaignDetail'));
 const Usage = lazy(() => import('./pages/Usage'));
+const Contacts = lazy(() => import('./pages/Contacts'));
+const ContactDetail = lazy(() => import('./pages/ContactDetail'));
+const ContactImport = lazy(() => import('./pages/ContactImport'));
+const Templates = lazy(() => import('./pages/Templates'));
+const TemplateEditor = lazy(() => import('./pages/TemplateEditor'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
 export const HOME = '/app/campaigns';
@@ -38,6 +43,11 @@ export function App() {
   if (path === '/app/campaigns') page = <Campaigns />;
   else if ((params = match('/app/campaigns/:id', path))) page = <CampaignDetail id={params.id!} />;
   else if (path === '/app/usage') page = <Usage />;
+  else if (path === '/app/contacts') page = <Contacts />;
+  else if (path === '/app/contacts/import') page = <ContactImport />;
+  else if ((params = match('/app/contacts/:id', path))) page = <ContactDetail key={params.id} id={params.id!} />;
+  else if (path === '/app/templates') page = <Templates />;
+  else if ((params = match('/app/templates/:id', path))) page = <TemplateEditor key={params.id} id={params.id!} />;
   else page = <NotFound />;
   // A tenant switch remounts the page, so that nothing of the previous tenant stays on screen.
   return <Shell key={me.currentTenantId ?? 'none'}>{page}</Shell>;
@@ -126,6 +136,8 @@ function Shell({ children }: { children: ReactNode }) {
         <nav aria-label={t('app.mainNav')}>
           <ul>
             {navItem('/app/campaigns', t('nav.campaigns'))}
+            {navItem('/app/contacts', t('nav.contacts'))}
+            {navItem('/app/templates', t('nav.templates'))}
             {navItem('/app/usage', t('nav.usage'))}
           </ul>
         </nav>

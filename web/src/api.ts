@@ -18,11 +18,19 @@ export type Me = paths['/me']['get']['responses'][200]['content']['application/j
 export type Campaign = paths['/campaigns/{id}']['get']['responses'][200]['content']['application/json'];
 export type CampaignStatus = Campaign['status'];
 export type Role = Me['tenants'][number]['role'];
+export type Contact = paths['/contacts/{id}']['get']['responses'][200]['content']['application/json'];
+export type ContactMessage = paths['/contacts/{id}/messages']['get']['responses'][200]['content']['application/json']['data'][number];
+export type ImportResult = paths['/contacts/import']['post']['responses'][200]['content']['application/json'];
+export type Template = paths['/templates/{id}']['get']['responses'][200]['content']['application/json'];
+export type TemplateVersion = Template['versions'][number];
 
 let csrfToken: string | undefined;
 export const setCsrfToken = (token: string | undefined) => {
   csrfToken = token;
 };
+
+/** The session's CSRF token, for a request made without openapi-fetch (the import's XMLHttpRequest). */
+export const currentCsrfToken = (): string | undefined => csrfToken;
 
 const csrf: Middleware = {
   onRequest({ request }) {
@@ -66,12 +74,17 @@ export async function request<T>(call: () => Promise<{ data?: T; error?: unknown
   }
   const { data, error, response } = result;
   if (response.ok) return data as T;
+  throw errorOf(response.status, response.statusText, error, response.headers.get('retry-after'));
+}
+
+/** The ApiError for an error answer: its status, its JSON body (if any) and its Retry-After header. */
+export function errorOf(status: number, statusText: string, error: unknown, retryAfterHeader: string | null): ApiError {
   // A proxy in front of a stopped server answers 502/503/504 with no JSON body.
   const body = (error ?? {}) as ErrorBody;
-  if (!body.code && [502, 503, 504].includes(response.status)) throw new ApiError('unreachable', response.status, 'UNREACHABLE', response.statusText);
-  const retryAfter = Number(response.headers.get('retry-after') ?? '') || undefined;
+  if (!body.code && [502, 503, 504].includes(status)) return new ApiError('unreachable', status, 'UNREACHABLE', statusText);
+  const retryAfter = Number(retryAfterHeader ?? '') || undefined;
   const fields = (body.details ?? []).map((d) => d.field ?? '').filter(Boolean);
-  throw new ApiError('http', response.status, body.code ?? `HTTP_${response.status}`, body.message ?? response.statusText, retryAfter, fields);
+  return new ApiError('http', status, body.code ?? `HTTP_${status}`, body.message ?? statusText, retryAfter, fields);
 }
 
 const ALIASES: Record<string, MessageKey> = {

@@ -1,5 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import * as contacts from './messages/contacts';
 import * as core from './messages/core';
+import * as templates from './messages/templates';
 
 /**
  * The UI's strings in English and Spanish, one module per area under
@@ -7,11 +9,11 @@ import * as core from './messages/core';
  * pages added side by side do not edit one file. `{name}` placeholders are
  * filled by `t(key, {name: …})`.
  */
-const en = { ...core.en };
+const en = { ...core.en, ...contacts.en, ...templates.en };
 
 export type MessageKey = keyof typeof en;
 
-const es: Record<MessageKey, string> = { ...core.es };
+const es: Record<MessageKey, string> = { ...core.es, ...contacts.es, ...templates.es };
 
 export const LANGUAGES = { en: 'English', es: 'Español' } as const;
 export type Language = keyof typeof LANGUAGES;

@@ -44,3 +44,6 @@ export function useSession(): Session {
 
 /** Roles that hold campaigns:send (docs/ACCOUNTS.md): editors prepare, admins and owners send. */
 export const canSend = (role: Role | undefined) => role === 'owner' || role === 'admin';
+
+/** Roles that hold contacts:write and templates:write (docs/ACCOUNTS.md): editors, admins and owners; viewers only read. */
+export const canEdit = (role: Role | undefined) => role === 'owner' || role === 'admin' || role === 'editor';
