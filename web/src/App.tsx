@@ -11,6 +11,9 @@ const Setup = lazy(() => import('./pages/Setup'));
 const Invite = lazy(() => import('./pages/Invite'));
 const Campaigns = lazy(() => import('./pages/Campaigns'));
 const CampaignDetail = lazy(() => import('./pages/CampaignDetail'));
+const CampaignEdit = lazy(() => import('./pages/CampaignEdit'));
+const CampaignMessages = lazy(() => import('./pages/CampaignMessages'));
+const CampaignReport = lazy(() => import('./pages/CampaignReport'));
 const Usage = lazy(() => import('./pages/Usage'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
@@ -36,6 +39,10 @@ export function App() {
   let page: ReactNode;
   let params: Record<string, string> | null;
   if (path === '/app/campaigns') page = <Campaigns />;
+  else if (path === '/app/campaigns/new') page = <CampaignEdit />;
+  else if ((params = match('/app/campaigns/:id/edit', path))) page = <CampaignEdit key={params.id} id={params.id!} />;
+  else if ((params = match('/app/campaigns/:id/messages', path))) page = <CampaignMessages id={params.id!} />;
+  else if ((params = match('/app/campaigns/:id/report', path))) page = <CampaignReport id={params.id!} />;
   else if ((params = match('/app/campaigns/:id', path))) page = <CampaignDetail id={params.id!} />;
   else if (path === '/app/usage') page = <Usage />;
   else page = <NotFound />;

@@ -42,6 +42,8 @@ export class ApiError extends Error {
     message: string,
     readonly retryAfter?: number,
     readonly fields: string[] = [],
+    /** The API's `details`: which field is wrong and why (shown next to the field). */
+    readonly details: { field: string; message: string }[] = [],
   ) {
     super(message);
   }
@@ -50,7 +52,7 @@ export class ApiError extends Error {
 interface ErrorBody {
   code?: string;
   message?: string;
-  details?: { field?: string }[];
+  details?: { field?: string; message?: string }[];
 }
 
 /**
@@ -71,7 +73,8 @@ export async function request<T>(call: () => Promise<{ data?: T; error?: unknown
   if (!body.code && [502, 503, 504].includes(response.status)) throw new ApiError('unreachable', response.status, 'UNREACHABLE', response.statusText);
   const retryAfter = Number(response.headers.get('retry-after') ?? '') || undefined;
   const fields = (body.details ?? []).map((d) => d.field ?? '').filter(Boolean);
-  throw new ApiError('http', response.status, body.code ?? `HTTP_${response.status}`, body.message ?? response.statusText, retryAfter, fields);
+  const details = (body.details ?? []).filter((d) => d.field).map((d) => ({ field: d.field!, message: d.message ?? '' }));
+  throw new ApiError('http', response.status, body.code ?? `HTTP_${response.status}`, body.message ?? response.statusText, retryAfter, fields, details);
 }
 
 const ALIASES: Record<string, MessageKey> = {

@@ -1,4 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import * as campaigns from './messages/campaigns';
 import * as core from './messages/core';
 
 /**
@@ -7,11 +8,11 @@ import * as core from './messages/core';
  * pages added side by side do not edit one file. `{name}` placeholders are
  * filled by `t(key, {name: …})`.
  */
-const en = { ...core.en };
+const en = { ...core.en, ...campaigns.en };
 
 export type MessageKey = keyof typeof en;
 
-const es: Record<MessageKey, string> = { ...core.es };
+const es: Record<MessageKey, string> = { ...core.es, ...campaigns.es };
 
 export const LANGUAGES = { en: 'English', es: 'Español' } as const;
 export type Language = keyof typeof LANGUAGES;
