@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { expectAccessible, launch, screenshot, watchConsole } from './browser.js';
 
 /**
@@ -28,6 +29,9 @@ describe('campaign pages in Chromium', () => {
   const chunks: string[] = [];
   let seeded: Seeded;
   let campaignId: string;
+  let sink: SmtpSink;
+  /** While true the SMTP sink refuses refused@smtp.test by policy (5.7.1, not a bounce: retryable), its reply text an XSS attempt. */
+  let refusing = true;
 
   beforeAll(async () => {
     assertBuilt();
@@ -36,6 +40,9 @@ describe('campaign pages in Chromium', () => {
     const env = { DATABASE_URL: `sqlite://${path.join(dir, 'mailingcore.db')}`, DATA_DIR: dir, LOG_LEVEL: 'warn', MAILINGCORE_SECRET: 's'.repeat(40) };
     expect(runCli(['migrate'], env).status).toBe(0);
     server = await startCliServer('start', env);
+    sink = await startSmtpSink({
+      recipientResponse: (address) => (refusing && address === 'refused@smtp.test' ? { code: 550, message: '5.7.1 <img src=x onerror=alert(3)> refused by policy' } : undefined),
+    });
     browser = await launch();
     context = await browser.newContext({ baseURL: server.url, locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
@@ -53,6 +60,7 @@ describe('campaign pages in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await sink?.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -307,6 +315,51 @@ describe('campaign pages in Chromium', () => {
     expect(await p.getByRole('button', { name: 'Retry failed…' }).count()).toBe(0);
     expect(errors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
     await editor.close();
+  });
+
+  it('shows a refused recipient with the SMTP reply as text, and retries it after a confirmation', async () => {
+    const post = await session(page.request);
+    await post('/contacts/bulk', {
+      contacts: [
+        { email: 'ok@smtp.test', locale: 'de', optIn: true, attributes: { group: 'smtp' } },
+        { email: 'refused@smtp.test', locale: 'de', optIn: true, attributes: { group: 'smtp' } },
+      ],
+    });
+    const project = await post('/projects', { name: 'Sink', smtp: { host: '127.0.0.1', port: sink.port, secure: false }, fromEmail: 'news@acme.test' });
+    const id = await createCampaign(page.request, {
+      name: 'Through SMTP',
+      templateVersionId: seeded.versionId,
+      projectId: project.id,
+      audienceFilter: { attributes: { group: 'smtp' } },
+    });
+    await page.goto(`/app/campaigns/${id}`);
+    await page.getByRole('button', { name: 'Send…' }).click();
+    await page.getByText('Send this campaign to 2 contacts now?').waitFor();
+    await page.getByRole('button', { name: 'Yes, send now' }).click();
+    await expect.poll(() => page.getByTestId('campaign-status').textContent(), { timeout: 20_000 }).toBe('Sent');
+    expect(await page.getByTestId('campaign.failed').textContent()).toBe('1');
+
+    await page.getByRole('link', { name: 'Recipients' }).click();
+    await page.getByLabel('Message status').selectOption('FAILED');
+    const row = page.locator('table.messages tbody tr');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.locator('th').textContent()).toBe('refused@smtp.test');
+    expect(await row.locator('.error-text').textContent()).toContain('<img src=x onerror=alert(3)> refused by policy');
+    expect(await page.locator('img[src="x"]').count()).toBe(0);
+    await screenshot(page, 'c11-campaign-failed-recipient');
+
+    refusing = false;
+    await page.getByRole('button', { name: 'Retry failed…' }).click();
+    await page.getByText('Queue the 1 failed messages again?').waitFor();
+    await expectAccessible(page, 'retry failed');
+    await page.getByRole('button', { name: 'Yes, retry them' }).click();
+    await page.getByText('1 messages queued again.').waitFor();
+    await expect
+      .poll(async () => ((await (await page.request.get(`/campaigns/${id}`)).json()) as { status: string; counters: { sent: number } }).counters.sent, { timeout: 20_000 })
+      .toBe(2);
+    await page.getByLabel('Message status').selectOption('SENT');
+    await expect.poll(() => row.count()).toBe(2);
+    expect(sink.messages.map((m) => m.envelope.to[0]).sort()).toEqual(['ok@smtp.test', 'refused@smtp.test']);
   });
 
   it('never ran markup from a name, and logged no console error (but the expected 4xx answers)', () => {
