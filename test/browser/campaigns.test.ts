@@ -362,6 +362,29 @@ describe('campaign pages in Chromium', () => {
     expect(sink.messages.map((m) => m.envelope.to[0]).sort()).toEqual(['ok@smtp.test', 'refused@smtp.test']);
   });
 
+  it('pauses a sending campaign and resumes it (owner), the status following live', async () => {
+    const post = await session(page.request);
+    // One message a second through the sink: the campaign stays SENDING long enough to pause it.
+    const contacts = Array.from({ length: 8 }, (_, i) => ({ email: `slow${i}@smtp.test`, locale: 'en', optIn: true, attributes: { group: 'slow' } }));
+    await post('/contacts/bulk', { contacts });
+    const project = await post('/projects', { name: 'Slow sink', smtp: { host: '127.0.0.1', port: sink.port, secure: false }, fromEmail: 'news@acme.test', rateLimitPerSecond: 1 });
+    const id = await createCampaign(page.request, { name: 'Slow one', templateVersionId: seeded.versionId, projectId: project.id, audienceFilter: { attributes: { group: 'slow' } } });
+    await page.goto(`/app/campaigns/${id}`);
+    await page.getByRole('button', { name: 'Send…' }).click();
+    await page.getByRole('button', { name: 'Yes, send now' }).click();
+    await expect.poll(() => page.getByTestId('campaign-status').textContent()).toBe('Sending');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByText('The campaign is paused.').waitFor();
+    await expect.poll(() => page.getByTestId('campaign-status').textContent()).toBe('Paused');
+    expect(Number(await page.getByTestId('campaign.sent').textContent())).toBeLessThan(8);
+    await expectAccessible(page, 'paused campaign');
+    await screenshot(page, 'c12-campaign-paused');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByText('Sending resumed.').waitFor();
+    await expect.poll(() => page.getByTestId('campaign-status').textContent(), { timeout: 30_000 }).toBe('Sent');
+    expect(await page.getByTestId('campaign.sent').textContent()).toBe('8');
+  });
+
   it('never ran markup from a name, and logged no console error (but the expected 4xx answers)', () => {
     expect(dialogs).toEqual([]);
     expect(consoleErrors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
