@@ -90,7 +90,7 @@ describe('campaign pages in Chromium', () => {
     await page.getByRole('button', { name: '+ Attribute' }).click();
     await page.getByLabel('Attribute name').fill('plan');
     await page.getByLabel('Value of plan').fill('pro');
-    await expect.poll(() => count.textContent()).toBe('1 contacts match now.');
+    await expect.poll(() => count.textContent()).toBe('1 contact matches now.');
     // "+ Locale" is gone: one locale condition at most (the API's filter has one locale).
     expect(await page.getByRole('button', { name: '+ Locale' }).count()).toBe(0);
 
@@ -124,7 +124,7 @@ describe('campaign pages in Chromium', () => {
     await page.getByRole('link', { name: 'Edit the draft' }).click();
     await page.getByRole('heading', { name: `Edit “${XSS} June”` }).waitFor();
     expect(await page.getByLabel('Value of plan').inputValue()).toBe('pro');
-    await expect.poll(() => page.locator('.live-count').textContent()).toBe('1 contacts match now.');
+    await expect.poll(() => page.locator('.live-count').textContent()).toBe('1 contact matches now.');
     await page.getByRole('button', { name: 'Remove condition 2' }).click();
     await page.getByRole('button', { name: 'Remove condition 1' }).click();
     await expect.poll(() => page.locator('.live-count').textContent()).toBe('5 contacts match now.');
@@ -350,10 +350,10 @@ describe('campaign pages in Chromium', () => {
 
     refusing = false;
     await page.getByRole('button', { name: 'Retry failed…' }).click();
-    await page.getByText('Queue the 1 failed messages again?').waitFor();
+    await page.getByText('Queue the failed message again?').waitFor();
     await expectAccessible(page, 'retry failed');
     await page.getByRole('button', { name: 'Yes, retry them' }).click();
-    await page.getByText('1 messages queued again.').waitFor();
+    await page.getByText('1 message queued again.').waitFor();
     await expect
       .poll(async () => ((await (await page.request.get(`/campaigns/${id}`)).json()) as { status: string; counters: { sent: number } }).counters.sent, { timeout: 20_000 })
       .toBe(2);

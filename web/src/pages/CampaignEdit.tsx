@@ -335,7 +335,7 @@ function Form({
               t('campaigns.edit.counting')
             ) : (
               <>
-                {t('campaigns.edit.matching', { count: number(count.value) })}
+                {count.value === 1 ? t('campaigns.edit.matchingOne') : t('campaigns.edit.matching', { count: number(count.value) })}
                 {count.busy && <span className="muted"> {t('campaigns.edit.updating')}</span>}
               </>
             )}

@@ -81,12 +81,12 @@ export default function CampaignMessages({ id }: { id: string }) {
           </select>
         </label>
         <p className="muted" role="status">
-          {t('campaigns.log.count', { total: number(messages.meta.total) })}
+          {messages.meta.total === 1 ? t('campaigns.log.countOne') : t('campaigns.log.count', { total: number(messages.meta.total) })}
         </p>
         {retryable && (
           <ConfirmButton
             label={t('campaigns.log.retry')}
-            question={t('campaigns.log.confirmRetry', { count: number(campaign.counters.failed) })}
+            question={campaign.counters.failed === 1 ? t('campaigns.log.confirmRetryOne') : t('campaigns.log.confirmRetry', { count: number(campaign.counters.failed) })}
             confirmLabel={t('campaigns.log.confirmRetryYes')}
             action={retryFailed}
           />
@@ -95,7 +95,7 @@ export default function CampaignMessages({ id }: { id: string }) {
       <ErrorMessage error={retry.error ?? error} />
       {retry.requeued !== undefined && (
         <p role="status" className="alert alert-ok">
-          {t('campaigns.log.requeued', { count: number(retry.requeued) })}
+          {retry.requeued === 1 ? t('campaigns.log.requeuedOne') : t('campaigns.log.requeued', { count: number(retry.requeued) })}
         </p>
       )}
       {messages.data.length === 0 ? (
