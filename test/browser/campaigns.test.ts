@@ -253,6 +253,10 @@ describe('campaign pages in Chromium', () => {
     await page.getByText('The campaign was stopped.').waitFor();
     expect(await page.getByTestId('campaign-status').textContent()).toBe('Cancelled');
     expect(await page.getByRole('link', { name: 'Edit the draft' }).count()).toBe(0);
+    // Only drafts are editable: the form is not offered for a stopped campaign, even by its address.
+    await page.goto(`/app/campaigns/${id}/edit`);
+    await page.getByText('Only draft campaigns can be edited.').waitFor();
+    expect(await page.getByRole('button', { name: 'Save the draft' }).count()).toBe(0);
   });
 
   it('reads in Spanish', async () => {
