@@ -321,6 +321,37 @@ describe('campaign pages in Chromium', () => {
     await editor.close();
   });
 
+  it('a viewer reads every campaign page but is offered no change', async () => {
+    const me = (await (await page.request.get('/me')).json()) as { csrfToken: string; currentTenantId: string };
+    const invite = await page.request.post(`/tenants/${me.currentTenantId}/members`, {
+      headers: { 'x-csrf-token': me.csrfToken },
+      data: { email: 'viewer@example.test', role: 'viewer' },
+    });
+    expect(invite.status()).toBe(201);
+    const link = await inviteLink(path.join(dir, 'outbox', 'invitations'), 'viewer@example.test');
+    const viewer = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    const p = await viewer.newPage();
+    const errors = watchConsole(p);
+    await p.goto(link.replace(/^https?:\/\/[^/]+/, server.url));
+    await p.getByLabel('Password (at least 10 characters)').fill('viewer password 123');
+    await p.getByRole('button', { name: 'Accept and sign in' }).click();
+    await p.getByRole('heading', { name: 'Campaigns' }).waitFor();
+    await p.getByRole('link', { name: 'Editor draft' }).waitFor();
+    expect(await p.getByRole('link', { name: 'New campaign' }).count()).toBe(0);
+    await p.getByRole('link', { name: 'Editor draft' }).click();
+    await p.getByRole('heading', { name: 'Before sending' }).waitFor();
+    for (const name of ['Send…', 'Schedule…', 'Stop campaign…', 'Send the test']) expect(await p.getByRole('button', { name }).count(), name).toBe(0);
+    expect(await p.getByRole('link', { name: 'Edit the draft' }).count()).toBe(0);
+    await p.getByRole('link', { name: 'Recipients' }).click();
+    await p.getByText('No messages here yet.').waitFor();
+    await p.goto(`/app/campaigns/${campaignId}/report`);
+    await p.getByRole('img', { name: 'Timeline' }).waitFor();
+    await p.goto('/app/campaigns/new');
+    await p.getByText('Your role does not allow editing campaigns.').waitFor();
+    expect(errors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
+    await viewer.close();
+  });
+
   it('shows a refused recipient with the SMTP reply as text, and retries it after a confirmation', async () => {
     const post = await session(page.request);
     await post('/contacts/bulk', {
@@ -457,11 +488,13 @@ function findEml(folder: string, accept: (text: string) => boolean): string | un
   return undefined;
 }
 
-async function inviteLink(folder: string): Promise<string> {
+/** The invitation link in the captured invitation to `to` (its To header). */
+async function inviteLink(folder: string, to = 'editor@example.test'): Promise<string> {
   for (let i = 0; i < 100; i++) {
     const files = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.eml')) : [];
     for (const file of files) {
       const text = fs.readFileSync(path.join(folder, file), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      if (!new RegExp(`^To: .*${to.replace(/[.]/g, '\\.')}`, 'm').test(text)) continue;
       const found = /(https?:\/\/[^\s"<>]+\/invite\?token=mci_[0-9A-Za-z]+)/.exec(text);
       if (found) return found[1]!;
     }
