@@ -261,7 +261,7 @@ export interface paths {
         put?: never;
         /**
          * Send test copies
-         * @description Synchronous `[Test]` copies to 1–5 addresses; status and counters are untouched; a draft template version may be tested. Each address counts toward the monthly quota (429 `QUOTA_EXCEEDED` past 110 %) and toward the tenant's test sends of the hour (`TEST_SENDS_PER_HOUR`, default 50; 429 `TEST_SEND_LIMIT` with `Retry-After` beyond).
+         * @description Synchronous `[Test]` copies to 1–5 addresses; status and counters are untouched; a draft template version may be tested. Each copy uses the variant of the address's contact locale, or of `locale` when given (400 if not a BCP 47 tag). Each address counts toward the monthly quota (429 `QUOTA_EXCEEDED` past 110 %) and toward the tenant's test sends of the hour (`TEST_SENDS_PER_HOUR`, default 50; 429 `TEST_SEND_LIMIT` with `Retry-After` beyond).
          *
          *     Requires an API key with the `campaigns:write` scope, or a signed-in member whose role grants it.
          */
@@ -3333,6 +3333,8 @@ export interface operations {
             content: {
                 "application/json": {
                     emails: string[];
+                    /** @description BCP 47 tag: every copy uses this locale's variant (as a contact of that locale would get it) instead of each address's own */
+                    locale?: string;
                 };
             };
         };

@@ -222,7 +222,7 @@ export function campaignRoutes(
         operationId: 'testSendCampaign',
         summary: 'Send test copies',
         description:
-          'Synchronous `[Test]` copies to 1–5 addresses; status and counters are untouched; a draft template version may be tested. Each address counts toward the monthly quota (429 `QUOTA_EXCEEDED` past 110 %) and toward the tenant\'s test sends of the hour (`TEST_SENDS_PER_HOUR`, default 50; 429 `TEST_SEND_LIMIT` with `Retry-After` beyond).',
+          'Synchronous `[Test]` copies to 1–5 addresses; status and counters are untouched; a draft template version may be tested. Each copy uses the variant of the address\'s contact locale, or of `locale` when given (400 if not a BCP 47 tag). Each address counts toward the monthly quota (429 `QUOTA_EXCEEDED` past 110 %) and toward the tenant\'s test sends of the hour (`TEST_SENDS_PER_HOUR`, default 50; 429 `TEST_SEND_LIMIT` with `Retry-After` beyond).',
         tags: ['campaigns'],
         params: IdParams,
         body: TestSendBody,
@@ -231,7 +231,7 @@ export function campaignRoutes(
     },
     async (request, reply) => {
       try {
-        return { results: await testSend.test(tenantOf(request), request.params.id, request.body.emails, request.principal!.mode) };
+        return { results: await testSend.test(tenantOf(request), request.params.id, request.body.emails, request.principal!.mode, request.body.locale) };
       } catch (error) {
         if (error instanceof AppError && typeof error.extra?.retryAfter === 'number') reply.header('Retry-After', String(error.extra.retryAfter));
         throw error;

@@ -126,6 +126,13 @@ export const CampaignPage = pageOf(Campaign);
 export const TestSendBody = Type.Object(
   {
     emails: Type.Array(Type.String({ format: 'email', maxLength: 254 }), { minItems: 1, maxItems: 5 }),
+    locale: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 35,
+        description: "BCP 47 tag: every copy uses this locale's variant (as a contact of that locale would get it) instead of each address's own",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

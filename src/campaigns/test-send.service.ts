@@ -4,7 +4,8 @@ import type { CampaignMailBuilder, Recipient } from '../delivery/campaign-mail.j
 import { CaptureMailer } from '../delivery/mailer.js';
 import type { TransportRegistry } from '../delivery/transports.js';
 import type { ProjectRepository } from '../projects/project.repository.js';
-import { AppError, invalidState, notFound } from '../shared/errors.js';
+import { AppError, invalidState, notFound, validationError } from '../shared/errors.js';
+import { normaliseLocale } from '../shared/locale.js';
 import { normaliseEmail } from '../shared/email.js';
 import { isId } from '../shared/ids.js';
 import { parseJsonObject } from '../shared/json.js';
@@ -61,7 +62,12 @@ export interface TestSendDeps {
 export class TestSendService {
   constructor(private readonly deps: TestSendDeps) {}
 
-  async test(tenantId: string, id: string, emails: string[], mode: KeyMode): Promise<TestSendResult[]> {
+  /** `locale`, when given, picks every copy's variant (as for a contact of that locale) instead of each address's own. */
+  async test(tenantId: string, id: string, emails: string[], mode: KeyMode, locale?: string): Promise<TestSendResult[]> {
+    const chosenLocale = locale === undefined ? undefined : normaliseLocale(locale);
+    if (locale !== undefined && !chosenLocale) {
+      throw validationError('Invalid test send', [{ field: 'locale', message: `"${locale}" is not a BCP 47 language tag` }]);
+    }
     const campaign = isId(id) ? await this.deps.campaigns.getById(tenantId, id) : undefined;
     if (!campaign) throw notFound('Campaign');
     if (!canPerform('test', campaign.status)) throw invalidState('campaign', campaign.status, 'test');
@@ -104,7 +110,9 @@ export class TestSendService {
             ? { id: contact.id, locale: contact.locale, externalId: contact.external_id, attributes: parseJsonObject(contact.attributes) }
             : null,
         };
-        const chosen = contact ? resolveVariant(contact.locale, variants, tenant?.fallback_locale ?? null, base.id) : { versionId: base.id };
+        const recipientLocale = chosenLocale ?? contact?.locale;
+        const chosen =
+          recipientLocale !== undefined ? resolveVariant(recipientLocale, variants, tenant?.fallback_locale ?? null, base.id) : { versionId: base.id };
         const version = variants.find((v) => v.id === chosen.versionId) ?? base;
         const mail = await this.deps.mail.build({
           tenantId,

@@ -270,6 +270,23 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     expect(campaign.status).toBe('DRAFT');
     expect(campaign.counters.sent).toBe(0);
 
+    // A chosen locale picks the variant for every copy, the contact's data still fills it.
+    const before = sink.messages.length;
+    const chosen = await ctx.request('POST', `/campaigns/${id}/test`, {
+      tenant,
+      body: { emails: ['known@testsend.test', 'other@testlocale.test'], locale: 'es-mx' },
+    });
+    expect(chosen.statusCode, chosen.body).toBe(200);
+    expect(chosen.json().results.map((r: { status: string }) => r.status)).toEqual(['sent', 'sent']);
+    const withLocale = Object.fromEntries(sink.messages.slice(before).map((m) => [m.envelope.to[0], m.parsed.subject]));
+    expect(withLocale).toEqual({ 'known@testsend.test': '[Test] Noticias para Lola', 'other@testlocale.test': '[Test] Noticias para' });
+    const english = await ctx.request('POST', `/campaigns/${id}/test`, { tenant, body: { emails: ['known@testsend.test'], locale: 'en' } });
+    expect(english.statusCode, english.body).toBe(200);
+    expect(sink.messages.at(-1)!.parsed.subject).toBe('[Test] News for Lola');
+    const badLocale = await ctx.request('POST', `/campaigns/${id}/test`, { tenant, body: { emails: ['known@testsend.test'], locale: 'not a tag' } });
+    expect(badLocale.statusCode).toBe(400);
+    expect(errorBody(badLocale).details).toEqual([expect.objectContaining({ field: 'locale' })]);
+
     for (const body of [{ emails: [] }, { emails: Array.from({ length: 6 }, (_, i) => `x${i}@t.test`) }, { emails: ['not-an-email'] }, {}]) {
       const bad = await ctx.request('POST', `/campaigns/${id}/test`, { tenant, body });
       expect(bad.statusCode, JSON.stringify(body)).toBe(400);

@@ -50,6 +50,8 @@ export class ApiError extends Error {
     message: string,
     readonly retryAfter?: number,
     readonly fields: string[] = [],
+    /** The API's `details`: which field is wrong and why (shown next to the field). */
+    readonly details: { field: string; message: string }[] = [],
   ) {
     super(message);
   }
@@ -58,7 +60,7 @@ export class ApiError extends Error {
 interface ErrorBody {
   code?: string;
   message?: string;
-  details?: { field?: string }[];
+  details?: { field?: string; message?: string }[];
 }
 
 /**
@@ -84,7 +86,8 @@ export function errorOf(status: number, statusText: string, error: unknown, retr
   if (!body.code && [502, 503, 504].includes(status)) return new ApiError('unreachable', status, 'UNREACHABLE', statusText);
   const retryAfter = Number(retryAfterHeader ?? '') || undefined;
   const fields = (body.details ?? []).map((d) => d.field ?? '').filter(Boolean);
-  return new ApiError('http', status, body.code ?? `HTTP_${status}`, body.message ?? statusText, retryAfter, fields);
+  const details = (body.details ?? []).filter((d) => d.field).map((d) => ({ field: d.field!, message: d.message ?? '' }));
+  return new ApiError('http', status, body.code ?? `HTTP_${status}`, body.message ?? statusText, retryAfter, fields, details);
 }
 
 const ALIASES: Record<string, MessageKey> = {

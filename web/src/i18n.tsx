@@ -1,4 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import * as campaigns from './messages/campaigns';
 import * as contacts from './messages/contacts';
 import * as core from './messages/core';
 import * as templates from './messages/templates';
@@ -9,11 +10,11 @@ import * as templates from './messages/templates';
  * pages added side by side do not edit one file. `{name}` placeholders are
  * filled by `t(key, {name: …})`.
  */
-const en = { ...core.en, ...contacts.en, ...templates.en };
+const en = { ...core.en, ...campaigns.en, ...contacts.en, ...templates.en };
 
 export type MessageKey = keyof typeof en;
 
-const es: Record<MessageKey, string> = { ...core.es, ...contacts.es, ...templates.es };
+const es: Record<MessageKey, string> = { ...core.es, ...campaigns.es, ...contacts.es, ...templates.es };
 
 export const LANGUAGES = { en: 'English', es: 'Español' } as const;
 export type Language = keyof typeof LANGUAGES;

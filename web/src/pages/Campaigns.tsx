@@ -2,6 +2,8 @@ import { api, request, type CampaignStatus } from '../api';
 import { ErrorMessage, Loading, PageTitle, ProgressBar, useLoad } from '../components';
 import { useI18n } from '../i18n';
 import { Link, navigate, useLocation } from '../router';
+import { useSession } from '../session';
+import { canEdit } from './campaign-common';
 
 export const STATUSES: CampaignStatus[] = ['DRAFT', 'SCHEDULED', 'SENDING', 'PAUSED', 'SENT', 'CANCELLED'];
 const LIMIT = 20;
@@ -10,6 +12,7 @@ const LIMIT = 20;
 export default function Campaigns() {
   const { t, number, date } = useI18n();
   const { query } = useLocation();
+  const { role } = useSession();
   const status = STATUSES.find((s) => s === query.get('status'));
   const page = Math.max(1, Number(query.get('page')) || 1);
   const { data, error, reload } = useLoad(
@@ -31,6 +34,11 @@ export default function Campaigns() {
     <section>
       <PageTitle>{t('campaigns.title')}</PageTitle>
       <div className="toolbar">
+        {canEdit(role) && (
+          <Link className="button" to="/app/campaigns/new">
+            {t('campaigns.new')}
+          </Link>
+        )}
         <label className="inline-field">
           <span>{t('campaigns.filter')}</span>
           <select value={status ?? ''} onChange={(e) => go({ status: (e.target.value || undefined) as CampaignStatus | undefined })}>
