@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import * as core from './messages/core';
+import * as settings from './messages/settings';
 
 /**
  * The UI's strings in English and Spanish, one module per area under
@@ -7,11 +8,11 @@ import * as core from './messages/core';
  * pages added side by side do not edit one file. `{name}` placeholders are
  * filled by `t(key, {name: …})`.
  */
-const en = { ...core.en };
+const en = { ...core.en, ...settings.en };
 
 export type MessageKey = keyof typeof en;
 
-const es: Record<MessageKey, string> = { ...core.es };
+const es: Record<MessageKey, string> = { ...core.es, ...settings.es };
 
 export const LANGUAGES = { en: 'English', es: 'Español' } as const;
 export type Language = keyof typeof LANGUAGES;
