@@ -110,16 +110,16 @@ export default function ApiKeys() {
                 <th scope="row" className="break">
                   {key.name || t('apiKeys.unnamed')}
                 </th>
-                <td>
+                <td data-label={t('apiKeys.prefix')}>
                   <code>{key.prefix}…</code>
                 </td>
-                <td className="scopes">
+                <td className="scopes" data-label={t('apiKeys.scopes')}>
                   {key.scopes.map((scope) => (
                     <code key={scope}>{scope}</code>
                   ))}
                 </td>
-                <td>{date(key.createdAt)}</td>
-                <td>{key.lastUsedAt ? date(key.lastUsedAt) : t('common.never')}</td>
+                <td data-label={t('common.created')}>{date(key.createdAt)}</td>
+                <td data-label={t('apiKeys.lastUsed')}>{key.lastUsedAt ? date(key.lastUsedAt) : t('common.never')}</td>
                 <td>
                   {key.revokedAt ? (
                     <span className="badge badge-cancelled">{t('apiKeys.revoked', { date: date(key.revokedAt) })}</span>

@@ -111,7 +111,7 @@ function DomainCard({ domain: initial, writable, onDeleted }: { domain: Domain; 
         <span className="muted small">{domain.checkedAt ? t('domains.checked', { date: date(domain.checkedAt) }) : t('domains.notChecked')}</span>
       </div>
       <div className="table-scroll">
-        <table className="table records">
+        <table className="table records stack">
           <caption>{t('domains.records', { name: domain.name })}</caption>
           <thead>
             <tr>
@@ -129,16 +129,16 @@ function DomainCard({ domain: initial, writable, onDeleted }: { domain: Domain; 
               return (
                 <tr key={`${record.purpose}-${record.host}`}>
                   <th scope="row">{purpose}</th>
-                  <td>{record.type}</td>
-                  <td>
+                  <td data-label={t('domains.type')}>{record.type}</td>
+                  <td data-label={t('domains.host')}>
                     <code className="dns-value">{record.host}</code>
                     <CopyButton text={record.host} label={t('domains.copyHost', { purpose })} />
                   </td>
-                  <td>
+                  <td data-label={t('domains.value')}>
                     <code className="dns-value">{record.value}</code>
                     <CopyButton text={record.value} label={t('domains.copyValue', { purpose })} />
                   </td>
-                  <td>
+                  <td data-label={t('common.status')}>
                     <span className={`badge badge-domain-${record.status.toLowerCase()}`}>{status(record.status)}</span>
                     {reason && (
                       <p className="small reason">

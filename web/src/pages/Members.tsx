@@ -112,7 +112,7 @@ export default function Members() {
                       ))}
                     </select>
                   </td>
-                  <td>{date(member.since)}</td>
+                  <td data-label={t('members.since')}>{date(member.since)}</td>
                   <td>
                     <ConfirmButton
                       label={t('members.remove')}
@@ -143,8 +143,8 @@ export default function Members() {
                     <th scope="row" className="break">
                       {invitation.email}
                     </th>
-                    <td>{t(`role.${invitation.role}`)}</td>
-                    <td>{date(invitation.expiresAt)}</td>
+                    <td data-label={t('members.role')}>{t(`role.${invitation.role}`)}</td>
+                    <td data-label={t('members.expires')}>{date(invitation.expiresAt)}</td>
                     <td>
                       <div className="row-actions">
                         <button type="button" className="button-secondary" disabled={action.busy} onClick={() => resend(invitation.id, invitation.email)}>

@@ -96,12 +96,12 @@ export default function Projects() {
                 <th scope="row" className="break">
                   {project.name}
                 </th>
-                <td className="break">
+                <td className="break" data-label={t('projects.server')}>
                   {project.smtp.host}:{project.smtp.port} · {project.smtp.secure ? 'TLS' : 'STARTTLS'}
                 </td>
-                <td className="break">{project.smtp.user ?? '—'}</td>
-                <td>{project.smtp.hasPassword ? t('projects.set') : t('projects.notSet')}</td>
-                <td className="break">
+                <td className="break" data-label={t('projects.user')}>{project.smtp.user ?? '—'}</td>
+                <td data-label={t('projects.hasPassword')}>{project.smtp.hasPassword ? t('projects.set') : t('projects.notSet')}</td>
+                <td className="break" data-label={t('projects.from')}>
                   {project.fromName ? `${project.fromName} <${project.fromEmail}>` : project.fromEmail}
                 </td>
                 {writable && (

@@ -91,8 +91,8 @@ export default function Suppressions() {
             {data.data.map((row) => (
               <tr key={row.email}>
                 <td className="break">{row.email}</td>
-                <td>{t(`reason.${row.reason}`)}</td>
-                <td>{date(row.createdAt)}</td>
+                <td data-label={t('suppressions.reason')}>{t(`reason.${row.reason}`)}</td>
+                <td data-label={t('suppressions.added')}>{date(row.createdAt)}</td>
                 {writable && (
                   <td>
                     <ConfirmButton label={t('suppressions.remove')} question={t('suppressions.removeConfirm', { email: row.email })} onConfirm={() => remove(row.email)} />
