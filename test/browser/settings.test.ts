@@ -73,6 +73,8 @@ describe('settings pages in Chromium', () => {
       DNS_SERVERS: dnsAddress,
     };
     expect(runCli(['migrate'], env).status).toBe(0);
+    // The owner claims this tenant at setup: a name with an XSS attempt, and a quota of 5 to reach the 80 % mark and the grace band.
+    expect(runCli(['tenants', 'create', '--name', `Acme ${XSS}`, '--quota', '5', '--json'], env).status).toBe(0);
     server = await startCliServer('start', env);
     browser = await launch();
     context = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 860 }, permissions: ['clipboard-read', 'clipboard-write'] });
@@ -100,7 +102,7 @@ describe('settings pages in Chromium', () => {
     await page.goto(link!);
     await page.getByLabel('Your email').fill('owner@example.test');
     await page.getByLabel('Password (at least 10 characters)').fill(PASSWORD);
-    await page.getByLabel('Tenant name').fill(`Acme ${XSS}`);
+    await page.getByLabel('Take ownership of the tenants created with the CLI').check();
     await page.getByRole('button', { name: 'Create the owner account' }).click();
     await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
     tenantId = ((await (await page.request.get(`${server.url}/me`)).json()) as { currentTenantId: string }).currentTenantId;
@@ -371,6 +373,36 @@ describe('settings pages in Chromium', () => {
     await card.getByText('Disabled', { exact: true }).waitFor();
     await card.getByRole('button', { name: 'Enable' }).click();
     await card.getByText('Enabled', { exact: true }).waitFor();
+  });
+
+  it('usage: the 80 % warning, then the grace band', async () => {
+    const send = async (n: number) => {
+      const res = await api('POST', '/emails/send', { to: `reader${n}@example.test`, subject: 'Receipt', htmlBody: '<p>Thanks</p>' });
+      expect(res.status(), await res.text()).toBeLessThan(300);
+    };
+    for (let n = 1; n <= 4; n++) await send(n);
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('heading', { name: 'Usage' }).waitFor();
+    await page.getByText('4 of 5 emails (80 %)').waitFor();
+    await page.getByRole('status').filter({ hasText: 'Over 80 % of the monthly quota is used.' }).waitFor();
+    await expectAccessible(page, 'usage: warning');
+    await screenshot(page, 'settings-10-usage-warning');
+    await send(5);
+    await page.reload();
+    await page.getByText('5 of 5 emails (100 %)').waitFor();
+    await page.getByRole('status').filter({ hasText: 'sending continues in the grace band up to 110 %' }).waitFor();
+    // The meter stays in the page, under its heading, with the grace band drawn inside it.
+    const meter = page.getByRole('meter');
+    const meterBox = (await meter.boundingBox())!;
+    const headingBox = (await page.getByRole('heading', { name: 'Emails sent this month' }).boundingBox())!;
+    expect(meterBox.y).toBeGreaterThan(headingBox.y);
+    expect(meterBox.x).toBe(headingBox.x);
+    const bandBox = (await meter.locator('.quota-grace-band').boundingBox())!;
+    expect(bandBox.x).toBeGreaterThan(meterBox.x);
+    expect(bandBox.x + bandBox.width).toBeLessThanOrEqual(meterBox.x + meterBox.width);
+    await screenshot(page, 'settings-11-usage-grace');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Webhooks' }).click();
   });
 
   it('reads in Spanish', async () => {
