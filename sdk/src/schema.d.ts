@@ -621,7 +621,7 @@ export interface paths {
         };
         /**
          * List suppressions
-         * @description Cursor-paginated in address order.
+         * @description Cursor-paginated in address order; `q` keeps the addresses starting with it (the cursor of a search pages that search).
          *
          *     Requires an API key with the `suppressions:read` scope, or a signed-in member whose role grants it.
          */
@@ -5537,6 +5537,8 @@ export interface operations {
             query: {
                 limit: number;
                 cursor?: string;
+                /** @description Search: addresses starting with this (case-insensitive for ASCII letters; `%` and `_` are ordinary characters; trimmed; no control characters). */
+                q?: string;
             };
             header?: never;
             path?: never;

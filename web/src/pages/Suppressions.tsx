@@ -9,7 +9,7 @@ type Reason = Schemas['/suppressions']['post']['requestBody']['content']['applic
 const REASONS: Reason[] = ['manual', 'bounce', 'complaint', 'unsubscribe'];
 const LIMIT = 50;
 
-/** Suppressed addresses, newest first, cursor paging; add and remove for suppressions:write. */
+/** Suppressed addresses in address order, search by prefix, cursor paging; add and remove for suppressions:write. */
 export default function Suppressions() {
   const { t, date } = useI18n();
   const { role } = useSession();
@@ -17,10 +17,17 @@ export default function Suppressions() {
   // The cursors of the pages before this one (the first page has none).
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors[cursors.length - 1];
+  const [search, setSearch] = useState('');
+  const [q, setQ] = useState('');
   const { data, error, reload } = useLoad(
-    () => request(() => api.GET('/suppressions', { params: { query: { limit: LIMIT, ...(cursor ? { cursor } : {}) } } })),
-    [cursor],
+    () => request(() => api.GET('/suppressions', { params: { query: { limit: LIMIT, ...(cursor ? { cursor } : {}), ...(q ? { q } : {}) } } })),
+    [cursor, q],
   );
+  const find = (term: string) => {
+    setSearch(term);
+    setQ(term.trim());
+    setCursors([undefined]);
+  };
   const [email, setEmail] = useState('');
   const [reason, setReason] = useState<Reason>('manual');
   const action = useAction();
@@ -73,10 +80,31 @@ export default function Suppressions() {
       )}
       <ErrorMessage error={action.error} />
       <StatusMessage text={action.status} />
-      <p className="muted small">{t('suppressions.noSearch')}</p>
+      <form
+        className="toolbar"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          find(search);
+        }}
+      >
+        <div className="row-actions">
+          <label htmlFor="suppression-search">{t('suppressions.search')}</label>
+          <input id="suppression-search" type="search" maxLength={254} value={search} onChange={(e) => setSearch(e.target.value)} />
+          <button type="submit" className="button-secondary">
+            {t('suppressions.searchSubmit')}
+          </button>
+          {q && (
+            <button type="button" className="button-secondary" onClick={() => find('')}>
+              {t('suppressions.clear')}
+            </button>
+          )}
+        </div>
+        <p className="muted small">{t('suppressions.order')}</p>
+      </form>
       <ErrorMessage error={error} onRetry={reload} />
       {!data && !error && <Loading />}
-      {data && data.data.length === 0 && <p>{t('suppressions.empty')}</p>}
+      {data && data.data.length === 0 && <p>{q ? t('suppressions.noMatch', { q }) : t('suppressions.empty')}</p>}
       {data && data.data.length > 0 && (
         <table className="table stack">
           <thead>
