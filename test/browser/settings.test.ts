@@ -132,6 +132,12 @@ describe('settings pages in Chromium', () => {
     await page.getByRole('row', { name: /Other@example\.test/ }).waitFor();
     await expectAccessible(page, 'suppressions');
     await screenshot(page, 'settings-01-suppressions');
+    // Keyboard: the question focuses Cancel; Enter cancels and gives the focus back to Remove.
+    const focused = () => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent);
+    await row.getByRole('button', { name: 'Remove', exact: true }).click();
+    await expect.poll(focused).toBe('Cancel');
+    await page.keyboard.press('Enter');
+    await expect.poll(focused).toBe('Remove');
     await confirm(row, 'Remove', /Send to blocked@example\.test again\?/);
     await page.getByRole('status').filter({ hasText: 'blocked@example.test is no longer suppressed.' }).waitFor();
     await expect.poll(() => page.getByRole('row', { name: /blocked@example\.test/ }).count()).toBe(0);

@@ -66,8 +66,7 @@ export function App() {
     ) : (
       <Webhooks />
     );
-  }
-  else page = <NotFound />;
+  } else page = <NotFound />;
   // A tenant switch remounts the page, so that nothing of the previous tenant stays on screen.
   return <Shell key={me.currentTenantId ?? 'none'}>{page}</Shell>;
 }

@@ -106,8 +106,9 @@ export function TextField({
 
 /**
  * A button that asks first: a click shows the question with Yes / Cancel in
- * place (focus moves to Cancel, the safe answer); Yes runs `onConfirm`, whose
- * error is shown under the question.
+ * place (focus moves to Cancel, the safe answer, and back to the button when
+ * the question closes); Yes runs `onConfirm`, whose error is shown under the
+ * question.
  */
 export function ConfirmButton({
   label,
@@ -126,8 +127,12 @@ export function ConfirmButton({
   const [error, setError] = useState<unknown>(undefined);
   const cancelRef = useRef<HTMLButtonElement>(null);
   const openerRef = useRef<HTMLButtonElement>(null);
+  const wasOpen = useRef(false);
   useEffect(() => {
+    // Focus goes to Cancel when asked, and back to the button when the question closes.
     if (open) cancelRef.current?.focus();
+    else if (wasOpen.current) openerRef.current?.focus();
+    wasOpen.current = open;
   }, [open]);
   if (!open) {
     return (
