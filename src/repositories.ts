@@ -39,7 +39,7 @@ export function createRepositories(database: Database) {
     setupTokens: new SetupTokenRepository(db),
     projects: new ProjectRepository(db),
     contacts: new ContactRepository(db, dialect),
-    suppressions: new SuppressionRepository(db),
+    suppressions: new SuppressionRepository(db, dialect),
     softBounces: new SoftBounceRepository(db),
     inboundReports: new InboundReportRepository(db),
     bounceProviders: new BounceProviderRepository(db),

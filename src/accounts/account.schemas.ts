@@ -55,6 +55,7 @@ export const AcceptInvitationBody = Type.Object(
 );
 
 export const TenantParams = Type.Object({ id: Type.String({ maxLength: 200 }) });
+export const InvitationParams = Type.Object({ id: Type.String({ maxLength: 200 }), invitationId: Type.String({ maxLength: 200 }) });
 export const MemberParams = Type.Object({ id: Type.String({ maxLength: 200 }), userId: Type.String({ maxLength: 200 }) });
 
 export const Member = Type.Object({

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { tenantInPath, type App } from '../http/types.js';
 import { ErrorResponse } from '../shared/schema.js';
-import { ChangeRoleBody, Invitation, InviteBody, Member, MemberList, MemberParams, TenantParams } from './account.schemas.js';
+import { ChangeRoleBody, Invitation, InvitationParams, InviteBody, Member, MemberList, MemberParams, TenantParams } from './account.schemas.js';
 import type { Actor, MemberService } from './member.service.js';
 
 const tags = ['members'];
@@ -84,6 +84,45 @@ export function memberRoutes(app: App, { members }: { members: MemberService }):
     },
     async (request, reply) => {
       await members.remove(actorOf(request), tenantInPath(request, request.params.id), request.params.userId);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/tenants/:id/invitations/:invitationId/resend',
+    {
+      config: manage,
+      schema: {
+        operationId: 'resendInvitation',
+        summary: 'Send a pending invitation again with a new link',
+        description:
+          'Emails a new one-time link valid 7 days from now; the previous link stops working (404 `INVITATION_NOT_FOUND` when opened). ' +
+          'Only an owner touches an invitation to be owner (403 `OWNER_PROTECTED`); an accepted or unknown invitation is 404.',
+        tags,
+        params: InvitationParams,
+        response: { 200: Invitation, ...errors },
+      },
+    },
+    async (request) =>
+      members.resendInvitation(actorOf(request), tenantInPath(request, request.params.id), request.params.invitationId),
+  );
+
+  app.delete(
+    '/tenants/:id/invitations/:invitationId',
+    {
+      config: manage,
+      schema: {
+        operationId: 'cancelInvitation',
+        summary: 'Cancel a pending invitation',
+        description:
+          'Its link stops working. Only an owner cancels an invitation to be owner (403 `OWNER_PROTECTED`); an accepted or unknown invitation is 404.',
+        tags,
+        params: InvitationParams,
+        response: { 204: { type: 'null' }, ...errors },
+      },
+    },
+    async (request, reply) => {
+      await members.cancelInvitation(actorOf(request), tenantInPath(request, request.params.id), request.params.invitationId);
       return reply.status(204).send();
     },
   );

@@ -95,6 +95,47 @@ export class MemberService {
     return toInvitationView(row);
   }
 
+  /**
+   * Sends a not yet accepted invitation again with a new link (valid 7 days
+   * from now); the previous link stops working. Only an owner touches an
+   * owner's invitation (403 OWNER_PROTECTED).
+   */
+  async resendInvitation(actor: Actor, tenantId: string, invitationId: string): Promise<InvitationView> {
+    const invitation = await this.openInvitation(actor, tenantId, invitationId);
+    const tenant = await this.deps.tenants.getById(tenantId);
+    if (!tenant) throw notFound('Tenant');
+    const token = newToken('invitation');
+    const expiresAt = new Date(this.deps.clock().getTime() + INVITATION_TTL_MS).toISOString();
+    if (!(await this.deps.invitations.renew(tenantId, invitation.id, { token_hash: hashToken(token), expires_at: expiresAt }))) {
+      throw notFound('Invitation');
+    }
+    const inviter = actor.userId ? await this.deps.users.getById(actor.userId) : undefined;
+    await this.deps.mail.send({
+      invitationId: invitation.id,
+      to: invitation.email,
+      tenantName: tenant.name,
+      role: invitation.role,
+      invitedBy: inviter?.email ?? null,
+      token,
+      expiresAt,
+    });
+    return toInvitationView({ ...invitation, expires_at: expiresAt });
+  }
+
+  /** Cancels a not yet accepted invitation: its link stops working. */
+  async cancelInvitation(actor: Actor, tenantId: string, invitationId: string): Promise<void> {
+    const invitation = await this.openInvitation(actor, tenantId, invitationId);
+    if (!(await this.deps.invitations.deleteOpen(tenantId, invitation.id))) throw notFound('Invitation');
+  }
+
+  private async openInvitation(actor: Actor, tenantId: string, invitationId: string): Promise<InvitationRow> {
+    const invitation = isId(invitationId) ? await this.deps.invitations.getOpen(tenantId, invitationId) : undefined;
+    if (!invitation) throw notFound('Invitation');
+    const refusal = refuseMemberChange(actor.role, { targetRole: invitation.role });
+    if (refusal) throw refusal;
+    return invitation;
+  }
+
   async changeRole(actor: Actor, tenantId: string, userId: string, role: MemberRole): Promise<MemberView> {
     await this.change(actor, tenantId, userId, role);
     const member = (await this.deps.memberships.listOfTenant(tenantId)).find((m) => m.user_id === userId);

@@ -1,4 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Dialect } from '../db/database.js';
+import { prefixRange } from '../contacts/contact-search.js';
 import { normaliseEmail } from '../shared/email.js';
 import type { DB, SuppressionsTable } from '../db/schema.js';
 
@@ -23,10 +25,13 @@ const rankOf = (reason: ReturnType<typeof sql.ref>) => sql<number>`(CASE ${reaso
 
 /** The only writer of the suppressions table. Bound to a transaction with `in(trx)`. */
 export class SuppressionRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: Dialect = 'sqlite',
+  ) {}
 
   in(trx: Kysely<DB>): SuppressionRepository {
-    return new SuppressionRepository(trx);
+    return new SuppressionRepository(trx, this.dialect);
   }
 
   /**
@@ -69,10 +74,22 @@ export class SuppressionRepository {
       .executeTakeFirst();
   }
 
-  /** Keyset page in address order: stable while rows are added or removed. */
-  listAfter(tenantId: string, afterEmail: string | null, limit: number): Promise<SuppressionRow[]> {
+  /**
+   * Keyset page in address order: stable while rows are added or removed.
+   * `prefix`: only addresses starting with it, ASCII case-insensitively, as a
+   * range of `lower(email)` (bytewise on both engines: `collate "C"` on
+   * PostgreSQL), so `%` and `_` are ordinary characters. No index serves the
+   * folded address: the range is checked over the tenant's suppressions
+   * (found by the primary key's tenant prefix).
+   */
+  listAfter(tenantId: string, afterEmail: string | null, limit: number, prefix?: string): Promise<SuppressionRow[]> {
     let query = this.db.selectFrom('suppressions').selectAll().where('tenant_id', '=', tenantId);
     if (afterEmail !== null) query = query.where('email', '>', afterEmail);
+    if (prefix !== undefined) {
+      const { from, to } = prefixRange(prefix);
+      const folded = this.dialect === 'postgres' ? sql`lower(email collate "C")` : sql`lower(email)`;
+      query = query.where(to === null ? sql<boolean>`${folded} >= ${from}` : sql<boolean>`(${folded} >= ${from} and ${folded} < ${to})`);
+    }
     return query.orderBy('email', 'asc').limit(limit).execute();
   }
 

@@ -17,7 +17,7 @@ export function suppressionRoutes(app: App, { suppressions }: { suppressions: Su
       schema: {
         operationId: 'listSuppressions',
         summary: 'List suppressions',
-        description: 'Cursor-paginated in address order.',
+        description: 'Cursor-paginated in address order; `q` keeps the addresses starting with it (the cursor of a search pages that search).',
         tags: ['suppressions'],
         querystring: ListSuppressionsQuery,
         response: { 200: SuppressionList, ...errors },

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SEARCH_MAX_LENGTH, SEARCH_PATTERN } from '../contacts/contact-search.js';
 import { Nullable, StringEnum } from '../shared/schema.js';
 import { SUPPRESSION_REASONS } from './suppression.repository.js';
 
@@ -16,6 +17,14 @@ export type CreateSuppressionBody = Static<typeof CreateSuppressionBody>;
 export const ListSuppressionsQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
   cursor: Type.Optional(Type.String({ maxLength: 1000 })),
+  q: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: SEARCH_MAX_LENGTH,
+      pattern: SEARCH_PATTERN,
+      description: 'Search: addresses starting with this (case-insensitive for ASCII letters; `%` and `_` are ordinary characters; trimmed; no control characters).',
+    }),
+  ),
 });
 export type ListSuppressionsQuery = Static<typeof ListSuppressionsQuery>;
 

@@ -1,6 +1,7 @@
 import type { ContactRepository } from '../contacts/contact.repository.js';
 import type { Transaction } from '../db/database.js';
 import type { EventLog } from '../events/event-log.js';
+import { checkSearchTerm } from '../contacts/contact-search.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { normaliseEmail } from '../shared/email.js';
 import { notFound, validationError } from '../shared/errors.js';
@@ -21,7 +22,13 @@ export class SuppressionService {
 
   async list(tenantId: string, query: ListSuppressionsQuery): Promise<SuppressionList> {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor, (key) => key.length > 0);
-    const rows = await this.deps.suppressions.listAfter(tenantId, after, query.limit + 1);
+    let prefix: string | undefined;
+    if (query.q !== undefined) {
+      const checked = checkSearchTerm(query.q);
+      if (!checked.ok) throw validationError('Invalid query', [{ field: 'q', message: checked.message }]);
+      prefix = checked.term;
+    }
+    const rows = await this.deps.suppressions.listAfter(tenantId, after, query.limit + 1, prefix);
     const data = rows.slice(0, query.limit);
     const nextCursor = rows.length > query.limit ? encodeCursor(data[data.length - 1]!.email) : null;
     return { data: data.map(toSuppression), meta: { limit: query.limit, nextCursor } };

@@ -367,6 +367,69 @@ describe.each(DIALECTS)('accounts and sessions (%s)', (dialect) => {
     expect(errorBody(expired).code).toBe('INVITATION_EXPIRED');
   });
 
+  it('invitations: resent with a new link (the old one refused), cancelled (its link refused); owners\' invitations only by an owner', async () => {
+    const tenant = await ctx.newTenant('Resend');
+    const owner = await memberOf(ctx, tenant, 'owner');
+    const admin = await memberOf(ctx, tenant, 'admin');
+    const invite = async (email: string, role: string) => {
+      const res = await ctx.request('POST', `/tenants/${tenant.tenantId}/members`, { headers: admin.headers, body: { email, role } });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json() as { id: string; expiresAt: string };
+    };
+    const url = (id: string, resend = false) => `/tenants/${tenant.tenantId}/invitations/${id}${resend ? '/resend' : ''}`;
+    const first = await invite('again@resend.test', 'editor');
+    const oldToken = (await invitationToken(outboxDir, first.id)).token;
+
+    ctx.clock.advance(60_000);
+    const resent = await ctx.request('POST', url(first.id, true), { headers: admin.headers });
+    expect(resent.statusCode, resent.body).toBe(200);
+    expect(resent.json()).toMatchObject({ id: first.id, email: 'again@resend.test', role: 'editor' });
+    expect(Date.parse(resent.json().expiresAt) - Date.parse(first.expiresAt)).toBe(60_000);
+    const mail = await invitationToken(outboxDir, first.id);
+    expect(mail.token).not.toBe(oldToken);
+    expect(mail.to).toBe('again@resend.test');
+    const old = await ctx.request('POST', '/invitations/accept', { body: { token: oldToken, password: PASSWORD } });
+    expect(old.statusCode).toBe(404);
+    expect(errorBody(old).code).toBe('INVITATION_NOT_FOUND');
+    const accepted = await ctx.request('POST', '/invitations/accept', { body: { token: mail.token, password: PASSWORD } });
+    expect(accepted.statusCode, accepted.body).toBe(200);
+    // Accepted: neither resent nor cancelled any more (and off the pending list).
+    expect((await ctx.request('POST', url(first.id, true), { headers: admin.headers })).statusCode).toBe(404);
+    expect((await ctx.request('DELETE', url(first.id), { headers: admin.headers })).statusCode).toBe(404);
+
+    const second = await invite('never@resend.test', 'viewer');
+    const secondToken = (await invitationToken(outboxDir, second.id)).token;
+    const cancelled = await ctx.request('DELETE', url(second.id), { headers: admin.headers });
+    expect(cancelled.statusCode, cancelled.body).toBe(204);
+    expect((await ctx.request('POST', '/invitations/accept', { body: { token: secondToken, password: PASSWORD } })).statusCode).toBe(404);
+    expect((await ctx.request('DELETE', url(second.id), { headers: admin.headers })).statusCode).toBe(404);
+    const list = await ctx.request('GET', `/tenants/${tenant.tenantId}/members`, { headers: admin.headers });
+    expect(list.json().invitations).toEqual([]);
+
+    // An owner's invitation: an admin (or a key, acting as one) may neither resend nor cancel it; an owner may.
+    const ownerInvite = await ctx.request('POST', `/tenants/${tenant.tenantId}/members`, { headers: owner.headers, body: { email: 'co@resend.test', role: 'owner' } });
+    expect(ownerInvite.statusCode, ownerInvite.body).toBe(201);
+    const ownerId = ownerInvite.json().id as string;
+    for (const [method, target] of [['POST', url(ownerId, true)], ['DELETE', url(ownerId)]] as const) {
+      const res = await ctx.request(method, target, { headers: admin.headers });
+      expect(res.statusCode, res.body).toBe(403);
+      expect(errorBody(res).code).toBe('OWNER_PROTECTED');
+      expect((await ctx.request(method, target, { tenant })).statusCode).toBe(403);
+    }
+    expect((await ctx.request('POST', url(ownerId, true), { headers: owner.headers })).statusCode).toBe(200);
+    expect((await ctx.request('DELETE', url(ownerId), { headers: owner.headers })).statusCode).toBe(204);
+
+    // Another tenant's invitation is unknown here; an editor lacks members:manage; junk ids are 404.
+    const other = await ctx.newTenant('Resend elsewhere');
+    const foreign = await ctx.request('POST', `/tenants/${other.tenantId}/members`, { tenant: other, body: { email: 'x@elsewhere.test', role: 'viewer' } });
+    expect((await ctx.request('DELETE', url(foreign.json().id), { headers: admin.headers })).statusCode).toBe(404);
+    expect((await ctx.request('POST', url(foreign.json().id, true), { headers: admin.headers })).statusCode).toBe(404);
+    const editor = await memberOf(ctx, tenant, 'editor');
+    const third = await invite('third@resend.test', 'viewer');
+    expect((await ctx.request('DELETE', url(third.id), { headers: editor.headers })).statusCode).toBe(403);
+    expect((await ctx.request('DELETE', url('not-an-id'), { headers: admin.headers })).statusCode).toBe(404);
+  });
+
   it('API keys: listed without secrets, created once with scopes the caller holds, revoked; no escalation', async () => {
     const tenant = await ctx.newTenant();
     const base = `/tenants/${tenant.tenantId}/api-keys`;

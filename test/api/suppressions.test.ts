@@ -65,6 +65,36 @@ describe.each(DIALECTS)('suppressions API (%s)', (dialect) => {
     }
   });
 
+  it('searches by address prefix (q): case-insensitive, % and _ literal, paged by cursor', async () => {
+    const tenant = await ctx.newTenant();
+    const other = await ctx.newTenant();
+    const add = (t: typeof tenant, email: string) => ctx.request('POST', '/suppressions', { tenant: t, body: { email, reason: 'manual' } });
+    for (const email of ['Ann.Lee@example.com', 'ann@example.org', 'anna%x@example.com', 'annaXy@example.com', 'bob@example.com', 'an_n@example.com']) {
+      expect((await add(tenant, email)).statusCode).toBe(201);
+    }
+    expect((await add(other, 'ann.other@example.com')).statusCode).toBe(201);
+    const search = async (q: string, extra = '') => {
+      const res = await ctx.request('GET', `/suppressions?q=${encodeURIComponent(q)}${extra}`, { tenant });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json() as { data: { email: string }[]; meta: { nextCursor: string | null } };
+    };
+    const emails = (body: { data: { email: string }[] }) => body.data.map((s) => s.email);
+    expect(emails(await search('ANN'))).toEqual(['Ann.Lee@example.com', 'ann@example.org', 'anna%x@example.com', 'annaXy@example.com']);
+    expect(emails(await search('anna%'))).toEqual(['anna%x@example.com']);
+    expect(emails(await search('an_'))).toEqual(['an_n@example.com']);
+    expect(emails(await search(' bob@EXAMPLE.com '))).toEqual(['bob@example.com']);
+    expect(emails(await search('zed'))).toEqual([]);
+    // Paged: a search's cursor pages that search, each address once.
+    const first = await search('ann', '&limit=3');
+    expect(emails(first)).toHaveLength(3);
+    const second = await search('ann', `&limit=3&cursor=${encodeURIComponent(first.meta.nextCursor!)}`);
+    expect(emails(second)).toEqual(['annaXy@example.com']);
+    expect(second.meta.nextCursor).toBeNull();
+    for (const q of ['', '   ', 'a\u0001', 'x'.repeat(255)]) {
+      expect((await ctx.request('GET', `/suppressions?q=${encodeURIComponent(q)}`, { tenant })).statusCode, JSON.stringify(q)).toBe(400);
+    }
+  });
+
   it('deletes by URL-encoded address (204), 404 when absent', async () => {
     const tenant = await ctx.newTenant();
     await ctx.request('POST', '/suppressions', { tenant, body: { email: 'a+tag@example.com', reason: 'unsubscribe' } });

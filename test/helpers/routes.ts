@@ -95,6 +95,8 @@ export interface RouteIds {
   memberUserId: string;
   /** A further API key of the tenant (contacts:read), to revoke. */
   apiKeyId: string;
+  /** A pending invitation to the tenant (a viewer), to resend or cancel. */
+  invitationId: string;
 }
 
 /** Transactional emails a route fixture accepts (each counts toward the quota usage). */
@@ -261,11 +263,13 @@ export async function createRouteFixture(
     role: 'editor',
   });
   const extraKey = await tenant.keyWith(['contacts:read']);
+  const invitation = await ok(ctx, tenant, 'POST', `/tenants/${tenant.tenantId}/members`, { email: `invitee-${marker}@${domain}`, role: 'viewer' });
 
   const ids: RouteIds = {
     tenantId: tenant.tenantId,
     memberUserId: member.user.id,
     apiKeyId: extraKey.id,
+    invitationId: invitation.id,
     campaignId: campaign.id,
     sentCampaignId: sent.id,
     sendingCampaignId: sending.id,
@@ -324,6 +328,7 @@ export function ghostIds(): RouteIds {
     tenantId: newId(),
     memberUserId: newId(),
     apiKeyId: newId(),
+    invitationId: newId(),
   };
 }
 
@@ -379,6 +384,8 @@ export function paramValue(route: RouteInfo, name: string, ids: RouteIds): strin
       return ids.memberUserId;
     case 'keyId':
       return ids.apiKeyId;
+    case 'invitationId':
+      return ids.invitationId;
     case 'deliveryId':
       return ids.webhookDeliveryId;
     case 'provider':

@@ -3,7 +3,9 @@ import { api, request } from './api';
 import { ErrorMessage, Loading } from './components';
 import { LANGUAGES, useI18n, type Language } from './i18n';
 import { Link, match, navigate, useLocation } from './router';
+import { can } from './scopes';
 import { useSession } from './session';
+import { SETTINGS_PAGES } from './settings-nav';
 import { SignIn } from './pages/SignIn';
 
 // Route-level code splitting: each page is its own chunk, loaded when first opened.
@@ -20,13 +22,19 @@ const ContactDetail = lazy(() => import('./pages/ContactDetail'));
 const ContactImport = lazy(() => import('./pages/ContactImport'));
 const Templates = lazy(() => import('./pages/Templates'));
 const TemplateEditor = lazy(() => import('./pages/TemplateEditor'));
+const Suppressions = lazy(() => import('./pages/Suppressions'));
+const Projects = lazy(() => import('./pages/Projects'));
+const ApiKeys = lazy(() => import('./pages/ApiKeys'));
+const Members = lazy(() => import('./pages/Members'));
+const Domains = lazy(() => import('./pages/Domains'));
+const Webhooks = lazy(() => import('./pages/Webhooks'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
 export const HOME = '/app/campaigns';
 
 export function App() {
   const { path } = useLocation();
-  const { me, error, reload } = useSession();
+  const { me, error, reload, role } = useSession();
 
   // Pages that work signed out.
   if (path === '/setup') return <Bare><Setup /></Bare>;
@@ -55,7 +63,27 @@ export function App() {
   else if ((params = match('/app/contacts/:id', path))) page = <ContactDetail key={params.id} id={params.id!} />;
   else if (path === '/app/templates') page = <Templates />;
   else if ((params = match('/app/templates/:id', path))) page = <TemplateEditor key={params.id} id={params.id!} />;
-  else page = <NotFound />;
+  else if (path === '/app/suppressions') page = <Suppressions />;
+  else if (path === '/app/settings') {
+    const first = SETTINGS_PAGES.find((p) => can(role, p.scope));
+    page = first ? <Redirect to={first.path} /> : <NotFound />;
+  } else if (path.startsWith('/app/settings/')) {
+    // A settings page the role cannot open is not found (the API would refuse it anyway).
+    const allowed = SETTINGS_PAGES.some((p) => p.path === path && can(role, p.scope));
+    page = !allowed ? (
+      <NotFound />
+    ) : path === '/app/settings/projects' ? (
+      <Projects />
+    ) : path === '/app/settings/api-keys' ? (
+      <ApiKeys />
+    ) : path === '/app/settings/members' ? (
+      <Members />
+    ) : path === '/app/settings/domains' ? (
+      <Domains />
+    ) : (
+      <Webhooks />
+    );
+  } else page = <NotFound />;
   // A tenant switch remounts the page, so that nothing of the previous tenant stays on screen.
   return <Shell key={me.currentTenantId ?? 'none'}>{page}</Shell>;
 }
@@ -146,6 +174,8 @@ function Shell({ children }: { children: ReactNode }) {
             {navItem('/app/contacts', t('nav.contacts'))}
             {navItem('/app/templates', t('nav.templates'))}
             {navItem('/app/usage', t('nav.usage'))}
+            {navItem('/app/suppressions', t('nav.suppressions'))}
+            {navItem('/app/settings', t('nav.settings'))}
           </ul>
         </nav>
         <div className="topbar-tools">

@@ -102,6 +102,9 @@ const TRANSLATED = new Set<string>([
   'VALIDATION_ERROR',
 ]);
 
+// The settings pages' refusals (strings in messages/settings.ts).
+for (const code of ['HOST_NOT_ALLOWED', 'PASSWORD_REQUIRED', 'OWNER_PROTECTED', 'LAST_OWNER', 'ALREADY_MEMBER', 'SCOPE_ESCALATION', 'CONFLICT']) TRANSLATED.add(code);
+
 /** The message a person reads for an error, in the UI's language. */
 export function errorMessage(error: unknown, t: Translate): string {
   if (!(error instanceof ApiError)) return t('error.generic', { status: '?', message: error instanceof Error ? error.message : String(error) });

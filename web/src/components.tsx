@@ -103,3 +103,124 @@ export function TextField({
     </div>
   );
 }
+
+/**
+ * A button that asks first: a click shows the question with Yes / Cancel in
+ * place (focus moves to Cancel, the safe answer, and back to the button when
+ * the question closes); Yes runs `onConfirm`, whose error is shown under the
+ * question.
+ */
+export function ConfirmButton({
+  label,
+  question,
+  onConfirm,
+  danger = true,
+}: {
+  label: string;
+  question: string;
+  onConfirm: () => Promise<void>;
+  danger?: boolean;
+}) {
+  const { t } = useI18n();
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  const openerRef = useRef<HTMLButtonElement>(null);
+  const wasOpen = useRef(false);
+  useEffect(() => {
+    // Focus goes to Cancel when asked, and back to the button when the question closes.
+    if (open) cancelRef.current?.focus();
+    else if (wasOpen.current) openerRef.current?.focus();
+    wasOpen.current = open;
+  }, [open]);
+  if (!open) {
+    return (
+      <button ref={openerRef} type="button" className={danger ? 'button-danger' : 'button-secondary'} onClick={() => setOpen(true)}>
+        {label}
+      </button>
+    );
+  }
+  const confirm = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await onConfirm();
+      setOpen(false);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="confirm" role="group" aria-label={question}>
+      <p>{question}</p>
+      <button type="button" className={danger ? 'button-danger' : undefined} disabled={busy} onClick={() => void confirm()}>
+        {t('common.confirmYes')}
+      </button>
+      <button ref={cancelRef} type="button" className="button-secondary" onClick={() => setOpen(false)}>
+        {t('common.cancel')}
+      </button>
+      <ErrorMessage error={error} />
+    </div>
+  );
+}
+
+/** Copies `text` to the clipboard, saying so in a polite live region. */
+export function CopyButton({ text, label }: { text: string; label?: string }) {
+  const { t } = useI18n();
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setState('copied');
+    } catch {
+      setState('failed');
+    }
+  };
+  return (
+    <span className="copy">
+      <button type="button" className="button-secondary button-small" aria-label={label} onClick={() => void copy()}>
+        {t('common.copy')}
+      </button>
+      <span role="status" className="small">
+        {state === 'copied' ? t('common.copied') : state === 'failed' ? t('common.copyFailed') : ''}
+      </span>
+    </span>
+  );
+}
+
+/** Runs one action at a time: busy while it runs, its error kept, a status line on success. */
+export function useAction(): {
+  busy: boolean;
+  error: unknown;
+  status: string;
+  run: (action: () => Promise<string | void>) => Promise<boolean>;
+  /** Shows a success line (e.g. after a ConfirmButton, which shows its own error). */
+  done: (status: string) => void;
+} {
+  const [state, setState] = useState<{ busy: boolean; error: unknown; status: string }>({ busy: false, error: undefined, status: '' });
+  const run = async (action: () => Promise<string | void>) => {
+    setState({ busy: true, error: undefined, status: '' });
+    try {
+      const status = await action();
+      setState({ busy: false, error: undefined, status: status ?? '' });
+      return true;
+    } catch (error) {
+      setState({ busy: false, error, status: '' });
+      return false;
+    }
+  };
+  const done = (status: string) => setState({ busy: false, error: undefined, status });
+  return { ...state, run, done };
+}
+
+/** A success line in a polite live region (always present, so additions are announced). */
+export function StatusMessage({ text }: { text: string }) {
+  return (
+    <p role="status" className={text ? 'alert alert-ok' : 'sr-live'}>
+      {text}
+    </p>
+  );
+}

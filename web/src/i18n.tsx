@@ -2,6 +2,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import * as campaigns from './messages/campaigns';
 import * as contacts from './messages/contacts';
 import * as core from './messages/core';
+import * as settings from './messages/settings';
 import * as templates from './messages/templates';
 
 /**
@@ -10,11 +11,11 @@ import * as templates from './messages/templates';
  * pages added side by side do not edit one file. `{name}` placeholders are
  * filled by `t(key, {name: …})`.
  */
-const en = { ...core.en, ...campaigns.en, ...contacts.en, ...templates.en };
+const en = { ...core.en, ...campaigns.en, ...contacts.en, ...templates.en, ...settings.en };
 
 export type MessageKey = keyof typeof en;
 
-const es: Record<MessageKey, string> = { ...core.es, ...campaigns.es, ...contacts.es, ...templates.es };
+const es: Record<MessageKey, string> = { ...core.es, ...campaigns.es, ...contacts.es, ...templates.es, ...settings.es };
 
 export const LANGUAGES = { en: 'English', es: 'Español' } as const;
 export type Language = keyof typeof LANGUAGES;

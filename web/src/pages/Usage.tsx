@@ -35,7 +35,7 @@ export default function Usage() {
       >
         <div className="quota-fill" style={{ width: `${fill}%` }} />
         <div className="quota-mark quota-mark-warn" />
-        <div className="quota-grace" />
+        <div className="quota-grace-band" />
       </div>
       <p className="muted small">
         {t('usage.legend', { warn: number(Math.round(limit * 0.8)), limit: number(limit), grace: number(Math.floor(limit * 1.1)) })}
