@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type APIRequestContext, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 
 /** The system Chromium (Debian package `chromium`); never a downloaded browser. */
@@ -59,4 +59,74 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+// ── What the dashboard's browser tests share ────────────────────────────────
+
+/** The owner's password in every browser test. */
+export const PASSWORD = 'correct horse battery 42';
+/** A name or text that must always show as text, never run. */
+export const XSS = '<img src=x onerror=alert(1)>';
+
+/** The printed first-run link (`npm start` prints it when no user exists). */
+export async function setupLink(server: { output(): string }): Promise<string> {
+  for (let i = 0; i < 100 && !server.output().includes('/setup?token='); i++) await new Promise((r) => setTimeout(r, 20));
+  const link = /(http:\/\/\S+\/setup\?token=mcu_[0-9A-Za-z]+)/.exec(server.output())?.[1];
+  if (!link) throw new Error(`no setup link in the server's output:\n${server.output()}`);
+  return link;
+}
+
+/**
+ * Opens the setup link and creates owner@example.test with PASSWORD, either
+ * with a new tenant (`tenantName`) or claiming the tenants made with the CLI;
+ * ends on the campaigns page.
+ */
+export async function createOwner(page: Page, server: { output(): string }, tenant: { name: string } | 'claim' = { name: 'Acme News' }): Promise<void> {
+  await page.goto(await setupLink(server));
+  await page.getByLabel('Your email').fill('owner@example.test');
+  await page.getByLabel('Password (at least 10 characters)').fill(PASSWORD);
+  if (tenant === 'claim') await page.getByLabel('Take ownership of the tenants created with the CLI').check();
+  else await page.getByLabel('Tenant name').fill(tenant.name);
+  await page.getByRole('button', { name: 'Create the owner account' }).click();
+  await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
+}
+
+/** The first captured email under `folder` (recursively) that `accept` takes, as text. */
+export function findEml(folder: string, accept: (text: string) => boolean): string | undefined {
+  if (!fs.existsSync(folder)) return undefined;
+  for (const entry of fs.readdirSync(folder, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.eml')) continue;
+    const text = fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8');
+    if (accept(text)) return text;
+  }
+  return undefined;
+}
+
+/** The invitation link in the invitation captured for `to` (DATA_DIR/outbox/invitations), waiting for it to be written. */
+export async function inviteLink(dataDir: string, to?: string): Promise<string> {
+  const folder = path.join(dataDir, 'outbox', 'invitations');
+  const addressed = to ? new RegExp(`^To: .*${to.replace(/[.]/g, '\\.')}`, 'm') : undefined;
+  for (let i = 0; i < 100; i++) {
+    const files = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.eml')) : [];
+    for (const file of files) {
+      // Quoted-printable: soft line breaks and "=" escaped.
+      const text = fs.readFileSync(path.join(folder, file), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      if (addressed && !addressed.test(text)) continue;
+      const found = /(https?:\/\/[^\s"<>]+\/invite\?token=mci_[0-9A-Za-z]+)/.exec(text);
+      if (found) return found[1]!;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no invitation .eml${to ? ` to ${to}` : ''} in ${folder}`);
+}
+
+/** POSTs with the page's session (cookie and CSRF token), expecting success; the JSON answer. */
+export async function sessionPost(request: APIRequestContext): Promise<(url: string, data?: unknown) => Promise<Record<string, unknown>>> {
+  const me = (await (await request.get('/me')).json()) as { csrfToken: string };
+  const headers = { 'x-csrf-token': me.csrfToken };
+  return async (url, data) => {
+    const res = await request.post(url, { headers, ...(data === undefined ? {} : { data }) });
+    expect(res.status(), `${url}: ${await res.text()}`).toBeLessThan(300);
+    return (await res.json()) as Record<string, unknown>;
+  };
 }

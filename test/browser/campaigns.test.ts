@@ -5,7 +5,7 @@ import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwrigh
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { expectAccessible, launch, screenshot, watchConsole } from './browser.js';
+import { createOwner, expectAccessible, findEml, inviteLink, launch, screenshot, sessionPost, watchConsole, XSS } from './browser.js';
 
 /**
  * The campaign pages in a real browser, against the built CLI's `start` on
@@ -17,8 +17,6 @@ import { expectAccessible, launch, screenshot, watchConsole } from './browser.js
  * editor prepares but cannot send; names with markup render as text.
  */
 describe('campaign pages in Chromium', () => {
-  const PASSWORD = 'correct horse battery 42';
-  const XSS = '<img src=x onerror=alert(1)>';
   let dir: string;
   let server: ServerProcess;
   let browser: Browser;
@@ -65,15 +63,7 @@ describe('campaign pages in Chromium', () => {
   });
 
   it('sets up the owner through the printed link; the seed goes in through the API with the session', async () => {
-    for (let i = 0; i < 50 && !server.output().includes('/setup?token='); i++) await new Promise((r) => setTimeout(r, 20));
-    const link = /(http:\/\/\S+\/setup\?token=mcu_[0-9A-Za-z]+)/.exec(server.output())?.[1];
-    expect(link).toBeDefined();
-    await page.goto(link!);
-    await page.getByLabel('Your email').fill('owner@example.test');
-    await page.getByLabel('Password (at least 10 characters)').fill(PASSWORD);
-    await page.getByLabel('Tenant name').fill('Acme News');
-    await page.getByRole('button', { name: 'Create the owner account' }).click();
-    await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
+    await createOwner(page, server);
     seeded = await seed(page.request);
   });
 
@@ -283,7 +273,7 @@ describe('campaign pages in Chromium', () => {
       data: { email: 'editor@example.test', role: 'editor' },
     });
     expect(invite.status()).toBe(201);
-    const link = await inviteLink(path.join(dir, 'outbox', 'invitations'));
+    const link = await inviteLink(dir, 'editor@example.test');
     const editor = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 900 } });
     const p = await editor.newPage();
     const errors = watchConsole(p);
@@ -328,7 +318,7 @@ describe('campaign pages in Chromium', () => {
       data: { email: 'viewer@example.test', role: 'viewer' },
     });
     expect(invite.status()).toBe(201);
-    const link = await inviteLink(path.join(dir, 'outbox', 'invitations'), 'viewer@example.test');
+    const link = await inviteLink(dir, 'viewer@example.test');
     const viewer = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 900 } });
     const p = await viewer.newPage();
     const errors = watchConsole(p);
@@ -353,7 +343,7 @@ describe('campaign pages in Chromium', () => {
   });
 
   it('shows a refused recipient with the SMTP reply as text, and retries it after a confirmation', async () => {
-    const post = await session(page.request);
+    const post = await sessionPost(page.request);
     await post('/contacts/bulk', {
       contacts: [
         { email: 'ok@smtp.test', locale: 'de', optIn: true, attributes: { group: 'smtp' } },
@@ -398,7 +388,7 @@ describe('campaign pages in Chromium', () => {
   });
 
   it('pauses a sending campaign and resumes it (owner), the status following live', async () => {
-    const post = await session(page.request);
+    const post = await sessionPost(page.request);
     // One message a second through the sink: the campaign stays SENDING long enough to pause it.
     const contacts = Array.from({ length: 8 }, (_, i) => ({ email: `slow${i}@smtp.test`, locale: 'en', optIn: true, attributes: { group: 'slow' } }));
     await post('/contacts/bulk', { contacts });
@@ -431,23 +421,13 @@ interface Seeded {
   bareVersionId: string;
 }
 
-async function session(request: APIRequestContext) {
-  const me = (await (await request.get('/me')).json()) as { csrfToken: string };
-  const headers = { 'x-csrf-token': me.csrfToken };
-  return async (url: string, data?: unknown) => {
-    const res = await request.post(url, { headers, ...(data === undefined ? {} : { data }) });
-    expect(res.status(), `${url}: ${await res.text()}`).toBeLessThan(300);
-    return (await res.json()) as Record<string, unknown>;
-  };
-}
-
 /**
  * Contacts in en, es and es-MX (one opted out), some with `plan`; a template
  * (its name an XSS attempt) with published en and es variants and a draft fr
  * one; a published template without an unsubscribe link.
  */
 async function seed(request: APIRequestContext): Promise<Seeded> {
-  const post = await session(request);
+  const post = await sessionPost(request);
   await post('/contacts/bulk', {
     contacts: [
       { email: 'ana@example.test', locale: 'es', optIn: true },
@@ -473,32 +453,9 @@ async function seed(request: APIRequestContext): Promise<Seeded> {
 }
 
 async function createCampaign(request: APIRequestContext, body: Record<string, unknown>): Promise<string> {
-  const post = await session(request);
+  const post = await sessionPost(request);
   return (await post('/campaigns', body)).id as string;
 }
 
 /** The first .eml under `folder` (recursively) whose text passes `accept`. */
-function findEml(folder: string, accept: (text: string) => boolean): string | undefined {
-  if (!fs.existsSync(folder)) return undefined;
-  for (const entry of fs.readdirSync(folder, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.eml')) continue;
-    const text = fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8');
-    if (accept(text)) return text;
-  }
-  return undefined;
-}
 
-/** The invitation link in the captured invitation to `to` (its To header). */
-async function inviteLink(folder: string, to = 'editor@example.test'): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const files = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.eml')) : [];
-    for (const file of files) {
-      const text = fs.readFileSync(path.join(folder, file), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-      if (!new RegExp(`^To: .*${to.replace(/[.]/g, '\\.')}`, 'm').test(text)) continue;
-      const found = /(https?:\/\/[^\s"<>]+\/invite\?token=mci_[0-9A-Za-z]+)/.exec(text);
-      if (found) return found[1]!;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no invitation .eml in ${folder}`);
-}

@@ -4,9 +4,8 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
-import { ARTIFACTS, expectAccessible, launch, screenshot, watchConsole } from './browser.js';
+import { ARTIFACTS, createOwner, expectAccessible, inviteLink, launch, screenshot, watchConsole, XSS } from './browser.js';
 
-const XSS = '<img src=x onerror=alert(1)>';
 /** Data rows; row 1000 (line 1001, after the header) has a broken email. */
 const ROWS = 2000;
 const BROKEN_ROW = 1000;
@@ -23,7 +22,6 @@ const STYLE = '<style>p { color: #1d4ed8; }</style>';
  * controls. axe-core on every page, Spanish once, no dialog ever opens.
  */
 describe('contacts and templates in Chromium', () => {
-  const PASSWORD = 'correct horse battery 42';
   let dir: string;
   let server: ServerProcess;
   let browser: Browser;
@@ -58,15 +56,7 @@ describe('contacts and templates in Chromium', () => {
   });
 
   it('creates the owner through the printed setup link', async () => {
-    for (let i = 0; i < 50 && !server.output().includes('/setup?token='); i++) await new Promise((r) => setTimeout(r, 20));
-    const link = /(http:\/\/\S+\/setup\?token=mcu_[0-9A-Za-z]+)/.exec(server.output())?.[1];
-    expect(link).toBeDefined();
-    await page.goto(link!);
-    await page.getByLabel('Your email').fill('owner@example.test');
-    await page.getByLabel('Password (at least 10 characters)').fill(PASSWORD);
-    await page.getByLabel('Tenant name').fill('Acme News');
-    await page.getByRole('button', { name: 'Create the owner account' }).click();
-    await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
+    await createOwner(page, server);
   });
 
   it('imports a 2,000-row CSV with a broken row in the middle: progress bar, then a summary naming the line', async () => {
@@ -308,7 +298,7 @@ describe('contacts and templates in Chromium', () => {
       data: { email: 'viewer@example.test', role: 'viewer' },
     });
     expect(invite.status()).toBe(201);
-    const link = await inviteLink(path.join(dir, 'outbox', 'invitations'));
+    const link = await inviteLink(dir);
     const viewer = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 900 } });
     const p = await viewer.newPage();
     const errors = watchConsole(p);
@@ -364,15 +354,3 @@ function expected(error: string): boolean {
   return /status of 4\d\d/.test(error) || /net::ERR_CONNECTION_REFUSED/.test(error) || /Blocked script execution in 'about:srcdoc'/.test(error);
 }
 
-async function inviteLink(folder: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const files = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.eml')) : [];
-    for (const file of files) {
-      const text = fs.readFileSync(path.join(folder, file), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-      const found = /(https?:\/\/[^\s"<>]+\/invite\?token=mci_[0-9A-Za-z]+)/.exec(text);
-      if (found) return found[1]!;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no invitation .eml in ${folder}`);
-}

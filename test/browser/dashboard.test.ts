@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
-import { expectAccessible, launch, screenshot, watchConsole } from './browser.js';
+import { expectAccessible, inviteLink, launch, PASSWORD, screenshot, sessionPost, setupLink, watchConsole } from './browser.js';
 
 /**
  * The dashboard in a real browser, against the built CLI's `start` on SQLite:
@@ -13,7 +13,6 @@ import { expectAccessible, launch, screenshot, watchConsole } from './browser.js
  * (invited through the members API) sees no Send button. axe-core on every page.
  */
 describe('dashboard in Chromium', () => {
-  const PASSWORD = 'correct horse battery 42';
   let dir: string;
   let env: Record<string, string>;
   let server: ServerProcess;
@@ -53,10 +52,7 @@ describe('dashboard in Chromium', () => {
   });
 
   it('opens the printed setup link and creates the owner and a tenant', async () => {
-    for (let i = 0; i < 50 && !server.output().includes('/setup?token='); i++) await new Promise((r) => setTimeout(r, 20));
-    const link = /(http:\/\/\S+\/setup\?token=mcu_[0-9A-Za-z]+)/.exec(server.output())?.[1];
-    expect(link).toBeDefined();
-    const response = await page.goto(link!);
+    const response = await page.goto(await setupLink(server));
     expect(response!.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.getByRole('heading', { name: 'Set up MailingCore' }).waitFor();
     await expectAccessible(page, 'setup');
@@ -179,7 +175,7 @@ describe('dashboard in Chromium', () => {
       data: { email: 'viewer@example.test', role: 'viewer' },
     });
     expect(invite.status()).toBe(201);
-    const link = await inviteLink(path.join(dir, 'outbox', 'invitations'));
+    const link = await inviteLink(dir);
     expect(link).toMatch(/\/invite\?token=mci_/);
     const viewer = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 860 } });
     const p = await viewer.newPage();
@@ -222,13 +218,7 @@ describe('dashboard in Chromium', () => {
 
 /** Contacts in en, es and fr; a template with en and es variants; 23 draft campaigns. Returns "June update"'s id. */
 async function seed(request: APIRequestContext): Promise<string> {
-  const me = (await (await request.get('/me')).json()) as { csrfToken: string };
-  const headers = { 'x-csrf-token': me.csrfToken };
-  const post = async (url: string, data?: unknown) => {
-    const res = await request.post(url, { headers, ...(data === undefined ? {} : { data }) });
-    expect(res.status(), `${url}: ${await res.text()}`).toBeLessThan(300);
-    return (await res.json()) as Record<string, unknown>;
-  };
+  const post = await sessionPost(request);
   await post('/contacts/bulk', {
     contacts: [
       { email: 'ana@example.test', locale: 'es', optIn: true },
@@ -246,15 +236,3 @@ async function seed(request: APIRequestContext): Promise<string> {
   return (await post('/campaigns', { name: 'June update', subject: 'June news', templateVersionId: en, audienceFilter: { optIn: true } })).id as string;
 }
 
-async function inviteLink(folder: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const files = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.eml')) : [];
-    for (const file of files) {
-      const text = fs.readFileSync(path.join(folder, file), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-      const found = /(https?:\/\/[^\s"<>]+\/invite\?token=mci_[0-9A-Za-z]+)/.exec(text);
-      if (found) return found[1]!;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no invitation .eml in ${folder}`);
-}

@@ -7,7 +7,7 @@ import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../help
 import { TestDnsServer } from '../helpers/dns-server.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { expectAccessible, launch, screenshot, watchConsole } from './browser.js';
+import { createOwner, expectAccessible, launch, screenshot, watchConsole, XSS } from './browser.js';
 
 /**
  * The settings pages in a real browser, against the built CLI's `start` on
@@ -17,10 +17,8 @@ import { expectAccessible, launch, screenshot, watchConsole } from './browser.js
  * webhooks; the viewer's read-only view; Spanish once; 390 px once.
  * User-controlled names carry an XSS attempt that must show as text.
  */
-const XSS = '<img src=x onerror=alert(1)>';
 const SMTP_USER = 'sink-user';
 const SMTP_PASS = 'sink-password-7f3a9c';
-const PASSWORD = 'correct horse battery 42';
 
 describe('settings pages in Chromium', () => {
   let dir: string;
@@ -96,15 +94,7 @@ describe('settings pages in Chromium', () => {
   });
 
   it('creates the owner through the printed setup link', async () => {
-    for (let i = 0; i < 50 && !server.output().includes('/setup?token='); i++) await new Promise((r) => setTimeout(r, 20));
-    const link = /(http:\/\/\S+\/setup\?token=mcu_[0-9A-Za-z]+)/.exec(server.output())?.[1];
-    expect(link).toBeDefined();
-    await page.goto(link!);
-    await page.getByLabel('Your email').fill('owner@example.test');
-    await page.getByLabel('Password (at least 10 characters)').fill(PASSWORD);
-    await page.getByLabel('Take ownership of the tenants created with the CLI').check();
-    await page.getByRole('button', { name: 'Create the owner account' }).click();
-    await page.getByRole('heading', { name: 'Campaigns' }).waitFor();
+    await createOwner(page, server, 'claim');
     tenantId = ((await (await page.request.get(`${server.url}/me`)).json()) as { currentTenantId: string }).currentTenantId;
   });
 
