@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type APIRequestContext, type Browser, type Page } from 'playwright-core';
+import os from 'node:os';
+import { chromium, type APIRequestContext, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
 
 /** The system Chromium (Debian package `chromium`); never a downloaded browser. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -128,5 +130,62 @@ export async function sessionPost(request: APIRequestContext): Promise<(url: str
     const res = await request.post(url, { headers, ...(data === undefined ? {} : { data }) });
     expect(res.status(), `${url}: ${await res.text()}`).toBeLessThan(300);
     return (await res.json()) as Record<string, unknown>;
+  };
+}
+
+/** A dashboard under test: `mailingcore start` on a fresh SQLite database, and Chromium on it. */
+export interface Dashboard {
+  /** DATA_DIR (the database, and captured mail under outbox/). */
+  dir: string;
+  env: Record<string, string>;
+  server: ServerProcess;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and failed requests of `page`. */
+  consoleErrors: string[];
+  /** Every dialog `page` opened (dismissed): an XSS that ran would open one. */
+  dialogs: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Migrates a fresh SQLite database in a temporary DATA_DIR (no SMTP_URL: mail
+ * is captured), lets `beforeStart` use the CLI on it, starts `mailingcore
+ * start` and opens a page in Chromium (en-US, 1280 px wide unless `context` says).
+ */
+export async function startDashboard(
+  name: string,
+  options: { env?: Record<string, string>; beforeStart?: (env: Record<string, string>) => void | Promise<void>; context?: BrowserContextOptions } = {},
+): Promise<Dashboard> {
+  assertBuilt();
+  if (!fs.existsSync(path.resolve('dist/web/index.html'))) throw new Error('dist/web/ is missing: run "npm run build"');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mc-browser-${name}-`));
+  const env = { DATABASE_URL: `sqlite://${path.join(dir, 'mailingcore.db')}`, DATA_DIR: dir, LOG_LEVEL: 'warn', MAILINGCORE_SECRET: 's'.repeat(40), ...options.env };
+  expect(runCli(['migrate'], env).status).toBe(0);
+  await options.beforeStart?.(env);
+  const server = await startCliServer('start', env);
+  const browser = await launch();
+  const context = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 900 }, ...options.context });
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  return {
+    dir,
+    env,
+    server,
+    browser,
+    context,
+    page,
+    consoleErrors: watchConsole(page),
+    dialogs,
+    close: async () => {
+      await browser.close();
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -1,11 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
+import type { APIRequestContext, Dialog, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { createOwner, expectAccessible, findEml, inviteLink, launch, screenshot, sessionPost, watchConsole, XSS } from './browser.js';
+import { createOwner, expectAccessible, findEml, inviteLink, screenshot, sessionPost, startDashboard, watchConsole, XSS, type Dashboard } from './browser.js';
 
 /**
  * The campaign pages in a real browser, against the built CLI's `start` on
@@ -17,13 +14,13 @@ import { createOwner, expectAccessible, findEml, inviteLink, launch, screenshot,
  * editor prepares but cannot send; names with markup render as text.
  */
 describe('campaign pages in Chromium', () => {
+  let run: Dashboard;
   let dir: string;
-  let server: ServerProcess;
-  let browser: Browser;
-  let context: BrowserContext;
+  let server: Dashboard['server'];
+  let browser: Dashboard['browser'];
   let page: Page;
   let consoleErrors: string[];
-  const dialogs: string[] = [];
+  let dialogs: string[];
   const chunks: string[] = [];
   let seeded: Seeded;
   let campaignId: string;
@@ -32,22 +29,10 @@ describe('campaign pages in Chromium', () => {
   let refusing = true;
 
   beforeAll(async () => {
-    assertBuilt();
-    if (!fs.existsSync(path.resolve('dist/web/index.html'))) throw new Error('dist/web/ is missing: run "npm run build"');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-browser-campaigns-'));
-    const env = { DATABASE_URL: `sqlite://${path.join(dir, 'mailingcore.db')}`, DATA_DIR: dir, LOG_LEVEL: 'warn', MAILINGCORE_SECRET: 's'.repeat(40) };
-    expect(runCli(['migrate'], env).status).toBe(0);
-    server = await startCliServer('start', env);
+    run = await startDashboard('campaigns', { context: { timezoneId: 'UTC' } });
+    ({ dir, server, browser, page, consoleErrors, dialogs } = run);
     sink = await startSmtpSink({
       recipientResponse: (address) => (refusing && address === 'refused@smtp.test' ? { code: 550, message: '5.7.1 <img src=x onerror=alert(3)> refused by policy' } : undefined),
-    });
-    browser = await launch();
-    context = await browser.newContext({ baseURL: server.url, locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    consoleErrors = watchConsole(page);
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
     });
     page.on('request', (request) => {
       const chunk = /\/assets\/(\w+)-[\w-]+\.js$/.exec(request.url());
@@ -56,10 +41,8 @@ describe('campaign pages in Chromium', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await run?.close();
     await sink?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('sets up the owner through the printed link; the seed goes in through the API with the session', async () => {
@@ -277,7 +260,7 @@ describe('campaign pages in Chromium', () => {
     const editor = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 900 } });
     const p = await editor.newPage();
     const errors = watchConsole(p);
-    p.on('dialog', (dialog) => {
+    p.on('dialog', (dialog: Dialog) => {
       dialogs.push(dialog.message());
       void dialog.dismiss();
     });

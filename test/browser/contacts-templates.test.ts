@@ -1,10 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Dialog, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
-import { ARTIFACTS, createOwner, expectAccessible, inviteLink, launch, screenshot, watchConsole, XSS } from './browser.js';
+import { ARTIFACTS, createOwner, expectAccessible, inviteLink, screenshot, startDashboard, watchConsole, XSS, type Dashboard } from './browser.js';
 
 /** Data rows; row 1000 (line 1001, after the header) has a broken email. */
 const ROWS = 2000;
@@ -22,38 +20,21 @@ const STYLE = '<style>p { color: #1d4ed8; }</style>';
  * controls. axe-core on every page, Spanish once, no dialog ever opens.
  */
 describe('contacts and templates in Chromium', () => {
+  let run: Dashboard;
   let dir: string;
-  let server: ServerProcess;
-  let browser: Browser;
-  let context: BrowserContext;
+  let server: Dashboard['server'];
+  let browser: Dashboard['browser'];
   let page: Page;
   let consoleErrors: string[];
-  const dialogs: string[] = [];
+  let dialogs: string[];
 
   const csrf = async (p: Page = page) => ((await (await p.request.get('/me')).json()) as { csrfToken: string }).csrfToken;
 
   beforeAll(async () => {
-    assertBuilt();
-    if (!fs.existsSync(path.resolve('dist/web/index.html'))) throw new Error('dist/web/ is missing: run "npm run build"');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-browser-contacts-'));
-    const env = { DATABASE_URL: `sqlite://${path.join(dir, 'mailingcore.db')}`, DATA_DIR: dir, LOG_LEVEL: 'warn', MAILINGCORE_SECRET: 's'.repeat(40) };
-    expect(runCli(['migrate'], env).status).toBe(0);
-    server = await startCliServer('start', env);
-    browser = await launch();
-    context = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    consoleErrors = watchConsole(page);
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
+    run = await startDashboard('contacts');
+    ({ dir, server, browser, page, consoleErrors, dialogs } = run);
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => run?.close());
 
   it('creates the owner through the printed setup link', async () => {
     await createOwner(page, server);
@@ -85,7 +66,7 @@ describe('contacts and templates in Chromium', () => {
         if (bar) window.progressValues.push(Number(bar.getAttribute('aria-valuenow')));
       }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow'] });
     `);
-    const cdp = await context.newCDPSession(page);
+    const cdp = await run.context.newCDPSession(page);
     await cdp.send('Network.enable');
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 32 * 1024 });
     await page.getByRole('button', { name: 'Import', exact: true }).click();
@@ -302,7 +283,7 @@ describe('contacts and templates in Chromium', () => {
     const viewer = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 900 } });
     const p = await viewer.newPage();
     const errors = watchConsole(p);
-    p.on('dialog', (dialog) => {
+    p.on('dialog', (dialog: Dialog) => {
       dialogs.push(dialog.message());
       void dialog.dismiss();
     });

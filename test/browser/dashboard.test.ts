@@ -1,10 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
+import type { APIRequestContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
-import { expectAccessible, inviteLink, launch, PASSWORD, screenshot, sessionPost, setupLink, watchConsole } from './browser.js';
+import { runCli } from '../helpers/cli.js';
+import { expectAccessible, inviteLink, PASSWORD, screenshot, sessionPost, setupLink, startDashboard, watchConsole, type Dashboard } from './browser.js';
 
 /**
  * The dashboard in a real browser, against the built CLI's `start` on SQLite:
@@ -13,25 +10,23 @@ import { expectAccessible, inviteLink, launch, PASSWORD, screenshot, sessionPost
  * (invited through the members API) sees no Send button. axe-core on every page.
  */
 describe('dashboard in Chromium', () => {
+  let run: Dashboard;
   let dir: string;
-  let env: Record<string, string>;
-  let server: ServerProcess;
-  let browser: Browser;
-  let context: BrowserContext;
+  let server: Dashboard['server'];
+  let browser: Dashboard['browser'];
   let page: Page;
   let consoleErrors: string[];
   let other: { tenantId: string; apiKey: string; campaignId: string };
   let campaignId: string;
 
   beforeAll(async () => {
-    assertBuilt();
-    if (!fs.existsSync(path.resolve('dist/web/index.html'))) throw new Error('dist/web/ is missing: run "npm run build"');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-browser-'));
-    env = { DATABASE_URL: `sqlite://${path.join(dir, 'mailingcore.db')}`, DATA_DIR: dir, LOG_LEVEL: 'warn', MAILINGCORE_SECRET: 's'.repeat(40) };
-    expect(runCli(['migrate'], env).status).toBe(0);
     // A tenant made with the CLI, which the owner below does not claim: its data must never show.
-    const created = JSON.parse(runCli(['tenants', 'create', '--name', 'Elsewhere', '--json'], env).stdout) as { tenant: { id: string }; apiKey: string };
-    server = await startCliServer('start', env);
+    let created!: { tenant: { id: string }; apiKey: string };
+    run = await startDashboard('dashboard', {
+      beforeStart: (cliEnv) => void (created = JSON.parse(runCli(['tenants', 'create', '--name', 'Elsewhere', '--json'], cliEnv).stdout) as typeof created),
+      context: { viewport: { width: 1280, height: 860 } },
+    });
+    ({ dir, server, browser, page, consoleErrors } = run);
     const res = await fetch(`${server.url}/campaigns`, {
       method: 'POST',
       headers: { authorization: `Bearer ${created.apiKey}`, 'x-tenant-id': created.tenant.id, 'content-type': 'application/json' },
@@ -39,17 +34,9 @@ describe('dashboard in Chromium', () => {
     });
     expect(res.status).toBe(201);
     other = { tenantId: created.tenant.id, apiKey: created.apiKey, campaignId: ((await res.json()) as { id: string }).id };
-    browser = await launch();
-    context = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 860 } });
-    page = await context.newPage();
-    consoleErrors = watchConsole(page);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => run?.close());
 
   it('opens the printed setup link and creates the owner and a tenant', async () => {
     const response = await page.goto(await setupLink(server));

@@ -1,10 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
-import { createOwner, expectAccessible, findEml, inviteLink, launch, screenshot, watchConsole } from './browser.js';
+import { createOwner, expectAccessible, findEml, inviteLink, screenshot, startDashboard, type Dashboard } from './browser.js';
 
 /**
  * The newcomer's whole path, through the dashboard only, on `npm start`'s
@@ -24,41 +22,24 @@ describe('from first run to a two-language campaign, in Chromium', () => {
     { email: 'dan@example.test', locale: 'en' },
     { email: 'eva@example.test', locale: 'es' },
   ];
-  let dir: string;
-  let server: ServerProcess;
-  let browser: Browser;
-  let page: Page;
-  let consoleErrors: string[];
-  const dialogs: string[] = [];
+  let run: Dashboard;
   let campaignId: string;
+  // The run's parts, named as the steps use them.
+  let dir: string;
+  let server: Dashboard['server'];
+  let browser: Dashboard['browser'];
+  let page: Page;
 
   beforeAll(async () => {
-    assertBuilt();
-    if (!fs.existsSync(path.resolve('dist/web/index.html'))) throw new Error('dist/web/ is missing: run "npm run build"');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-browser-flow-'));
-    const env = { DATABASE_URL: `sqlite://${path.join(dir, 'mailingcore.db')}`, DATA_DIR: dir, LOG_LEVEL: 'warn', MAILINGCORE_SECRET: 's'.repeat(40) };
-    expect(runCli(['migrate'], env).status).toBe(0);
-    server = await startCliServer('start', env);
-    browser = await launch();
-    const context = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    consoleErrors = watchConsole(page);
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
+    run = await startDashboard('flow');
+    ({ dir, server, browser, page } = run);
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => run?.close());
 
   it('first run: the printed link creates the owner and the tenant', async () => {
     await createOwner(page, server, { name: 'Acme News' });
     // Signed out, the app's GET /me answered 401 (logged by the browser): expected; from here on no error is.
-    consoleErrors.length = 0;
+    run.consoleErrors.length = 0;
   });
 
   it('invites a member, who accepts from the captured invitation', async () => {
@@ -187,7 +168,7 @@ describe('from first run to a two-language campaign, in Chromium', () => {
       expect(mine, contact.email).toHaveLength(1);
       expect(mine[0], contact.email).toMatch(contact.locale.startsWith('es') ? /^Subject: Noticias para Name\d/m : /^Subject: News for Name\d/m);
     }
-    expect(dialogs).toEqual([]);
-    expect(consoleErrors, consoleErrors.join('\n')).toEqual([]);
+    expect(run.dialogs).toEqual([]);
+    expect(run.consoleErrors, run.consoleErrors.join('\n')).toEqual([]);
   });
 });

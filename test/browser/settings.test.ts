@@ -1,13 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, runCli, startCliServer, type ServerProcess } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { createOwner, expectAccessible, launch, screenshot, watchConsole, XSS } from './browser.js';
+import { createOwner, expectAccessible, screenshot, startDashboard, watchConsole, XSS, type Dashboard } from './browser.js';
 
 /**
  * The settings pages in a real browser, against the built CLI's `start` on
@@ -21,16 +20,16 @@ const SMTP_USER = 'sink-user';
 const SMTP_PASS = 'sink-password-7f3a9c';
 
 describe('settings pages in Chromium', () => {
+  let run: Dashboard;
   let dir: string;
-  let server: ServerProcess;
+  let server: Dashboard['server'];
   let sink: SmtpSink;
   let receiver: WebhookReceiver;
   let dns: TestDnsServer;
-  let browser: Browser;
-  let context: BrowserContext;
+  let browser: Dashboard['browser'];
   let page: Page;
   let consoleErrors: string[];
-  const dialogs: string[] = [];
+  let dialogs: string[];
   let tenantId: string;
 
   const api = async (method: 'GET' | 'POST' | 'DELETE', url: string, data?: unknown) => {
@@ -56,41 +55,23 @@ describe('settings pages in Chromium', () => {
   };
 
   beforeAll(async () => {
-    assertBuilt();
-    if (!fs.existsSync(path.resolve('dist/web/index.html'))) throw new Error('dist/web/ is missing: run "npm run build"');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-settings-'));
     sink = await startSmtpSink({ auth: { user: SMTP_USER, pass: SMTP_PASS } });
     receiver = await startWebhookReceiver();
     dns = new TestDnsServer();
-    const dnsAddress = await dns.start();
-    const env = {
-      DATABASE_URL: `sqlite://${path.join(dir, 'mailingcore.db')}`,
-      DATA_DIR: dir,
-      LOG_LEVEL: 'warn',
-      MAILINGCORE_SECRET: 's'.repeat(40),
-      DNS_SERVERS: dnsAddress,
-    };
-    expect(runCli(['migrate'], env).status).toBe(0);
-    // The owner claims this tenant at setup: a name with an XSS attempt, and a quota of 5 to reach the 80 % mark and the grace band.
-    expect(runCli(['tenants', 'create', '--name', `Acme ${XSS}`, '--quota', '5', '--json'], env).status).toBe(0);
-    server = await startCliServer('start', env);
-    browser = await launch();
-    context = await browser.newContext({ baseURL: server.url, locale: 'en-US', viewport: { width: 1280, height: 860 }, permissions: ['clipboard-read', 'clipboard-write'] });
-    page = await context.newPage();
-    consoleErrors = watchConsole(page);
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
+    run = await startDashboard('settings', {
+      env: { DNS_SERVERS: await dns.start() },
+      // The owner claims this tenant at setup: a name with an XSS attempt, and a quota of 5 to reach the 80 % mark and the grace band.
+      beforeStart: (env) => expect(runCli(['tenants', 'create', '--name', `Acme ${XSS}`, '--quota', '5', '--json'], env).status).toBe(0),
+      context: { viewport: { width: 1280, height: 860 }, permissions: ['clipboard-read', 'clipboard-write'] },
     });
+    ({ dir, server, browser, page, consoleErrors, dialogs } = run);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await run?.close();
     await sink?.close();
     await receiver?.close();
     await dns?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('creates the owner through the printed setup link', async () => {
