@@ -224,3 +224,64 @@ export function StatusMessage({ text }: { text: string }) {
     </p>
   );
 }
+
+/** An action's outcome: its error (assertive live region) and its success line (polite). */
+export function ActionFeedback({ action }: { action: { error: unknown; status: string } }) {
+  return (
+    <>
+      <ErrorMessage error={action.error} />
+      <StatusMessage text={action.status} />
+    </>
+  );
+}
+
+/** A load's state (useLoad): its error with a retry, or Loading while nothing has come yet. */
+export function LoadState({ data, error, reload }: { data: unknown; error: unknown; reload: () => void }) {
+  return (
+    <>
+      <ErrorMessage error={error} onRetry={reload} />
+      {data === undefined && !error && <Loading />}
+    </>
+  );
+}
+
+/**
+ * A fieldset of checkboxes, one per code-like value (scopes, event types),
+ * with the error shown when none is chosen (`missing`).
+ */
+export function CodeChecklist<T extends string>({
+  id,
+  legend,
+  options,
+  chosen,
+  onChange,
+  missing,
+}: {
+  id: string;
+  legend: string;
+  options: readonly T[];
+  chosen: readonly T[];
+  onChange: (chosen: T[]) => void;
+  /** The message when nothing is chosen and the form was submitted; undefined otherwise. */
+  missing: string | undefined;
+}) {
+  const toggle = (value: T, on: boolean) => onChange(on ? [...chosen, value] : chosen.filter((x) => x !== value));
+  return (
+    <>
+      <fieldset className="field checklist" aria-describedby={missing ? `${id}-missing` : undefined}>
+        <legend>{legend}</legend>
+        {options.map((value) => (
+          <label key={value} className="choice">
+            <input type="checkbox" checked={chosen.includes(value)} onChange={(e) => toggle(value, e.target.checked)} />
+            <code>{value}</code>
+          </label>
+        ))}
+      </fieldset>
+      {missing && (
+        <p id={`${id}-missing`} className="field-error" role="alert">
+          {missing}
+        </p>
+      )}
+    </>
+  );
+}

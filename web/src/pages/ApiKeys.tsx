@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, request } from '../api';
-import { ConfirmButton, CopyButton, ErrorMessage, Loading, PageTitle, StatusMessage, TextField, useAction, useLoad } from '../components';
+import { ActionFeedback, CodeChecklist, ConfirmButton, CopyButton, LoadState, PageTitle, TextField, useAction, useLoad } from '../components';
 import { useI18n } from '../i18n';
 import { scopesOf, type Scope } from '../scopes';
 import { useSession } from '../session';
@@ -22,7 +22,6 @@ export default function ApiKeys() {
   const [missing, setMissing] = useState(false);
   const action = useAction();
 
-  const toggle = (scope: Scope, on: boolean) => setScopes((s) => (on ? [...s, scope] : s.filter((x) => x !== scope)));
   const create = (event: FormEvent) => {
     event.preventDefault();
     if (scopes.length === 0) {
@@ -68,29 +67,14 @@ export default function ApiKeys() {
         <form className="card form-card" aria-labelledby="key-new" onSubmit={create}>
           <h2 id="key-new">{t('apiKeys.new')}</h2>
           <TextField id="key-name" label={t('apiKeys.name')} maxLength={200} value={name} onChange={setName} />
-          <fieldset className="field checklist" aria-describedby={missing ? 'key-scopes-missing' : undefined}>
-            <legend>{t('apiKeys.scopesLegend')}</legend>
-            {offered.map((scope) => (
-              <label key={scope} className="choice">
-                <input type="checkbox" checked={scopes.includes(scope)} onChange={(e) => toggle(scope, e.target.checked)} />
-                <code>{scope}</code>
-              </label>
-            ))}
-          </fieldset>
-          {missing && (
-            <p id="key-scopes-missing" className="field-error" role="alert">
-              {t('apiKeys.noScope')}
-            </p>
-          )}
+          <CodeChecklist id="key-scopes" legend={t('apiKeys.scopesLegend')} options={offered} chosen={scopes} onChange={setScopes} missing={missing ? t('apiKeys.noScope') : undefined} />
           <button type="submit" disabled={action.busy}>
             {t('apiKeys.create')}
           </button>
         </form>
       )}
-      <ErrorMessage error={action.error} />
-      <StatusMessage text={action.status} />
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <ActionFeedback action={action} />
+      <LoadState data={data} error={error} reload={reload} />
       {data && data.data.length === 0 && <p>{t('apiKeys.empty')}</p>}
       {data && data.data.length > 0 && (
         <table className="table stack">

@@ -1,5 +1,5 @@
 import { api, request, type CampaignStatus } from '../api';
-import { ErrorMessage, Loading, PageTitle, ProgressBar, useLoad } from '../components';
+import { LoadState, PageTitle, ProgressBar, useLoad } from '../components';
 import { useI18n } from '../i18n';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
@@ -56,8 +56,7 @@ export default function Campaigns() {
           </p>
         )}
       </div>
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <LoadState data={data} error={error} reload={reload} />
       {data && data.data.length === 0 && <p>{t('campaigns.empty')}</p>}
       {data && data.data.length > 0 && (
         <table className="table">

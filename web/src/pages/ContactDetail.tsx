@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, request, type Contact } from '../api';
-import { ErrorMessage, Loading, PageTitle, TextField, useLoad } from '../components';
+import { ErrorMessage, Loading, LoadState, PageTitle, TextField, useLoad } from '../components';
 import { useI18n } from '../i18n';
 import { Link, navigate } from '../router';
 import { canEdit, useSession } from '../session';
@@ -206,8 +206,7 @@ function Messages({ id }: { id: string }) {
   return (
     <>
       <h2 id="messages-title">{t('contact.messages')}</h2>
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <LoadState data={data} error={error} reload={reload} />
       {data && data.data.length === 0 && <p className="muted">{t('contact.noMessages')}</p>}
       {data && data.data.length > 0 && (
         <table className="table" aria-labelledby="messages-title">

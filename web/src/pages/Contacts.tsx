@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, request } from '../api';
-import { ErrorMessage, Loading, PageTitle, useLoad } from '../components';
+import { LoadState, PageTitle, useLoad } from '../components';
 import { useI18n } from '../i18n';
 import { Link, navigate, useLocation } from '../router';
 import { canEdit, useSession } from '../session';
@@ -93,8 +93,7 @@ export default function Contacts() {
         </div>
         <button type="submit">{t('contacts.apply')}</button>
       </form>
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <LoadState data={data} error={error} reload={reload} />
       {data && data.data.length === 0 && <p role="status">{t('contacts.empty')}</p>}
       {data && data.data.length > 0 && (
         <table className="table">

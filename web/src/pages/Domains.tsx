@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, request, type Schemas } from '../api';
-import { ConfirmButton, CopyButton, ErrorMessage, Loading, PageTitle, StatusMessage, TextField, useAction, useLoad } from '../components';
+import { ActionFeedback, ConfirmButton, CopyButton, LoadState, PageTitle, TextField, useAction, useLoad } from '../components';
 import { useI18n, type MessageKey } from '../i18n';
 import { can } from '../scopes';
 import { useSession } from '../session';
@@ -55,10 +55,8 @@ export default function Domains() {
       ) : (
         <p className="muted">{t('common.readOnly')}</p>
       )}
-      <ErrorMessage error={action.error} />
-      <StatusMessage text={action.status} />
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <ActionFeedback action={action} />
+      <LoadState data={data} error={error} reload={reload} />
       {data && data.data.length === 0 && <p>{t('domains.empty')}</p>}
       {data?.data.map((domain) => (
         <DomainCard
@@ -161,8 +159,7 @@ function DomainCard({ domain: initial, writable, onDeleted }: { domain: Domain; 
           <ConfirmButton label={t('common.delete')} question={t('domains.deleteConfirm', { name: domain.name })} onConfirm={remove} />
         </div>
       )}
-      <ErrorMessage error={action.error} />
-      <StatusMessage text={action.status} />
+      <ActionFeedback action={action} />
     </section>
   );
 }

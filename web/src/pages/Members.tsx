@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, request, type Role } from '../api';
-import { ConfirmButton, ErrorMessage, Loading, PageTitle, StatusMessage, TextField, useAction, useLoad } from '../components';
+import { ActionFeedback, ConfirmButton, LoadState, PageTitle, TextField, useAction, useLoad } from '../components';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
 import { SettingsNav } from '../settings-nav';
@@ -77,10 +77,8 @@ export default function Members() {
           {t('members.inviteSubmit')}
         </button>
       </form>
-      <ErrorMessage error={action.error} />
-      <StatusMessage text={action.status} />
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <ActionFeedback action={action} />
+      <LoadState data={data} error={error} reload={reload} />
       {data && (
         <>
           <table className="table stack" aria-label={t('members.title')}>

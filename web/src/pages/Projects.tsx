@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage, request, type Schemas } from '../api';
-import { ConfirmButton, ErrorMessage, Loading, PageTitle, StatusMessage, TextField, useAction, useLoad } from '../components';
+import { ActionFeedback, ConfirmButton, ErrorMessage, LoadState, PageTitle, TextField, useAction, useLoad } from '../components';
 import { useI18n } from '../i18n';
 import { can } from '../scopes';
 import { useSession } from '../session';
@@ -68,15 +68,13 @@ export default function Projects() {
           }}
         />
       )}
-      <ErrorMessage error={action.error} />
-      <StatusMessage text={action.status} />
+      <ActionFeedback action={action} />
       {verified && (
         <p role="status" className={`alert ${verified.ok ? 'alert-ok' : 'alert-error'}`}>
           {verified.text}
         </p>
       )}
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <LoadState data={data} error={error} reload={reload} />
       {data && data.data.length === 0 && <p>{t('projects.empty')}</p>}
       {data && data.data.length > 0 && (
         <table className="table stack">

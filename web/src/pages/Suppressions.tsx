@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, request, type Schemas } from '../api';
-import { ConfirmButton, ErrorMessage, Loading, PageTitle, StatusMessage, TextField, useAction, useLoad } from '../components';
+import { ActionFeedback, ConfirmButton, LoadState, PageTitle, TextField, useAction, useLoad } from '../components';
 import { useI18n } from '../i18n';
 import { can } from '../scopes';
 import { useSession } from '../session';
@@ -78,8 +78,7 @@ export default function Suppressions() {
       ) : (
         <p className="muted">{t('common.readOnly')}</p>
       )}
-      <ErrorMessage error={action.error} />
-      <StatusMessage text={action.status} />
+      <ActionFeedback action={action} />
       <form
         className="toolbar"
         role="search"
@@ -102,8 +101,7 @@ export default function Suppressions() {
         </div>
         <p className="muted small">{t('suppressions.order')}</p>
       </form>
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <LoadState data={data} error={error} reload={reload} />
       {data && data.data.length === 0 && <p>{q ? t('suppressions.noMatch', { q }) : t('suppressions.empty')}</p>}
       {data && data.data.length > 0 && (
         <table className="table stack">

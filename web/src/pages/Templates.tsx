@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, request } from '../api';
-import { ErrorMessage, Loading, PageTitle, TextField, useFormAction, useLoad } from '../components';
+import { ErrorMessage, LoadState, PageTitle, TextField, useFormAction, useLoad } from '../components';
 import { useI18n } from '../i18n';
 import { Link, navigate, useLocation } from '../router';
 import { canEdit, useSession } from '../session';
@@ -21,8 +21,7 @@ export default function Templates() {
       <PageTitle>{t('templates.title')}</PageTitle>
       {canEdit(role) && <CreateTemplate />}
       <h2 id="templates-list">{t('templates.list')}</h2>
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <LoadState data={data} error={error} reload={reload} />
       {data && data.data.length === 0 && <p>{t('templates.empty')}</p>}
       {data && data.data.length > 0 && (
         <table className="table" aria-labelledby="templates-list">

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, request, type Schemas } from '../api';
-import { ConfirmButton, CopyButton, ErrorMessage, Loading, PageTitle, StatusMessage, TextField, useAction, useLoad } from '../components';
+import { ActionFeedback, CodeChecklist, ConfirmButton, CopyButton, ErrorMessage, Loading, LoadState, PageTitle, StatusMessage, TextField, useAction, useLoad } from '../components';
 import { useI18n, type MessageKey } from '../i18n';
 import { SettingsNav } from '../settings-nav';
 
@@ -74,33 +74,14 @@ export default function Webhooks() {
         <form className="card form-card" aria-labelledby="webhook-new" onSubmit={create}>
           <h2 id="webhook-new">{t('webhooks.new')}</h2>
           <TextField id="webhook-url" label={t('webhooks.url')} type="url" required placeholder="https://example.com/hooks/mailingcore" value={url} onChange={setUrl} />
-          <fieldset className="field checklist" aria-describedby={missing ? 'webhook-events-missing' : undefined}>
-            <legend>{t('webhooks.eventsLegend')}</legend>
-            {EVENT_TYPES.map((type) => (
-              <label key={type} className="choice">
-                <input
-                  type="checkbox"
-                  checked={events.includes(type)}
-                  onChange={(e) => setEvents((s) => (e.target.checked ? [...s, type] : s.filter((x) => x !== type)))}
-                />
-                <code>{type}</code>
-              </label>
-            ))}
-          </fieldset>
-          {missing && (
-            <p id="webhook-events-missing" className="field-error" role="alert">
-              {t('webhooks.noEvent')}
-            </p>
-          )}
+          <CodeChecklist id="webhook-events" legend={t('webhooks.eventsLegend')} options={EVENT_TYPES} chosen={events} onChange={setEvents} missing={missing ? t('webhooks.noEvent') : undefined} />
           <button type="submit" disabled={action.busy}>
             {t('webhooks.create')}
           </button>
         </form>
       )}
-      <ErrorMessage error={action.error} />
-      <StatusMessage text={action.status} />
-      <ErrorMessage error={error} onRetry={reload} />
-      {!data && !error && <Loading />}
+      <ActionFeedback action={action} />
+      <LoadState data={data} error={error} reload={reload} />
       {data && data.data.length === 0 && <p>{t('webhooks.empty')}</p>}
       {data?.data.map((endpoint) => (
         <EndpointCard
@@ -166,8 +147,7 @@ function EndpointCard({ endpoint: initial, onDeleted }: { endpoint: Endpoint; on
         </button>
         <ConfirmButton label={t('common.delete')} question={t('webhooks.deleteConfirm', { url: endpoint.url })} onConfirm={remove} />
       </div>
-      <ErrorMessage error={action.error} />
-      <StatusMessage text={action.status} />
+      <ActionFeedback action={action} />
       {showDeliveries && <Deliveries key={generation} endpoint={endpoint} date={date} t={t} />}
     </section>
   );
