@@ -20,16 +20,14 @@
 import { performance } from 'node:perf_hooks';
 import type { ChildContext } from './child.js';
 import type { DatabaseConfig } from '../src/config.js';
-import { buildApp } from '../src/app.js';
-import { createContainer } from '../src/container.js';
 import { openDatabase } from '../src/db/database.js';
 import {
-  BENCH_OUTBOUND, BENCH_SECRET, fmtInt, fmtMs, log, median, peakRssMiB, report, runIfMain, settings, sleep, startChild, startSink, verdict,
+  fmtInt, fmtMs, log, median, peakRssMiB, report, runIfMain, settings, sleep, startChild, startSink, verdict,
   type ChildResult,
 } from './lib/common.js';
 import { empty } from './lib/db.js';
 import { prepareFanOut } from './fanout.js';
-import { BENCH_RATE_LIMIT, call, createCampaign, smtpProject, type Tenant } from './lib/setup.js';
+import { call, createCampaign, openApp, smtpProject, type Tenant } from './lib/setup.js';
 
 const TARGET_MS = 1000;
 const PUBLIC_URL = 'https://mail.acme.example';
@@ -63,14 +61,7 @@ export interface FirstEmailResult extends ChildResult {
  */
 export async function firstEmailApp(params: FirstEmailParams, ctx: ChildContext): Promise<FirstEmailResult> {
   const database = openDatabase(params.config, { poolSize: 10 });
-  const container = createContainer(database, {
-    secret: BENCH_SECRET,
-    delivery: { publicUrl: PUBLIC_URL },
-    rateLimit: BENCH_RATE_LIMIT,
-    outbound: BENCH_OUTBOUND,
-    ...(params.chunkRows ? { sending: { fanoutChunkRows: params.chunkRows } } : {}),
-  });
-  const app = await buildApp(container);
+  const { app, container, close } = await openApp(database, { publicUrl: PUBLIC_URL }, params.chunkRows ? { fanoutChunkRows: params.chunkRows } : undefined);
   const worker = container.createWorker();
   worker.start();
   const url = `/campaigns/${params.campaignId}`;
@@ -92,8 +83,7 @@ export async function firstEmailApp(params: FirstEmailParams, ctx: ChildContext)
   }
   const fanOutMs = epochMs() - acceptedAt;
   await worker.stop();
-  await app.close();
-  await container.close();
+  await close();
   return { acceptedAt, sendMs, fanOutMs, peakRssMiB: peakRssMiB() };
 }
 

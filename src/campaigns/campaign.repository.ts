@@ -199,13 +199,8 @@ export class CampaignRepository {
 
   /** Takes the campaign's fan-out for `leaseMs` if it still needs one and nobody else holds it. */
   async claimFanOut(tenantId: string, id: string, now: Date, leaseMs: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('campaigns')
-      .set({ fanout_lease_until: new Date(now.getTime() + leaseMs).toISOString() })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .where('status', '=', 'SENDING')
-      .where('fanout_completed_at', 'is', null)
+    const result = await this.pendingFanOut(tenantId, id)
+      .set({ fanout_lease_until: leaseUntil(now, leaseMs) })
       .where((eb) => eb.or([eb('fanout_lease_until', 'is', null), eb('fanout_lease_until', '<', now.toISOString())]))
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
@@ -217,14 +212,7 @@ export class CampaignRepository {
    * when it was cancelled, paused or finished meanwhile.
    */
   async holdFanOut(tenantId: string, id: string, now: Date, leaseMs: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('campaigns')
-      .set({ fanout_lease_until: new Date(now.getTime() + leaseMs).toISOString() })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .where('status', '=', 'SENDING')
-      .where('fanout_completed_at', 'is', null)
-      .executeTakeFirst();
+    const result = await this.pendingFanOut(tenantId, id).set({ fanout_lease_until: leaseUntil(now, leaseMs) }).executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
 
@@ -235,19 +223,20 @@ export class CampaignRepository {
    * (cancelled, paused or finished meanwhile).
    */
   async addFannedOut(tenantId: string, id: string, n: number, now: Date, leaseMs: number): Promise<boolean> {
-    const result = await this.db
+    const result = await this.pendingFanOut(tenantId, id)
+      .set({ queued_count: sql`queued_count + ${n}`, total_count: sql`total_count + ${n}`, fanout_lease_until: leaseUntil(now, leaseMs) })
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** An update of the campaign while it is SENDING with its fan-out not finished. */
+  private pendingFanOut(tenantId: string, id: string) {
+    return this.db
       .updateTable('campaigns')
-      .set({
-        queued_count: sql`queued_count + ${n}`,
-        total_count: sql`total_count + ${n}`,
-        fanout_lease_until: new Date(now.getTime() + leaseMs).toISOString(),
-      })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('status', '=', 'SENDING')
-      .where('fanout_completed_at', 'is', null)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+      .where('fanout_completed_at', 'is', null);
   }
 
   async queuedCount(tenantId: string, id: string): Promise<number> {
@@ -267,8 +256,7 @@ export class CampaignRepository {
     at: string,
   ): Promise<boolean> {
     const completes = result.queued === 0;
-    const update = await this.db
-      .updateTable('campaigns')
+    const update = await this.pendingFanOut(tenantId, id)
       .set({
         total_count: result.matched,
         queued_count: result.queued,
@@ -278,11 +266,9 @@ export class CampaignRepository {
         updated_at: at,
         ...(completes ? { status: targetOf('complete')!, completed_at: at } : {}),
       })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .where('status', '=', 'SENDING')
-      .where('fanout_completed_at', 'is', null)
       .executeTakeFirst();
     return update.numUpdatedRows > 0n;
   }
 }
+
+const leaseUntil = (now: Date, leaseMs: number): string => new Date(now.getTime() + leaseMs).toISOString();

@@ -22,10 +22,11 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-r
  * the endpoint, with the same delivery id.
  */
 
-const BATCH_SIZE = 20;
+/** WORKER_BATCH_SIZE of the workers; CHAOS_BATCH_SIZE=100 (the default of production) shows what a crash costs at that size. */
+const BATCH_SIZE = Number(process.env.CHAOS_BATCH_SIZE ?? 20);
 const LOOPS = 2; // WORKER_CONCURRENCY: claim → send → record loops per worker process
 const LEASE_MS = 3000;
-/** `npm run chaos` raises these (CHAOS_RECIPIENTS, CHAOS_KILLS, CHAOS_WORKERS) for a larger run. */
+/** `npm run chaos` raises these (CHAOS_RECIPIENTS, CHAOS_KILLS, CHAOS_WORKERS, CHAOS_BATCH_SIZE) for a larger run. */
 const KILLS = Number(process.env.CHAOS_KILLS ?? 4);
 /**
  * Per-message delay of the sink (each worker process sends over 5 pooled
@@ -290,7 +291,7 @@ describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => 
     const extraCopies = got.copies - N;
     console.log(
       `[crash ${dialect}] chaos: recipients=${N} workers=${WORKERS}×${LOOPS} loops batch=${BATCH_SIZE} kills=${kills} ` +
-        `(at ${killedAt.join('/')} delivered) duplicates=${got.duplicated.length} extraCopies=${extraCopies} ` +
+        `(at ${killedAt.join('/')} delivered) duplicates=${got.duplicated.length} (${(got.duplicated.length / Math.max(1, kills)).toFixed(1)} per kill) extraCopies=${extraCopies} ` +
         `lost=${got.missing.length} reclaimedMessages=${reclaimed} time=${seconds.toFixed(1)}s`,
     );
 
