@@ -157,7 +157,7 @@ export async function main(): Promise<void> {
       rows,
     },
     notes: [
-      `median of ${reps} run(s) each, alternating; every time is from the call of \`POST /campaigns/{id}/send\` in a fresh process running the API and a worker (default options, as \`mailingcore start\`); the first email is the sink's acceptance of the first message`,
+      `median of ${reps} run(s) each, alternating, in a fresh process running the API and a worker (default options, as \`mailingcore start\`), warmed up by a test send; times are from the 202 of \`POST /campaigns/{id}/send\` (its own latency in the third column); the first email is the sink's acceptance of the first message`,
       'the total fan-out time without a worker competing for the cores, against a bare INSERT … SELECT, is the fan-out benchmark\'s',
       ...notes,
     ],

@@ -22,7 +22,7 @@ import { LocaleCoverage } from './campaigns/coverage.js';
 import { FanOut } from './campaigns/fanout.js';
 import { MessageLog } from './campaigns/message-log.service.js';
 import { TestSendService } from './campaigns/test-send.service.js';
-import { DEFAULTS, type BreakerSettings, type SendingPolicy, type TrackingSettings, type WebhookSettings } from './config.js';
+import { DEFAULTS, FANOUT_CHUNK_DEFAULTS, type BreakerSettings, type SendingPolicy, type TrackingSettings, type WebhookSettings } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
 import { ContactMessages } from './contacts/contact-messages.service.js';
@@ -267,7 +267,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     templates,
     clock,
     leaseMs: sending.fanoutLeaseMs,
-    chunkRows: sending.fanoutChunkRows,
+    chunkRows: sending.fanoutChunkRows ?? FANOUT_CHUNK_DEFAULTS[database.dialect],
     observer: metrics.fanout,
     onUsageChanged: (tenantId) => quota.forget(tenantId),
     onQueued: () => queueSignal.notify('campaign'),

@@ -155,10 +155,15 @@ export async function cloneTable(database: Database, source: 'messages' | 'conta
   }
   const objects = await sql<{ type: string; name: string; sql: string | null }>`
     select type, name, sql from sqlite_master where tbl_name = ${source} and sql is not null order by type desc`.execute(db);
+  // Names in the stored DDL are quoted or not, depending on how each migration wrote them.
+  const name = (n: string) => `(?:"${n}"|\\b${n}\\b)`;
   for (const object of objects.rows) {
-    const ddl = object.sql!
-      .replace(new RegExp(`"${source}"`, 'g'), `"${target}"`)
-      .replace(new RegExp(`"${object.name}"`), object.type === 'index' ? `"${target}_${object.name}"` : `"${target}"`);
+    const ddl =
+      object.type === 'index'
+        ? object.sql!
+            .replace(new RegExp(`(index\\s+(?:if not exists\\s+)?)${name(object.name)}`, 'i'), `$1"${target}_${object.name}"`)
+            .replace(new RegExp(`(\\bon\\s+)${name(source)}`, 'i'), `$1"${target}"`)
+        : object.sql!.replace(new RegExp(`(table\\s+)${name(source)}`, 'i'), `$1"${target}"`);
     await sql.raw(ddl).execute(db);
   }
 }

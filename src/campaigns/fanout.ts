@@ -1,6 +1,6 @@
 import type { AudienceRepository } from '../audience/audience.repository.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
-import { DEFAULTS, type SendingPolicy } from '../config.js';
 import { parseAudienceFilter, type AudienceFilter } from '../audience/audience-filter.js';
 import type { DB } from '../db/schema.js';
 import type { Transaction } from '../db/database.js';
@@ -45,8 +45,8 @@ export interface FanOutDeps {
   onUsageChanged?: (tenantId: string) => void;
   /** Told when a chunk of messages was committed (the worker beside it looks at once); awaited before the next chunk. */
   onQueued?: () => void | Promise<void>;
-  /** Rows per committed chunk (DEFAULTS.sending.fanoutChunkRows when omitted; tests make them small). */
-  chunkRows?: SendingPolicy['fanoutChunkRows'];
+  /** Rows per committed chunk (the container picks the engine's FANOUT_CHUNK_DEFAULTS; tests make them small). */
+  chunkRows: { first: number; max: number };
 }
 
 /**
@@ -107,7 +107,7 @@ export class FanOut {
       stamp: now.toISOString(),
     };
 
-    const sizes = this.deps.chunkRows ?? DEFAULTS.sending.fanoutChunkRows;
+    const sizes = this.deps.chunkRows;
     let rows = sizes.first;
     for (;;) {
       const step = await this.deps.transaction((trx) => this.queueChunk(trx, chunk, rows));
@@ -116,6 +116,9 @@ export class FanOut {
         await this.deps.onQueued?.();
       }
       if (step.done) break;
+      // Let the event loop run between chunks: on SQLite every statement is synchronous, so without
+      // this the whole fan-out would hold the process (HTTP answers, the worker's sends) until its end.
+      await yieldToEventLoop();
       rows = Math.min(sizes.max, rows * 2);
     }
     return this.deps.transaction((trx) => this.finish(trx, chunk));

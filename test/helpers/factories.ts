@@ -4,7 +4,7 @@ import { CampaignBreaker } from '../../src/campaigns/campaign-breaker.js';
 import { CampaignDeliveryStore } from '../../src/campaigns/campaign-delivery.store.js';
 import { CampaignPauses } from '../../src/campaigns/campaign-pause.js';
 import { FanOut, type FanOutDeps } from '../../src/campaigns/fanout.js';
-import { DEFAULTS } from '../../src/config.js';
+import { DEFAULTS, FANOUT_CHUNK_DEFAULTS } from '../../src/config.js';
 import { transactionOf, type Database } from '../../src/db/database.js';
 import { SigningKeys } from '../../src/domains/signing-keys.js';
 import { eventLogOf } from '../../src/events/event-log.js';
@@ -133,7 +133,7 @@ export function factories(database: Database) {
 export function pipelineOf(
   database: Database,
   clock: () => Date = () => new Date(),
-  fanOutOptions: Pick<FanOutDeps, 'chunkRows' | 'onQueued'> = {},
+  fanOutOptions: Partial<Pick<FanOutDeps, 'chunkRows' | 'onQueued'>> = {},
 ) {
   const repos = repositoriesOf(database);
   const transaction = transactionOf(database.db);
@@ -147,6 +147,6 @@ export function pipelineOf(
     breaker: new CampaignBreaker({ campaigns: repos.campaigns, pauses, settings: DEFAULTS.breaker }),
     signingKeys: new SigningKeys({ domains: repos.sendingDomains, secretBox: new SecretBox('pipeline-test-secret') }),
   });
-  const fanout = new FanOut({ ...repos, transaction, eventLog, clock, leaseMs: 60_000, ...fanOutOptions });
+  const fanout = new FanOut({ ...repos, transaction, eventLog, clock, leaseMs: 60_000, chunkRows: FANOUT_CHUNK_DEFAULTS[database.dialect], ...fanOutOptions });
   return { repos, fanout, store, pauses };
 }
