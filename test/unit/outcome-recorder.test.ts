@@ -4,19 +4,19 @@ import { OutcomeRecorder } from '../../src/delivery/outcome-recorder.js';
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('OutcomeRecorder', () => {
-  it('writes a group as soon as it is full, the rest after the delay', async () => {
+  it('writes a group as soon as it is full, what came during that write right after it, a lone outcome after the delay', async () => {
     const writes: number[][] = [];
     const recorder = new OutcomeRecorder<number>(async (group) => void writes.push(group), { maxPending: 2, maxDelayMs: 30 });
-    const added = [1, 2, 3, 4, 5].map((n) => recorder.add(n));
-    await Promise.all(added.slice(0, 4));
-    expect(writes).toEqual([[1, 2], [3, 4]]);
+    await Promise.all([1, 2, 3, 4, 5].map((n) => recorder.add(n)));
+    expect(writes).toEqual([[1, 2], [3, 4, 5]]); // 3–5 arrived while [1, 2] was being written: one write
+    const lone = recorder.add(6);
     await tick(5);
-    expect(writes).toHaveLength(2); // 5 waits for its delay
-    await added[4];
-    expect(writes).toEqual([[1, 2], [3, 4], [5]]);
+    expect(writes).toHaveLength(2); // 6 waits for its delay
+    await lone;
+    expect(writes).toEqual([[1, 2], [3, 4, 5], [6]]);
   });
 
-  it('writes one group at a time; what arrives meanwhile waits for the next', async () => {
+  it('writes one group at a time; what arrives meanwhile is written together next', async () => {
     let release!: () => void;
     const writes: number[][] = [];
     let active = 0;
