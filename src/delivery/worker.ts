@@ -155,7 +155,7 @@ export class DeliveryWorker {
    */
   private async priorityLoop(): Promise<void> {
     const slots = new SendSlots(this.priority.sendConcurrency);
-    const recorder = this.recorder();
+    const outcomes = this.recorder();
     const claimSize = Math.max(1, Math.floor(this.options.batchSize / 2));
     while (!this.stopping) {
       let batch: ClaimedMessage[] = [];
@@ -170,7 +170,7 @@ export class DeliveryWorker {
         await this.sleep(this.priority.pollMs, this.prioritySleepers);
         continue;
       }
-      await this.round(batch, slots, recorder).catch((err: unknown) => this.deps.logger.error({ err }, 'transactional round failed'));
+      await this.round(batch, slots, outcomes).catch((err: unknown) => this.deps.logger.error({ err }, 'transactional round failed'));
     }
   }
 
@@ -183,7 +183,7 @@ export class DeliveryWorker {
    */
   private async loop(): Promise<void> {
     const slots = new SendSlots(this.options.sendConcurrency);
-    const recorder = this.recorder();
+    const outcomes = this.recorder();
     const { claimSize, inProgress } = pipelineShape(this.options.batchSize);
     const rounds: Promise<void>[] = [];
     while (!this.stopping) {
@@ -199,7 +199,7 @@ export class DeliveryWorker {
         await this.sleep(this.options.idlePollMs);
         continue;
       }
-      rounds.push(this.round(batch, slots, recorder).catch((err: unknown) => this.deps.logger.error({ err }, 'delivery round failed')));
+      rounds.push(this.round(batch, slots, outcomes).catch((err: unknown) => this.deps.logger.error({ err }, 'delivery round failed')));
       if (rounds.length >= inProgress) await rounds.shift();
     }
     await Promise.all(rounds);
@@ -214,24 +214,38 @@ export class DeliveryWorker {
    * send finishes, which writes outcomes in small groups and settles the
    * campaigns they touched. Done when every outcome of the batch is written.
    */
-  private async round(batch: ClaimedMessage[], slots: SendSlots, recorder: OutcomeRecorder<MessageOutcome>): Promise<void> {
+  private async round(batch: ClaimedMessage[], slots: SendSlots, outcomes: LoopOutcomes): Promise<void> {
     const loads = new BatchLoads(this.deps.store);
     this.gate.hold(batch.map((m) => m.id));
     const sent = batch.map((message) => slots.run(() => this.deliver(message, loads).finally(() => this.gate.release(message.id))));
-    const recorded = sent.map((outcome) => outcome.then((o) => recorder.add(o)));
+    const recorded = sent.map((outcome) => outcome.then((o) => outcomes.recorder.add(o)));
     // Once the batch's last send is done, its last group is written at once rather than after the delay.
     await Promise.allSettled(sent);
-    await recorder.flush();
+    await outcomes.recorder.flush();
     await Promise.all(recorded);
+    await outcomes.settle();
   }
 
-  /** A loop's outcome recorder (outcome-recorder.ts): groups written by `record`, then settled. */
-  private recorder(): OutcomeRecorder<MessageOutcome> {
-    return new OutcomeRecorder(async (outcomes) => {
-      const touched = await this.record(outcomes);
+  /**
+   * A loop's outcomes: written in groups as sends finish (outcome-recorder.ts);
+   * the campaigns they touched are settled once per batch, as before.
+   */
+  private recorder(): LoopOutcomes {
+    const touched = new Map<string, CampaignRef>();
+    const recorder = new OutcomeRecorder<MessageOutcome>(async (outcomes) => {
+      for (const ref of await this.record(outcomes)) {
+        // One ref per campaign; parked if any of its writes parked a message (settle then un-parks after a resume).
+        const key = `${ref.tenantId}:${ref.campaignId}`;
+        touched.set(key, touched.get(key)?.parked ? { ...ref, parked: true } : ref);
+      }
       this.deps.observer?.recorded(outcomes);
-      await this.deps.store.settle(touched, this.deps.clock());
     }, this.options.outcomeGroups ?? DEFAULTS.sending.outcomeGroups);
+    const settle = async () => {
+      const refs = [...touched.values()];
+      touched.clear();
+      await this.deps.store.settle(refs, this.deps.clock());
+    };
+    return { recorder, settle };
   }
 
   /**
@@ -464,6 +478,12 @@ function once<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promis
  */
 function pipelineShape(batchSize: number): { claimSize: number; inProgress: number } {
   return batchSize >= 2 ? { claimSize: Math.floor(batchSize / 2), inProgress: 2 } : { claimSize: batchSize, inProgress: 1 };
+}
+
+/** A loop's outcome recorder and the settling of the campaigns its writes touched. */
+interface LoopOutcomes {
+  recorder: OutcomeRecorder<MessageOutcome>;
+  settle(): Promise<void>;
 }
 
 /** At most `size` tasks running at once; the others start in the order they were queued. */
