@@ -6,6 +6,7 @@
  *   BENCH_SCALE=1000000 npm run bench     full pass
  */
 import { main as api } from './api.js';
+import { main as chaos } from './chaos.js';
 import { main as delivery } from './delivery.js';
 import { main as fanout } from './fanout.js';
 import { main as firstEmail } from './first-email.js';
@@ -13,12 +14,12 @@ import { main as history } from './history.js';
 import { main as importContacts } from './import.js';
 import { main as priority } from './priority.js';
 import { main as render } from './render.js';
-import { log, settings } from './lib/common.js';
+import { log, reportTargets, settings } from './lib/common.js';
 import { main as scaling } from './scaling.js';
 import { main as tracking } from './tracking.js';
 import { main as webhooks } from './webhooks.js';
 
-const benchmarks: Record<string, () => Promise<void>> = { fanout, 'first-email': firstEmail, delivery, import: importContacts, api, scaling, history, render, tracking, webhooks, priority };
+const benchmarks: Record<string, () => Promise<void>> = { fanout, 'first-email': firstEmail, delivery, import: importContacts, api, scaling, history, render, tracking, webhooks, priority, chaos };
 
 async function main(): Promise<void> {
   for (const name of settings.only) {
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     log(`── ${name} (scale ${settings.scale}, engines ${settings.engines.join(', ')})`);
     await benchmarks[name]!();
   }
+  reportTargets(Object.keys(benchmarks).filter((name) => name !== 'render' && !settings.only.includes(name)));
   log(`all done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 

@@ -5,7 +5,7 @@
  * parsing, no storage) and counting them.
  *
  * Started with fork() and an IPC channel: it sends `{type: 'listening', port}`
- * and answers `{type: 'count'}` with `{type: 'count', accepted, bytes}` and
+ * and answers `{type: 'count'}` with `{type: 'count', accepted, bytes, signed}` and
  * `{type: 'reset'}` by zeroing its counters (`firstAt`: when the first message
  * since the reset was accepted, epoch ms); `{type: 'arrivals'}` with the
  * wall-clock time (epoch ms, sub-millisecond) at which each message to a
@@ -17,6 +17,8 @@ import { SMTPServer } from 'smtp-server';
 
 let accepted = 0;
 let bytes = 0;
+/** Messages that began with a DKIM-Signature header (Nodemailer puts it first): both sides of the delivery benchmark sign. */
+let signed = 0;
 /** When the first message since the last reset was accepted (epoch ms), for the time-to-first-email benchmark. */
 let firstAt: number | null = null;
 /** Recipient → when its message was accepted: only the transactional probes (`tx-…@`), few and small. */
@@ -34,7 +36,10 @@ const server = new SMTPServer({
   maxClients: 1000,
   closeTimeout: 1000,
   onData(stream, session, callback) {
+    let first = true;
     stream.on('data', (chunk: Buffer) => {
+      if (first && chunk.subarray(0, 15).toString('latin1').toLowerCase() === 'dkim-signature:') signed += 1;
+      first = false;
       bytes += chunk.length;
     });
     stream.on('end', () => {
@@ -56,11 +61,12 @@ server.listen(Number(process.env.SINK_PORT ?? 0), '127.0.0.1', () => {
 
 process.on('message', (raw) => {
   const message = raw as { type: string };
-  if (message.type === 'count') process.send!({ type: 'count', accepted, bytes, firstAt });
+  if (message.type === 'count') process.send!({ type: 'count', accepted, bytes, signed, firstAt });
   if (message.type === 'arrivals') process.send!({ type: 'arrivals', arrivals });
   if (message.type === 'reset') {
     accepted = 0;
     bytes = 0;
+    signed = 0;
     firstAt = null;
     arrivals = {};
     process.send!({ type: 'reset' });

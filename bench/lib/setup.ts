@@ -120,6 +120,16 @@ export async function smtpProject(app: App, tenant: Tenant, port: number): Promi
   return project.id;
 }
 
+/**
+ * The project's From domain (acme.example) as a VERIFIED sending domain of the
+ * tenant, made through the API (a real DKIM key) and marked verified in SQL
+ * (no DNS here): its mail is DKIM-signed, as a production sender's is.
+ */
+export async function verifiedDomain(fixture: Fixture, tenant: Tenant, name = 'acme.example'): Promise<void> {
+  const domain = await call<{ id: string }>(fixture.app, tenant, 'POST', '/domains', { name });
+  await fixture.container.database.db.updateTable('sending_domains').set({ status: 'VERIFIED' }).where('id', '=', domain.id).execute();
+}
+
 export async function createCampaign(app: App, tenant: Tenant, body: Record<string, unknown>): Promise<string> {
   const campaign = await call<{ id: string }>(app, tenant, 'POST', '/campaigns', { name: 'Bench campaign', audienceFilter: { optIn: true }, ...body });
   return campaign.id;
