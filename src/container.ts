@@ -1,8 +1,8 @@
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import { Redis } from 'ioredis';
 import { ApiKeyService } from './auth/api-key.service.js';
 import { AccountService } from './accounts/account.service.js';
 import { InvitationMail } from './accounts/invitation-mail.js';
@@ -517,6 +517,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
 /** Counts must be shared by every API process: Redis if given, else PostgreSQL; SQLite is one host. */
 function rateLimitStoreFor(database: Database, redisUrl: string | undefined): RateLimitStore {
   if (redisUrl) {
+    // Loaded only here: most processes never talk to Redis, and the client costs ~15 MB of memory to load.
+    const { Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     // Errors surface on each command (and the request is let through); the client reconnects by itself.
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 2000 }).on('error', () => {});
     return new TokenBlocks(new RedisCounter(redis));
