@@ -231,6 +231,8 @@ export interface ProjectsTable {
   from_name: string | null;
   reply_to: string | null;
   rate_limit_per_second: number | null;
+  /** SMTP connections each worker process opens to this server; null: SMTP_MAX_CONNECTIONS. */
+  max_connections: number | null;
   created_at: string;
   updated_at: string;
   /** The last SMTP verify: when, and 1 if it succeeded (the pre-send check). */
@@ -298,6 +300,18 @@ export interface RateLimitHitsTable {
   key: string;
   window_start: number;
   count: number;
+}
+
+/** A project's rate limit across worker processes: sends granted in its current one-second window (delivery/send-rate.repository.ts). */
+export interface SendRateWindowsTable {
+  project_id: string;
+  tenant_id: string;
+  /** The window: epoch seconds. */
+  window_start: number;
+  /** Sends granted in it, by every worker together (at most the project's rate_limit_per_second). */
+  granted: number;
+  /** What the last upsert granted (its caller's slice). */
+  last_grant: number;
 }
 
 export interface IdempotencyKeysTable {
@@ -449,6 +463,7 @@ export interface DB {
   campaign_link_stats: CampaignLinkStatsTable;
   tracking_firsts: TrackingFirstsTable;
   rate_limit_hits: RateLimitHitsTable;
+  send_rate_windows: SendRateWindowsTable;
   idempotency_keys: IdempotencyKeysTable;
   messages: MessagesTable;
   transactional_emails: TransactionalEmailsTable;
