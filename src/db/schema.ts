@@ -302,14 +302,12 @@ export interface RateLimitHitsTable {
   count: number;
 }
 
-/** A project's rate limit across worker processes: sends granted in its current one-second window (delivery/send-rate.repository.ts). */
-export interface SendRateWindowsTable {
+/** A project's rate limit across worker processes (delivery/send-rate.repository.ts, the rule in delivery/rate-limiter.ts). */
+export interface SendRateLimitsTable {
   project_id: string;
   tenant_id: string;
-  /** The window: epoch seconds. */
-  window_start: number;
-  /** Sends granted in it, by every worker together (at most the project's rate_limit_per_second). */
-  granted: number;
+  /** When the next send is due at the limit's pace (GCRA's theoretical arrival time): microseconds since the epoch, the database's clock. */
+  tat_us: number;
   /** What the last upsert granted (its caller's slice). */
   last_grant: number;
 }
@@ -463,7 +461,7 @@ export interface DB {
   campaign_link_stats: CampaignLinkStatsTable;
   tracking_firsts: TrackingFirstsTable;
   rate_limit_hits: RateLimitHitsTable;
-  send_rate_windows: SendRateWindowsTable;
+  send_rate_limits: SendRateLimitsTable;
   idempotency_keys: IdempotencyKeysTable;
   messages: MessagesTable;
   transactional_emails: TransactionalEmailsTable;

@@ -1,23 +1,22 @@
 /**
  * A project's `rateLimitPerSecond`, the one module that enforces it.
  *
- * Two layers:
- * - **Across processes** (`SharedSendBudget`, a row per project in the
- *   database): time is cut into one-second windows (epoch seconds) and every
- *   worker process together is granted at most `perSecond` sends per window.
- *   A process reserves a small slice of the window at a time (at most a
- *   tenth of the rate, at most the sends waiting for it) with one atomic
- *   upsert, and spends it locally; what it has not spent when the window
- *   ends is forfeited, never carried over. So the sends taken in any one
- *   window are at most `perSecond`, whatever the number of workers, and any
- *   one-second span (which overlaps two windows) holds at most twice that:
- *   the documented burst is one second's worth. A process that finds the
- *   window spent waits for the next.
- * - **Within a process** (`reserve`, a token bucket per key): takes are spaced
- *   at the rate, with a burst of one second's worth, so one process's slice
- *   is not sent in a single burst at the start of the window.
+ * **Across processes** (`SharedSendBudget`, a row per project in the
+ * database): a generic cell rate algorithm (GCRA, a token bucket kept as one
+ * timestamp). The row holds when the next send is due at the limit's pace;
+ * a grant of k sends moves it k × (1 s / limit) later, and is allowed only
+ * while it stays at most one burst ahead of the database's clock. The burst
+ * is a tenth of a second's worth (at least one send). Every worker process
+ * reserves a slice of at most one burst, and at most the sends waiting for
+ * it, with one atomic upsert, and hands the slice to its waiting sends at
+ * once. So in any span of t seconds every worker together is granted at most
+ * t × limit + one burst (+1 for rounding), spread evenly rather than in a
+ * lump at each second; a process that finds nothing left waits for the next
+ * send to fall due. The clock is the database's, one for every process.
  *
- * Without a shared budget (unit tests) only the local bucket applies.
+ * **Without a shared budget** (unit tests, a worker built by hand) a token
+ * bucket per key in this process: takes spaced at the rate, with a burst of
+ * one second's worth.
  */
 
 /** A project's rate: whose, which key (the project id), how many sends per second. */
@@ -27,33 +26,31 @@ export interface SendRate {
   perSecond: number;
 }
 
-/** Where the per-window grants of every worker process are counted (delivery/send-rate.repository.ts). */
+/** Where the grants of every worker process are counted (delivery/send-rate.repository.ts). */
 export interface SharedSendBudget {
   /**
-   * Up to `want` sends of `rate.key` in the window `windowStart` (epoch
-   * seconds), never more than `rate.perSecond` granted in one window by
-   * every caller together. Answers the window the grant counts in (a later
-   * one when another process's clock is ahead) and how many were granted
-   * (0: that window is spent).
+   * Up to `want` sends of `rate.key` now, never more than `rate.perSecond`
+   * per second plus one burst (`burstOf`) by every caller together. Answers
+   * how many were granted and, when fewer than asked (capped at a burst),
+   * how long until the rest falls due (ms; 0 when all were granted): a
+   * caller comes back for a whole slice, not once per send.
    */
-  reserve(rate: SendRate, windowStart: number, want: number): Promise<{ windowStart: number; granted: number }>;
+  reserve(rate: SendRate, want: number): Promise<{ granted: number; retryInMs: number }>;
 }
 
-/** What a process holds of a project's current window. */
+/** The most one grant (or a caller coming back after a pause) may take at once: a tenth of a second's worth, at least one. */
+export const burstOf = (perSecond: number): number => Math.max(1, Math.ceil(perSecond / 10));
+
+/** What a process holds of a project's shared budget. */
 interface Slice {
-  /** The window the tokens belong to (epoch seconds). */
-  windowStart: number;
   tokens: number;
-  /** A window found spent: nothing more to reserve before it ends. */
-  spentWindow: number;
+  /** Nothing is left before this time (epoch ms): the budget said so. */
+  notBefore: number;
   /** The reservation in flight, shared by every take waiting for it. */
   reserving: Promise<void> | undefined;
   /** Takes waiting for a token of this key (sizes the next slice). */
   waiting: number;
 }
-
-/** A slice is at most a tenth of a second's worth: ten reservations a second per busy process at most. */
-export const sliceOf = (perSecond: number, waiting: number): number => Math.max(1, Math.min(Math.ceil(perSecond / 10), waiting));
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -81,28 +78,25 @@ export class RateLimiter {
   }
 
   /**
-   * Waits until one send of `rate` may go: paced by the local bucket, then
-   * granted by the shared budget. Throws when the budget cannot be asked
-   * (the database): the caller retries the message later.
+   * Waits until one send of `rate` may go. Throws when the shared budget
+   * cannot be asked (the database): the caller retries the message later.
    */
   async take(rate: SendRate): Promise<void> {
+    if (this.shared) return this.takeShared(rate, this.shared);
     const wait = this.reserve(rate.key, rate.perSecond);
     if (wait > 0) await sleep(wait);
-    if (this.shared) await this.takeShared(rate, this.shared);
   }
 
   private async takeShared(rate: SendRate, shared: SharedSendBudget): Promise<void> {
     let slice = this.slices.get(rate.key);
     if (!slice) {
-      slice = { windowStart: -1, tokens: 0, spentWindow: -1, reserving: undefined, waiting: 0 };
+      slice = { tokens: 0, notBefore: 0, reserving: undefined, waiting: 0 };
       this.slices.set(rate.key, slice);
     }
     slice.waiting += 1;
     try {
       for (;;) {
-        const window = Math.floor(this.now() / 1000);
-        // A slice is spent only within its window (or an earlier one of ours, when another clock is ahead).
-        if (slice.windowStart >= window && slice.tokens > 0) {
+        if (slice.tokens > 0) {
           slice.tokens -= 1;
           return;
         }
@@ -110,17 +104,17 @@ export class RateLimiter {
           await slice.reserving;
           continue;
         }
-        if (slice.spentWindow >= window) {
-          await sleep((slice.spentWindow + 1) * 1000 - this.now());
+        const wait = slice.notBefore - this.now();
+        if (wait > 0) {
+          await sleep(wait);
           continue;
         }
         const current = slice;
         current.reserving = shared
-          .reserve(rate, window, sliceOf(rate.perSecond, current.waiting))
-          .then(({ windowStart, granted }) => {
-            current.windowStart = windowStart;
-            current.tokens = granted;
-            if (granted === 0) current.spentWindow = windowStart;
+          .reserve(rate, Math.min(current.waiting, burstOf(rate.perSecond)))
+          .then(({ granted, retryInMs }) => {
+            current.tokens += granted;
+            if (retryInMs > 0) current.notBefore = this.now() + retryInMs;
           })
           .finally(() => {
             current.reserving = undefined;
