@@ -12,7 +12,9 @@
  *   1 worker with 20 connections;
  *   2 and 4 workers with the default connections.
  * Timed from the moment every worker is told to start until the campaign is
- * SENT. Reported beside each: the ideal (workers × connections / 50 ms), the
+ * SENT. Baseline, same run: Nodemailer alone (createSmtpTransport, no
+ * database) with 5 and with 20 connections against the same sink — what the
+ * SMTP conversation itself allows. Reported beside each: the ideal (workers × connections / 50 ms), the
  * ratio to one worker, and what coordinating through the database cost:
  * claims per second (counted in the workers), outcome writes per second,
  * PostgreSQL commits per second (pg_stat_database) and lock waits (backends
@@ -26,9 +28,10 @@ import pg from 'pg';
 import { DEFAULTS, sendSlotsPerLoop, type DatabaseConfig } from '../src/config.js';
 import { createContainer } from '../src/container.js';
 import { openDatabase } from '../src/db/database.js';
+import { createSmtpTransport } from '../src/net/smtp-transport.js';
 import type { ChildContext } from './child.js';
 import {
-  BENCH_OUTBOUND, BENCH_SECRET, fmtInt, fmtMs, fmtRatio, log, peakRssMiB, report, runIfMain, settings, sleep, startChild, startSink, verdict,
+  BENCH_OUTBOUND, BENCH_SECRET, fmtInt, fmtMs, fmtRatio, log, peakRssMiB, report, runChild, runIfMain, settings, sleep, startChild, startSink, verdict,
   type ChildResult,
 } from './lib/common.js';
 import { contactsToQueue, freshDatabase, seedContacts, warm } from './lib/db.js';
@@ -100,6 +103,36 @@ export async function scaleOutWorker(params: ScaleOutWorkerParams, ctx: ChildCon
   await worker.stop();
   await container.close();
   return { ...counts, sendSlots: DEFAULTS.sending.loops * sendSlotsPerLoop(DEFAULTS.sending.loops, params.connections), peakRssMiB: peakRssMiB() };
+}
+
+interface ScaleOutBaselineParams {
+  port: number;
+  count: number;
+  connections: number;
+}
+
+/**
+ * Child role: Nodemailer alone, `connections` pooled connections and two
+ * sends in flight per connection (as the worker holds them), sending
+ * `count` copies of one pre-built ~3 KB email to the sink: what the SMTP
+ * conversation itself allows against a relay 50 ms away, without a database.
+ */
+export async function scaleOutBaseline(params: ScaleOutBaselineParams): Promise<ChildResult & { ms: number }> {
+  const transport = createSmtpTransport({ host: '127.0.0.1', port: params.port, secure: false }, { maxConnections: params.connections });
+  const html = `<html><body>${'<p>Paragraph: this month we shipped faster imports and a new delivery pipeline.</p>'.repeat(40)}</body></html>`;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 2 * params.connections }, async () => {
+      while (next < params.count) {
+        const i = next++;
+        await transport.sendMail({ from: 'news@acme.example', to: `contact${i}@bench.example`, subject: `News ${i}`, html, messageId: `<baseline.${i}@acme.example>` });
+      }
+    }),
+  );
+  const ms = performance.now() - started;
+  transport.close();
+  return { ms, peakRssMiB: peakRssMiB() };
 }
 
 interface Scenario {
@@ -230,9 +263,26 @@ export async function main(): Promise<void> {
       log(`scale-out: ${scenario.label}: ${fmtInt(rate)} msg/s (${fmtMs(ms)})`);
       measured.push({ scenario, ms, rate, workers, commits, lock });
     }
+  } catch (error) {
+    await sink.close();
+    throw error;
   } finally {
     await fixture.close();
     await bench.drop();
+  }
+
+  // The transport alone, same sink, same connections: what the SMTP conversation allows without the worker.
+  const baselines: { connections: number; rate: number; ms: number }[] = [];
+  try {
+    for (const connections of [defaultConnections, 20]) {
+      await sink.reset();
+      const result = await runChild<ChildResult & { ms: number }>('scale-out-baseline', { port: sink.port, count: n, connections } satisfies ScaleOutBaselineParams);
+      const accepted = (await sink.count()).accepted;
+      if (accepted !== n) throw new Error(`Nodemailer alone: the sink accepted ${accepted}, expected ${n}`);
+      baselines.push({ connections, rate: (n / result.ms) * 1000, ms: result.ms });
+      log(`scale-out: Nodemailer alone, ${connections} connections: ${fmtInt((n / result.ms) * 1000)} msg/s`);
+    }
+  } finally {
     await sink.close();
   }
 
@@ -262,6 +312,16 @@ export async function main(): Promise<void> {
       `${Math.max(...workers.map((w) => w.peakRssMiB)).toFixed(0)} MiB`,
     ];
   });
+  for (const baseline of baselines) {
+    const ideal = (baseline.connections * 1000) / RELAY_DELAY_MS;
+    rows.push([
+      `baseline: Nodemailer alone, ${baseline.connections} connections`,
+      `${fmtInt(baseline.rate)} msg/s (${fmtMs(baseline.ms)})`,
+      `${fmtInt(ideal)} msg/s`,
+      fmtRatio(baseline.rate / ideal),
+      '—', '—', '—', '—', '—', '—', '—', '—',
+    ]);
+  }
   const slots = measured.map((m) => `${m.scenario.label}: ${m.workers[0]?.sendSlots ?? '?'} sends in flight per worker`).join('; ');
   report({
     title: 'Scale-out: delivery bound by SMTP latency (PostgreSQL)',
@@ -285,6 +345,7 @@ export async function main(): Promise<void> {
     notes: [
       `${fmtInt(n)} messages per row, each row a fresh campaign to the same audience, sent by fresh worker processes (\`container.createWorker()\`, default options, SMTP_MAX_CONNECTIONS as shown) on one PostgreSQL; timed from the moment every worker was told to start until the campaign is SENT; the sink's count checked`,
       `sink: \`smtp-server\` in another process answering each message ${RELAY_DELAY_MS} ms after its data (SINK_DELAY_MS); ideal = workers × connections / ${RELAY_DELAY_MS} ms`,
+      'baseline rows: `createSmtpTransport` alone in a fresh process (no database, no rendering), the same sink and connections, two sends in flight per connection, one pre-built ~3 KB email: what the SMTP conversation itself allows',
       `claims/s: campaign claims (\`claimDue\` statements, counted in the workers) per second, all workers together; outcome writes/s: outcome transactions; PG commits/s: \`pg_stat_database.xact_commit\` of the bench database over the run (every statement outside a transaction counts one); lock-wait samples: samples (every ${LOCK_SAMPLE_MS} ms) in which a backend of the bench database waited on a heavyweight lock (\`pg_stat_activity.wait_event_type = 'Lock'\`), and the most waiting at once; tx-lane polls/s: the priority lane's "anything due?" reads`,
       slots,
       ...measured.map(({ scenario, lock }) => {
