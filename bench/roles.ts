@@ -13,6 +13,8 @@ export const roles: Record<string, () => Promise<Role>> = {
   'first-email-app': async () => (await import('./first-email.js')).firstEmailApp,
   'delivery-app': async () => (await import('./delivery.js')).deliveryApp,
   'delivery-baseline': async () => (await import('./delivery.js')).deliveryBaseline,
+  'scale-out-worker': async () => (await import('./scale-out.js')).scaleOutWorker,
+  'scale-out-baseline': async () => (await import('./scale-out.js')).scaleOutBaseline,
   'import-app': async () => (await import('./import.js')).importApp,
   'import-baseline': async () => (await import('./import.js')).importBaseline,
   'api-server': async () => (await import('./api.js')).apiServer,

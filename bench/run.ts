@@ -15,11 +15,12 @@ import { main as importContacts } from './import.js';
 import { main as priority } from './priority.js';
 import { main as render } from './render.js';
 import { log, reportTargets, settings } from './lib/common.js';
+import { main as scaleOut } from './scale-out.js';
 import { main as scaling } from './scaling.js';
 import { main as tracking } from './tracking.js';
 import { main as webhooks } from './webhooks.js';
 
-const benchmarks: Record<string, () => Promise<void>> = { fanout, 'first-email': firstEmail, delivery, import: importContacts, api, scaling, history, render, tracking, webhooks, priority, chaos };
+const benchmarks: Record<string, () => Promise<void>> = { fanout, 'first-email': firstEmail, delivery, 'scale-out': scaleOut, import: importContacts, api, scaling, history, render, tracking, webhooks, priority, chaos };
 
 async function main(): Promise<void> {
   for (const name of settings.only) {

@@ -9,7 +9,10 @@
  * `{type: 'reset'}` by zeroing its counters (`firstAt`: when the first message
  * since the reset was accepted, epoch ms); `{type: 'arrivals'}` with the
  * wall-clock time (epoch ms, sub-millisecond) at which each message to a
- * `tx-…` address was accepted (the priority-lane benchmark). Without an IPC channel
+ * `tx-…` address was accepted (the priority-lane benchmark). SINK_DELAY_MS
+ * (default 0): each message is answered that long after its data ended, as a
+ * relay far away would (the scale-out benchmark); the connection waits, the
+ * others go on. Without an IPC channel
  * (`node bench/sink-process.js`) it prints its port and runs until killed.
  */
 import type { AddressInfo } from 'node:net';
@@ -24,6 +27,9 @@ let firstAt: number | null = null;
 /** Recipient → when its message was accepted: only the transactional probes (`tx-…@`), few and small. */
 let arrivals: Record<string, number> = {};
 const epochMs = () => performance.timeOrigin + performance.now();
+/** How long each message waits for its answer (SINK_DELAY_MS). */
+const delayMs = Number(process.env.SINK_DELAY_MS ?? 0);
+if (!Number.isFinite(delayMs) || delayMs < 0) throw new Error(`SINK_DELAY_MS must be a number of milliseconds (got "${process.env.SINK_DELAY_MS}")`);
 
 const server = new SMTPServer({
   secure: false,
@@ -43,11 +49,15 @@ const server = new SMTPServer({
       bytes += chunk.length;
     });
     stream.on('end', () => {
-      accepted += 1;
-      firstAt ??= epochMs();
-      const to = session.envelope.rcptTo[0]?.address ?? '';
-      if (to.startsWith('tx-')) arrivals[to] = epochMs();
-      callback(null, `2.0.0 Ok: queued as ${accepted}`);
+      const accept = () => {
+        accepted += 1;
+        firstAt ??= epochMs();
+        const to = session.envelope.rcptTo[0]?.address ?? '';
+        if (to.startsWith('tx-')) arrivals[to] = epochMs();
+        callback(null, `2.0.0 Ok: queued as ${accepted}`);
+      };
+      if (delayMs > 0) setTimeout(accept, delayMs);
+      else accept();
     });
   },
 });

@@ -23,8 +23,20 @@ export interface SendingPolicy {
    * halves (WORKER_BATCH_SIZE).
    */
   batchSize: number;
-  /** Sends in flight at once in one loop. */
+  /**
+   * Sends in flight at once in one loop (WORKER_SEND_CONCURRENCY). Unset:
+   * enough for every loop of the process together to keep each campaign SMTP
+   * connection busy with one message on the wire and one being prepared
+   * (`sendSlotsPerLoop`), at least 10.
+   */
   sendConcurrency: number;
+  /**
+   * Pooled SMTP connections per transport (SMTP_URL's, and each SMTP
+   * project's unless the project sets `maxConnections`) for the campaign
+   * loops of one process (SMTP_MAX_CONNECTIONS). With a relay that answers
+   * in L ms, one process sends at most smtpConnections / L messages per ms.
+   */
+  smtpConnections: number;
   /** How long a claim holds a message; renewed every third of it while the worker lives (WORKER_LEASE_MS). */
   leaseMs: number;
   /** Sleep when the queue is empty. */
@@ -115,12 +127,23 @@ export const FANOUT_CHUNK_DEFAULTS = {
 /** FANOUT_CHUNK_ROWS: chunks that grow to `max`, the first at most 500. */
 const chunkRows = (max: number) => ({ first: Math.min(FANOUT_CHUNK_DEFAULTS.sqlite.first, max), max });
 
+/**
+ * Send slots per loop so that the process's loops together hold two sends
+ * per SMTP connection: one on the wire, one being rendered and re-checked, so
+ * a connection never waits for the worker between two messages. At least
+ * DEFAULTS.sending.sendConcurrency.
+ */
+export function sendSlotsPerLoop(loops: number, smtpConnections: number): number {
+  return Math.max(10, Math.ceil((2 * smtpConnections) / loops));
+}
+
 /** Every default, defined once; the container falls back to these when a caller (a test, a bench) gives no value. */
 export const DEFAULTS = {
   sending: {
     loops: 2,
     batchSize: 100,
     sendConcurrency: 10,
+    smtpConnections: 5,
     leaseMs: 120_000,
     idlePollMs: 500,
     priority: { sendConcurrency: 10, pollMs: 25, connections: 2 },
@@ -189,7 +212,7 @@ export interface Config {
   logLevel: string;
   /** `pretty`: one readable line per entry (pino-pretty); `json`: JSON lines. LOG_FORMAT, else pretty when stdout is a terminal. */
   logFormat: LogFormat;
-  /** Worker loops, batches, leases and retries (WORKER_CONCURRENCY, WORKER_BATCH_SIZE, WORKER_LEASE_MS, FANOUT_LEASE_MS). */
+  /** Worker loops, batches, leases and retries (WORKER_CONCURRENCY, WORKER_BATCH_SIZE, WORKER_SEND_CONCURRENCY, SMTP_MAX_CONNECTIONS, WORKER_LEASE_MS, FANOUT_LEASE_MS). */
   sending: SendingPolicy;
   /** Requests per API key per window; shared through PostgreSQL or Redis, per process on SQLite. */
   rateLimit: { max: number; windowMs: number };
@@ -277,9 +300,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   const smtpUrl = parseSmtpUrl(env.SMTP_URL);
   const mailFrom = parseMailFrom(env.MAIL_FROM);
   const defaults = DEFAULTS.sending;
+  const loops = parsePositiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, defaults.loops, 64);
+  const smtpConnections = parsePositiveInt('SMTP_MAX_CONNECTIONS', env.SMTP_MAX_CONNECTIONS, defaults.smtpConnections, 50);
   const sending: SendingPolicy = {
     ...defaults,
-    loops: parsePositiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, defaults.loops, 64),
+    loops,
+    smtpConnections,
+    sendConcurrency: env.WORKER_SEND_CONCURRENCY?.trim()
+      ? parsePositiveInt('WORKER_SEND_CONCURRENCY', env.WORKER_SEND_CONCURRENCY, defaults.sendConcurrency, 500)
+      : sendSlotsPerLoop(loops, smtpConnections),
     leaseMs: parseMilliseconds('WORKER_LEASE_MS', env.WORKER_LEASE_MS, defaults.leaseMs, 1000),
     batchSize: parsePositiveInt('WORKER_BATCH_SIZE', env.WORKER_BATCH_SIZE, defaults.batchSize, 1000),
     priority: {

@@ -22,7 +22,7 @@ import { LocaleCoverage } from './campaigns/coverage.js';
 import { FanOut } from './campaigns/fanout.js';
 import { MessageLog } from './campaigns/message-log.service.js';
 import { TestSendService } from './campaigns/test-send.service.js';
-import { DEFAULTS, FANOUT_CHUNK_DEFAULTS, type BreakerSettings, type SendingPolicy, type TrackingSettings, type WebhookSettings } from './config.js';
+import { DEFAULTS, FANOUT_CHUNK_DEFAULTS, sendSlotsPerLoop, type BreakerSettings, type SendingPolicy, type TrackingSettings, type WebhookSettings } from './config.js';
 import { ContactImporter } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
 import { ContactMessages } from './contacts/contact-messages.service.js';
@@ -213,6 +213,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const clock = options.clock ?? systemClock;
   const { db } = database;
   const sending: SendingPolicy = { ...DEFAULTS.sending, ...options.sending };
+  // Unless given, a loop's send slots follow the connections (enough to keep each busy).
+  if (options.sending?.sendConcurrency === undefined) sending.sendConcurrency = sendSlotsPerLoop(sending.loops, sending.smtpConnections);
   const logger = options.logger ?? pino({ level: 'silent' });
   const transaction = transactionOf(db);
   const pause = options.pause;
@@ -248,6 +250,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
       outboxDir: path.join(os.tmpdir(), 'mailingcore-outbox'),
       mailFrom: DEFAULTS.mailFrom,
       publicUrl: `http://${DEFAULTS.host}:${DEFAULTS.port}`,
+      maxConnections: sending.smtpConnections,
+      priorityConnections: sending.priority.connections,
       ...options.delivery,
     },
     secretBox,
@@ -295,7 +299,8 @@ export function createContainer(database: Database, options: ContainerOptions): 
     eventLog,
     signingKeys,
   });
-  const rateLimiter = new RateLimiter();
+  // A project's rateLimitPerSecond holds across every worker process: slices of each second granted through the database.
+  const rateLimiter = new RateLimiter(undefined, repositories.sendRates);
   const rateLimitStore = rateLimitStoreFor(database, options.redisUrl);
   const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
   const idempotencyKeys = new IdempotencyRepository(db);

@@ -9,6 +9,7 @@ import { CampaignRepository } from './campaigns/campaign.repository.js';
 import { ContactRepository } from './contacts/contact.repository.js';
 import type { Database } from './db/database.js';
 import { MessageRepository } from './delivery/message.repository.js';
+import { SendRateRepository } from './delivery/send-rate.repository.js';
 import { ProjectRepository } from './projects/project.repository.js';
 import { UsageRepository } from './quota/usage.repository.js';
 import { TestSendCountRepository } from './quota/test-send-count.repository.js';
@@ -46,6 +47,7 @@ export function createRepositories(database: Database) {
     templates: new TemplateRepository(db, dialect),
     campaigns: new CampaignRepository(db),
     messages: new MessageRepository(db, dialect),
+    sendRates: new SendRateRepository(db, dialect),
     transactionalEmails: new TransactionalEmailRepository(db, dialect),
     usage: new UsageRepository(db, dialect),
     testSendCounts: new TestSendCountRepository(db),

@@ -37,7 +37,7 @@ export const settings = {
   scale: intFromEnv('BENCH_SCALE', 20_000),
   engines: (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',').map((e) => e.trim()).filter(Boolean) as Engine[],
   /** Which benchmarks `bench/run.ts` runs (default: all, in this order). */
-  only: (process.env.BENCH_ONLY ?? 'fanout,first-email,delivery,chaos,import,api,scaling,history,tracking,webhooks,priority').split(',').map((e) => e.trim()).filter(Boolean),
+  only: (process.env.BENCH_ONLY ?? 'fanout,first-email,delivery,scale-out,chaos,import,api,scaling,history,tracking,webhooks,priority').split(',').map((e) => e.trim()).filter(Boolean),
   /** Seconds of load per API measurement. */
   apiSeconds: intFromEnv('BENCH_API_SECONDS', 10),
   /** Repetitions of a fan-out measurement (median reported); default 5 up to 100k contacts (3 up to 20k in scaling), 1 above. */
@@ -276,8 +276,13 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-export async function startSink(): Promise<Sink> {
-  const child = fork(benchFile('sink-process'), [], { execArgv: execArgvFor(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** `delayMs`: the sink waits this long before answering each message's DATA (a relay far away; SINK_DELAY_MS of bench/sink-process.ts). */
+export async function startSink(options: { delayMs?: number } = {}): Promise<Sink> {
+  const child = fork(benchFile('sink-process'), [], {
+    execArgv: execArgvFor(),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, SINK_DELAY_MS: String(options.delayMs ?? 0) },
+  });
   const reply = (type: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const onMessage = (raw: unknown) => {

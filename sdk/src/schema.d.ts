@@ -4108,6 +4108,7 @@ export interface operations {
                             fromName: string | null;
                             replyTo: string | null;
                             rateLimitPerSecond: number | null;
+                            maxConnections: number | null;
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -4205,6 +4206,7 @@ export interface operations {
                     fromName?: string | null;
                     replyTo?: string | null;
                     rateLimitPerSecond?: number | null;
+                    maxConnections?: number | null;
                 };
             };
         };
@@ -4229,6 +4231,7 @@ export interface operations {
                         fromName: string | null;
                         replyTo: string | null;
                         rateLimitPerSecond: number | null;
+                        maxConnections: number | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
@@ -4343,6 +4346,7 @@ export interface operations {
                         fromName: string | null;
                         replyTo: string | null;
                         rateLimitPerSecond: number | null;
+                        maxConnections: number | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
@@ -4511,6 +4515,7 @@ export interface operations {
                     fromName?: string | null;
                     replyTo?: string | null;
                     rateLimitPerSecond?: number | null;
+                    maxConnections?: number | null;
                 };
             };
         };
@@ -4535,6 +4540,7 @@ export interface operations {
                         fromName: string | null;
                         replyTo: string | null;
                         rateLimitPerSecond: number | null;
+                        maxConnections: number | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */

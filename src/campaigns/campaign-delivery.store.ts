@@ -120,12 +120,15 @@ export class CampaignDeliveryStore implements DeliveryStore {
         countOutcome(entry.counts, outcome);
       }
       await this.recordSoftBounces(trx, applied, at);
-      const campaigns = this.deps.campaigns.in(trx);
-      const ordered = [...counts.values()].sort((a, b) => (a.ref.campaignId < b.ref.campaignId ? -1 : 1));
-      for (const { ref, counts: c } of ordered) await campaigns.addCounts(ref.tenantId, ref.campaignId, c);
       const told = applied.filter((outcome) => outcome.kind === 'sent' || outcome.kind === 'failed');
       const now = await this.deps.messages.in(trx).recipientsNow(told.map((outcome) => outcome.id));
-      await this.deps.eventLog.in(trx).record(told.flatMap((outcome) => eventOf(outcome, now.get(outcome.id), at) ?? []));
+      const campaigns = this.deps.campaigns.in(trx);
+      const ordered = [...counts.values()].sort((a, b) => (a.ref.campaignId < b.ref.campaignId ? -1 : 1));
+      // The campaign row is the one row every worker sending the campaign writes: its counters are added last,
+      // after the events, just before the stat buckets (also shared) and the commit, so it is locked the least time.
+      await this.deps.eventLog.in(trx).record(told.flatMap((outcome) => eventOf(outcome, now.get(outcome.id), at) ?? []), [], async () => {
+        for (const { ref, counts: c } of ordered) await campaigns.addCounts(ref.tenantId, ref.campaignId, c);
+      });
       return ordered.map(({ ref }) => ref);
     });
   }
@@ -173,6 +176,10 @@ export class CampaignDeliveryStore implements DeliveryStore {
    */
   async completeIfDone({ tenantId, campaignId }: CampaignRef, now: Date): Promise<boolean> {
     const at = now.toISOString();
+    // Most settles come mid-send: a read without the lock says so, and the campaign row (which every worker's
+    // outcome writes update) is not locked for nothing. Each worker settles after its own writes committed, so
+    // the last of them sees nothing pending and takes the locked path.
+    if (await this.deps.messages.hasPending(campaignId)) return false;
     return this.deps.transaction(async (trx) => {
       const campaigns = this.deps.campaigns.in(trx);
       if (!(await campaigns.lockFor(tenantId, campaignId, 'complete'))) return false;

@@ -231,6 +231,8 @@ export interface ProjectsTable {
   from_name: string | null;
   reply_to: string | null;
   rate_limit_per_second: number | null;
+  /** SMTP connections each worker process opens to this server; null: SMTP_MAX_CONNECTIONS. */
+  max_connections: number | null;
   created_at: string;
   updated_at: string;
   /** The last SMTP verify: when, and 1 if it succeeded (the pre-send check). */
@@ -298,6 +300,16 @@ export interface RateLimitHitsTable {
   key: string;
   window_start: number;
   count: number;
+}
+
+/** A project's rate limit across worker processes (delivery/send-rate.repository.ts, the rule in delivery/rate-limiter.ts). */
+export interface SendRateLimitsTable {
+  project_id: string;
+  tenant_id: string;
+  /** When the next send is due at the limit's pace (GCRA's theoretical arrival time): microseconds since the epoch, the database's clock. */
+  tat_us: number;
+  /** What the last upsert granted (its caller's slice). */
+  last_grant: number;
 }
 
 export interface IdempotencyKeysTable {
@@ -449,6 +461,7 @@ export interface DB {
   campaign_link_stats: CampaignLinkStatsTable;
   tracking_firsts: TrackingFirstsTable;
   rate_limit_hits: RateLimitHitsTable;
+  send_rate_limits: SendRateLimitsTable;
   idempotency_keys: IdempotencyKeysTable;
   messages: MessagesTable;
   transactional_emails: TransactionalEmailsTable;

@@ -4,6 +4,7 @@ import type { Lane } from './delivery-store.js';
 import type { SecretBox } from '../shared/secret-box.js';
 import { parseSender, type Sender } from './compose.js';
 import { CaptureMailer, SmtpMailer, type Mailer } from './mailer.js';
+import type { SendRate } from './rate-limiter.js';
 import { createSmtpTransport, smtpSettingsOfProject } from '../net/smtp-transport.js';
 
 export interface DeliverySettings {
@@ -15,7 +16,7 @@ export interface DeliverySettings {
   mailFrom: string;
   /** Base of unsubscribe links. */
   publicUrl: string;
-  /** Pooled SMTP connections per transport. */
+  /** Pooled SMTP connections per transport for campaigns (SMTP_MAX_CONNECTIONS); a project's `max_connections` overrides it. */
   maxConnections?: number;
   /** Pooled SMTP connections per transport kept for the priority lane (transactional email); default 2. */
   priorityConnections?: number;
@@ -26,8 +27,8 @@ export interface DeliverySettings {
 export interface Route {
   mailer: Mailer;
   sender: Sender;
-  /** Rate-limit key and rate, when the project sets one. */
-  rate?: { key: string; perSecond: number };
+  /** The project's rate limit, when it sets one (delivery/rate-limiter.ts). */
+  rate?: SendRate;
 }
 
 /**
@@ -59,8 +60,10 @@ export class TransportRegistry {
     this.fallbacks = { campaign: fallback('campaign'), transactional: fallback('transactional') };
   }
 
-  private transportOptions(lane: Lane) {
-    const maxConnections = lane === 'transactional' ? (this.settings.priorityConnections ?? 2) : this.settings.maxConnections;
+  /** A campaign lane's pool: the project's `maxConnections` when it sets one, else the process default (SMTP_MAX_CONNECTIONS). */
+  private transportOptions(lane: Lane, project?: ProjectRow) {
+    const maxConnections =
+      lane === 'transactional' ? (this.settings.priorityConnections ?? 2) : (project?.max_connections ?? this.settings.maxConnections);
     return { maxConnections, socketTimeoutMs: this.settings.socketTimeoutMs };
   }
 
@@ -86,10 +89,10 @@ export class TransportRegistry {
     cached?.route.mailer.close();
     const route: Route = {
       mailer: new SmtpMailer(
-        createSmtpTransport(smtpSettingsOfProject(project, this.secretBox), { ...this.transportOptions(lane), policy: this.policy }),
+        createSmtpTransport(smtpSettingsOfProject(project, this.secretBox), { ...this.transportOptions(lane, project), policy: this.policy }),
       ),
       sender: { fromEmail: project.from_email, fromName: project.from_name, replyTo: project.reply_to },
-      ...(project.rate_limit_per_second ? { rate: { key: project.id, perSecond: project.rate_limit_per_second } } : {}),
+      ...(project.rate_limit_per_second ? { rate: { tenantId: project.tenant_id, key: project.id, perSecond: project.rate_limit_per_second } } : {}),
     };
     projects.set(project.id, { version, route });
     return route;

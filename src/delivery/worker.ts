@@ -28,7 +28,7 @@ import type { Route } from './transports.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 
 /** The part of the sending policy (config.ts) a worker runs by; the priority lane's defaults when omitted. */
-export type WorkerOptions = Omit<SendingPolicy, 'fanoutLeaseMs' | 'fanoutChunkRows' | 'priority' | 'outcomeGroups'> & {
+export type WorkerOptions = Omit<SendingPolicy, 'fanoutLeaseMs' | 'fanoutChunkRows' | 'priority' | 'outcomeGroups' | 'smtpConnections'> & {
   priority?: SendingPolicy['priority'];
   outcomeGroups?: SendingPolicy['outcomeGroups'];
 };
@@ -298,7 +298,13 @@ export class DeliveryWorker {
     if ('kind' in prepared) return prepared;
     const { mail, route, capture } = prepared;
 
-    if (route.rate) await this.deps.rateLimiter.take(route.rate.key, route.rate.perSecond);
+    if (route.rate) {
+      try {
+        await this.deps.rateLimiter.take(route.rate);
+      } catch (error) {
+        return this.retryOrFail(m, `could not reserve a send under the project's rate limit: ${(error as Error).message}`);
+      }
+    }
     // Send-time re-check, after any rate-limiter wait: what the claim read may be minutes old by now.
     let state: SendTimeState | null;
     try {

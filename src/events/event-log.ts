@@ -31,8 +31,18 @@ export class EventLog {
     return new EventLog({ events: events.in(trx), endpoints: endpoints.in(trx), deliveries: deliveries.in(trx), stats: stats.in(trx) });
   }
 
-  async record(events: readonly NewEvent[], extraStats: readonly StatIncrement[] = []): Promise<PublicEvent[]> {
-    if (events.length === 0 && extraStats.length === 0) return [];
+  /**
+   * `beforeStats`, when given, runs after the events and deliveries are
+   * written and right before the stat counters: the caller's writes to rows
+   * that every concurrent writer of a campaign touches (its counters) are
+   * then locked last with the stat buckets, and held for the least time
+   * (issue 18: workers sending one campaign queued on its row).
+   */
+  async record(events: readonly NewEvent[], extraStats: readonly StatIncrement[] = [], beforeStats?: () => Promise<void>): Promise<PublicEvent[]> {
+    if (events.length === 0 && extraStats.length === 0) {
+      await beforeStats?.();
+      return [];
+    }
     const rows: EventRow[] = events.map((event) => ({
       id: newId(),
       tenant_id: event.tenantId,
@@ -47,6 +57,7 @@ export class EventLog {
     const published = rows.map(toPublicEvent);
     await this.queueDeliveries(published, rows);
     const increments = events.map(incrementOfEvent).filter((inc): inc is StatIncrement => inc !== undefined);
+    await beforeStats?.();
     await this.deps.stats.add([...increments, ...extraStats]);
     return published;
   }

@@ -15,6 +15,7 @@ export interface ProjectInput {
   from_name?: string | null;
   reply_to?: string | null;
   rate_limit_per_second?: number | null;
+  max_connections?: number | null;
 }
 
 // RFC 1123 labels: letters, digits, inner hyphens, 1–63 characters each.
@@ -67,6 +68,7 @@ export function projectInput(body: CreateProjectBody | UpdateProjectBody): Proje
   }
   if (body.replyTo !== undefined) input.reply_to = body.replyTo;
   if (body.rateLimitPerSecond !== undefined) input.rate_limit_per_second = body.rateLimitPerSecond;
+  if (body.maxConnections !== undefined) input.max_connections = body.maxConnections;
 
   if (details.length > 0) throw validationError('Invalid project', details);
   return input;

@@ -25,7 +25,16 @@ const projectFields = {
   fromEmail: EmailAddress,
   fromName: Nullable(Type.String({ maxLength: 200 })),
   replyTo: Nullable(EmailAddress),
-  rateLimitPerSecond: Nullable(Type.Integer({ minimum: 1, maximum: 10000, description: 'Messages per second; null: no limit' })),
+  rateLimitPerSecond: Nullable(
+    Type.Integer({ minimum: 1, maximum: 10000, description: 'Messages per second, across every worker process together; null: no limit' }),
+  ),
+  maxConnections: Nullable(
+    Type.Integer({
+      minimum: 1,
+      maximum: 50,
+      description: "SMTP connections each worker process opens to this server for campaigns; null: the server's default (SMTP_MAX_CONNECTIONS, 5)",
+    }),
+  ),
 };
 
 export const CreateProjectBody = Type.Object(
@@ -45,6 +54,7 @@ export const CreateProjectBody = Type.Object(
     fromName: Type.Optional(projectFields.fromName),
     replyTo: Type.Optional(projectFields.replyTo),
     rateLimitPerSecond: Type.Optional(projectFields.rateLimitPerSecond),
+    maxConnections: Type.Optional(projectFields.maxConnections),
   },
   { additionalProperties: false },
 );
@@ -69,6 +79,7 @@ export const UpdateProjectBody = Type.Object(
     fromName: Type.Optional(projectFields.fromName),
     replyTo: Type.Optional(projectFields.replyTo),
     rateLimitPerSecond: Type.Optional(projectFields.rateLimitPerSecond),
+    maxConnections: Type.Optional(projectFields.maxConnections),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -91,6 +102,7 @@ export const Project = Type.Object({
   fromName: Nullable(Type.String()),
   replyTo: Nullable(Type.String()),
   rateLimitPerSecond: Nullable(Type.Integer()),
+  maxConnections: Nullable(Type.Integer()),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });

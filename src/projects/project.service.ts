@@ -94,6 +94,7 @@ export class ProjectService {
       from_name: input.from_name ?? null,
       reply_to: input.reply_to ?? null,
       rate_limit_per_second: input.rate_limit_per_second ?? null,
+      max_connections: input.max_connections ?? null,
       created_at: now,
       updated_at: now,
       last_verify_at: null,
@@ -218,6 +219,7 @@ export function toProject(row: ProjectRow): Project {
     fromName: row.from_name,
     replyTo: row.reply_to,
     rateLimitPerSecond: row.rate_limit_per_second,
+    maxConnections: row.max_connections,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

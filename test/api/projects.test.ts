@@ -63,6 +63,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
         fromName: 'Example News',
         replyTo: 'support@example.com',
         rateLimitPerSecond: 50,
+        maxConnections: null,
         createdAt: expect.any(String),
         updatedAt: project.createdAt,
       });
@@ -93,6 +94,7 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
         fromName: null,
         replyTo: null,
         rateLimitPerSecond: null,
+        maxConnections: null,
       });
       expect((await storedRow(project.id)).smtp_pass_encrypted).toBeNull();
     });
@@ -107,10 +109,13 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
           smtp: { host, port: 65535, secure: false, user: 'u'.repeat(256), pass: 'p'.repeat(1024) },
           fromName: 'f'.repeat(200),
           rateLimitPerSecond: 10000,
+          maxConnections: 50,
         });
         expect(project.smtp.host).toBe(host);
+        expect(project.maxConnections).toBe(50);
       }
-      await createOk(tenant, { ...validBody, smtp: { ...validBody.smtp, port: 1 }, rateLimitPerSecond: 1 });
+      const smallest = await createOk(tenant, { ...validBody, smtp: { ...validBody.smtp, port: 1 }, rateLimitPerSecond: 1, maxConnections: 1 });
+      expect((await storedRow(smallest.id)).max_connections).toBe(1);
     });
 
     const smtp = validBody.smtp;
@@ -145,6 +150,9 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       ['fromName of 201 characters', { ...validBody, fromName: 'f'.repeat(201) }, 'fromName'],
       ['rateLimitPerSecond 0', { ...validBody, rateLimitPerSecond: 0 }, 'rateLimitPerSecond'],
       ['rateLimitPerSecond 10001', { ...validBody, rateLimitPerSecond: 10001 }, 'rateLimitPerSecond'],
+      ['maxConnections 0', { ...validBody, maxConnections: 0 }, 'maxConnections'],
+      ['maxConnections 51', { ...validBody, maxConnections: 51 }, 'maxConnections'],
+      ['fractional maxConnections', { ...validBody, maxConnections: 2.5 }, 'maxConnections'],
       ['unknown field', { ...validBody, password: 'x' }, 'password'],
     ];
     it.each(invalid)('answers 400 for %s, naming %s, and writes nothing', async (_name, body, field) => {
@@ -227,6 +235,17 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       expect((await storedRow(project.id)).smtp_pass_encrypted).toBe(sealed);
     });
 
+    it('sets and clears maxConnections', async () => {
+      const tenant = await ctx.newTenant();
+      const project = await createOk(tenant);
+      const set = await request('PATCH', `/projects/${project.id}`, { tenant, body: { maxConnections: 20 } });
+      expect(set.statusCode, set.body).toBe(200);
+      expect(set.json().maxConnections).toBe(20);
+      expect((await storedRow(project.id)).max_connections).toBe(20);
+      const cleared = await request('PATCH', `/projects/${project.id}`, { tenant, body: { maxConnections: null } });
+      expect(cleared.json().maxConnections).toBeNull();
+    });
+
     it('replaces the password with a new one and clears it with null', async () => {
       const tenant = await ctx.newTenant();
       const project = await createOk(tenant);
@@ -246,13 +265,14 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
       const project = await createOk(tenant);
       const res = await request('PATCH', `/projects/${project.id}`, {
         tenant,
-        body: { fromName: null, replyTo: null, rateLimitPerSecond: null, smtp: { user: null, secure: true, pass: PASSWORD } },
+        body: { fromName: null, replyTo: null, rateLimitPerSecond: null, maxConnections: null, smtp: { user: null, secure: true, pass: PASSWORD } },
       });
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toMatchObject({
         fromName: null,
         replyTo: null,
         rateLimitPerSecond: null,
+        maxConnections: null,
         smtp: { user: null, secure: true, hasPassword: true },
       });
     });
@@ -268,6 +288,8 @@ describe.each(DIALECTS)('projects API (%s)', (dialect) => {
         { fromEmail: null },
         { smtp: null },
         { smtp: { pass: '' } },
+        { maxConnections: 0 },
+        { maxConnections: 51 },
         { id: UNKNOWN_ID },
       ];
       for (const body of bodies) {

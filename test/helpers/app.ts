@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { SCOPES, type Scope } from '../../src/auth/scopes.js';
 import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
 import type { TrackingSettings } from '../../src/config.js';
-import type { WebhookSettings } from '../../src/config.js';
+import type { DatabaseConfig, WebhookSettings } from '../../src/config.js';
 import type { DeliverySettings } from '../../src/delivery/transports.js';
 import type { OutboundPolicyOptions } from '../../src/net/outbound-policy.js';
 import { openDatabase } from '../../src/db/database.js';
@@ -33,6 +33,8 @@ export interface TestTenant {
 
 export interface TestContext {
   dialect: TestDialect;
+  /** The test database, for a second process's handle on it (e.g. two workers on one database). */
+  databaseConfig: DatabaseConfig;
   app: App;
   container: Container;
   clock: TestClock;
@@ -107,6 +109,7 @@ export function useTestApp(
   beforeAll(async () => {
     const testDb = await createTestDatabase(dialect);
     drop = testDb.drop;
+    ctx.databaseConfig = testDb.config;
     const database = openDatabase(testDb.config, { poolSize: 5 });
     await migrateToLatest(database);
     ctx.clock = new TestClock();

@@ -46,6 +46,8 @@ export interface SinkMessage {
   /** The user that authenticated on the connection, if any. */
   user: string | null;
   secure: boolean;
+  /** When its data was accepted (epoch ms, after any `delayMs`). */
+  receivedAt: number;
 }
 
 export interface SinkSession {
@@ -150,14 +152,14 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         if (fault) return callback(smtpError(fault.code, fault.message ?? `${fault.code} fault injected by the sink`));
         const delay = options.delayMs ? new Promise<void>((resolve) => setTimeout(resolve, options.delayMs)) : Promise.resolve();
         delay
-          .then(() => record(raw, session))
+          .then(() => record(raw, session, Date.now()))
           .then(() => callback())
           .catch((error: Error) => callback(smtpError(451, `4.3.0 sink could not parse the message: ${error.message}`)));
       });
     },
   };
 
-  async function record(raw: Buffer, session: SMTPServerSession): Promise<void> {
+  async function record(raw: Buffer, session: SMTPServerSession, receivedAt: number): Promise<void> {
     const parsed = options.parse === false ? headersOnly(raw) : await simpleParser(raw);
     const from = session.envelope.mailFrom;
     messages.push({
@@ -167,6 +169,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       parsed,
       user: typeof session.user === 'string' ? session.user : null,
       secure: session.secure,
+      receivedAt,
     });
     notify();
   }

@@ -91,6 +91,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ TX_SMTP_CONNECTIONS: '21' })).toThrow(/TX_SMTP_CONNECTIONS/);
   });
 
+  it('reads SMTP_MAX_CONNECTIONS and WORKER_SEND_CONCURRENCY; by default a loop has enough sends in flight for two per connection', () => {
+    const defaults = loadConfig({}).sending;
+    expect([defaults.smtpConnections, defaults.loops, defaults.sendConcurrency]).toEqual([5, 2, 10]);
+    // 20 connections over 2 loops: 40 in flight, 20 per loop.
+    expect(loadConfig({ SMTP_MAX_CONNECTIONS: '20' }).sending).toMatchObject({ smtpConnections: 20, sendConcurrency: 20 });
+    expect(loadConfig({ SMTP_MAX_CONNECTIONS: '50', WORKER_CONCURRENCY: '4' }).sending).toMatchObject({ smtpConnections: 50, sendConcurrency: 25 });
+    expect(loadConfig({ SMTP_MAX_CONNECTIONS: '20', WORKER_SEND_CONCURRENCY: '7' }).sending).toMatchObject({ smtpConnections: 20, sendConcurrency: 7 });
+    for (const bad of ['0', '51', 'five', '2.5']) expect(() => loadConfig({ SMTP_MAX_CONNECTIONS: bad }), bad).toThrow(/SMTP_MAX_CONNECTIONS/);
+    for (const bad of ['0', '501']) expect(() => loadConfig({ WORKER_SEND_CONCURRENCY: bad }), bad).toThrow(/WORKER_SEND_CONCURRENCY/);
+  });
+
   it('reads TRUST_PROXY as a list of proxy addresses and CIDRs, unset by default', () => {
     expect(loadConfig({}).trustProxy).toBeUndefined();
     expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBeUndefined();

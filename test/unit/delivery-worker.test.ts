@@ -161,7 +161,7 @@ function setUp(options: Partial<WorkerOptions> = {}, rate?: number, gate: SendGa
   const route: Route = {
     mailer,
     sender: { fromEmail: 'news@acme.test', fromName: 'Acme', replyTo: null },
-    ...(rate ? { rate: { key: 'project', perSecond: rate } } : {}),
+    ...(rate ? { rate: { tenantId: 'tenant', key: 'project', perSecond: rate } } : {}),
   };
   const now = new Date('2026-11-30T10:00:00Z');
   const worker = new DeliveryWorker(

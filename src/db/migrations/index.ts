@@ -23,6 +23,7 @@ import { transactionalEmails } from './0020_transactional_emails.js';
 import { bounceProviders } from './0021_bounce_providers.js';
 import { accounts } from './0022_accounts.js';
 import { contactSearch } from './0023_contact_search.js';
+import { smtpConnections } from './0024_smtp_connections.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -50,5 +51,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261130_0021_bounce_providers': bounceProviders(dialect),
     '20261201_0022_accounts': accounts(dialect),
     '20261201_0023_contact_search': contactSearch(dialect),
+    '20261201_0024_smtp_connections': smtpConnections(dialect),
   };
 }
