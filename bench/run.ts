@@ -6,6 +6,7 @@
  *   BENCH_SCALE=1000000 npm run bench     full pass
  */
 import { main as api } from './api.js';
+import { main as apiLoad } from './api-under-load.js';
 import { main as delivery } from './delivery.js';
 import { main as fanout } from './fanout.js';
 import { main as firstEmail } from './first-email.js';
@@ -18,7 +19,7 @@ import { main as scaling } from './scaling.js';
 import { main as tracking } from './tracking.js';
 import { main as webhooks } from './webhooks.js';
 
-const benchmarks: Record<string, () => Promise<void>> = { fanout, 'first-email': firstEmail, delivery, import: importContacts, api, scaling, history, render, tracking, webhooks, priority };
+const benchmarks: Record<string, () => Promise<void>> = { fanout, 'first-email': firstEmail, delivery, import: importContacts, api, 'api-load': apiLoad, scaling, history, render, tracking, webhooks, priority };
 
 async function main(): Promise<void> {
   for (const name of settings.only) {
