@@ -21,6 +21,7 @@
  *
  *   node --import tsx bench/api-under-load.ts          (BENCH_SCALE, BENCH_ENGINES, BENCH_API_SECONDS)
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import type { DatabaseConfig } from '../src/config.js';
 import type { Container } from '../src/container.js';
@@ -62,17 +63,42 @@ function startBackground(container: Container): () => Promise<void> {
   };
 }
 
-/** Child role: the API listening (`serve`), with the worker and the rest in the same process when `background` (`start`). */
-export async function apiLoadServer(params: { config: DatabaseConfig; background: boolean }, ctx: ChildContext): Promise<ChildResult> {
+interface ServerResult extends ChildResult {
+  /** How late this process's event loop ran during the measured window (ms): time no request could be served. */
+  loopDelayP99: number;
+  loopDelayMax: number;
+  /** CPU time (user + system) this process used during the measured window, ms. */
+  cpuMs: number;
+}
+
+/**
+ * Child role: the API listening (`serve`), with the worker and the rest in
+ * the same process when `background` (`start`). Its event-loop delay is
+ * measured from the parent's `measure` command to `stop`: on SQLite every
+ * statement (the worker's too, in `start`), and any wait for another
+ * process's write lock (busy_timeout), holds the loop.
+ */
+export async function apiLoadServer(params: { config: DatabaseConfig; background: boolean }, ctx: ChildContext): Promise<ServerResult> {
   const database = openDatabase(params.config);
   const fixture = await openApp(database, { publicUrl: PUBLIC_URL });
   const stopBackground = params.background ? startBackground(fixture.container) : undefined;
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
   ctx.emit({ url: await fixture.app.listen({ host: '127.0.0.1', port: 0 }) });
-  await ctx.command();
+  let cpuBefore = process.cpuUsage();
+  if ((await ctx.command()).measure) {
+    delay.reset();
+    cpuBefore = process.cpuUsage();
+    await ctx.command(); // stop
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  delay.disable();
+  const loopDelayP99 = delay.percentile(99) / 1e6;
+  const loopDelayMax = delay.max / 1e6;
   await fixture.app.close();
   await stopBackground?.();
   await fixture.close();
-  return { peakRssMiB: peakRssMiB() };
+  return { peakRssMiB: peakRssMiB(), loopDelayP99, loopDelayMax, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 /** Child role: a worker process (`mailingcore worker`), until told to stop. */
@@ -96,6 +122,9 @@ interface ShapeRun {
   queuedAtEnd?: number;
   serverRss: number;
   workerRss?: number;
+  loopDelayP99: number;
+  loopDelayMax: number;
+  cpuMs: number;
 }
 
 const ROUTE_NAMES = ['GET /campaigns/{id}', 'GET /campaigns?limit=20', 'GET /contacts?limit=50'];
@@ -143,37 +172,47 @@ export async function main(): Promise<void> {
             ? await queueCampaign(fixture, tenant, { name: `Sending (${shape})`, templateVersionId, projectId }, n)
             : await createCampaign(app, tenant, { name: 'Idle', templateVersionId });
           await sink.reset();
-          const server = startChild('api-load-server', { config: bench.config, background: shape === 'start' });
-          const { url } = (await server.next()) as { url: string };
+          const server = startChild<ServerResult>('api-load-server', { config: bench.config, background: shape === 'start' });
           const worker = shape === 'serve+worker' ? startChild('api-load-worker', { config: bench.config }) : undefined;
-          if (worker) await worker.next();
-          if (sending) while ((await sink.count()).accepted === 0) await sleep(10);
-          const paths = [`/campaigns/${campaignId}`, '/campaigns?limit=20', '/contacts?limit=50'];
-          log(`${engine}, ${shape}: ${API_LOAD_RATE} req/s for ${WARM_UP_SECONDS} s (warm-up) + ${settings.apiSeconds} s at ${url}`);
-          await fixedRateLoad(url, paths, tenant.headers, API_LOAD_RATE, WARM_UP_SECONDS);
-          const before = sending ? (await sink.count()).accepted : 0;
-          const load = await fixedRateLoad(url, paths, tenant.headers, API_LOAD_RATE, settings.apiSeconds);
-          const run: ShapeRun = { shape, load, serverRss: 0 };
-          if (sending) {
-            run.sentDuring = (await sink.count()).accepted - before;
-            const view = await call<{ status: string; counters: { queued: number } }>(app, tenant, 'GET', `/campaigns/${campaignId}`);
-            run.stillSending = view.status === 'SENDING' && view.counters.queued > 0;
-            run.queuedAtEnd = view.counters.queued;
-            await call(app, tenant, 'POST', `/campaigns/${campaignId}/cancel`);
+          let run: ShapeRun;
+          try {
+            const { url } = (await server.next()) as { url: string };
+            if (worker) await worker.next();
+            if (sending) while ((await sink.count()).accepted === 0) await sleep(10);
+            const paths = [`/campaigns/${campaignId}`, '/campaigns?limit=20', '/contacts?limit=50'];
+            log(`${engine}, ${shape}: ${API_LOAD_RATE} req/s for ${WARM_UP_SECONDS} s (warm-up) + ${settings.apiSeconds} s at ${url}`);
+            await fixedRateLoad(url, paths, tenant.headers, API_LOAD_RATE, WARM_UP_SECONDS);
+            const before = sending ? (await sink.count()).accepted : 0;
+            server.send({ measure: true });
+            const load = await fixedRateLoad(url, paths, tenant.headers, API_LOAD_RATE, settings.apiSeconds);
+            run = { shape, load, serverRss: 0, loopDelayP99: 0, loopDelayMax: 0, cpuMs: 0 };
+            if (sending) {
+              run.sentDuring = (await sink.count()).accepted - before;
+              const view = await call<{ status: string; counters: { queued: number } }>(app, tenant, 'GET', `/campaigns/${campaignId}`);
+              run.stillSending = view.status === 'SENDING' && view.counters.queued > 0;
+              run.queuedAtEnd = view.counters.queued;
+            }
+          } finally {
+            // Whatever happened, the send is cancelled (409: it had finished, which the table reports) and the
+            // children stopped: one left running would hold the database the run drops.
+            if (sending) await call(app, tenant, 'POST', `/campaigns/${campaignId}/cancel`, undefined, [200, 409]);
+            worker?.send({ stop: true });
+            server.send({ stop: true });
           }
-          const bad = load.paths.reduce((sum, p) => sum + p.bad, 0);
-          if (bad > 0) throw new Error(`${engine}, ${shape}: ${bad} requests failed or were not 2xx`);
-          worker?.send({ stop: true });
-          server.send({ stop: true });
           run.workerRss = worker ? (await worker.result).peakRssMiB : undefined;
-          run.serverRss = (await server.result).peakRssMiB;
+          const served = await server.result;
+          run.serverRss = served.peakRssMiB;
+          run.loopDelayP99 = served.loopDelayP99;
+          run.loopDelayMax = served.loopDelayMax;
+          run.cpuMs = served.cpuMs;
           runs.push(run);
         }
 
         for (const run of runs) {
           const all = summarize(run.load.paths.flatMap((p) => p.latencies));
           const perRoute = run.load.paths.map((p) => summarize(p.latencies));
-          const met = perRoute.every((s) => s.p99 <= target);
+          const failed = run.load.paths.reduce((sum, p) => sum + p.bad, 0);
+          const met = perRoute.every((s) => s.p99 <= target) && failed === 0;
           const sendNote =
             run.sentDuring === undefined
               ? '—'
@@ -184,14 +223,21 @@ export async function main(): Promise<void> {
               SHAPE_LABEL[run.shape],
               ROUTE_NAMES[i]!,
               `${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(1)} ms`,
-              fmtInt(s.count / settings.apiSeconds),
+              `${fmtInt(s.count / settings.apiSeconds)}${run.load.paths[i]!.bad > 0 ? ` (**${fmtInt(run.load.paths[i]!.bad)} failed**)` : ''}`,
               i === 0 ? `${all.p99.toFixed(1)} ms; ${fmtInt(run.load.achievedRps)} req/s` : '',
               i === 0 ? `p99 ≤ ${target} ms: ${verdict(met && run.stillSending !== false)}` : '',
               i === 0 ? sendNote : '',
               i === 0 ? `${fmtMiB(run.serverRss)}${run.workerRss !== undefined ? ` / worker ${fmtMiB(run.workerRss)}` : ''}` : '',
             ]);
           });
-          notes.push(`${engine}, ${run.shape}: driver lag p99 ${run.load.lagP99.toFixed(1)} ms, max ${run.load.lagMax.toFixed(1)} ms`);
+          if (failed > 0) {
+            const reasons = run.load.paths.map((p) => `${p.path.replace(/\/campaigns\/[^?]+$/, '/campaigns/{id}')}: ${JSON.stringify(p.failures)}`).join('; ');
+            notes.push(`${engine}, ${run.shape}: ${fmtInt(failed)} requests failed or were not 2xx (${reasons})`);
+          }
+          notes.push(
+            `${engine}, ${run.shape}: the API process used ${fmtInt((run.cpuMs * 1000) / run.load.paths.reduce((sum, p) => sum + p.latencies.length, 0))} µs of CPU per request answered (${run.shape === 'start' ? 'its worker included; ' : ''}${fmtInt((run.cpuMs / 10) / settings.apiSeconds)} % of a core); its event loop delayed p99 ${run.loopDelayP99.toFixed(1)} ms, max ${run.loopDelayMax.toFixed(1)} ms; ` +
+              `the load driver's own lag p99 ${run.load.lagP99.toFixed(1)} ms, max ${run.load.lagMax.toFixed(1)} ms`,
+          );
         }
       } finally {
         await fixture.close();
@@ -211,7 +257,7 @@ export async function main(): Promise<void> {
       `a fixed ${API_LOAD_RATE} requests/s in all (open loop: each leaves on schedule whether or not earlier ones were answered), the three routes in turn, for ${settings.apiSeconds} s after a ${WARM_UP_SECONDS} s warm-up, from the benchmark process over keep-alive connections; latency from the request handed to Node's HTTP client to the end of its answer`,
       `tenant: ${fmtInt(contacts)} contacts (${fmtInt(audience)} opted in, 1 % of them suppressed), ${HISTORY_CAMPAIGNS + 1}+ campaigns; the campaign being sent: ${fmtInt(n)} messages to the SMTP sink (another process), queued before the API process starts; GET /campaigns/{id} reads it`,
       'the worker: `container.createWorker()` with the default options, with the scheduler, webhook dispatcher and retention as `mailingcore worker` / `start` run them; the load starts once the sink has received the first message, the campaign is cancelled after the window',
-      'a verdict is met when every route\'s p99 is within the target and (under a send) the campaign was still sending when the window ended',
+      'a verdict is met when every route\'s p99 is within the target, every request was answered 2xx, and (under a send) the campaign was still sending when the window ended; req/s is answered (2xx) requests per second of the window',
       ...notes,
     ],
   });

@@ -17,6 +17,8 @@ export interface PathLoad {
   latencies: number[];
   /** Errors, timeouts and answers other than 2xx. */
   bad: number;
+  /** What went wrong, counted: an HTTP status, or the client's error message. */
+  failures: Record<string, number>;
 }
 
 export interface FixedRateResult {
@@ -49,7 +51,7 @@ export async function fixedRateLoad(
   seconds: number,
 ): Promise<FixedRateResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const results: PathLoad[] = paths.map((path) => ({ path, latencies: [], bad: 0 }));
+  const results: PathLoad[] = paths.map((path) => ({ path, latencies: [], bad: 0, failures: {} }));
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
   const lags: number[] = [];
@@ -68,24 +70,29 @@ export async function fixedRateLoad(
       const sentAt = performance.now();
       lags.push(sentAt - due);
       let over = false;
-      const end = (ok: boolean) => {
+      const end = (failure?: string) => {
         if (over) return;
         over = true;
         const at = performance.now();
         lastEnd = Math.max(lastEnd, at);
-        if (ok) target.latencies.push(at - sentAt);
-        else target.bad++;
+        if (failure === undefined) {
+          target.latencies.push(at - sentAt);
+        } else {
+          target.bad++;
+          target.failures[failure] = (target.failures[failure] ?? 0) + 1;
+        }
         finish();
       };
       const request = http.get(
         { host: url.hostname, port: url.port, path: target.path, headers, agent, timeout: 30_000 },
         (response) => {
           response.resume();
-          response.on('end', () => end(response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300));
+          const status = response.statusCode ?? 0;
+          response.on('end', () => end(status >= 200 && status < 300 ? undefined : `HTTP ${status}`));
         },
       );
       request.on('timeout', () => request.destroy(new Error('timeout')));
-      request.on('error', () => end(false));
+      request.on('error', (error) => end(error.message));
     };
     const tick = () => {
       const now = performance.now();
