@@ -12,7 +12,12 @@ interface Entry {
   tenantId: string;
   total: number;
   at: number;
+  /** How long it is kept: the TTL, or longer for a count that took long. */
+  keepMs: number;
 }
+
+/** A count is kept at least this many times as long as it took: counting takes at most 1 % of the time per (tenant, filter). */
+const KEEP_PER_COUNT_MS = 100;
 
 /**
  * The `total` of list pages (`meta.total`): a COUNT(*) over every row a
@@ -23,9 +28,12 @@ interface Entry {
  * - a page that is not full is the last one: its total is `offset + rows`,
  *   exact, without counting;
  * - otherwise the count is kept per (tenant, filter) for `ttlMs`
- *   (LIST_TOTAL_CACHE_MS) and shared by the requests that need it meanwhile
- *   (one count in flight per key); a total smaller than what the page itself
- *   shows is never answered;
+ *   (LIST_TOTAL_CACHE_MS), or 100 times as long as it took if that is longer
+ *   (a 100 ms count over a million contacts is kept 10 s: on SQLite each
+ *   count holds the process's event loop, so it may take at most 1 % of it),
+ *   and shared by the requests that need it meanwhile (one count in flight
+ *   per key); a total smaller than what the page itself shows is never
+ *   answered;
  * - a write of the table through its repository forgets the tenant's totals
  *   in this process at once; another process's writes show within `ttlMs`.
  *
@@ -46,13 +54,13 @@ export class ListTotals {
     const key = `${tenantId}\u0000${filterKey}`;
     if (page && page.rows < page.limit && (page.rows > 0 || page.offset === 0)) {
       const total = page.offset + page.rows;
-      if (this.ttlMs > 0) this.entries.set(key, { tenantId, total, at: this.now() });
+      if (this.ttlMs > 0) this.entries.set(key, { tenantId, total, at: this.now(), keepMs: this.ttlMs });
       return total;
     }
     const atLeast = page ? page.offset + page.rows : 0;
     if (this.ttlMs <= 0) return count();
     const entry = this.entries.get(key);
-    if (entry && this.now() - entry.at <= this.ttlMs && entry.total >= atLeast) return entry.total;
+    if (entry && this.now() - entry.at <= entry.keepMs && entry.total >= atLeast) return entry.total;
     const running = this.counting.get(key);
     if (running) {
       const total = await running;
@@ -76,7 +84,8 @@ export class ListTotals {
     this.counting.set(key, running);
     try {
       const total = await running;
-      if ((this.generations.get(tenantId) ?? 0) === generation) this.entries.set(key, { tenantId, total, at: started });
+      const keepMs = Math.max(this.ttlMs, KEEP_PER_COUNT_MS * (this.now() - started));
+      if ((this.generations.get(tenantId) ?? 0) === generation) this.entries.set(key, { tenantId, total, at: started, keepMs });
       return total;
     } finally {
       if (this.counting.get(key) === running) this.counting.delete(key);

@@ -45,6 +45,21 @@ describe('ListTotals (the total of list pages)', () => {
     expect(t.counted()).toBe(4);
   });
 
+  it('keeps a slow count longer: 100 times as long as it took, at least the time to live', async () => {
+    const t = setup(1000);
+    const slowCount = async () => {
+      t.advance(50); // a count that takes 50 ms: kept 5 s
+      return t.count();
+    };
+    expect(await t.totals.total('t1', '', full, slowCount)).toBe(100);
+    t.setRows(101);
+    t.advance(4900);
+    expect(await t.totals.total('t1', '', full, slowCount)).toBe(100);
+    t.advance(100);
+    expect(await t.totals.total('t1', '', full, slowCount)).toBe(101);
+    expect(t.counted()).toBe(2);
+  });
+
   it('counts again when a page shows more rows than the kept total', async () => {
     const t = setup(1000);
     expect(await t.totals.total('t1', '', full, t.count)).toBe(100);
