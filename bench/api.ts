@@ -17,7 +17,7 @@ import type { DatabaseConfig } from '../src/config.js';
 import { createContainer } from '../src/container.js';
 import { openDatabase } from '../src/db/database.js';
 import type { ChildContext } from './child.js';
-import { BENCH_SECRET, fmtInt, fmtMiB, fmtRatio, runIfMain, log, peakRssMiB, report, settings, startChild, verdict, type ChildResult } from './lib/common.js';
+import { BENCH_SECRET, fmtInt, fmtMiB, fmtRatio, runIfMain, log, peakRssMiB, recordTarget, report, settings, startChild, verdict, type ChildResult } from './lib/common.js';
 import { freshDatabase } from './lib/db.js';
 import { BENCH_RATE_LIMIT, call, createCampaign, createTenant, openApp, publishedTemplate, type Tenant } from './lib/setup.js';
 
@@ -144,6 +144,16 @@ export async function main(): Promise<void> {
         const b = baseline[i]!;
         const f = floor[i]!;
         const ratio = a.rps / b.rps;
+        if (path.includes('?')) {
+          recordTarget({
+            target: '4 API list route, idle: throughput against bare Fastify',
+            engine,
+            figure: `${fmtInt(a.rps)} req/s (${fmtRatio(ratio)})`,
+            baseline: `bare Fastify, same JSON: ${fmtInt(b.rps)} req/s`,
+            goal: '≥ 0.3×',
+            met: ratio >= 0.3,
+          });
+        }
         rows.push([
           engine,
           `GET ${path.replace(/\/campaigns\/[^?]+$/, '/campaigns/{id}')}`,

@@ -20,6 +20,8 @@ export const roles: Record<string, () => Promise<Role>> = {
   'api-server': async () => (await import('./api.js')).apiServer,
   'api-baseline': async () => (await import('./api.js')).apiBaseline,
   'api-floor': async () => (await import('./api.js')).apiFloor,
+  'api-load-server': async () => (await import('./api-under-load.js')).apiLoadServer,
+  'api-load-worker': async () => (await import('./api-under-load.js')).apiLoadWorker,
   'tracking-server': async () => (await import('./tracking.js')).trackingServer,
   'tracking-baseline': async () => (await import('./tracking.js')).trackingBaseline,
 };

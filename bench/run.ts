@@ -6,6 +6,7 @@
  *   BENCH_SCALE=1000000 npm run bench     full pass
  */
 import { main as api } from './api.js';
+import { main as apiLoad } from './api-under-load.js';
 import { main as chaos } from './chaos.js';
 import { main as delivery } from './delivery.js';
 import { main as fanout } from './fanout.js';
@@ -20,7 +21,22 @@ import { main as scaling } from './scaling.js';
 import { main as tracking } from './tracking.js';
 import { main as webhooks } from './webhooks.js';
 
-const benchmarks: Record<string, () => Promise<void>> = { fanout, 'first-email': firstEmail, delivery, 'scale-out': scaleOut, import: importContacts, api, scaling, history, render, tracking, webhooks, priority, chaos };
+const benchmarks: Record<string, () => Promise<void>> = {
+  fanout,
+  'first-email': firstEmail,
+  delivery,
+  'scale-out': scaleOut,
+  chaos,
+  import: importContacts,
+  api,
+  'api-load': apiLoad,
+  scaling,
+  history,
+  render,
+  tracking,
+  webhooks,
+  priority,
+};
 
 async function main(): Promise<void> {
   for (const name of settings.only) {

@@ -184,6 +184,8 @@ export const DEFAULTS = {
   progress: { intervalMs: 1000, maxStreamsPerTenant: 20 },
   mailFrom: 'MailingCore <noreply@mailingcore.invalid>',
   apiKeyCacheMs: 1000,
+  /** How long a list page's `total` (a COUNT over the tenant's matching rows) is kept in a process (shared/list-totals.ts). */
+  listTotalCacheMs: 1000,
   port: 3000,
   host: '127.0.0.1',
 } as const;
@@ -225,6 +227,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** How long an API process trusts a verified key without looking it up again: a revocation elsewhere takes this long. */
   apiKeyCacheMs: number;
+  /** How long a list page's `total` is kept in a process: another process's writes show in it this late; 0 counts every page. */
+  listTotalCacheMs: number;
   /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   /**
@@ -332,6 +336,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   };
   const redisUrl = parseRedisUrl(env.REDIS_URL);
   const apiKeyCacheMs = parseMilliseconds('API_KEY_CACHE_MS', env.API_KEY_CACHE_MS, DEFAULTS.apiKeyCacheMs, 0, 60_000);
+  const listTotalCacheMs = parseMilliseconds('LIST_TOTAL_CACHE_MS', env.LIST_TOTAL_CACHE_MS, DEFAULTS.listTotalCacheMs, 0, 60_000);
   const metricsToken = parseMetricsToken(env.METRICS_TOKEN);
   const trustProxy = parseTrustProxy(env.TRUST_PROXY);
   const metricsPort = env.METRICS_PORT?.trim() ? parsePort(env.METRICS_PORT, 'METRICS_PORT') : undefined;
@@ -373,7 +378,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, stdoutIsTTY = B
   const logFormat = parseLogFormat(env.LOG_FORMAT, stdoutIsTTY);
   return {
     database, dataDir, host, port, publicUrl, secret, smtpUrl, mailFrom, logLevel, logFormat,
-    sending, rateLimit, testSendsPerHour, softBounceLimit, breaker, redisUrl, apiKeyCacheMs, metricsToken, trustProxy, metricsPort, outbound, render, tracking,
+    sending, rateLimit, testSendsPerHour, softBounceLimit, breaker, redisUrl, apiKeyCacheMs, listTotalCacheMs, metricsToken, trustProxy, metricsPort, outbound, render, tracking,
     webhooks, eventsRetentionDays, dnsServers, bounceDomain, bounceMxHost, inbound,
   };
 }

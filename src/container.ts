@@ -175,6 +175,8 @@ export interface ContainerOptions {
   clock?: Clock;
   /** How long a verified API key is trusted without a look-up (API_KEY_CACHE_MS); 0 looks up every request. */
   apiKeyCacheMs?: number;
+  /** How long a list page's total is kept (LIST_TOTAL_CACHE_MS); 0 counts every full page. */
+  listTotalCacheMs?: number;
   lastUsedFlushMs?: number;
   onBackgroundError?: (error: unknown) => void;
   /** Workers, leases, retries (default DEFAULTS.sending). */
@@ -219,7 +221,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const transaction = transactionOf(db);
   const pause = options.pause;
 
-  const repositories = createRepositories(database);
+  const repositories = createRepositories(database, { listTotalCacheMs: options.listTotalCacheMs ?? DEFAULTS.listTotalCacheMs });
 
   const { tenants, projects, contacts, suppressions, templates, campaigns, messages, usage, audience } = repositories;
 

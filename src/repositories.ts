@@ -8,6 +8,7 @@ import { SetupTokenRepository } from './accounts/setup-token.repository.js';
 import { CampaignRepository } from './campaigns/campaign.repository.js';
 import { ContactRepository } from './contacts/contact.repository.js';
 import type { Database } from './db/database.js';
+import { ListTotals } from './shared/list-totals.js';
 import { MessageRepository } from './delivery/message.repository.js';
 import { SendRateRepository } from './delivery/send-rate.repository.js';
 import { ProjectRepository } from './projects/project.repository.js';
@@ -27,9 +28,13 @@ import { WebhookEndpointRepository } from './webhooks/webhook-endpoint.repositor
 import { SendingDomainRepository } from './domains/sending-domain.repository.js';
 import { TransactionalEmailRepository } from './emails/transactional-email.repository.js';
 
-/** Every table owner (docs/ARCHITECTURE.md), on one database; the container and the middle test tier both build them here. */
-export function createRepositories(database: Database) {
+/**
+ * Every table owner (docs/ARCHITECTURE.md), on one database; the container and the middle test tier both build them here.
+ * `listTotalCacheMs`: how long the contact and campaign lists keep a page's total (shared/list-totals.ts); 0 (the default here) counts every full page.
+ */
+export function createRepositories(database: Database, options: { listTotalCacheMs?: number } = {}) {
   const { db, dialect } = database;
+  const listTotals = () => new ListTotals(options.listTotalCacheMs ?? 0);
   return {
     tenants: new TenantRepository(db),
     apiKeys: new ApiKeyRepository(db),
@@ -39,13 +44,13 @@ export function createRepositories(database: Database) {
     invitations: new InvitationRepository(db),
     setupTokens: new SetupTokenRepository(db),
     projects: new ProjectRepository(db),
-    contacts: new ContactRepository(db, dialect),
+    contacts: new ContactRepository(db, dialect, listTotals()),
     suppressions: new SuppressionRepository(db, dialect),
     softBounces: new SoftBounceRepository(db),
     inboundReports: new InboundReportRepository(db),
     bounceProviders: new BounceProviderRepository(db),
     templates: new TemplateRepository(db, dialect),
-    campaigns: new CampaignRepository(db),
+    campaigns: new CampaignRepository(db, listTotals()),
     messages: new MessageRepository(db, dialect),
     sendRates: new SendRateRepository(db, dialect),
     transactionalEmails: new TransactionalEmailRepository(db, dialect),

@@ -96,6 +96,7 @@ export async function startServer(config: Config, role: Role, logger = createLog
     breaker: config.breaker,
     redisUrl: config.redisUrl,
     apiKeyCacheMs: config.apiKeyCacheMs,
+    listTotalCacheMs: config.listTotalCacheMs,
     sending: config.sending,
     processMetrics: true,
     outbound: config.outbound,

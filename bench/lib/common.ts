@@ -37,7 +37,7 @@ export const settings = {
   scale: intFromEnv('BENCH_SCALE', 20_000),
   engines: (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',').map((e) => e.trim()).filter(Boolean) as Engine[],
   /** Which benchmarks `bench/run.ts` runs (default: all, in this order). */
-  only: (process.env.BENCH_ONLY ?? 'fanout,first-email,delivery,scale-out,chaos,import,api,scaling,history,tracking,webhooks,priority').split(',').map((e) => e.trim()).filter(Boolean),
+  only: (process.env.BENCH_ONLY ?? 'fanout,first-email,delivery,scale-out,chaos,import,api,api-load,scaling,history,tracking,webhooks,priority').split(',').map((e) => e.trim()).filter(Boolean),
   /** Seconds of load per API measurement. */
   apiSeconds: intFromEnv('BENCH_API_SECONDS', 10),
   /** Repetitions of a fan-out measurement (median reported); default 5 up to 100k contacts (3 up to 20k in scaling), 1 above. */

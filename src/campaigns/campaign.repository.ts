@@ -1,10 +1,42 @@
 import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { CampaignsTable, DB } from '../db/schema.js';
+import { ListTotals } from '../shared/list-totals.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import { allowedFrom, targetOf, type CampaignAction, type CampaignStatus } from './lifecycle.js';
 
 export type CampaignRow = Selectable<CampaignsTable>;
 export type CampaignPatch = Omit<Updateable<CampaignsTable>, 'id' | 'tenant_id' | 'created_at' | 'status'>;
+
+/** The columns a campaign's API answer shows (campaign.service.ts toCampaign); a list reads only these. */
+export const CAMPAIGN_VIEW_COLUMNS = [
+  'id',
+  'name',
+  'template_version_id',
+  'subject',
+  'audience_filter',
+  'project_id',
+  'timezone',
+  'track_opens',
+  'track_clicks',
+  'status',
+  'paused_reason',
+  'scheduled_at',
+  'created_at',
+  'updated_at',
+  'cancelled_at',
+  'started_at',
+  'completed_at',
+  'total_count',
+  'queued_count',
+  'sent_count',
+  'failed_count',
+  'cancelled_count',
+  'skipped_quota',
+  'skipped_suppressed',
+  'skipped_opted_out',
+  'skipped_erased',
+] as const satisfies readonly (keyof CampaignsTable)[];
+export type CampaignView = Pick<CampaignRow, (typeof CAMPAIGN_VIEW_COLUMNS)[number]>;
 
 /** Outcomes to add to a campaign's counters (settled messages). */
 export interface CampaignCounts {
@@ -32,14 +64,19 @@ const COUNT_COLUMNS = {
  * a transaction with `in(trx)`.
  */
 export class CampaignRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    /** The list's totals, shared by every copy bound to a transaction; forgotten when a campaign is added or changes status (list-totals.ts). */
+    private readonly totals = new ListTotals(0),
+  ) {}
 
   in(trx: Kysely<DB>): CampaignRepository {
-    return new CampaignRepository(trx);
+    return new CampaignRepository(trx, this.totals);
   }
 
   async insert(row: Insertable<CampaignsTable>): Promise<void> {
     await this.db.insertInto('campaigns').values(row).execute();
+    this.totals.forget(row.tenant_id);
   }
 
   /** A test send delivered a copy (the pre-send check asks). */
@@ -56,19 +93,23 @@ export class CampaignRepository {
       .executeTakeFirst();
   }
 
-  /** Newest first (UUIDv7 ids sort by creation time). */
+  /** Newest first (UUIDv7 ids sort by creation time), the answer's columns only; the total counted only when the page cannot tell it (list-totals.ts). */
   async list(
     tenantId: string,
     filter: { status?: CampaignStatus },
     page: PageRequest,
-  ): Promise<{ rows: CampaignRow[]; total: number }> {
+  ): Promise<{ rows: CampaignView[]; total: number }> {
     let query = this.db.selectFrom('campaigns').where('tenant_id', '=', tenantId);
     if (filter.status) query = query.where('status', '=', filter.status);
-    const [rows, count] = await Promise.all([
-      query.selectAll().orderBy('id', 'desc').limit(page.limit).offset(offsetOf(page)).execute(),
-      query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: Number(count.total) };
+    const offset = offsetOf(page);
+    const rows = await query.select(CAMPAIGN_VIEW_COLUMNS).orderBy('id', 'desc').limit(page.limit).offset(offset).execute();
+    const count = () =>
+      query
+        .select((eb) => eb.fn.countAll<number>().as('total'))
+        .executeTakeFirstOrThrow()
+        .then((row) => Number(row.total));
+    const total = await this.totals.total(tenantId, filter.status ?? '', { offset, limit: page.limit, rows: rows.length }, count);
+    return { rows, total };
   }
 
   /**
@@ -85,6 +126,7 @@ export class CampaignRepository {
       .where('id', '=', id)
       .where('status', 'in', allowedFrom(action))
       .executeTakeFirst();
+    if (status) this.totals.forget(tenantId);
     return result.numUpdatedRows > 0n;
   }
 
@@ -112,6 +154,7 @@ export class CampaignRepository {
         ),
       )
       .executeTakeFirst();
+    this.totals.forget(tenantId);
     return result.numUpdatedRows > 0n;
   }
 
@@ -267,6 +310,7 @@ export class CampaignRepository {
         ...(completes ? { status: targetOf('complete')!, completed_at: at } : {}),
       })
       .executeTakeFirst();
+    if (completes) this.totals.forget(tenantId);
     return update.numUpdatedRows > 0n;
   }
 }

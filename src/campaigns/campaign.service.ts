@@ -10,7 +10,7 @@ import { toPage, type Page } from '../shared/pagination.js';
 import type { Clock } from '../shared/time.js';
 import { normaliseTimeZone } from '../shared/timezone.js';
 import { campaignColumns } from './campaign.input.js';
-import type { CampaignPatch, CampaignRepository, CampaignRow } from './campaign.repository.js';
+import type { CampaignPatch, CampaignRepository, CampaignRow, CampaignView } from './campaign.repository.js';
 import type {
   Campaign,
   CreateCampaignBody,
@@ -191,7 +191,7 @@ export class CampaignService {
   }
 }
 
-export function toCampaign(row: CampaignRow): Campaign {
+export function toCampaign(row: CampaignView): Campaign {
   return {
     id: row.id,
     name: row.name,
@@ -214,7 +214,7 @@ export function toCampaign(row: CampaignRow): Campaign {
 }
 
 /** `queued` is what is still waiting or in flight: created minus every settled outcome. */
-export function countersOf(row: CampaignRow): Campaign['counters'] {
+export function countersOf(row: CampaignView): Campaign['counters'] {
   const skippedAtSend = row.skipped_suppressed + row.skipped_opted_out + row.skipped_erased;
   const settled = row.sent_count + row.failed_count + row.cancelled_count + skippedAtSend;
   return {

@@ -3,6 +3,7 @@ import { whereFilter } from '../audience/audience.repository.js';
 import type { Dialect } from '../db/database.js';
 import type { ContactsTable, DB } from '../db/schema.js';
 import { isId } from '../shared/ids.js';
+import { ListTotals } from '../shared/list-totals.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import type { ContactValues } from './contact.input.js';
 import { prefixRange } from './contact-search.js';
@@ -38,10 +39,12 @@ export class ContactRepository {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly dialect: Dialect,
+    /** The list's totals, shared by every copy bound to a transaction; forgotten on each write (list-totals.ts). */
+    private readonly totals = new ListTotals(0),
   ) {}
 
   in(trx: Kysely<DB>): ContactRepository {
-    return new ContactRepository(trx, this.dialect);
+    return new ContactRepository(trx, this.dialect, this.totals);
   }
 
   getById(tenantId: string, id: string): Promise<ContactRow | undefined> {
@@ -69,19 +72,21 @@ export class ContactRepository {
       .executeTakeFirst();
   }
 
-  /** Page mode: newest first, with the total. */
+  /** Page mode: newest first, with the total (counted only when the page cannot tell it, and then kept briefly: list-totals.ts). */
   async list(tenantId: string, filter: ContactListFilter, page: PageRequest): Promise<{ rows: ContactRow[]; total: number }> {
     const count = () =>
       this.filtered(tenantId, filter)
         .select((eb) => eb.fn.countAll<number>().as('total'))
         .executeTakeFirstOrThrow()
         .then((row) => Number(row.total));
+    const filterKey = JSON.stringify(filter);
     if (filter.q !== undefined && this.dialect === 'sqlite') {
       // The total first: it tells the page query how to order (see idOrder).
-      const total = await count();
+      const total = await this.totals.total(tenantId, filterKey, undefined, count);
       return { rows: await this.pageQuery(tenantId, filter, page, total).execute(), total };
     }
-    const [rows, total] = await Promise.all([this.pageQuery(tenantId, filter, page).execute(), count()]);
+    const rows = await this.pageQuery(tenantId, filter, page).execute();
+    const total = await this.totals.total(tenantId, filterKey, { offset: offsetOf(page), limit: page.limit, rows: rows.length }, count);
     return { rows, total };
   }
 
@@ -152,44 +157,60 @@ export class ContactRepository {
   async upsertByEmail(tenantId: string, rows: NewContactRow[], columns: readonly UpdatableColumn[]): Promise<MatchRow[]> {
     if (rows.length === 0) return [];
     if (rows.some((row) => row.tenant_id !== tenantId)) throw new Error('upsertByEmail: row of another tenant');
-    return this.db
-      .insertInto('contacts')
-      .values(rows)
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'email']).doUpdateSet((eb) => {
-          const set: Record<string, unknown> = { updated_at: eb.ref('excluded.updated_at') };
-          for (const column of columns) set[column] = eb.ref(`excluded.${column}`);
-          return set as never;
-        }),
-      )
-      .returning(['id', 'email', 'external_id'])
-      .execute();
+    return this.changing(tenantId, () =>
+      this.db
+        .insertInto('contacts')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'email']).doUpdateSet((eb) => {
+            const set: Record<string, unknown> = { updated_at: eb.ref('excluded.updated_at') };
+            for (const column of columns) set[column] = eb.ref(`excluded.${column}`);
+            return set as never;
+          }),
+        )
+        .returning(['id', 'email', 'external_id'])
+        .execute(),
+    );
   }
 
   async updateById(tenantId: string, id: string, values: ContactValues, updatedAt: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('contacts')
-      .set({ ...values, updated_at: updatedAt })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const result = await this.changing(tenantId, () =>
+      this.db.updateTable('contacts').set({ ...values, updated_at: updatedAt }).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst(),
+    );
     return result.numUpdatedRows > 0n;
   }
 
   /** optIn false (an unsubscribe); the contact's address and locale, or undefined when it does not exist. */
   async optOut(tenantId: string, id: string, at: string): Promise<{ email: string; locale: string | null; external_id: string | null } | undefined> {
-    return this.db
-      .updateTable('contacts')
-      .set({ opt_in: 0, updated_at: at })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .returning(['email', 'locale', 'external_id'])
-      .executeTakeFirst();
+    return this.changing(tenantId, () =>
+      this.db
+        .updateTable('contacts')
+        .set({ opt_in: 0, updated_at: at })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .returning(['email', 'locale', 'external_id'])
+        .executeTakeFirst(),
+    );
   }
 
   async deleteById(tenantId: string, id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('contacts').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const result = await this.changing(tenantId, () =>
+      this.db.deleteFrom('contacts').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst(),
+    );
     return result.numDeletedRows > 0n;
+  }
+
+  /**
+   * A write of the tenant's contacts: the list's totals are forgotten once it
+   * has run (in a transaction: before it commits, so a list in between may
+   * keep the old total for LIST_TOTAL_CACHE_MS at most).
+   */
+  private async changing<T>(tenantId: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.totals.forget(tenantId);
+    }
   }
 
   /** Taken addresses / external ids among other contacts, for PATCH's conflict answer. */

@@ -143,6 +143,21 @@ describe.each(DIALECTS)('campaigns API (%s)', (dialect) => {
       expect(cancelled.json().data.map((c: { id: string }) => c.id)).toEqual([ids[1]]);
     });
 
+    it("a full page's total follows this process's writes at once: new campaigns and status changes", async () => {
+      const tenant = await ctx.newTenant();
+      const total = async (query = '') => (await ctx.request('GET', `/campaigns?limit=1${query}`, { tenant })).json().meta.total;
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push((await createOk(tenant, { name: `t${i}` })).id);
+      expect(await total()).toBe(3);
+      expect(await total('&status=DRAFT')).toBe(3);
+      ids.push((await createOk(tenant, { name: 't3' })).id);
+      expect(await total()).toBe(4);
+      expect(await total('&status=DRAFT')).toBe(4);
+      await ctx.request('POST', `/campaigns/${ids[0]}/cancel`, { tenant });
+      expect(await total('&status=DRAFT')).toBe(3);
+      expect(await total('&status=CANCELLED')).toBe(1);
+    });
+
     it("never lists another tenant's campaigns", async () => {
       const a = await ctx.newTenant('A');
       const b = await ctx.newTenant('B');

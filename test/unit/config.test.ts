@@ -75,6 +75,13 @@ describe('configuration', () => {
     }
   });
 
+  it('reads LIST_TOTAL_CACHE_MS: 1000 by default, 0 (count every full page) to 60000', () => {
+    expect(loadConfig({}).listTotalCacheMs).toBe(1000);
+    expect(loadConfig({ LIST_TOTAL_CACHE_MS: '0' }).listTotalCacheMs).toBe(0);
+    expect(loadConfig({ LIST_TOTAL_CACHE_MS: '5000' }).listTotalCacheMs).toBe(5000);
+    for (const bad of ['-1', 'soon', '60001']) expect(() => loadConfig({ LIST_TOTAL_CACHE_MS: bad }), bad).toThrow(/LIST_TOTAL_CACHE_MS/);
+  });
+
   it('reads SOFT_BOUNCE_LIMIT: 3 by default, a whole number from 1 to 1000', () => {
     expect(loadConfig({}).softBounceLimit).toBe(3);
     expect(loadConfig({ SOFT_BOUNCE_LIMIT: '5' }).softBounceLimit).toBe(5);
