@@ -299,7 +299,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const rateLimitStore = rateLimitStoreFor(database, options.redisUrl);
   const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
   const idempotencyKeys = new IdempotencyRepository(db);
-  const contactService = new ContactService({ transaction, contacts, clock });
+  const contactService = new ContactService({ transaction, clientTransaction: database.clientTransaction, contacts, clock });
   const trackingSettings: TrackingSettings = { ...DEFAULTS.tracking, ...options.tracking };
   const trackingRecorder = new TrackingRecorder(
     {
