@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv, CsvError } from 'csv-parse';
 import secureJson from 'secure-json-parse';
+import type { Dialect } from '../db/database.js';
 import { validationError } from '../shared/errors.js';
 import { isStorableText, printable } from '../shared/storable.js';
 import { Utf8Scrubber } from '../shared/utf8.js';
@@ -15,6 +16,13 @@ export const IMPORT_MEDIA_TYPES: Record<string, ImportFormat> = {
   'text/csv': 'csv',
   'application/x-ndjson': 'ndjson',
 };
+
+/**
+ * Rows per batch (one transaction each). PostgreSQL writes a batch with one
+ * COPY (contact.copy.ts), whose fixed cost is better spread over many rows;
+ * SQLite binds a parameter per value and stays under its variable limit.
+ */
+export const IMPORT_BATCH_ROWS: Record<Dialect, number> = { sqlite: 1000, postgres: 10_000 };
 
 const MAX_REPORTED_ERRORS = 100;
 const MAX_LINE_BYTES = 64 * 1024;
