@@ -25,6 +25,19 @@ export const IMPORT_MEDIA_TYPES: Record<string, ImportFormat> = {
 export const IMPORT_BATCH_ROWS: Record<Dialect, number> = { sqlite: 1000, postgres: 10_000 };
 
 const MAX_REPORTED_ERRORS = 100;
+
+/**
+ * Keeps the MAX_REPORTED_ERRORS problems of the lowest lines, in line order:
+ * a batch's database refusals may be reported after later lines' checks.
+ */
+function reportError(errors: ImportResult['errors'], error: ImportResult['errors'][number]): void {
+  if (errors.length >= MAX_REPORTED_ERRORS && error.line >= errors[errors.length - 1]!.line) return;
+  let at = errors.length;
+  while (at > 0 && errors[at - 1]!.line > error.line) at -= 1;
+  errors.splice(at, 0, error);
+  if (errors.length > MAX_REPORTED_ERRORS) errors.pop();
+}
+
 const MAX_LINE_BYTES = 64 * 1024;
 
 /** One input row: the contact it describes, or why it could not be read. `line` is 1-based. */
@@ -33,11 +46,12 @@ type Row = { line: number; item: Record<string, unknown> } | { line: number; err
 /**
  * Streaming import: rows are read, checked and written in batches of
  * `batchSize` (one transaction each), so memory stays flat whatever the size
- * of the body. Rows already written stay written if a later one fails; each
+ * of the body: at most the batch being written, the one being filled, and
+ * the parser's queue (the body is paused beyond it). Rows already written stay written if a later one fails; each
  * failure is reported with its line. A bad row never fails the import: rows
  * are checked as every other entry point checks a contact (contact.input.ts),
  * bytes that are not UTF-8 are refused rather than decoded into U+FFFD, and a
- * batch the database still refuses is written again row by row
+ * batch the database still refuses is written again in ever smaller parts
  * (ContactService.writeBatchOrRows), so the refused row fails alone.
  */
 export class ContactImporter {
@@ -51,37 +65,53 @@ export class ContactImporter {
     const result: ImportResult = { processed: 0, created: 0, updated: 0, failed: 0, errors: [] };
     const fail = (line: number, message: string) => {
       result.failed += 1;
-      if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push({ line, message });
+      reportError(result.errors, { line, message });
     };
     let batch: { line: number; values: UpsertValues }[] = [];
-    const write = async () => {
-      const items = batch;
-      batch = [];
+    const write = async (items: { line: number; values: UpsertValues }[]) => {
       const outcomes = await this.deps.contacts.writeBatchOrRows(tenantId, items.map((item) => item.values));
       outcomes.forEach((outcome, position) => {
         if (outcome.status === 'failed') fail(items[position]!.line, outcome.message);
         else result[outcome.status] += 1;
       });
     };
+    // One batch is written while the next is read and checked (the database
+    // and this process work at once); the next write starts only once the
+    // previous one has committed, so batches still apply in order.
+    let writing: Promise<void> | undefined;
+    const flush = async () => {
+      const items = batch;
+      batch = [];
+      await writing;
+      writing = write(items);
+      writing.catch(() => {}); // awaited (and thrown) by the next flush or at the end
+    };
 
-    const rows = format === 'csv' ? csvRows(body) : ndjsonRows(body);
-    for await (const row of rows) {
-      if ('error' in row) {
-        if (row.fatal) {
+    try {
+      const rows = format === 'csv' ? csvRows(body) : ndjsonRows(body);
+      for await (const row of rows) {
+        if ('error' in row) {
+          if (row.fatal) {
+            fail(row.line, row.error);
+            break;
+          }
+          result.processed += 1;
           fail(row.line, row.error);
-          break;
+          continue;
         }
         result.processed += 1;
-        fail(row.line, row.error);
-        continue;
+        const checked = checkUpsertItem(row.item);
+        if (!checked.ok) fail(row.line, describeDetails(checked.details));
+        else batch.push({ line: row.line, values: checked.values });
+        if (batch.length >= this.batchSize) await flush();
       }
-      result.processed += 1;
-      const checked = checkUpsertItem(row.item);
-      if (!checked.ok) fail(row.line, describeDetails(checked.details));
-      else batch.push({ line: row.line, values: checked.values });
-      if (batch.length >= this.batchSize) await write();
+      if (batch.length > 0) await flush();
+      await writing;
+    } catch (error) {
+      // Never answer while a write still runs.
+      await writing?.catch(() => {});
+      throw error;
     }
-    if (batch.length > 0) await write();
     if (result.processed === 0 && result.failed === 0) {
       throw validationError('The import holds no contacts', [{ field: '(body)', message: 'no data rows' }]);
     }

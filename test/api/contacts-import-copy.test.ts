@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { ContactImporter } from '../../src/contacts/contact.import.js';
 import { COPY_MIN_ROWS, ContactRepository, type NewContactRow } from '../../src/contacts/contact.repository.js';
 import { newId } from '../../src/shared/ids.js';
 import { toContact } from '../../src/contacts/contact.service.js';
@@ -188,6 +190,21 @@ describe.each(DIALECTS)('contact import through COPY-sized batches (%s)', (diale
       expect(again).toMatchObject({ processed: ROWS, created: refused.length, updated: ROWS - refused.length - 1, failed: 1 });
       expect(again.errors).toEqual([{ line: 102, message: 'the database refused this contact' }]);
       expect((await stored(tenant.tenantId)).get('r100@refuse.example')?.source).toBe('fine');
+
+      // Batches written while the next is read: a refusal in the first batch is reported
+      // after the second batch's bad rows were, yet the report keeps the lowest 100 lines, in order.
+      const importer = new ContactImporter({ contacts: ctx.container.contacts, batchSize: COPY_MIN_ROWS });
+      const mixed = ['email,source'];
+      for (let i = 0; i < 2 * COPY_MIN_ROWS + 150; i++) {
+        if (i === 10) mixed.push(`m${i}@refuse.example,refuse me`);
+        else if (i >= COPY_MIN_ROWS) mixed.push(`not-an-address-${i},fine`);
+        else mixed.push(`m${i}@refuse.example,fine`);
+      }
+      const report = await importer.run(tenant.tenantId, 'csv', Readable.from([Buffer.from(`${mixed.join('\n')}\n`)]));
+      expect(report).toMatchObject({ created: COPY_MIN_ROWS - 1, failed: COPY_MIN_ROWS + 151 });
+      expect(report.errors).toHaveLength(100);
+      expect(report.errors[0]).toEqual({ line: 12, message: 'the database refused this contact' });
+      expect(report.errors.slice(1).map((e) => e.line)).toEqual(Array.from({ length: 99 }, (_, i) => COPY_MIN_ROWS + 2 + i));
     } finally {
       if (dialect === 'postgres') await sql`alter table contacts drop constraint test_refused_source`.execute(db);
       else for (const event of ['insert', 'update']) await sql.raw(`drop trigger test_refused_source_${event}`).execute(db);
