@@ -189,13 +189,14 @@ export function csvItem(columns: Column[], record: string[]): Record<string, unk
 }
 
 async function* csvRows(body: Readable): AsyncGenerator<Row> {
-  const parser = parseCsv({
-    bom: true,
-    info: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    max_record_size: MAX_LINE_BYTES,
-  });
+  const parser = withLineCounts(
+    parseCsv({
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      max_record_size: MAX_LINE_BYTES,
+    }),
+  );
   let columns: Column[] | undefined;
   try {
     for await (const { record, info } of csvRecords(body, parser)) {
@@ -223,6 +224,20 @@ async function* csvRows(body: Readable): AsyncGenerator<Row> {
 }
 
 type CsvRecord = { record: string[]; info: { lines: number } };
+
+/**
+ * Each record as `{record, info: {lines}}`, the shape csv-parse's `info`
+ * option gives, without that option's cost: it copies the parser's whole
+ * state into two new objects per record (5 % of an import's CPU), when the
+ * line count is all the import needs. The count is read as the parser hands
+ * the record over (it pushes each record as soon as it ends), which is what
+ * `info` would have copied.
+ */
+function withLineCounts(parser: ReturnType<typeof parseCsv>): ReturnType<typeof parseCsv> {
+  const push = parser.push.bind(parser);
+  parser.push = (record: string[] | null) => push(record === null ? null : ({ record, info: { lines: parser.info.lines } } satisfies CsvRecord));
+  return parser;
+}
 
 /**
  * The parser's records as an async iterable. Async-iterating the parser
