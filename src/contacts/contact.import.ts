@@ -46,12 +46,13 @@ type Row = { line: number; item: Record<string, unknown> } | { line: number; err
 /**
  * Streaming import: rows are read, checked and written in batches of
  * `batchSize` (one transaction each), so memory stays flat whatever the size
- * of the body: at most the batch being written, the one being filled, and
- * the parser's queue (the body is paused beyond it). Rows already written stay written if a later one fails; each
- * failure is reported with its line. A bad row never fails the import: rows
- * are checked as every other entry point checks a contact (contact.input.ts),
- * bytes that are not UTF-8 are refused rather than decoded into U+FFFD, and a
- * batch the database still refuses is written again in ever smaller parts
+ * of the body: it holds at most the batch being written, the one being
+ * filled and the parser's queue (the body is paused beyond it). Rows already
+ * written stay written if a later one fails; each failure is reported with
+ * its line. A bad row never fails the import: rows are checked as every
+ * other entry point checks a contact (contact.input.ts), bytes that are not
+ * UTF-8 are refused rather than decoded into U+FFFD, and a batch the
+ * database still refuses is written again in halves
  * (ContactService.writeBatchOrRows), so the refused row fails alone.
  */
 export class ContactImporter {
