@@ -23,7 +23,7 @@ import { FanOut } from './campaigns/fanout.js';
 import { MessageLog } from './campaigns/message-log.service.js';
 import { TestSendService } from './campaigns/test-send.service.js';
 import { DEFAULTS, FANOUT_CHUNK_DEFAULTS, sendSlotsPerLoop, type BreakerSettings, type SendingPolicy, type TrackingSettings, type WebhookSettings } from './config.js';
-import { ContactImporter } from './contacts/contact.import.js';
+import { ContactImporter, IMPORT_BATCH_ROWS } from './contacts/contact.import.js';
 import { ContactService } from './contacts/contact.service.js';
 import { ContactMessages } from './contacts/contact-messages.service.js';
 import { AudienceCount } from './audience/audience-count.service.js';
@@ -306,7 +306,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
   const rateLimitStore = rateLimitStoreFor(database, options.redisUrl);
   const lastUsed = new LastUsedRecorder(repositories.apiKeys, options.lastUsedFlushMs, options.onBackgroundError);
   const idempotencyKeys = new IdempotencyRepository(db);
-  const contactService = new ContactService({ transaction, contacts, clock });
+  const contactService = new ContactService({ transaction, clientTransaction: database.clientTransaction, contacts, clock });
   const trackingSettings: TrackingSettings = { ...DEFAULTS.tracking, ...options.tracking };
   const trackingRecorder = new TrackingRecorder(
     {
@@ -488,7 +488,7 @@ export function createContainer(database: Database, options: ContainerOptions): 
     }),
     createInboundServer: ({ host, port, limits }) =>
       new InboundServer({ host, port, key: bounceKey(options.secret), reports: inboundReports, logger, clock, ...(limits ? { limits } : {}) }),
-    contactImporter: new ContactImporter({ contacts: contactService }),
+    contactImporter: new ContactImporter({ contacts: contactService, batchSize: IMPORT_BATCH_ROWS[database.dialect] }),
     suppressions: new SuppressionService({ transaction, suppressions, contacts, eventLog, clock }),
     templates: new TemplateService({ transaction, templates, contacts, renderer, clock, pause }),
     unsubscribe: new UnsubscribeService({ transaction, contacts, suppressions, eventLog, campaigns, secret: options.secret, clock }),

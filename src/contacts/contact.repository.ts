@@ -1,4 +1,5 @@
 import { sql, type Expression, type Kysely, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type pg from 'pg';
 import { whereFilter } from '../audience/audience.repository.js';
 import type { Dialect } from '../db/database.js';
 import type { ContactsTable, DB } from '../db/schema.js';
@@ -7,6 +8,7 @@ import { ListTotals } from '../shared/list-totals.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import type { ContactValues } from './contact.input.js';
 import { prefixRange } from './contact-search.js';
+import { copyUpsert } from './contact.copy.js';
 
 export type ContactRow = Selectable<ContactsTable>;
 
@@ -31,20 +33,31 @@ export interface MatchRow {
   external_id: string | null;
 }
 
+/**
+ * From this many rows on, an upsert bound to a PostgreSQL client goes through
+ * COPY (contact.copy.ts) rather than a multi-row INSERT with parameters.
+ */
+export const COPY_MIN_ROWS = 200;
+
 /** Columns an upsert may overwrite on an existing contact (never id, tenant or created_at). */
 export type UpdatableColumn = Exclude<keyof ContactValues, 'email'>;
 
-/** The only writer of the contacts table. Bound to a transaction with `in(trx)`. */
+/**
+ * The only writer of the contacts table. Bound to a transaction with
+ * `in(trx)`; on PostgreSQL, `in(trx, client)` with the client the
+ * transaction runs on (db/client-transaction.ts) lets large upserts use COPY.
+ */
 export class ContactRepository {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly dialect: Dialect,
     /** The list's totals, shared by every copy bound to a transaction; forgotten on each write (list-totals.ts). */
     private readonly totals = new ListTotals(0),
+    private readonly copyClient?: pg.PoolClient,
   ) {}
 
-  in(trx: Kysely<DB>): ContactRepository {
-    return new ContactRepository(trx, this.dialect, this.totals);
+  in(trx: Kysely<DB>, copyClient?: pg.PoolClient): ContactRepository {
+    return new ContactRepository(trx, this.dialect, this.totals, copyClient);
   }
 
   getById(tenantId: string, id: string): Promise<ContactRow | undefined> {
@@ -153,12 +166,15 @@ export class ContactRepository {
    * addresses are inserted, known ones get `columns` (and updated_at)
    * overwritten. Emails must be distinct within `rows`. Returns the id each
    * address ended up with; an id other than the one proposed means "updated".
+   * With a copy client and at least COPY_MIN_ROWS rows, the same statement
+   * reads the rows from a COPY-filled stage (contact.copy.ts).
    */
   async upsertByEmail(tenantId: string, rows: NewContactRow[], columns: readonly UpdatableColumn[]): Promise<MatchRow[]> {
     if (rows.length === 0) return [];
     if (rows.some((row) => row.tenant_id !== tenantId)) throw new Error('upsertByEmail: row of another tenant');
-    return this.changing(tenantId, () =>
-      this.db
+    return this.changing(tenantId, () => {
+      if (this.copyClient && rows.length >= COPY_MIN_ROWS) return copyUpsert(this.db, this.copyClient, rows, columns);
+      return this.db
         .insertInto('contacts')
         .values(rows)
         .onConflict((oc) =>
@@ -169,8 +185,8 @@ export class ContactRepository {
           }),
         )
         .returning(['id', 'email', 'external_id'])
-        .execute(),
-    );
+        .execute();
+    });
   }
 
   async updateById(tenantId: string, id: string, values: ContactValues, updatedAt: string): Promise<boolean> {

@@ -6,7 +6,8 @@ import type { Clock } from '../shared/time.js';
 import { checkUpsertItem, contactValues, type UpsertValues } from './contact.input.js';
 import { isDataRefusal, isUniqueViolation } from '../db/errors.js';
 import type { Transaction } from '../db/database.js';
-import type { ContactListFilter, ContactRepository, ContactRow } from './contact.repository.js';
+import type { ClientTransaction } from '../db/client-transaction.js';
+import { COPY_MIN_ROWS, type ContactListFilter, type ContactRepository, type ContactRow } from './contact.repository.js';
 import type {
   BulkContactsBody,
   BulkResult,
@@ -23,6 +24,8 @@ import { checkSearchTerm } from './contact-search.js';
 
 export interface ContactServiceDeps {
   transaction: Transaction;
+  /** PostgreSQL: large batches are written in a transaction whose client can COPY (Database.clientTransaction). */
+  clientTransaction?: ClientTransaction | undefined;
   contacts: ContactRepository;
   clock: Clock;
 }
@@ -71,8 +74,12 @@ export class ContactService {
    */
   async writeBatch(tenantId: string, items: UpsertValues[]): Promise<WriteOutcome[]> {
     if (items.length === 0) return [];
+    const { clientTransaction } = this.deps;
+    const write = (contacts: ContactRepository) => writeContacts(contacts, tenantId, items, this.deps.clock().toISOString());
     const attempt = () =>
-      this.deps.transaction((trx) => writeContacts(this.deps.contacts.in(trx), tenantId, items, this.deps.clock().toISOString()));
+      clientTransaction && items.length >= COPY_MIN_ROWS
+        ? clientTransaction((trx, client) => write(this.deps.contacts.in(trx, client)))
+        : this.deps.transaction((trx) => write(this.deps.contacts.in(trx)));
     try {
       return await attempt();
     } catch (error) {

@@ -60,7 +60,9 @@ export async function writeContacts(
     const groups = new Map<string, Pending[]>();
     for (const entry of pending.values()) {
       const signature = [...entry.columns].sort().join(',');
-      groups.set(signature, [...(groups.get(signature) ?? []), entry]);
+      const group = groups.get(signature);
+      if (group) group.push(entry);
+      else groups.set(signature, [entry]);
     }
     for (const group of groups.values()) {
       const columns = [...group[0]!.columns];

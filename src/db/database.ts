@@ -3,6 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { clientTransactionOf, type ClientTransaction } from './client-transaction.js';
 import type { DB } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 
@@ -29,6 +30,8 @@ export function atomically<T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise
 export interface Database {
   db: Kysely<DB>;
   dialect: Dialect;
+  /** PostgreSQL only: a transaction that also hands out its client, for COPY (client-transaction.ts). */
+  clientTransaction?: ClientTransaction;
   close(): Promise<void>;
 }
 
@@ -110,7 +113,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions = {}):
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    return { db, dialect: 'postgres', clientTransaction: clientTransactionOf(pool), close: () => db.destroy() };
   }
   if (options.mustExist && config.file !== ':memory:' && !fs.existsSync(config.file)) throw new DatabaseMissingError(config.file);
   if (config.file !== ':memory:') fs.mkdirSync(path.dirname(config.file), { recursive: true });
