@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { clientTransactionOf, type ClientTransaction } from './client-transaction.js';
 import type { DB } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
@@ -35,6 +36,10 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** node-postgres, loaded the first time a PostgreSQL database is opened: a process on SQLite never pays its ~10 MB. */
+let pgModule: typeof pg | undefined;
+const loadPg = (): typeof pg => (pgModule ??= createRequire(import.meta.url)('pg') as typeof pg);
+
 const PG_INT8 = 20;
 const PG_TIMESTAMPTZ = 1184;
 
@@ -46,7 +51,7 @@ const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === PG_INT8) return (value: string) => Number(value);
     if (oid === PG_TIMESTAMPTZ) return (value: string) => new Date(value).toISOString();
-    return pg.types.getTypeParser(oid, format as 'text');
+    return loadPg().types.getTypeParser(oid, format as 'text');
   },
 } as pg.CustomTypesConfig;
 
@@ -109,7 +114,7 @@ export function describeDatabase(config: DatabaseConfig): string {
 
 export function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Database {
   if (config.dialect === 'postgres') {
-    const pool = new pg.Pool({ connectionString: config.url, max: options.poolSize ?? 10, types: pgTypes });
+    const pool = new (loadPg().Pool)({ connectionString: config.url, max: options.poolSize ?? 10, types: pgTypes });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });

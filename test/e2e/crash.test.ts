@@ -45,7 +45,7 @@ interface CampaignView {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(DIALECTS)('crash recovery with real processes (%s)', (dialect) => {
-  const N = Number(process.env.CHAOS_RECIPIENTS ?? (dialect === 'sqlite' ? 2000 : 3000));
+  const N = Number(process.env.CHAOS_RECIPIENTS ?? (dialect === 'sqlite' ? 1200 : 1800));
   const WORKERS = dialect === 'sqlite' ? 1 : Number(process.env.CHAOS_WORKERS ?? 2);
 
   let testDb: TestDatabase;
