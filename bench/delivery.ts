@@ -1,5 +1,5 @@
 /**
- * Benchmark 2 — delivery. N = min(BENCH_SCALE, 100 000) queued messages of a
+ * Benchmark 2 — delivery. N = BENCH_DELIVERY_MESSAGES (default min(BENCH_SCALE, 25 000)) queued messages of a
  * three-locale campaign whose SMTP project points at a local sink running in
  * another process (bench/sink-process.ts). Measured: the real DeliveryWorker
  * (container.createWorker(), default options) in a fresh process, from
@@ -133,7 +133,7 @@ export async function deliveryBaseline(params: DeliveryBaselineParams): Promise<
 }
 
 export async function main(): Promise<void> {
-  const n = Math.min(settings.scale, 100_000);
+  const n = settings.deliveryMessages;
   const contacts = contactsToQueue(n);
   const rows: string[][] = [];
   const notes: string[] = [];

@@ -1,6 +1,6 @@
 /**
  * Benchmark — the priority lane (issue 16, docs/SENDING.md). A campaign of
- * N = min(BENCH_SCALE, 100 000) recipients is delivered by the real worker
+ * N = BENCH_DELIVERY_MESSAGES (default min(BENCH_SCALE, 25 000)) recipients is delivered by the real worker
  * (a fresh process, default options) to a local SMTP sink (another
  * process), twice in the same run:
  *
@@ -41,7 +41,7 @@ interface DeliveryResult {
 const epochMs = () => performance.timeOrigin + performance.now();
 
 export async function main(): Promise<void> {
-  const n = Math.min(settings.scale, 100_000);
+  const n = settings.deliveryMessages;
   const contacts = contactsToQueue(n);
   const rows: string[][] = [];
   const notes: string[] = [];

@@ -38,6 +38,12 @@ export const settings = {
   engines: (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',').map((e) => e.trim()).filter(Boolean) as Engine[],
   /** Which benchmarks `bench/run.ts` runs (default: all, in this order). */
   only: (process.env.BENCH_ONLY ?? 'fanout,first-email,delivery,scale-out,chaos,import,api,api-load,scaling,history,tracking,webhooks,priority').split(',').map((e) => e.trim()).filter(Boolean),
+  /**
+   * Messages per delivery-rate measurement (delivery, priority): the rate is steady after a few
+   * thousand messages, so the full pass sends 25,000 per side rather than 100,000 (an hour of
+   * delivery alone on two cores, with every message DKIM-signed).
+   */
+  deliveryMessages: process.env.BENCH_DELIVERY_MESSAGES ? intFromEnv('BENCH_DELIVERY_MESSAGES', 1) : Math.min(intFromEnv('BENCH_SCALE', 20_000), 25_000),
   /** Seconds of load per API measurement. */
   apiSeconds: intFromEnv('BENCH_API_SECONDS', 10),
   /** Repetitions of a fan-out measurement (median reported); default 5 up to 100k contacts (3 up to 20k in scaling), 1 above. */
@@ -245,7 +251,7 @@ export function recordTarget(figure: TargetFigure): void {
 }
 
 /** The "every target, its figure, its baseline, a verdict" table of issue 18, when this run measured any. */
-export function reportTargets(notMeasured: string[]): void {
+export function reportTargets(notMeasured: string[], failed: string[] = []): void {
   if (targetFigures.length === 0) return;
   const rows = [...targetFigures]
     .sort((a, b) => a.target.localeCompare(b.target, 'en', { numeric: true }))
@@ -257,6 +263,7 @@ export function reportTargets(notMeasured: string[]): void {
     notes: [
       'each row comes from the benchmark of that name earlier in this run (its own entry above has the runs, the method and the notes)',
       ...(notMeasured.length > 0 ? [`not measured in this run (BENCH_ONLY): ${notMeasured.join(', ')}`] : []),
+      ...(failed.length > 0 ? [`failed in this run (its error is in the run's log; its targets have no row): ${failed.join(', ')}`] : []),
     ],
   });
 }
