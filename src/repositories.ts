@@ -30,7 +30,7 @@ import { TransactionalEmailRepository } from './emails/transactional-email.repos
 
 /**
  * Every table owner (docs/ARCHITECTURE.md), on one database; the container and the middle test tier both build them here.
- * `listTotalCacheMs`: how long the contact and campaign lists keep a page's total (shared/list-totals.ts); 0 (the default here) counts every full page.
+ * `listTotalCacheMs`: how long the contact, campaign and recipients lists keep a page's total (shared/list-totals.ts); 0 (the default here) counts every full page.
  */
 export function createRepositories(database: Database, options: { listTotalCacheMs?: number } = {}) {
   const { db, dialect } = database;
@@ -51,7 +51,7 @@ export function createRepositories(database: Database, options: { listTotalCache
     bounceProviders: new BounceProviderRepository(db),
     templates: new TemplateRepository(db, dialect),
     campaigns: new CampaignRepository(db, listTotals()),
-    messages: new MessageRepository(db, dialect),
+    messages: new MessageRepository(db, dialect, listTotals()),
     sendRates: new SendRateRepository(db, dialect),
     transactionalEmails: new TransactionalEmailRepository(db, dialect),
     usage: new UsageRepository(db, dialect),

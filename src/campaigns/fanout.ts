@@ -15,6 +15,14 @@ import type { CampaignRepository } from './campaign.repository.js';
 import { campaignEvent } from './campaign-events.js';
 import type { EventLog } from '../events/event-log.js';
 
+/**
+ * A fan-out this large refreshes the message table's statistics at once (PostgreSQL's ANALYZE; a few
+ * hundred ms): autovacuum would, but only a minute or more later, and until then the planner takes the
+ * million new rows for a handful — the recipients log then read and sorted the whole campaign for a
+ * page of 50 (docs/BENCHMARKS.md, issue 18 target 7).
+ */
+const STATISTICS_REFRESH_MESSAGES = 50_000;
+
 export interface FanOutResult {
   matched: number;
   queued: number;
@@ -121,7 +129,9 @@ export class FanOut {
       await yieldToEventLoop();
       rows = Math.min(sizes.max, rows * 2);
     }
-    return this.deps.transaction((trx) => this.finish(trx, chunk));
+    const result = await this.deps.transaction((trx) => this.finish(trx, chunk));
+    if (result.queued >= STATISTICS_REFRESH_MESSAGES) await this.deps.messages.refreshStatistics();
+    return result;
   }
 
   /** Queues the next `rows` contacts (fewer when the quota is near); done when the audience or the quota is exhausted. */

@@ -4,6 +4,7 @@ import { MESSAGE_STATUSES, type KeyMode, type MessageStatus, type MessageStream,
 import type { DB, MessagesTable } from '../db/schema.js';
 import { notSuppressed } from '../suppressions/not-suppressed.js';
 import { parseJsonObject } from '../shared/json.js';
+import { ListTotals } from '../shared/list-totals.js';
 import { offsetOf, type PageRequest } from '../shared/pagination.js';
 import { routingCase, type LocaleRouting } from '../templates/locale-routing.js';
 import type { TrackedMessageRow } from '../tracking/tally.js';
@@ -87,10 +88,12 @@ export class MessageRepository {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly dialect: Dialect,
+    /** The recipients log's totals, shared by every copy bound to a transaction (list-totals.ts). */
+    private readonly totals = new ListTotals(0),
   ) {}
 
   in(trx: Kysely<DB>): MessageRepository {
-    return new MessageRepository(trx, this.dialect);
+    return new MessageRepository(trx, this.dialect, this.totals);
   }
 
   /**
@@ -122,7 +125,18 @@ export class MessageRepository {
       .expression(select)
       .onConflict((oc) => oc.columns(['campaign_id', 'contact_id']).doNothing())
       .executeTakeFirst();
+    this.totals.forget(input.tenantId);
     return Number(result.numInsertedOrUpdatedRows ?? 0n);
+  }
+
+  /**
+   * PostgreSQL: the table's planner statistics sampled again now, after a bulk write (SQLite keeps
+   * none unless asked, and its plans here do not depend on them). Best effort: autovacuum does the
+   * same later, so a failure only leaves the plans as they were.
+   */
+  async refreshStatistics(): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    await sql`analyze messages`.execute(this.db).catch(() => undefined);
   }
 
   /** The greatest contact id the campaign has a message for (where its fan-out resumes), from the (campaign, contact) key. */
@@ -613,11 +627,13 @@ export class MessageRepository {
   ): Promise<{ rows: MessageRow[]; total: number }> {
     let query = this.db.selectFrom('messages').where('tenant_id', '=', tenantId).where('campaign_id', '=', campaignId);
     if (status) query = query.where('status', '=', status);
-    const [rows, count] = await Promise.all([
-      query.selectAll().orderBy('id').limit(page.limit).offset(offsetOf(page)).execute(),
-      query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: Number(count.n) };
+    // Served by messages_campaign_order_idx (migration 0025): 50 rows of a million-message campaign, not a sort of all of them.
+    const rows = await query.selectAll().orderBy('id').limit(page.limit).offset(offsetOf(page)).execute();
+    // Counting a campaign's messages is linear in its size (~0.5 s at a million): counted only when the page
+    // cannot tell it, then kept briefly (LIST_TOTAL_CACHE_MS, longer for a slow count; shared/list-totals.ts).
+    const count = () => query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow().then((row) => Number(row.n));
+    const total = await this.totals.total(tenantId, `messages\u0000${campaignId}\u0000${status ?? ''}`, { offset: offsetOf(page), limit: page.limit, rows: rows.length }, count);
+    return { rows, total };
   }
 
   /**

@@ -24,6 +24,7 @@ import { bounceProviders } from './0021_bounce_providers.js';
 import { accounts } from './0022_accounts.js';
 import { contactSearch } from './0023_contact_search.js';
 import { smtpConnections } from './0024_smtp_connections.js';
+import { reportReadIndexes } from './0025_report_read_indexes.js';
 
 /** Every migration in order; names are timestamps so they sort as they were written. */
 export function migrationsFor(dialect: MigrationDialect): Record<string, Migration> {
@@ -52,5 +53,6 @@ export function migrationsFor(dialect: MigrationDialect): Record<string, Migrati
     '20261201_0022_accounts': accounts(dialect),
     '20261201_0023_contact_search': contactSearch(dialect),
     '20261201_0024_smtp_connections': smtpConnections(dialect),
+    '20261201_0025_report_read_indexes': reportReadIndexes(dialect),
   };
 }
