@@ -552,17 +552,21 @@ export class MessageRepository {
    * nobody will claim for that campaign: such stragglers go to CANCELLED.
    * The write comes first — on SQLite that makes the transaction a writer
    * from its start. Returns how many.
+   *
+   * The campaign is matched through a scalar subquery — null, so no row, unless
+   * it is cancelled — not a constant EXISTS beside the index condition: SQLite
+   * walked every queued message of the campaign to test that EXISTS, on every
+   * outcome write (10 s of 22 for 5,000 sends of a million-message campaign).
    */
   async cancelStragglers(tenantId: string, campaignId: string, at: string): Promise<number> {
     const result = await this.db
       .updateTable('messages')
       .set({ status: 'CANCELLED', updated_at: at })
-      .where('campaign_id', '=', campaignId)
+      .where('campaign_id', '=', (eb) =>
+        eb.selectFrom('campaigns').select('campaigns.id').where('campaigns.id', '=', campaignId).where('campaigns.status', '=', 'CANCELLED'),
+      )
       .where('tenant_id', '=', tenantId)
       .where('status', '=', 'QUEUED')
-      .where(({ exists, selectFrom }) =>
-        exists(selectFrom('campaigns').select('campaigns.id').where('campaigns.id', '=', campaignId).where('campaigns.status', '=', 'CANCELLED')),
-      )
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }

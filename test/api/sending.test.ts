@@ -269,6 +269,21 @@ describe.each(DIALECTS)('send pipeline (%s)', (dialect) => {
     expect(received('cancel.test')).toHaveLength(5);
     const again = await ctx.request('POST', `/campaigns/${id}/cancel`, { tenant });
     expect(again.statusCode).toBe(409);
+
+    // A retry recorded after the cancel re-queues a message: the next outcome write cancels it — only in a cancelled campaign.
+    const { db } = ctx.container.database;
+    const messages = repositoriesOf(ctx.container.database).messages;
+    const straggler = await db.selectFrom('messages').select('id').where('campaign_id', '=', id).where('status', '=', 'CANCELLED').executeTakeFirstOrThrow();
+    await db.updateTable('messages').set({ status: 'QUEUED' }).where('id', '=', straggler.id).execute();
+    const other = await createCampaign(ctx, tenant, { templateVersionId: baseVersionId, projectId });
+    await ctx.request('POST', `/campaigns/${other}/send`, { tenant });
+    await waitForFanOut(ctx, tenant, other);
+    const at = new Date().toISOString();
+    expect(await messages.cancelStragglers(tenant.tenantId, other, at)).toBe(0);
+    expect(await messages.cancelStragglers(tenant.tenantId, id, at)).toBe(1);
+    const statuses = await db.selectFrom('messages').select(['campaign_id', 'status']).where('campaign_id', 'in', [id, other]).execute();
+    expect(statuses.filter((m) => m.campaign_id === id && m.status === 'QUEUED')).toHaveLength(0);
+    expect(statuses.filter((m) => m.campaign_id === other && m.status === 'QUEUED')).toHaveLength(20);
   });
 
   it('sends test emails with the contact’s data and variant, without touching status or counters', async () => {
