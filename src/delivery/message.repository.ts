@@ -131,12 +131,20 @@ export class MessageRepository {
 
   /**
    * PostgreSQL: the table's planner statistics sampled again now, after a bulk write (SQLite keeps
-   * none unless asked, and its plans here do not depend on them). Best effort: autovacuum does the
-   * same later, so a failure only leaves the plans as they were.
+   * none unless asked, and its plans here do not depend on them). ANALYZE reads a fixed sample
+   * (30,000 rows), so it costs about the same at any size. Best effort: autovacuum does the same
+   * later, so a failure only leaves the plans as they were.
    */
   async refreshStatistics(): Promise<void> {
     if (this.dialect !== 'postgres') return;
-    await sql`analyze messages`.execute(this.db).catch(() => undefined);
+    // Two ANALYZEs of one table wait for each other: one already running (another fan-out's, autovacuum's) is enough.
+    await this.db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`set local lock_timeout = '200ms'`.execute(trx);
+        await sql`analyze messages`.execute(trx);
+      })
+      .catch(() => undefined);
   }
 
   /** The greatest contact id the campaign has a message for (where its fan-out resumes), from the (campaign, contact) key. */
