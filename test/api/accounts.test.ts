@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PARAMS } from '../../src/accounts/password.js';
 import { DEFAULT_THROTTLE } from '../../src/accounts/sign-in-throttle.js';
 import { hashToken } from '../../src/accounts/tokens.js';
 import { errorBody, useTestApp } from '../helpers/app.js';
@@ -12,7 +13,8 @@ import { invitationToken, memberFrom, memberOf, PASSWORD, sessionCookieOf, signI
 const PUBLIC_URL = 'http://127.0.0.1:3000';
 
 describe.each(DIALECTS)('first-run setup (%s)', (dialect) => {
-  const ctx = useTestApp(dialect);
+  // The production cost, which a stored hash must name (the other files hash at TEST_PASSWORD_PARAMS).
+  const ctx = useTestApp(dialect, { passwordParams: DEFAULT_PARAMS });
 
   it('is open with a one-time token printed at start; the next start invalidates it; a second setup is refused', async () => {
     expect((await ctx.request('GET', '/auth/setup')).json()).toEqual({ open: true });

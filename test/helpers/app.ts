@@ -12,7 +12,16 @@ import { buildApp } from '../../src/app.js';
 import type { App } from '../../src/http/types.js';
 import type { Pause } from '../../src/shared/pause.js';
 import type { TemplateRendererOptions } from '../../src/templates/render.js';
+import type { ScryptParams } from '../../src/accounts/password.js';
 import { createTestDatabase, type TestDialect } from './databases.js';
+
+/**
+ * scrypt at 1/32 of the production cost (1 MiB instead of 32, a few ms instead of ~90): the route
+ * fixtures, the account and dashboard tests hash hundreds of passwords, and at full cost that was most
+ * of their CPU. Stored hashes name their own parameters, so signing in works exactly as in production;
+ * the production cost itself is tested in test/unit/password.test.ts and test/api/accounts.test.ts.
+ */
+export const TEST_PASSWORD_PARAMS: ScryptParams = { N: 2 ** 10, r: 8, p: 1 };
 
 /** A settable clock so tests can move time (schedules, quotas) without sleeping. */
 export class TestClock {
@@ -101,6 +110,8 @@ export function useTestApp(
     trustProxy?: string[];
     /** The sign-in backoff (default DEFAULT_THROTTLE). */
     signInThrottle?: ContainerOptions['signInThrottle'];
+    /** scrypt's cost for new password hashes (default TEST_PASSWORD_PARAMS; pass DEFAULT_PARAMS to test the production cost). */
+    passwordParams?: ScryptParams;
   } = {},
 ): TestContext {
   const ctx = { dialect } as TestContext;
@@ -132,6 +143,7 @@ export function useTestApp(
       bounceDomain: options.bounceDomain,
       signInThrottle: options.signInThrottle,
       bounceMxHost: options.bounceMxHost,
+      passwordParams: options.passwordParams ?? TEST_PASSWORD_PARAMS,
     });
     ctx.app = await buildApp(ctx.container, { trustProxy: options.trustProxy });
     ctx.newTenant = async (name = 'Test tenant') => {
